@@ -1,0 +1,129 @@
+/* model.h — the network engine: model loading (JSON graph + safetensors weights),
+ * the forward pass, and the linear-layer primitives the attribution engine uses.
+ *
+ * Layout everywhere: one sequence's activation is [len][ch] float32, row-major
+ * (position-major, the transpose of PyTorch's (C, L)); a batch of n sequences is n
+ * such blocks back to back. The input layer (layers[0]) is [in_len][4], ACGT.
+ *
+ * The net is immutable after loading and may be shared by threads; each thread
+ * owns its own sl_acts_t. The file format is documented in docs/model-format.md.
+ */
+#ifndef SEQLIFT_MODEL_H
+#define SEQLIFT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    SL_OP_INPUT = 0,
+    /* linear in their inputs (DeepLIFT Linear rule) */
+    SL_OP_CONV1D, SL_OP_DENSE, SL_OP_BATCHNORM, SL_OP_AVGPOOL, SL_OP_GLOBAL_AVGPOOL,
+    SL_OP_FLATTEN, SL_OP_DROPOUT, SL_OP_ADD, SL_OP_CONCAT, SL_OP_CROP,
+    /* elementwise nonlinearities (Rescale / RevealCancel / gradient) */
+    SL_OP_RELU, SL_OP_SIGMOID, SL_OP_TANH, SL_OP_SOFTPLUS, SL_OP_ELU, SL_OP_EXP, SL_OP_GELU,
+    /* max pools (gradient rule or summation-preserving rule) */
+    SL_OP_MAXPOOL, SL_OP_GLOBAL_MAXPOOL,
+    /* output transform over channels */
+    SL_OP_SOFTMAX,
+    SL_OP_COUNT
+} sl_op_t;
+
+static inline int sl_op_is_elementwise(sl_op_t op) { return op >= SL_OP_RELU && op <= SL_OP_GELU; }
+static inline int sl_op_is_linear(sl_op_t op) { return op >= SL_OP_CONV1D && op <= SL_OP_CROP; }
+static inline int sl_op_is_maxpool(sl_op_t op) { return op == SL_OP_MAXPOOL || op == SL_OP_GLOBAL_MAXPOOL; }
+
+typedef struct {
+    char *name;
+    sl_op_t op;
+    int n_in;            /* number of producers */
+    int *in;             /* producer layer indices, each < this layer's index */
+    int len, ch;         /* output shape per sequence: [len][ch] */
+    /* conv1d, maxpool, avgpool */
+    int kernel, stride, dilation, pad_left, pad_right;
+    int count_include_pad; /* avgpool: divide by kernel (1) or by the in-bounds count (0) */
+    /* conv1d: w is [kernel][in_ch][out_ch] (repacked from PyTorch [out][in][k]);
+     * dense:  w is [in][out] where `in` runs over the producer's activation in its
+     *         memory order (repacked from PyTorch [out][in]); b is [out] or NULL. */
+    float *w, *b;
+    int in_ch, out_ch;   /* conv1d / dense fan-in (per position) and fan-out */
+    /* w split by sign, same layout as w: wpos = max(w,0), wneg = min(w,0).
+     * Filled for conv1d and dense by sl_net_split_weights(), else NULL. */
+    float *wpos, *wneg;
+    float *bn_scale, *bn_shift; /* batchnorm folded: y = x * scale[c] + shift[c] */
+    float alpha;         /* elu: alpha; softplus: beta */
+    float threshold;     /* softplus: linear above beta*x > threshold (PyTorch semantics) */
+    int flatten_channel_first; /* flatten emits [ch][len] (PyTorch order), else [len][ch] */
+    int crop_start;      /* crop: output position t is input position crop_start + t */
+    int concat_axis;     /* concat: 0 = channels, 1 = length */
+} sl_layer_t;
+
+typedef struct {
+    char *path;          /* the model JSON's path (for messages) */
+    int n_layers;
+    sl_layer_t *layers;  /* topological order; layers[0] is the input */
+    int in_len;          /* input length in bases */
+    int n_outputs;
+    char **output_names; /* [n_outputs] */
+    int *output_layer;   /* [n_outputs] layer index of each output */
+    void *priv;          /* owned storage (weights, strings) */
+} sl_net_t;
+
+static inline size_t sl_layer_size(const sl_layer_t *l) { return (size_t)l->len * (size_t)l->ch; }
+
+/* Load NAME.json and the safetensors file it names (relative to the JSON).
+ * Every size, offset, shape and reference is checked; on any problem one line
+ * naming the file and the tensor/layer is reported and NULL returned.
+ * The caller owns the net: free with sl_net_destroy(). */
+sl_net_t *sl_net_load(const char *json_path);
+/* The same from memory buffers (copied as needed; buffers stay the caller's).
+ * `label` names the model in messages. For fuzzing and tests. */
+sl_net_t *sl_net_load_mem(const char *json, size_t json_len, const void *st, size_t st_len,
+                          const char *label);
+void sl_net_destroy(sl_net_t *net);
+
+/* Output index by name, or by decimal index; -1 (not reported) if none. */
+int sl_net_find_output(const sl_net_t *net, const char *name_or_index);
+
+/* Fill wpos/wneg for every conv1d and dense layer (idempotent; 0 / -1 on OOM). */
+int sl_net_split_weights(sl_net_t *net);
+
+/* Activations of every layer for up to max_batch sequences; one per thread.
+ * act[l] holds n * layers[l].len * layers[l].ch floats after a forward pass.
+ * All memory is allocated here, once: the forward pass allocates nothing. */
+typedef struct {
+    const sl_net_t *net;
+    int max_batch;
+    float **act;         /* [n_layers] */
+    void *priv;          /* scratch owned by the engine */
+} sl_acts_t;
+sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
+void sl_acts_destroy(sl_acts_t *a);
+
+/* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */
+int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n);
+
+/* One layer's forward from given producer buffers (in[i] for producer i): out = f(in).
+ * `scratch` as in sl_acts_t (may be the acts' own). Used by the attribution engine. */
+void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float *out, int n,
+                      sl_acts_t *scratch);
+
+/* Elementwise nonlinearity of layer L and its derivative, over `count` values. */
+void sl_elementwise(const sl_layer_t *L, const float *x, float *y, size_t count);
+void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *dydx, size_t count);
+
+/* conv1d / dense with an explicit weight array of w's layout (w, wpos or wneg):
+ *   sl_linear_apply:    y (+)= W x   (no bias; accumulate if acc != 0)
+ *   sl_linear_backward: dx += W^T dy
+ * These are GEMMs over the whole batch; RevealCancel's sign-split passes use them. */
+void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
+                     sl_acts_t *scratch);
+void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
+                        sl_acts_t *scratch);
+
+/* Backward of any linear op (conv1d, dense, batchnorm, avgpool, global avgpool,
+ * flatten, dropout, add, concat, crop) with its own weights: for each producer i,
+ * dx[i] += (d out / d in_i)^T dy. dx[i] are [n][len_i][ch_i] buffers. */
+void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float *const *dx, int n,
+                              sl_acts_t *scratch);
+
+#endif

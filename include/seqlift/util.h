@@ -1,0 +1,64 @@
+/* util.h — logging, atomic output files and small helpers shared by every module.
+ *
+ * Conventions (all modules): functions return 0 on success and a negative value
+ * on error (or NULL); the error has already been reported through sl_log_error()
+ * as ONE line naming the file, line, tensor or layer. Only the CLI's main() exits.
+ */
+#ifndef SEQLIFT_UTIL_H
+#define SEQLIFT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __GNUC__
+#define SL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SL_PRINTF(a, b)
+#endif
+
+/* Verbosity: 0 errors only, 1 warnings (default), 2 info, 3 debug. */
+extern int sl_verbose;
+
+/* "seqlift: error: <msg>\n" on stderr. The message names the file/line/tensor. */
+void sl_log_error(const char *fmt, ...) SL_PRINTF(1, 2);
+void sl_log_warn(const char *fmt, ...) SL_PRINTF(1, 2);
+void sl_log_info(const char *fmt, ...) SL_PRINTF(1, 2);
+
+/* Allocation that reports failure (with what) through sl_log_error; returns NULL. */
+void *sl_malloc(size_t n, const char *what);
+void *sl_calloc(size_t n, size_t size, const char *what);
+void *sl_realloc(void *p, size_t n, const char *what);
+char *sl_strdup(const char *s);
+
+/* Atomic output: write to "<path>.tmp.<pid>" and rename onto <path> on commit, so a
+ * failed run never leaves a half-written file. path "-" means stdout (no rename).
+ * sl_ofile_open returns NULL on error (reported). commit returns 0 / -1 (reported);
+ * abort removes the temporary file. Both free the handle. */
+typedef struct sl_ofile_s {
+    FILE *fp;       /* write here */
+    char *path;     /* final path */
+    char *tmp;      /* temporary path, NULL for stdout */
+} sl_ofile_t;
+sl_ofile_t *sl_ofile_open(const char *path, const char *mode);
+int sl_ofile_commit(sl_ofile_t *f);
+void sl_ofile_abort(sl_ofile_t *f);
+/* For writers that manage their own file (bgzf, libBigWig): temp name for path
+ * (caller frees) and the final rename (0 / -1 reported). */
+char *sl_tmp_path(const char *path);
+int sl_rename_into_place(const char *tmp, const char *path);
+
+/* Strict number parsing of a whole string; 0 on success, -1 if not a number. */
+int sl_parse_long(const char *s, long long *out);
+int sl_parse_double(const char *s, double *out);
+
+/* 64-bit hash of bytes (FNV-1a folded through splitmix64); used to derive
+ * per-region seeds that do not depend on thread, batch or shard. */
+uint64_t sl_hash64(const void *data, size_t n, uint64_t seed);
+uint64_t sl_splitmix64(uint64_t *state);
+
+/* Wall-clock seconds (monotonic), for benchmarks and progress. */
+double sl_seconds(void);
+
+#endif
