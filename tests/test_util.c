@@ -1,0 +1,74 @@
+/* test_util.c — atomic output files, strict parsing, hashing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seqlift/util.h"
+
+static void test_ofile_commit_and_abort(void **state)
+{
+    (void)state;
+    const char *path = "build/test_tmp_util_out.txt";
+    remove(path);
+    sl_ofile_t *f = sl_ofile_open(path, "w");
+    assert_non_null(f);
+    fputs("hello\n", f->fp);
+    assert_int_equal(access(path, F_OK), -1); /* not visible before commit */
+    assert_int_equal(sl_ofile_commit(f), 0);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char buf[16] = {0};
+    assert_non_null(fgets(buf, sizeof buf, fp));
+    fclose(fp);
+    assert_string_equal(buf, "hello\n");
+    remove(path);
+
+    f = sl_ofile_open(path, "w");
+    assert_non_null(f);
+    fputs("half", f->fp);
+    sl_ofile_abort(f);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    long long v;
+    double d;
+    assert_int_equal(sl_parse_long("123", &v), 0);
+    assert_int_equal(v, 123);
+    assert_int_equal(sl_parse_long("-5", &v), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(sl_parse_long("12x", &v), -1);
+    assert_int_equal(sl_parse_long("", &v), -1);
+    assert_int_equal(sl_parse_double("0.25", &d), 0);
+    assert_true(d == 0.25);
+    assert_int_equal(sl_parse_double("nan", &d), -1);
+    assert_int_equal(sl_parse_double("1e999", &d), -1);
+}
+
+static void test_hash(void **state)
+{
+    (void)state;
+    uint64_t a = sl_hash64("chr1:100-200", 12, 1);
+    uint64_t b = sl_hash64("chr1:100-200", 12, 1);
+    uint64_t c = sl_hash64("chr1:100-201", 12, 1);
+    uint64_t d = sl_hash64("chr1:100-200", 12, 2);
+    assert_true(a == b);
+    assert_true(a != c);
+    assert_true(a != d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ofile_commit_and_abort),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_hash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
