@@ -34,4 +34,50 @@ static inline int64_t sl_region_genome_pos(const sl_region_t *r, int64_t p)
 #define SL_ALPHABET "ACGT"
 #define SL_NBASES 4
 
+
+/* ---- genome (indexed FASTA through htslib faidx) ---------------------------- */
+typedef struct sl_genome_s sl_genome_t;
+/* Open an indexed FASTA (plain or bgzip); builds the .fai (.gzi) when missing and
+ * the directory is writable. NULL on error (reported, with the fix). */
+sl_genome_t *sl_genome_open(const char *path);
+void sl_genome_close(sl_genome_t *g);
+int sl_genome_n_contigs(const sl_genome_t *g);
+const char *sl_genome_contig_name(const sl_genome_t *g, int i); /* in .fai order */
+int64_t sl_genome_contig_len(const sl_genome_t *g, const char *chrom); /* -1 if unknown */
+/* The scored window of r (length r->end - r->start) into out, uppercase, reverse-
+ * complemented for '-' strand, 'N' outside the contig. 0 / -1 (reported).
+ * Thread-safe only with one sl_genome_t per thread (faidx is not). */
+int sl_genome_fetch(sl_genome_t *g, const sl_region_t *r, char *out);
+
+/* ---- region lists ------------------------------------------------------------ */
+typedef enum { SL_EDGE_PAD, SL_EDGE_SKIP, SL_EDGE_ERROR } sl_edge_t;
+typedef struct {
+    int64_t width;     /* model input length; 0 keeps the BED intervals as they are */
+    int refuse_resize; /* 1: a region whose length != width is an error */
+    sl_edge_t edge;    /* windows running off a contig end */
+} sl_region_opts_t;
+
+typedef struct {
+    sl_region_t *r;    /* regions in input order */
+    int64_t n, m;
+    char **seqs;       /* FASTA mode: sequence of each record (uppercase), else NULL */
+    void *priv;        /* string storage */
+} sl_regions_t;
+
+/* Read BED / narrowPeak (plain or gz) and resize to opts->width (summit-centred
+ * for narrowPeak, else midpoint), checking contigs against g (may be NULL to skip
+ * the contig check). The caller owns the list. NULL on error (reported with line). */
+sl_regions_t *sl_regions_read_bed(const char *path, sl_genome_t *g, const sl_region_opts_t *opts);
+/* Every record of a FASTA file (plain/gz) in order, as regions with their sequences;
+ * width > 0 requires every record to have that length. */
+sl_regions_t *sl_regions_read_fasta(const char *path, int64_t width);
+void sl_regions_destroy(sl_regions_t *rl);
+
+/* ---- one-hot --------------------------------------------------------------- */
+/* seq[0..len) to out[len][4] (A,C,G,T). Lowercase is the same base; N and IUPAC
+ * ambiguity codes give a zero row. Any other byte: -1 with the position in *bad_pos. */
+int sl_onehot(const char *seq, int64_t len, float *out, int64_t *bad_pos);
+/* Reverse complement in place. */
+void sl_revcomp(char *seq, int64_t len);
+
 #endif
