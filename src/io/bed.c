@@ -168,16 +168,17 @@ sl_regions_t *sl_regions_read_bed(const char *path, sl_genome_t *g, const sl_reg
         sl_region_resize(r, opts->width);
         int64_t clen;
         if (off_contig(r, g, &clen)) {
-            char lab[256];
+            char lab[256], where[64];
             sl_region_label(r, lab, sizeof lab);
+            if (r->start < 0) snprintf(where, sizeof where, "starts before the contig");
+            else snprintf(where, sizeof where, "runs past the contig end (%lld)", (long long)clen);
             if (opts->edge == SL_EDGE_ERROR) {
-                sl_log_error("%s:%lld: window %s runs off the contig (length %lld); "
-                             "use --edge pad or --edge skip", path, (long long)line, lab, (long long)clen);
+                sl_log_error("%s:%lld: window %s %s; use --edge pad or --edge skip", path,
+                             (long long)line, lab, where);
                 goto fail;
             }
             if (opts->edge == SL_EDGE_SKIP) {
-                sl_log_warn("%s:%lld: window %s runs off the contig (length %lld); skipped",
-                            path, (long long)line, lab, (long long)clen);
+                sl_log_warn("%s:%lld: window %s %s; skipped", path, (long long)line, lab, where);
                 free(r->name);
                 rl->n--;
             }

@@ -79,7 +79,7 @@ sl_genome_t *sl_genome_open(const char *path)
     if (comp == 1) {
         sl_log_error("%s: gzip-compressed but not BGZF, so it cannot be indexed; "
                      "decompress it (`bgzip -d %s`) or recompress it "
-                     "(`gzip -dc %s | bgzip > genome.fa.gz`)", path, path, path);
+                     "(`gzip -dc %s | bgzip > NEW.fa.gz`)", path, path, path);
         goto fail;
     }
     if (!file_exists(path, ".fai") || (comp == 2 && !file_exists(path, ".gzi"))) {

@@ -103,7 +103,7 @@ expect 1 "bad_nonnumeric.bed:2: start '1x0'" -- extract -f "$D/genome.fa" -b "$D
 expect 1 'bad_columns.bed:2: too few columns' -- extract -f "$D/genome.fa" -b "$D/bad_columns.bed"
 expect 1 "bad_strand.bed:2: bad strand 'x'" -- extract -f "$D/genome.fa" -b "$D/bad_strand.bed"
 expect 1 'bad_summit.narrowPeak:1: bad narrowPeak summit' -- extract -f "$D/genome.fa" -b "$D/bad_summit.narrowPeak"
-expect 1 'regions.bed:11: window chr1:2930-3030\(-\) runs off' -- extract -f "$D/genome.fa" -b "$D/regions.bed" -w 100 --edge error
+expect 1 'regions.bed:11: window chr1:2930-3030\(-\) runs past the contig end \(3000\)' -- extract -f "$D/genome.fa" -b "$D/regions.bed" -w 100 --edge error
 expect 1 'regions.bed:7: region length 170' -- extract -f "$D/genome.fa" -b "$D/regions.bed" -w 100 --no-resize
 expect 1 'regions.bed:15: empty interval' -- extract -f "$D/genome.fa" -b "$D/regions.bed"
 expect 1 'not BGZF.*bgzip' -- extract -f "$D/genome_plain_gzip.fa.gz" -b "$D/regions.bed" -w 100
