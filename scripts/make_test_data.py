@@ -131,6 +131,9 @@ def main():
     write(os.path.join(OUT, "bad_duplicate.fa"), ">a\nACGT\n>b\nACGT\n>a x\nACGT\n")
     write(os.path.join(OUT, "bad_base.fa"), ">a\nACGT\n>b\nAC\nGT.A\n")
     write(os.path.join(OUT, "bad_no_header.fa"), "ACGT\n>a\nACGT\n")
+    # a genome with a byte that is not a base (index built by the reader)
+    write(os.path.join(OUT, "bad_base_genome.fa"), ">c1\nACGTACGTAC\nACG.TACGTA\n")
+    subprocess.run(["samtools", "faidx", os.path.join(OUT, "bad_base_genome.fa")], check=True)
 
 
 if __name__ == "__main__":

@@ -589,6 +589,58 @@ static void test_fasta_bad(void **state)
     }
 }
 
+static void test_regions_load(void **state)
+{
+    (void)state;
+    char seq[64];
+    float x[64 * 4];
+    /* genome list: fetched (case kept, minus strand reverse-complemented) and encoded */
+    sl_genome_t *g = sl_genome_open(TD "genome.fa");
+    assert_non_null(g);
+    sl_region_opts_t o = {12, 0, SL_EDGE_PAD};
+    write_file(TMP "/load.bed", "chr1\t0\t12\ta\t0\t-\nchr1\t0\t8\tb\t0\t+\n");
+    sl_regions_t *rl = sl_regions_read_bed(TMP "/load.bed", g, &o);
+    assert_non_null(rl);
+    assert_int_equal(sl_regions_max_len(rl), 12);
+    assert_int_equal(sl_regions_load(rl, 0, g, seq, x), 0);
+    assert_memory_equal(seq, "TACTAGATacgt", 12); /* samtools faidx -i chr1:1-12 */
+    static const int code[12] = {3, 0, 1, 3, 0, 2, 0, 3, 0, 1, 2, 3};
+    for (int i = 0; i < 12; i++)
+        for (int b = 0; b < 4; b++) assert_true(x[i * 4 + b] == (b == code[i] ? 1.0f : 0.0f));
+    assert_int_equal(sl_regions_load(rl, 1, g, seq, NULL), 0); /* 0-8 resized to -2..10 */
+    assert_memory_equal(seq, "NNacgtATCTAG", 12);
+    assert_int_equal(sl_regions_load(rl, 1, NULL, seq, x), -1); /* nothing to fetch from */
+    sl_regions_destroy(rl);
+    sl_genome_close(g);
+
+    /* a genome byte that is not a base: fetched fine, refused by the encoder */
+    g = sl_genome_open(TD "bad_base_genome.fa");
+    assert_non_null(g);
+    write_file(TMP "/load2.bed", "c1\t8\t16\n");
+    rl = sl_regions_read_bed(TMP "/load2.bed", g, NULL);
+    assert_non_null(rl);
+    assert_int_equal(sl_regions_load(rl, 0, g, seq, NULL), 0);
+    assert_memory_equal(seq, "ACACG.TA", 8);
+    assert_int_equal(sl_regions_load(rl, 0, g, seq, x), -1);
+    sl_regions_destroy(rl);
+    sl_genome_close(g);
+
+    /* FASTA list: the records, no genome needed */
+    rl = sl_regions_read_fasta(TD "seqs.fa", 10);
+    assert_non_null(rl);
+    assert_int_equal(sl_regions_max_len(rl), 10);
+    assert_int_equal(sl_regions_load(rl, 1, NULL, seq, x), 0);
+    assert_memory_equal(seq, "ACGTNNNNAC", 10);
+    for (int b = 0; b < 4; b++) assert_true(x[4 * 4 + b] == 0.0f);
+    assert_true(x[9 * 4 + 1] == 1.0f);
+    sl_regions_destroy(rl);
+
+    rl = sl_regions_read_bed(TMP "/empty.bed", NULL, NULL);
+    assert_non_null(rl);
+    assert_int_equal(sl_regions_max_len(rl), 0);
+    sl_regions_destroy(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_bed_bad),
         cmocka_unit_test(test_fasta_records),
         cmocka_unit_test(test_fasta_bad),
+        cmocka_unit_test(test_regions_load),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -99,6 +99,14 @@ void sl_region_resize(sl_region_t *r, int64_t width);
  * or the record name for FASTA records. Returns snprintf's length. */
 int sl_region_label(const sl_region_t *r, char *buf, size_t size);
 
+/* Longest window of the list (for sizing buffers); 0 for an empty list. */
+int64_t sl_regions_max_len(const sl_regions_t *rl);
+/* The sequence the model sees for region i, into seq (length r->end - r->start, no
+ * NUL): the FASTA record, or fetched from g (may be NULL for FASTA lists); and, when
+ * onehot is not NULL, its one-hot encoding into onehot[len][4]. A byte that is not a
+ * base is reported naming the region, its input line and the position. 0 / -1. */
+int sl_regions_load(const sl_regions_t *rl, int64_t i, sl_genome_t *g, char *seq, float *onehot);
+
 /* ---- one-hot --------------------------------------------------------------- */
 /* seq[0..len) to out[len][4] (A,C,G,T). Lowercase is the same base; N and IUPAC
  * ambiguity codes give a zero row. Any other byte: -1 with the position in *bad_pos. */

@@ -27,44 +27,48 @@ static void usage(FILE *fp)
             "  -h, --help          this help\n\n");
 }
 
-/* FASTA records as they were read (already checked against the width). */
-static int write_seqs(const char *path, int64_t width, FILE *out)
-{
-    sl_regions_t *rl = sl_regions_read_fasta(path, width);
-    if (!rl) return -1;
-    for (int64_t i = 0; i < rl->n; i++)
-        fprintf(out, ">%s\n%s\n", rl->r[i].name, rl->seqs[i]);
-    sl_regions_destroy(rl);
-    return 0;
-}
-
-static int write_regions(const char *fa, const char *bed, const sl_region_opts_t *opts, FILE *out)
+/* One record per region: label line, then the window on one line. Bases are
+ * checked through the one-hot encoder, so what is written is what the model sees. */
+static int write_list(const sl_regions_t *rl, sl_genome_t *g, FILE *out)
 {
     int ret = -1;
-    char *buf = NULL, lab[1024];
-    int64_t cap = 0;
-    sl_regions_t *rl = NULL;
-    sl_genome_t *g = sl_genome_open(fa);
-    if (!g) goto fail;
-    if (!(rl = sl_regions_read_bed(bed, g, opts))) goto fail;
+    int64_t cap = sl_regions_max_len(rl);
+    char *seq = sl_malloc((size_t)cap, "sequence"), *lab = NULL;
+    float *x = sl_malloc((size_t)cap * SL_NBASES * sizeof(float), "one-hot");
+    if (!seq || !x) goto fail;
     for (int64_t i = 0; i < rl->n; i++) {
         const sl_region_t *r = &rl->r[i];
         int64_t n = r->end - r->start;
-        if (n > cap) {
-            char *b = sl_realloc(buf, (size_t)n, "sequence");
-            if (!b) goto fail;
-            buf = b;
-            cap = n;
-        }
-        if (sl_genome_fetch(g, r, buf) < 0) goto fail;
-        sl_region_label(r, lab, sizeof lab);
+        if (sl_regions_load(rl, i, g, seq, x) < 0) goto fail;
+        int len = sl_region_label(r, NULL, 0);
+        char *l = sl_realloc(lab, (size_t)len + 1, "label");
+        if (!l) goto fail;
+        lab = l;
+        sl_region_label(r, lab, (size_t)len + 1);
         fprintf(out, ">%s\n", lab);
-        fwrite(buf, 1, (size_t)n, out);
+        fwrite(seq, 1, (size_t)n, out);
         fputc('\n', out);
     }
     ret = 0;
 fail:
-    free(buf);
+    free(seq);
+    free(x);
+    free(lab);
+    return ret;
+}
+
+static int extract(const char *fa, const char *bed, const char *seqs, const sl_region_opts_t *opts,
+                   FILE *out)
+{
+    int ret = -1;
+    sl_genome_t *g = NULL;
+    sl_regions_t *rl = NULL;
+    if (seqs) {
+        rl = sl_regions_read_fasta(seqs, opts->width);
+    } else if ((g = sl_genome_open(fa))) {
+        rl = sl_regions_read_bed(bed, g, opts);
+    }
+    if (rl) ret = write_list(rl, g, out);
     sl_regions_destroy(rl);
     sl_genome_close(g);
     return ret;
@@ -122,8 +126,7 @@ int sl_cmd_extract(int argc, char **argv)
     }
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
-    int ret = seqs ? write_seqs(seqs, opts.width, out->fp) : write_regions(fa, bed, &opts, out->fp);
-    if (ret < 0) {
+    if (extract(fa, bed, seqs, &opts, out->fp) < 0) {
         sl_ofile_abort(out);
         return SL_EXIT_ERROR;
     }

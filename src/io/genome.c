@@ -1,5 +1,6 @@
 /* genome.c — indexed FASTA (plain or bgzip) through htslib faidx. */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,10 @@ struct sl_genome_s {
     char *path;
 };
 
-/* htslib prints its own multi-line diagnostics; we report one line ourselves. */
-static enum htsLogLevel quiet_hts(void)
-{
-    enum htsLogLevel old = hts_get_log_level();
-    hts_set_log_level(HTS_LOG_OFF);
-    return old;
-}
+/* htslib prints its own diagnostics; while opening we report one line ourselves.
+ * The log level is global, so concurrent opens serialise here. Fetches leave it
+ * alone (no global writes on the hot path); they fail only on I/O errors. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int file_exists(const char *path, const char *suffix)
 {
@@ -73,7 +71,9 @@ static int probe(const char *path)
 sl_genome_t *sl_genome_open(const char *path)
 {
     sl_genome_t *g = NULL;
-    enum htsLogLevel lvl = quiet_hts();
+    pthread_mutex_lock(&open_lock);
+    enum htsLogLevel lvl = hts_get_log_level();
+    hts_set_log_level(HTS_LOG_OFF);
     int comp = probe(path);
     if (comp < 0) goto fail;
     if (comp == 1) {
@@ -104,9 +104,11 @@ sl_genome_t *sl_genome_open(const char *path)
         goto fail;
     }
     hts_set_log_level(lvl);
+    pthread_mutex_unlock(&open_lock);
     return g;
 fail:
     hts_set_log_level(lvl);
+    pthread_mutex_unlock(&open_lock);
     sl_genome_close(g);
     return NULL;
 }
@@ -151,9 +153,7 @@ int sl_genome_fetch(sl_genome_t *g, const sl_region_t *r, char *out)
     memset(out, 'N', (size_t)n);
     if (s < e) {
         hts_pos_t got = 0;
-        enum htsLogLevel lvl = quiet_hts();
         char *seq = faidx_fetch_seq64(g->fai, r->chrom, s, e - 1, &got);
-        hts_set_log_level(lvl);
         if (!seq || got != e - s) {
             sl_log_error("%s: cannot read %s:%lld-%lld (truncated file or stale index? "
                          "rebuild it with `samtools faidx %s`)",

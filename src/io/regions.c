@@ -82,3 +82,36 @@ int sl_region_label(const sl_region_t *r, char *buf, size_t size)
     return snprintf(buf, size, "%s:%lld-%lld(%c)", r->chrom, (long long)r->start,
                      (long long)r->end, r->strand);
 }
+
+int64_t sl_regions_max_len(const sl_regions_t *rl)
+{
+    int64_t m = 0;
+    for (int64_t i = 0; i < rl->n; i++)
+        if (rl->r[i].end - rl->r[i].start > m) m = rl->r[i].end - rl->r[i].start;
+    return m;
+}
+
+int sl_regions_load(const sl_regions_t *rl, int64_t i, sl_genome_t *g, char *seq, float *onehot)
+{
+    const sl_region_t *r = &rl->r[i];
+    int64_t len = r->end - r->start, bad;
+    if (rl->seqs) {
+        memcpy(seq, rl->seqs[i], (size_t)len);
+    } else if (!g) {
+        sl_log_error("region %s:%lld-%lld: no genome to fetch it from", r->chrom,
+                     (long long)r->start, (long long)r->end);
+        return -1;
+    } else if (sl_genome_fetch(g, r, seq) < 0) {
+        return -1;
+    }
+    if (onehot && sl_onehot(seq, len, onehot, &bad) < 0) {
+        char lab[256];
+        uint8_t c = (uint8_t)seq[bad];
+        sl_region_label(r, lab, sizeof lab);
+        sl_log_error("%s (%s %lld): invalid base 0x%02x ('%c') at position %lld of the window",
+                     lab, rl->seqs ? "record" : "line", (long long)r->line, c,
+                     c >= 0x20 && c < 0x7f ? c : '?', (long long)bad + 1);
+        return -1;
+    }
+    return 0;
+}
