@@ -72,6 +72,7 @@ typedef struct {
     int64_t n, m;
     char **seqs;       /* FASTA mode: sequence of each record (uppercase), else NULL */
     void *priv;        /* string storage */
+    char *path;        /* the input file, for messages (owned by the list) */
 } sl_regions_t;
 
 /* Read BED / narrowPeak (plain or gz; "-" is stdin) and resize to opts->width

@@ -145,7 +145,7 @@ sl_regions_t *sl_regions_read_bed(const char *path, sl_genome_t *g, const sl_reg
         return NULL;
     }
     int narrowpeak = ends_with_ci(path, ".narrowPeak") || ends_with_ci(path, ".narrowPeak.gz");
-    if (!(rl = sl_io_regions_new())) goto fail;
+    if (!(rl = sl_io_regions_new(path))) goto fail;
     while ((ret = bgzf_getline(fp, '\n', &ks)) >= 0) {
         line++;
         if (ks.l && ks.s[ks.l - 1] == '\r') ks.s[--ks.l] = 0;

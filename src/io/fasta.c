@@ -104,7 +104,7 @@ sl_regions_t *sl_regions_read_fasta(const char *path, int64_t width)
         sl_log_error("%s: cannot open FASTA file: %s", path, strerror(errno ? errno : ENOENT));
         return NULL;
     }
-    if (!(rd.rl = sl_io_regions_new()) || !(rd.names = khash_str2int_init())) goto fail;
+    if (!(rd.rl = sl_io_regions_new(path)) || !(rd.names = khash_str2int_init())) goto fail;
     kputs("", &rd.seq);
     while ((ret = bgzf_getline(fp, '\n', &ks)) >= 0) {
         line++;

@@ -12,8 +12,8 @@
 #define SL_BASE_BAD 5
 extern const uint8_t sl_io_base_class[256];
 
-/* An empty list; priv interns contig names. NULL on error (reported). */
-sl_regions_t *sl_io_regions_new(void);
+/* An empty list read from path; priv interns contig names. NULL on error (reported). */
+sl_regions_t *sl_io_regions_new(const char *path);
 /* Append a zeroed region (index set); NULL on error (reported). */
 sl_region_t *sl_io_regions_push(sl_regions_t *rl);
 /* The list's own copy of a contig name (shared by all its regions); NULL on error. */

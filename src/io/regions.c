@@ -7,16 +7,20 @@
 #include "io/io_internal.h"
 #include "seqlift/util.h"
 
-sl_regions_t *sl_io_regions_new(void)
+sl_regions_t *sl_io_regions_new(const char *path)
 {
     sl_regions_t *rl = sl_calloc(1, sizeof(*rl), "region list");
     if (!rl) return NULL;
+    if (!(rl->path = sl_strdup(path))) goto fail;
     if (!(rl->priv = khash_str2int_init())) {
         sl_log_error("out of memory for the contig names");
-        free(rl);
-        return NULL;
+        goto fail;
     }
     return rl;
+fail:
+    free(rl->path);
+    free(rl);
+    return NULL;
 }
 
 sl_region_t *sl_io_regions_push(sl_regions_t *rl)
@@ -61,6 +65,7 @@ void sl_regions_destroy(sl_regions_t *rl)
     free(rl->seqs);
     free(rl->r);
     khash_str2int_destroy_free(rl->priv);
+    free(rl->path);
     free(rl);
 }
 
@@ -98,8 +103,8 @@ int sl_regions_load(const sl_regions_t *rl, int64_t i, sl_genome_t *g, char *seq
     if (rl->seqs) {
         memcpy(seq, rl->seqs[i], (size_t)len);
     } else if (!g) {
-        sl_log_error("region %s:%lld-%lld: no genome to fetch it from", r->chrom,
-                     (long long)r->start, (long long)r->end);
+        sl_log_error("%s:%lld: no genome to fetch region %s from", rl->path, (long long)r->line,
+                     r->chrom);
         return -1;
     } else if (sl_genome_fetch(g, r, seq) < 0) {
         return -1;
@@ -108,8 +113,8 @@ int sl_regions_load(const sl_regions_t *rl, int64_t i, sl_genome_t *g, char *seq
         char lab[256];
         uint8_t c = (uint8_t)seq[bad];
         sl_region_label(r, lab, sizeof lab);
-        sl_log_error("%s (%s %lld): invalid base 0x%02x ('%c') at position %lld of the window",
-                     lab, rl->seqs ? "record" : "line", (long long)r->line, c,
+        sl_log_error("%s:%lld: %s %s: invalid base 0x%02x ('%c') at position %lld",
+                     rl->path, (long long)r->line, rl->seqs ? "record" : "window", lab, c,
                      c >= 0x20 && c < 0x7f ? c : '?', (long long)bad + 1);
         return -1;
     }

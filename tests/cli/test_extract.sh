@@ -115,7 +115,8 @@ expect 1 "bad_duplicate.fa:5: duplicate record name 'a' \(first at line 1\)" -- 
 expect 1 "bad_base.fa:5: record 'b': invalid base '.' at position 5" -- extract -s "$D/bad_base.fa"
 expect 1 'bad_no_header.fa:1: sequence before' -- extract -s "$D/bad_no_header.fa"
 expect 1 "seqs.fa:1: record 'seq1' has length 10, the model width is 12" -- extract -s "$D/seqs.fa" -w 12
-expect 1 "c1:8-16\(.\) \(line 1\): invalid base 0x2e \('.'\) at position 6" -- extract -f "$D/bad_base_genome.fa" -b <(printf 'c1\t8\t16\n')
+printf 'c1\t0\t8\nc1\t8\t16\n' >"$T/c1.bed"
+expect 1 "c1.bed:2: window c1:8-16\(.\): invalid base 0x2e \('.'\) at position 6" -- extract -f "$D/bad_base_genome.fa" -b "$T/c1.bed"
 expect 1 'bad_contig.bed:2' -- extract -f "$D/genome.fa" -b "$D/bad_contig.bed" -o "$T/never.fa"
 [ ! -e "$T/never.fa" ] && ! ls "$T"/never.fa.tmp.* >/dev/null 2>&1 && ok "no output left on error" || fail "output left on error"
 
