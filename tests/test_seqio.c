@@ -260,6 +260,8 @@ static void test_genome_bad(void **state)
     (void)state;
     assert_null(sl_genome_open(TD "genome_plain_gzip.fa.gz")); /* gzip, not BGZF */
     assert_null(sl_genome_open(TD "no_such_genome.fa"));
+    assert_null(sl_genome_open("-"));
+    assert_null(sl_genome_open(TD)); /* a directory */
     assert_null(sl_genome_open(TD "regions.bed")); /* not FASTA */
     write_file(TMP "/empty.fa", "");
     assert_null(sl_genome_open(TMP "/empty.fa"));

@@ -74,6 +74,10 @@ sl_genome_t *sl_genome_open(const char *path)
     pthread_mutex_lock(&open_lock);
     enum htsLogLevel lvl = hts_get_log_level();
     hts_set_log_level(HTS_LOG_OFF);
+    if (strcmp(path, "-") == 0) {
+        sl_log_error("the genome FASTA must be a file (it is read by random access), not stdin");
+        goto fail;
+    }
     int comp = probe(path);
     if (comp < 0) goto fail;
     if (comp == 1) {

@@ -120,6 +120,12 @@ expect 1 "c1.bed:2: window c1:8-16\(.\): invalid base 0x2e \('.'\) at position 6
 expect 1 'bad_contig.bed:2' -- extract -f "$D/genome.fa" -b "$D/bad_contig.bed" -o "$T/never.fa"
 [ ! -e "$T/never.fa" ] && ! ls "$T"/never.fa.tmp.* >/dev/null 2>&1 && ok "no output left on error" || fail "output left on error"
 
+# Writing to a device or a pipe must not replace it (no temp-file rename over it).
+mkfifo "$T/fifo"
+timeout 20 cat "$T/fifo" >"$T/from_fifo" &
+"$SEQLIFT" extract -f "$D/genome.fa" -b "$D/regions_inside.bed" -o "$T/fifo"; wait
+[ -p "$T/fifo" ] && cmp -s "$T/from_fifo" "$T/in.fa" && ok "-o FIFO written in place" || fail "-o FIFO"
+
 # 9. Usage: --help 0 (stdout), no args / bad option / bad value 2.
 "$SEQLIFT" extract --help | grep -q 'Usage: seqlift extract' && ok "--help" || fail "--help"
 expect 2 'Usage' -- extract
