@@ -90,6 +90,24 @@ cp "$D/genome.fa" "$D/genome.fa.gz" "$T/"
 "$SEQLIFT" extract -f "$T/genome.fa.gz" -b "$D/regions.bed" -w 100 --edge skip 2>/dev/null | cmp -s - "$T/a.fa" \
     && [ -s "$T/genome.fa.gz.fai" ] && [ -s "$T/genome.fa.gz.gzi" ] && ok ".fai + .gzi built" || fail ".gzi not built"
 
+# Index missing and the directory not writable: one line telling to run samtools faidx.
+# (Root ignores permissions, so run as nobody when we are root.)
+mkdir -p "$T/ro" && cp "$D/genome.fa" "$T/ro/" && chmod 555 "$T/ro"
+asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+bin=$(cd "$(dirname "$SEQLIFT")" && pwd)/$(basename "$SEQLIFT")
+if [ "$(id -u)" != 0 ]; then
+    expect 1 'not writable; run `samtools faidx' -- extract -f "$T/ro/genome.fa" -b "$D/regions3.bed"
+elif command -v setpriv >/dev/null && "${asuser[@]}" "$bin" extract --help >/dev/null 2>&1 \
+    && "${asuser[@]}" cat "$T/ro/genome.fa" "$D/regions3.bed" >/dev/null 2>&1; then
+    "${asuser[@]}" "$bin" extract -f "$T/ro/genome.fa" -b "$D/regions3.bed" >/dev/null 2>"$T/ro.err"
+    rc=$?
+    [ $rc = 1 ] && [ "$(wc -l <"$T/ro.err")" = 1 ] && grep -q 'not writable; run `samtools faidx' "$T/ro.err" \
+        && ok "unwritable index directory" || fail "unwritable index directory: rc=$rc $(cat "$T/ro.err")"
+else
+    echo "skip: unwritable index directory (cannot drop root privileges here)"
+fi
+chmod 755 "$T/ro"
+
 # 7. -s mode: every record in order, uppercase, one line each.
 printf '>seq1\nACGTACGTAC\n>seq2\nACGTNNNNAC\n>seq3\nGGGGCCCCRY\n' >"$T/seqs_want.fa"
 "$SEQLIFT" extract -s "$D/seqs.fa" -w 10 | cmp -s - "$T/seqs_want.fa" && ok "-s plain" || fail "-s plain"
