@@ -146,6 +146,19 @@ static void test_resize(void **state)
     assert_int_equal(r.end, 7);
 }
 
+static void test_genome_pos(void **state)
+{
+    (void)state;
+    sl_region_t r = {.chrom = "chr1", .start = 100, .end = 110, .strand = '+'};
+    assert_int_equal(sl_region_genome_pos(&r, 0), 100);
+    assert_int_equal(sl_region_genome_pos(&r, 9), 109);
+    r.strand = '-'; /* model position 0 is the last genome base, complemented */
+    assert_int_equal(sl_region_genome_pos(&r, 0), 109);
+    assert_int_equal(sl_region_genome_pos(&r, 9), 100);
+    r.strand = '.';
+    assert_int_equal(sl_region_genome_pos(&r, 3), 103);
+}
+
 static void test_label(void **state)
 {
     (void)state;
@@ -212,6 +225,19 @@ static void check_genome(sl_genome_t *g)
     assert_int_equal(buf[10], 0); /* nothing written past the window */
     r.start = r.end = 5;
     assert_int_equal(sl_genome_fetch(g, &r, buf), 0);
+    /* minus-strand position p is the complement of genome base sl_region_genome_pos(p) */
+    char fwd[128];
+    static const char *pairs = "AT TA CG GC at ta cg gc NN nn";
+    r.chrom = "chr1", r.start = 290, r.end = 400, r.strand = '+';
+    assert_int_equal(sl_genome_fetch(g, &r, fwd), 0);
+    r.strand = '-';
+    assert_int_equal(sl_genome_fetch(g, &r, buf), 0);
+    for (int64_t p = 0; p < 110; p++) {
+        char b = fwd[sl_region_genome_pos(&r, p) - r.start];
+        const char *q = strchr(pairs, b);
+        assert_non_null(q);
+        assert_int_equal(buf[p], q[1]);
+    }
     /* errors */
     r.chrom = "chr7", r.start = 0, r.end = 10;
     assert_int_equal(sl_genome_fetch(g, &r, buf), -1);
@@ -650,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_onehot_bad),
         cmocka_unit_test(test_revcomp),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_genome_pos),
         cmocka_unit_test(test_label),
         cmocka_unit_test(test_genome_plain_and_bgzip),
         cmocka_unit_test(test_genome_builds_index),
