@@ -227,16 +227,17 @@ static void check_genome(sl_genome_t *g)
     assert_int_equal(sl_genome_fetch(g, &r, buf), 0);
     /* minus-strand position p is the complement of genome base sl_region_genome_pos(p) */
     char fwd[128];
-    static const char *pairs = "AT TA CG GC at ta cg gc NN nn";
+    static const char *pairs[] = {"AT", "TA", "CG", "GC", "at", "ta", "cg", "gc", "NN", "nn"};
     r.chrom = "chr1", r.start = 290, r.end = 400, r.strand = '+';
     assert_int_equal(sl_genome_fetch(g, &r, fwd), 0);
     r.strand = '-';
     assert_int_equal(sl_genome_fetch(g, &r, buf), 0);
     for (int64_t p = 0; p < 110; p++) {
         char b = fwd[sl_region_genome_pos(&r, p) - r.start];
-        const char *q = strchr(pairs, b);
-        assert_non_null(q);
-        assert_int_equal(buf[p], q[1]);
+        int k = 0;
+        while (k < 10 && pairs[k][0] != b) k++;
+        assert_true(k < 10);
+        assert_int_equal(buf[p], pairs[k][1]);
     }
     /* errors */
     r.chrom = "chr7", r.start = 0, r.end = 10;
