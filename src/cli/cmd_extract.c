@@ -126,22 +126,6 @@ int sl_cmd_extract(int argc, char **argv)
         usage(stderr);
         return SL_EXIT_USAGE;
     }
-    /* Devices and pipes (-o /dev/null, >(...)) are written in place: the atomic
-     * temp-file rename of sl_ofile_open would replace them with a regular file. */
-    struct stat st;
-    if (strcmp(outp, "-") != 0 && stat(outp, &st) == 0 && !S_ISREG(st.st_mode)) {
-        FILE *fp = fopen(outp, "w");
-        if (!fp) {
-            sl_log_error("%s: cannot open for writing: %s", outp, strerror(errno));
-            return SL_EXIT_ERROR;
-        }
-        int ret = extract(fa, bed, seqs, &opts, fp);
-        if (fclose(fp) != 0 && ret == 0) {
-            sl_log_error("%s: write failed: %s", outp, strerror(errno));
-            ret = -1;
-        }
-        return ret < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
-    }
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
     if (extract(fa, bed, seqs, &opts, out->fp) < 0) {
