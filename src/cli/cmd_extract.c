@@ -1,10 +1,8 @@
 /* cmd_extract.c — `seqlift extract`: the resized, strand-aware sequences the model
  * will see, as FASTA in the format of `bedtools getfasta -s` (one sequence line). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "seqlift/seqio.h"
