@@ -618,6 +618,8 @@ int sl_npz_read(const char *path, const char *name, int *ndim_out, int64_t shape
     int ndim;
     int64_t shape[SL_NPZ_MAX_DIM];
     if (parse_npy_dict(hdr, descr, &ndim, shape) < 0) {
+        for (char *c = hdr; *c; c++) /* hostile bytes stay out of the terminal */
+            if (*c < 32 || *c > 126) *c = '?';
         sl_log_error("%s: unsupported .npy header (need C-order float32/float64): %.200s", path, hdr);
         goto fail;
     }
@@ -627,6 +629,8 @@ int sl_npz_read(const char *path, const char *name, int *ndim_out, int64_t shape
     else if (strcmp(descr, ">f4") == 0) item = 4, swap = 1;
     else if (strcmp(descr, ">f8") == 0) item = 8, swap = 1;
     else {
+        for (char *c = descr; *c; c++)
+            if (*c < 32 || *c > 126) *c = '?';
         sl_log_error("%s: .npy dtype '%s' not supported (float32 or float64)", path, descr);
         goto fail;
     }

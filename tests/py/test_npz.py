@@ -25,7 +25,7 @@ def expected(shape):
 def dump(path, name=None):
     """(returncode, shape, values) of the C reader on path."""
     cmd = [DRIVER, "dump", path] + ([name] if name else [])
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if p.returncode != 0:
         return p.returncode, p.stderr, None
     lines = p.stdout.split("\n")
