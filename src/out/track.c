@@ -63,6 +63,7 @@ void sl_track_opts_init(sl_track_opts_t *o)
     o->overlap = SL_OVERLAP_MEAN;
     o->track_width = 0;
     o->merge_runs = 0;
+    o->threads = 0;
 }
 
 static const char *const overlap_names[] = {"mean", "max-abs", "first"};
@@ -471,6 +472,11 @@ sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
         if (!to_stdout && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
         if (!(w->bg = bgzf_open(to_stdout ? "-" : w->bg_tmp, gz ? "w" : "wu"))) {
             sl_log_error("%s: cannot open for writing", bedgraph);
+            goto fail;
+        }
+        /* compression dominates the cost of a .gz bedGraph */
+        if (gz && w->opts.threads > 1 && bgzf_mt(w->bg, w->opts.threads, 256) < 0) {
+            sl_log_error("%s: cannot start %d compression threads", bedgraph, w->opts.threads);
             goto fail;
         }
     }
