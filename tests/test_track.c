@@ -342,6 +342,18 @@ static void test_target_path_and_options(void **state)
     assert_int_equal(sl_track_parse_overlap("median", &o), -1);
 }
 
+static void test_project(void **state)
+{
+    (void)state;
+    float x[3][4] = {{1, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 1}};
+    float c[3][4] = {{0.5f, -0.25f, 0, 0}, {1, 1, 1, 1}, {0, 0.125f, 0, 2}};
+    float out[3];
+    sl_track_project(&c[0][0], &x[0][0], 3, 0, out);
+    assert_true(out[0] == 0.25f && out[1] == 4.0f && out[2] == 2.125f);
+    sl_track_project(&c[0][0], &x[0][0], 3, 1, out);
+    assert_true(out[0] == 0.25f && isnan(out[1]) && out[2] == 2.125f);
+}
+
 static void test_empty_bigwig(void **state)
 {
     (void)state;
@@ -473,6 +485,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sort_order),
         cmocka_unit_test(test_clip_and_nan),
         cmocka_unit_test(test_target_path_and_options),
+        cmocka_unit_test(test_project),
         cmocka_unit_test(test_empty_bigwig),
         cmocka_unit_test(test_open_genome),
     };

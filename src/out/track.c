@@ -345,6 +345,18 @@ fail:
 
 int64_t sl_track_n_entries(const sl_track_t *w) { return w->n_entries; }
 
+void sl_track_project(const float *contrib, const float *onehot, int64_t len, int n_absent, float *out)
+{
+    for (int64_t p = 0; p < len; p++) {
+        const float *c = contrib + p * SL_NBASES;
+        out[p] = c[0] + c[1] + c[2] + c[3];
+        if (n_absent && onehot) {
+            const float *x = onehot + p * SL_NBASES;
+            if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0) out[p] = NAN;
+        }
+    }
+}
+
 /* ---- open / close ----------------------------------------------------------------- */
 
 static pthread_once_t bw_once = PTHREAD_ONCE_INIT;
