@@ -1,11 +1,131 @@
-/* cmd_extract.c — `seqlift extract` (not implemented yet). */
+/* cmd_extract.c — `seqlift extract`: the resized, strand-aware sequences the model
+ * will see, as FASTA in the format of `bedtools getfasta -s` (one sequence line). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/commands.h"
+#include "seqlift/seqio.h"
 #include "seqlift/util.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "\nUsage: seqlift extract -f GENOME.fa -b REGIONS.bed [-w WIDTH] [options]\n"
+            "       seqlift extract -s SEQS.fa [-w WIDTH] [-o OUT.fa]\n\n"
+            "Writes the windows the model will score as FASTA, like `bedtools getfasta -s`\n"
+            "(headers chrom:start-end(strand), minus strand reverse-complemented, case kept).\n\n"
+            "Options:\n"
+            "  -f, --fasta FILE    indexed genome FASTA, plain or bgzip (.fai built if missing)\n"
+            "  -b, --bed FILE      regions: BED3-12 or narrowPeak, plain or gzip\n"
+            "  -s, --seqs FILE     instead of -f/-b: every record of a FASTA file, in order\n"
+            "  -w, --width INT     model input length: resize each region around its\n"
+            "                      narrowPeak summit, else its midpoint [0: keep as is]\n"
+            "      --no-resize     error on regions whose length is not WIDTH\n"
+            "      --edge MODE     windows running off a contig: pad (with N), skip, error [pad]\n"
+            "  -o, --output FILE   output FASTA [stdout]\n"
+            "  -h, --help          this help\n\n");
+}
+
+/* FASTA records as they were read (already checked against the width). */
+static int write_seqs(const char *path, int64_t width, FILE *out)
+{
+    sl_regions_t *rl = sl_regions_read_fasta(path, width);
+    if (!rl) return -1;
+    for (int64_t i = 0; i < rl->n; i++)
+        fprintf(out, ">%s\n%s\n", rl->r[i].name, rl->seqs[i]);
+    sl_regions_destroy(rl);
+    return 0;
+}
+
+static int write_regions(const char *fa, const char *bed, const sl_region_opts_t *opts, FILE *out)
+{
+    int ret = -1;
+    char *buf = NULL, lab[1024];
+    int64_t cap = 0;
+    sl_regions_t *rl = NULL;
+    sl_genome_t *g = sl_genome_open(fa);
+    if (!g) goto fail;
+    if (!(rl = sl_regions_read_bed(bed, g, opts))) goto fail;
+    for (int64_t i = 0; i < rl->n; i++) {
+        const sl_region_t *r = &rl->r[i];
+        int64_t n = r->end - r->start;
+        if (n > cap) {
+            char *b = sl_realloc(buf, (size_t)n, "sequence");
+            if (!b) goto fail;
+            buf = b;
+            cap = n;
+        }
+        if (sl_genome_fetch(g, r, buf) < 0) goto fail;
+        sl_region_label(r, lab, sizeof lab);
+        fprintf(out, ">%s\n", lab);
+        fwrite(buf, 1, (size_t)n, out);
+        fputc('\n', out);
+    }
+    ret = 0;
+fail:
+    free(buf);
+    sl_regions_destroy(rl);
+    sl_genome_close(g);
+    return ret;
+}
 
 int sl_cmd_extract(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    sl_log_error("'seqlift extract' is not implemented yet");
-    return SL_EXIT_ERROR;
+    static const struct option lopts[] = {
+        {"fasta", required_argument, NULL, 'f'}, {"bed", required_argument, NULL, 'b'},
+        {"seqs", required_argument, NULL, 's'},  {"width", required_argument, NULL, 'w'},
+        {"no-resize", no_argument, NULL, 1},      {"edge", required_argument, NULL, 2},
+        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
+    sl_region_opts_t opts = {0, 0, SL_EDGE_PAD};
+    long long v;
+    int c;
+    if (argc < 2) {
+        usage(stderr);
+        return SL_EXIT_USAGE;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:b:s:w:o:h", lopts, NULL)) >= 0) {
+        switch (c) {
+        case 'f': fa = optarg; break;
+        case 'b': bed = optarg; break;
+        case 's': seqs = optarg; break;
+        case 'o': outp = optarg; break;
+        case 'w':
+            if (sl_parse_long(optarg, &v) != 0 || v < 0) {
+                sl_log_error("--width: '%s' is not a non-negative integer", optarg);
+                return SL_EXIT_USAGE;
+            }
+            opts.width = v;
+            break;
+        case 1: opts.refuse_resize = 1; break;
+        case 2:
+            if (strcmp(optarg, "pad") == 0) opts.edge = SL_EDGE_PAD;
+            else if (strcmp(optarg, "skip") == 0) opts.edge = SL_EDGE_SKIP;
+            else if (strcmp(optarg, "error") == 0) opts.edge = SL_EDGE_ERROR;
+            else {
+                sl_log_error("--edge: '%s' is not pad, skip or error", optarg);
+                return SL_EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return SL_EXIT_OK;
+        default: usage(stderr); return SL_EXIT_USAGE;
+        }
+    }
+    if (optind < argc || (seqs ? fa || bed : !fa || !bed)) {
+        if (optind < argc) sl_log_error("unexpected argument '%s'", argv[optind]);
+        else sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+        usage(stderr);
+        return SL_EXIT_USAGE;
+    }
+    sl_ofile_t *out = sl_ofile_open(outp, "w");
+    if (!out) return SL_EXIT_ERROR;
+    int ret = seqs ? write_seqs(seqs, opts.width, out->fp) : write_regions(fa, bed, &opts, out->fp);
+    if (ret < 0) {
+        sl_ofile_abort(out);
+        return SL_EXIT_ERROR;
+    }
+    return sl_ofile_commit(out) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }
