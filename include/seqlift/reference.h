@@ -5,13 +5,14 @@
  *
  * A spec string selects the kind and the number N of references per region:
  *   dinuc[:N]           N dinucleotide-preserving shuffles (default "dinuc:20")
- *   kmer:K:N            N shuffles preserving every K-mer count (K = 1 is a plain
+ *   kmer:K[:N]          N (default 20) shuffles preserving every K-mer count (K = 1 is a plain
  *                       permutation); uniform among all sequences with those counts
  *   gc:N                N i.i.d. sequences with the sequence's own GC fraction
  *   gc=F:N              same with a given GC fraction F in [0,1]
  *   background:N        N i.i.d. samples from per-position base frequencies
  *                       estimated across all input regions (needs the fit step;
- *                       every region must have the same length)
+ *                       every region must have the same length; a position that
+ *                       is N in every input gets 0.25 each)
  *   background-global:N N i.i.d. samples from the global base frequencies of all
  *                       input regions (needs the fit step)
  *   background:N:FILE   N i.i.d. samples from frequencies read from FILE
@@ -35,6 +36,9 @@
  * shuffle each ACGT run between N's separately, preserving each run's K-mer counts
  * (and its first and last K-1 bases, for K >= 2); a run shorter than K is unchanged.
  * A sequence shorter than K (in total) is an error.
+ *
+ * GC kinds: P(C) = P(G) = F/2, P(A) = P(T) = (1-F)/2; the own F is (C+G)/(A+C+G+T)
+ * of the sequence's non-N rows.
  *
  * Determinism: references of a region depend only on the spec, its one-hot input
  * and the region seed (sl_region_seed): same whatever the thread, batch, shard or
@@ -129,6 +133,9 @@ double sl_rng_uniform(sl_rng_t *rng);
 
 /* Base codes for the shuffles: 0..3 = A,C,G,T, 4 = N (anything else). */
 #define SL_REF_CODE_N 4
+/* One-hot rows [len][4] to codes (zero row: N). A row that is neither zero nor
+ * one-hot: -1, reported naming label and position. */
+int sl_ref_onehot_codes(const float *onehot, int64_t len, uint8_t *codes, const char *label);
 /* Shuffle codes[0..len) into out (may not alias codes) preserving every k-mer count
  * of every ACGT run between N's, uniformly among the sequences with those counts
  * (Kandel et al. 1996 random last-edge arborescence; k = 1: Fisher-Yates). N codes
