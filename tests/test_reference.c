@@ -725,6 +725,24 @@ static void test_fasta_and_zero(void **state)
     assert_int_equal(sl_refspec_finalize(rs, 3), -1);
     assert_one_error_line("4 reference records, but 3 region(s)");
     sl_refspec_destroy(rs);
+    /* region count unknown (streaming): checked per region when generating */
+    snprintf(spec, sizeof spec, "fasta:%s:2", four);
+    rs = sl_refspec_parse(spec);
+    assert_non_null(rs);
+    assert_int_equal(sl_refspec_finalize(rs, -1), 0);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out), 0);
+    assert_close(out[16 + 3], 1, 0);
+    capture_start();
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 2, "seqC", out), -1);
+    assert_one_error_line("seqC: region index 2 has no records");
+    sl_refspec_destroy(rs);
+    snprintf(spec, sizeof spec, "fasta:%s:3", four);
+    rs = sl_refspec_parse(spec);
+    assert_non_null(rs);
+    capture_start();
+    assert_int_equal(sl_refspec_finalize(rs, -1), -1);
+    assert_one_error_line("4 reference records is not a multiple of K=3");
+    sl_refspec_destroy(rs);
     /* zero */
     rs = ready("zero");
     for (int j = 0; j < 16; j++) out[j] = 9;

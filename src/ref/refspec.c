@@ -416,7 +416,13 @@ int sl_refspec_finalize(sl_refspec_t *rs, int64_t n_regions)
         int64_t m = rs->fa->n, k = rs->n;
         if (m == k) {
             rs->shared = 1;
-        } else if (n_regions < 0 || m != k * n_regions) {
+        } else if (n_regions < 0 && m % k == 0) {
+            /* count unknown (streaming): each region's index is checked when generating */
+        } else if (n_regions < 0) {
+            sl_log_error("%s: %lld reference records is not a multiple of K=%lld", rs->path, (long long)m,
+                         (long long)k);
+            return -1;
+        } else if (m != k * n_regions) {
             sl_log_error("%s: %lld reference records, but %lld region(s) x K=%lld need %lld (or exactly %lld "
                          "shared by all regions)", rs->path, (long long)m, (long long)n_regions, (long long)k,
                          (long long)(k * n_regions), (long long)k);
