@@ -687,17 +687,24 @@ static void test_frequency_files(void **state)
     sl_refspec_destroy(rs);
 }
 
+/* Parse a spec made from fmt with one %s for path; must succeed. */
+static sl_refspec_t *parse_path(const char *fmt, const char *path)
+{
+    char spec[600];
+    snprintf(spec, sizeof spec, fmt, path);
+    sl_refspec_t *rs = sl_refspec_parse(spec);
+    assert_non_null(rs);
+    return rs;
+}
+
 static void test_fasta_and_zero(void **state)
 {
     (void)state;
     const char *two = tmp_file("refs2.fa", ">r0\nACGT\n>r1\nNNNN\n");
     const char *four = tmp_file("refs4.fa", ">r0\nAAAA\n>r1\nCCCC\n>r2\nGGGG\n>r3\nTTTT\n");
     float x[16] = {0}, out[2 * 16];
-    char spec[600];
     /* K=2 shared by every region */
-    snprintf(spec, sizeof spec, "fasta:%s:2", two);
-    sl_refspec_t *rs = sl_refspec_parse(spec);
-    assert_non_null(rs);
+    sl_refspec_t *rs = parse_path("fasta:%s:2", two);
     assert_int_equal(sl_refspec_n(rs), 2);
     assert_int_equal(sl_refspec_finalize(rs, 7), 0);
     assert_int_equal(sl_ref_generate(rs, x, 4, 1, 5, NULL, out), 0);
@@ -709,26 +716,20 @@ static void test_fasta_and_zero(void **state)
     assert_one_error_line("has 4 bp, region seqA has 3");
     sl_refspec_destroy(rs);
     /* K=2 per region: region 1 gets records 2 and 3 */
-    snprintf(spec, sizeof spec, "fasta:%s:2", four);
-    rs = sl_refspec_parse(spec);
-    assert_non_null(rs);
+    rs = parse_path("fasta:%s:2", four);
     assert_int_equal(sl_refspec_finalize(rs, 2), 0);
     assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out), 0);
     assert_close(out[2], 1, 0);
     assert_close(out[16 + 3], 1, 0);
     sl_refspec_destroy(rs);
     /* K omitted = 1 per region; wrong record count */
-    snprintf(spec, sizeof spec, "fasta:%s", four);
-    rs = sl_refspec_parse(spec);
-    assert_non_null(rs);
+    rs = parse_path("fasta:%s", four);
     capture_start();
     assert_int_equal(sl_refspec_finalize(rs, 3), -1);
     assert_one_error_line("4 reference records, but 3 region(s)");
     sl_refspec_destroy(rs);
     /* region count unknown (streaming): checked per region when generating */
-    snprintf(spec, sizeof spec, "fasta:%s:2", four);
-    rs = sl_refspec_parse(spec);
-    assert_non_null(rs);
+    rs = parse_path("fasta:%s:2", four);
     assert_int_equal(sl_refspec_finalize(rs, -1), 0);
     assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out), 0);
     assert_close(out[16 + 3], 1, 0);
@@ -736,9 +737,7 @@ static void test_fasta_and_zero(void **state)
     assert_int_equal(sl_ref_generate(rs, x, 4, 1, 2, "seqC", out), -1);
     assert_one_error_line("seqC: region index 2 has no records");
     sl_refspec_destroy(rs);
-    snprintf(spec, sizeof spec, "fasta:%s:3", four);
-    rs = sl_refspec_parse(spec);
-    assert_non_null(rs);
+    rs = parse_path("fasta:%s:3", four);
     capture_start();
     assert_int_equal(sl_refspec_finalize(rs, -1), -1);
     assert_one_error_line("4 reference records is not a multiple of K=3");
