@@ -62,6 +62,13 @@ void sl_attr_revealcancel(const sl_layer_t *L, const float *rin, const float *dp
                           const float *dneg, float *ypos, float *yneg, float *mpos, float *mneg,
                           size_t n);
 
+/* Positive and negative parts of a conv1d/dense layer's output difference for input
+ * difference dx ([n][in_len][in_ch]): each term w·Δx goes to Δy⁺ or Δy⁻ by its sign,
+ * i.e. Δy⁺ = W⁺Δx⁺ + W⁻Δx⁻ and Δy⁻ = W⁺Δx⁻ + W⁻Δx⁺ (four GEMMs, no bias). dxp, dxn are
+ * scratch of dx's size. L->wpos/wneg must be set (sl_net_split_weights). */
+void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
+                          float *ypos, float *yneg, int n, sl_acts_t *scratch);
+
 /* ---- targets ------------------------------------------------------------------ */
 typedef enum {
     SL_TARGET_SUM = 0,  /* sum of every value of the output */

@@ -281,6 +281,19 @@ static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
     for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
 }
 
+void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
+                          float *ypos, float *yneg, int n, sl_acts_t *scratch)
+{
+    for (size_t j = 0; j < n_in; j++) {
+        dxp[j] = dx[j] > 0 ? dx[j] : 0.0f;
+        dxn[j] = dx[j] < 0 ? dx[j] : 0.0f;
+    }
+    sl_linear_apply(L, L->wpos, dxp, ypos, n, 0, scratch);
+    sl_linear_apply(L, L->wneg, dxn, ypos, n, 1, scratch);
+    sl_linear_apply(L, L->wpos, dxn, yneg, n, 0, scratch);
+    sl_linear_apply(L, L->wneg, dxp, yneg, n, 1, scratch);
+}
+
 /* Δ⁺/Δ⁻ of every pn layer, in topological order (after both forward passes). */
 static void forward_pn(sl_attr_t *w, int rows)
 {
@@ -293,16 +306,8 @@ static void forward_pn(sl_attr_t *w, int rows)
         if (l > 0 && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE)) {
             int p = L->in[0];
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]);
-            float *d = w->s[0], *dp = w->s[1], *dn = w->s[2];
-            delta(w, p, rows, d);
-            for (size_t j = 0; j < np; j++) {
-                dp[j] = d[j] > 0 ? d[j] : 0.0f;
-                dn[j] = d[j] < 0 ? d[j] : 0.0f;
-            }
-            sl_linear_apply(L, L->wpos, dp, P, rows, 0, w->ar);
-            sl_linear_apply(L, L->wneg, dn, P, rows, 1, w->ar);
-            sl_linear_apply(L, L->wpos, dn, N, rows, 0, w->ar);
-            sl_linear_apply(L, L->wneg, dp, N, rows, 1, w->ar);
+            delta(w, p, rows, w->s[0]);
+            sl_attr_linear_parts(L, w->s[0], w->s[1], w->s[2], np, P, N, rows, w->ar);
         } else if (l > 0 && is_pass_pn(L->op)) {
             int p = L->in[0];
             const float *pp = w->dpos[p], *pnn = w->dneg[p];
