@@ -18,7 +18,7 @@ typedef struct {
     char layers[32768];
     size_t ln;
     int n_layers;
-    char tname[AB_MAX_T][48];
+    char tname[AB_MAX_T][64];
     int nd[AB_MAX_T];
     int64_t shape[AB_MAX_T][3];
     float *data[AB_MAX_T];
@@ -64,7 +64,9 @@ static inline const char *ab_tensor(ab_t *b, const char *name, const float *data
                                     int64_t d0, int64_t d1, int64_t d2)
 {
     int i = b->nt++;
-    snprintf(b->tname[i], sizeof(b->tname[i]), "%s", name);
+    size_t k = strlen(name) < sizeof(b->tname[i]) - 1 ? strlen(name) : sizeof(b->tname[i]) - 1;
+    memcpy(b->tname[i], name, k);
+    b->tname[i][k] = 0;
     b->nd[i] = nd;
     b->shape[i][0] = d0;
     b->shape[i][1] = d1;
@@ -80,9 +82,9 @@ static inline const char *ab_tensor(ab_t *b, const char *name, const float *data
 static inline void ab_conv(ab_t *b, const char *name, const char *in, int ci, int co, int k, int stride,
                            int dil, const char *padding, float scale)
 {
-    char wn[64], bn[64];
-    snprintf(wn, sizeof wn, "%s.w", name);
-    snprintf(bn, sizeof bn, "%s.b", name);
+    char wn[56], bn[56];
+    snprintf(wn, sizeof wn, "%.40s.w", name);
+    snprintf(bn, sizeof bn, "%.40s.b", name);
     ab_tensor(b, wn, NULL, scale, 3, co, ci, k);
     ab_tensor(b, bn, NULL, scale, 1, co, 0, 0);
     ab_layer(b,
@@ -93,9 +95,9 @@ static inline void ab_conv(ab_t *b, const char *name, const char *in, int ci, in
 
 static inline void ab_dense(ab_t *b, const char *name, const char *in, int ni, int no, float scale)
 {
-    char wn[64], bn[64];
-    snprintf(wn, sizeof wn, "%s.w", name);
-    snprintf(bn, sizeof bn, "%s.b", name);
+    char wn[56], bn[56];
+    snprintf(wn, sizeof wn, "%.40s.w", name);
+    snprintf(bn, sizeof bn, "%.40s.b", name);
     ab_tensor(b, wn, NULL, scale, 2, no, ni, 0);
     ab_tensor(b, bn, NULL, scale, 1, no, 0, 0);
     ab_layer(b,
@@ -106,10 +108,10 @@ static inline void ab_dense(ab_t *b, const char *name, const char *in, int ni, i
 
 static inline void ab_bn(ab_t *b, const char *name, const char *in, int ch)
 {
-    char n[4][64];
+    char n[4][60];
     static const char *suf[4] = {"weight", "bias", "running_mean", "running_var"};
     for (int i = 0; i < 4; i++) {
-        snprintf(n[i], sizeof n[i], "%s.%s", name, suf[i]);
+        snprintf(n[i], sizeof n[i], "%.40s.%s", name, suf[i]);
         float *v = malloc((size_t)ch * sizeof(float));
         for (int c = 0; c < ch; c++) {
             float u = ab_unif(b);

@@ -115,8 +115,9 @@ typedef struct {
     double *out_x;    /* [n_targets] target on the input */
     double *out_ref;  /* [n_targets] mean target on the references (NaN without refs) */
     double *sum;      /* [n_targets] Σ contrib */
-    double *err;      /* [n_targets] worst relative summation-to-delta error over the
-                       * references (NaN for methods without the property) */
+    double *err;      /* [n_targets] relative summation-to-delta error: |Σ contrib − Δ̄| /
+                       * max(|Δ̄|, mean_k |Δ_k|) with Δ_k = target(x) − target(ref k), Δ̄ their
+                       * mean (NaN for methods without the property) */
     int n_refs;       /* references used (0 for gradient, grad-input, ism) */
 } sl_attr_out_t;
 int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len);
