@@ -51,23 +51,49 @@ float sl_attr_pseudocount(float v)
 /* Chunk size for rules that evaluate f at extra points (stack buffers, no malloc). */
 #define RULE_CHUNK 256
 
+/* Below this |Δx| the secant Δy/Δx of a smooth function is taken as f' at the midpoint:
+ * in float32, Δy = f(x) − f(r) carries ~6e-8 of rounding, which divided by a small Δx
+ * would swamp the multiplier, while the midpoint rule is off by only f'''(ξ)·Δx²/24. */
+#define SECANT_MIDPOINT 1e-3f
+
+static int smooth_between(const sl_layer_t *L, float x, float r)
+{
+    switch (L->op) {
+    case SL_OP_SIGMOID: case SL_OP_TANH: case SL_OP_EXP: case SL_OP_GELU: case SL_OP_SOFTPLUS:
+        return 1;
+    case SL_OP_ELU: /* kink of the derivative at 0 unless alpha = 1 */
+        return (x > 0) == (r > 0);
+    default: /* relu: Δy is an exact copy of the inputs, the ratio is exact */
+        return 0;
+    }
+}
+
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                      const float *rout, float *m, size_t n)
 {
-    float g[RULE_CHUNK];
+    float g[RULE_CHUNK], a[RULE_CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += RULE_CHUNK) {
         size_t c = n - i0 < RULE_CHUNK ? n - i0 : RULE_CHUNK;
         int need_grad = 0;
         for (size_t j = 0; j < c; j++) {
-            float dx = xin[i0 + j] - rin[i0 + j];
-            if (fabsf(dx) < SL_ATTR_NEAR_ZERO) need_grad = 1;
-            else m[i0 + j] = (xout[i0 + j] - rout[i0 + j]) / dx;
+            float x = xin[i0 + j], r = rin[i0 + j], dx = x - r;
+            a[j] = r;
+            if (fabsf(dx) < SL_ATTR_NEAR_ZERO) {
+                need_grad = 1; /* the reference implementation: the gradient at the reference */
+            } else if (fabsf(dx) < SECANT_MIDPOINT && smooth_between(L, x, r)) {
+                a[j] = r + 0.5f * dx;
+                need_grad = 1;
+            } else {
+                m[i0 + j] = (xout[i0 + j] - rout[i0 + j]) / dx;
+            }
         }
         if (!need_grad) continue;
-        /* the reference implementation takes the gradient at the reference's input */
-        sl_elementwise_grad(L, rin + i0, g, c);
-        for (size_t j = 0; j < c; j++)
-            if (fabsf(xin[i0 + j] - rin[i0 + j]) < SL_ATTR_NEAR_ZERO) m[i0 + j] = g[j];
+        sl_elementwise_grad(L, a, g, c);
+        for (size_t j = 0; j < c; j++) {
+            float x = xin[i0 + j], r = rin[i0 + j], dx = x - r;
+            if (fabsf(dx) < SL_ATTR_NEAR_ZERO || (fabsf(dx) < SECANT_MIDPOINT && smooth_between(L, x, r)))
+                m[i0 + j] = g[j];
+        }
     }
 }
 
