@@ -552,7 +552,7 @@ static int parse_layer(ctx_t *c, int li, const cJSON *o)
     if (!(L->name = sl_strdup(nm->valuestring))) return -1;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
     if (!cJSON_IsString(op)) {
-        sl_log_error("%s: layer '%s': missing 'op'", c->file, L->name);
+        sl_log_error("%s: layer '%s': missing 'op' (a string)", c->file, L->name);
         return -1;
     }
     size_t k;
