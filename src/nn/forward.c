@@ -8,6 +8,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +154,28 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 
 /* ---- elementwise -------------------------------------------------------------- */
 
+/* Branch-free max(x, 0) and max(a, b): signs of activations are random, and GCC -O2
+ * compiles the ternary to a mispredicted branch. relu gives +0 for -0 and negative
+ * NaNs, as x > 0 ? x : 0 does. */
+static inline float relu1(float x)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~(b >> 31);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+static inline float max2(float a, float b)
+{
+    uint32_t ua, ub, m = -(uint32_t)(a > b);
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, 4);
+    return a;
+}
+
 #define SQRT1_2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 
@@ -162,7 +185,7 @@ void sl_elementwise(const sl_layer_t *L, const float *x, float *y, size_t count)
     float beta = L->alpha, th = L->threshold, a = L->alpha;
     switch (L->op) {
     case SL_OP_RELU:
-        for (i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        for (i = 0; i < count; i++) y[i] = relu1(x[i]);
         break;
     case SL_OP_SIGMOID:
         for (i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
@@ -193,7 +216,7 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *g, size_t c
     float beta = L->alpha, th = L->threshold, a = L->alpha;
     switch (L->op) {
     case SL_OP_RELU:
-        for (i = 0; i < count; i++) g[i] = x[i] > 0 ? 1.0f : 0.0f;
+        for (i = 0; i < count; i++) g[i] = (float)(x[i] > 0);
         break;
     case SL_OP_SIGMOID:
         for (i = 0; i < count; i++) {
@@ -242,7 +265,7 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
             for (long p = s0 + 1; p < e0; p++) {
                 xr = xb + (size_t)p * C;
                 if (is_max) {
-                    for (int c = 0; c < C; c++) yr[c] = xr[c] > yr[c] ? xr[c] : yr[c];
+                    for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
                 } else {
                     for (int c = 0; c < C; c++) yr[c] += xr[c];
                 }
@@ -265,7 +288,7 @@ static void global_pool_forward(const sl_layer_t *L, const sl_layer_t *P, const 
         for (int p = 1; p < P->len; p++) {
             const float *xr = xb + (size_t)p * C;
             if (L->op == SL_OP_GLOBAL_MAXPOOL) {
-                for (int c = 0; c < C; c++) yr[c] = xr[c] > yr[c] ? xr[c] : yr[c];
+                for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
             } else {
                 for (int c = 0; c < C; c++) yr[c] += xr[c];
             }
