@@ -409,6 +409,8 @@ static void test_linear_split(void **state)
         assert_true(fabs(pos - dot(x, dx, isz)) <= 1e-4 * fmax(1, fabs(pos)));
         sl_linear_apply(L, L->wneg, x, s, n, 1, a);
         for (size_t j = 0; j < osz; j++) assert_true(fabs(s[j] - w[j]) <= 1e-5 * fmax(1, fabs(w[j])));
+        sl_linear_apply(L, L->w, x, s, n, 0, NULL); /* no scratch: per-tap GEMMs */
+        for (size_t j = 0; j < osz; j++) assert_true(fabs(s[j] - w[j]) <= 1e-5 * fmax(1, fabs(w[j])));
         free(x), free(y), free(w), free(s), free(dx);
     }
     sl_acts_destroy(a);

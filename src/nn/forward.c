@@ -32,18 +32,17 @@ static int tap_rows(const sl_layer_t *L, int in_len, int j, int *t0, int *t1, in
     return 1;
 }
 
-size_t sl_nn_col_size(const sl_net_t *net, int l)
+size_t sl_nn_col_size(const sl_layer_t *L)
 {
-    const sl_layer_t *L = &net->layers[l];
     if (L->op != SL_OP_CONV1D || L->in_ch > SL_NN_IM2COL_MAX_CH || L->kernel == 1) return 0;
     return (size_t)L->len * L->kernel * L->in_ch;
 }
 
-static float *col_scratch(const sl_net_t *net, const sl_layer_t *L, sl_acts_t *scratch)
+static float *col_scratch(const sl_layer_t *L, sl_acts_t *scratch)
 {
     if (!scratch || !scratch->priv) return NULL;
     sl_acts_priv_t *p = scratch->priv;
-    size_t need = sl_nn_col_size(net, (int)(L - net->layers));
+    size_t need = sl_nn_col_size(L);
     return need && need <= p->col_size ? p->col : NULL;
 }
 
@@ -61,11 +60,10 @@ static void im2col(const sl_layer_t *L, int in_len, const float *x, float *col)
     }
 }
 
-static void conv_apply(const sl_net_t *net, const sl_layer_t *L, const float *w, const float *x, float *y, int n,
-                       sl_acts_t *scratch)
+static void conv_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, sl_acts_t *scratch)
 {
-    int in_len = net->layers[L->in[0]].len, ci = L->in_ch, co = L->out_ch;
-    float *col = col_scratch(net, L, scratch);
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch;
+    float *col = col_scratch(L, scratch);
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * in_len * ci;
         float *yb = y + (size_t)b * L->len * co;
@@ -94,22 +92,16 @@ void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch, w,
                     L->out_ch, 1.0f, y, L->out_ch);
     } else if (L->op == SL_OP_CONV1D) {
-        /* sl_layer_t carries no net pointer; the scratch's net gives the input length */
-        const sl_net_t *net = scratch ? scratch->net : NULL;
-        if (!net) {
-            sl_log_error("layer '%s': sl_linear_apply needs an sl_acts_t", L->name);
-            return;
-        }
-        conv_apply(net, L, w, x, y, n, scratch);
+        conv_apply(L, w, x, y, n, scratch);
     }
 }
 
 /* dx += W^T dy for conv L. */
-static void conv_backward(const sl_net_t *net, const sl_layer_t *L, const float *w, const float *dy, float *dx,
-                          int n, sl_acts_t *scratch)
+static void conv_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
+                          sl_acts_t *scratch)
 {
-    int in_len = net->layers[L->in[0]].len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
-    float *col = col_scratch(net, L, scratch);
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
+    float *col = col_scratch(L, scratch);
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;
@@ -143,12 +135,7 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in_ch, L->out_ch, 1.0f, dy, L->out_ch, w,
                     L->out_ch, 1.0f, dx, L->in_ch);
     } else if (L->op == SL_OP_CONV1D) {
-        const sl_net_t *net = scratch ? scratch->net : NULL;
-        if (!net) {
-            sl_log_error("layer '%s': sl_linear_backward needs an sl_acts_t", L->name);
-            return;
-        }
-        conv_backward(net, L, w, dy, dx, n, scratch);
+        conv_backward(L, w, dy, dx, n, scratch);
     }
 }
 
@@ -330,7 +317,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
         if (L->op == SL_OP_DENSE)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch,
                         L->w, L->out_ch, 1.0f, out, L->out_ch);
-        else conv_apply(net, L, L->w, x, out, n, scratch);
+        else conv_apply(L, L->w, x, out, n, scratch);
         break;
     }
     case SL_OP_BATCHNORM:
@@ -402,10 +389,7 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
     int C = L->ch;
     float *d = L->n_in ? dx[0] : NULL;
     switch (L->op) {
-    case SL_OP_CONV1D:
-        if (scratch && scratch->net == net) conv_backward(net, L, L->w, dy, d, n, scratch);
-        else conv_backward(net, L, L->w, dy, d, n, NULL);
-        break;
+    case SL_OP_CONV1D: conv_backward(L, L->w, dy, d, n, scratch); break;
     case SL_OP_DENSE: sl_linear_backward(L, L->w, dy, d, n, scratch); break;
     case SL_OP_BATCHNORM:
         for (size_t r = 0; r < (size_t)n * L->len; r++)
@@ -495,7 +479,7 @@ sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch)
     a->net = net, a->max_batch = max_batch, a->priv = p;
     if (!(a->act = sl_calloc((size_t)net->n_layers, sizeof *a->act, "activations"))) goto fail;
     for (int l = 0; l < net->n_layers; l++) {
-        size_t s = sl_nn_col_size(net, l);
+        size_t s = sl_nn_col_size(&net->layers[l]);
         if (s > p->col_size) p->col_size = s;
         if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
         if (!(a->act[l] = sl_malloc((size_t)max_batch * sl_layer_size(&net->layers[l]) * sizeof(float),

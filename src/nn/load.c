@@ -603,6 +603,7 @@ static int parse_layer(ctx_t *c, int li, const cJSON *o)
 
     const sl_layer_t *in = &net->layers[L->in[0]];
     L->kernel = L->stride = L->dilation = 1;
+    L->in_len = in->len;
     double a;
     switch (L->op) {
     case SL_OP_CONV1D: return parse_conv(c, L, o, in);

@@ -16,6 +16,6 @@ typedef struct {
 } sl_acts_priv_t;
 
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
-size_t sl_nn_col_size(const sl_net_t *net, int l);
+size_t sl_nn_col_size(const sl_layer_t *L);
 
 #endif
