@@ -300,10 +300,12 @@ static void test_fuzz(void **state)
     char *j = malloc(jl);
     uint8_t *s = malloc(sl);
     uint64_t rng = 42;
-    int loaded = 0, v = sl_verbose;
+    int loaded = 0, v = sl_verbose, iters = 3000;
+    const char *e = getenv("SEQLIFT_FUZZ_ITERS"); /* longer runs by hand, e.g. under ASan */
+    if (e && atoi(e) > 0) iters = atoi(e);
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
-    for (int it = 0; it < 3000; it++) {
+    for (int it = 0; it < iters; it++) {
         memcpy(j, json, jl);
         memcpy(s, st, sl);
         int flips = 1 + (int)(sl_splitmix64(&rng) % 4);
@@ -326,7 +328,7 @@ static void test_fuzz(void **state)
     fclose(stderr);
     stderr = saved;
     sl_verbose = v;
-    assert_true(loaded > 0 && loaded < 3000);
+    assert_true(loaded > 0 && loaded < iters);
     free(j);
     free(s);
     free(json);
