@@ -300,6 +300,31 @@ static void softmax_forward(const sl_layer_t *L, const float *x, float *y, int n
     }
 }
 
+/* Concat as blocks: along length, one block per sequence and producer; along channels,
+ * one per row and producer. Forward (y, in) copies the blocks out of the producers,
+ * backward (dy, dx) adds them back. */
+static void concat_walk(const sl_net_t *net, const sl_layer_t *L, int n, float *y, const float *const *in,
+                        const float *dy, float *const *dx)
+{
+    size_t off = 0;
+    for (int i = 0; i < L->n_in; i++) {
+        const sl_layer_t *P = &net->layers[L->in[i]];
+        size_t nblk = L->concat_axis ? (size_t)n : (size_t)n * L->len;
+        size_t bl = L->concat_axis ? sl_layer_size(P) : (size_t)P->ch;
+        size_t ystride = L->concat_axis ? sl_layer_size(L) : (size_t)L->ch;
+        size_t yoff = L->concat_axis ? off * L->ch : off;
+        for (size_t k = 0; k < nblk; k++) {
+            size_t yo = k * ystride + yoff, xo = k * bl;
+            if (dx) {
+                for (size_t j = 0; j < bl; j++) dx[i][xo + j] += dy[yo + j];
+            } else {
+                memcpy(y + yo, in[i] + xo, bl * sizeof(float));
+            }
+        }
+        off += L->concat_axis ? (size_t)P->len : (size_t)P->ch;
+    }
+}
+
 void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float *out, int n, sl_acts_t *scratch)
 {
     const sl_layer_t *L = &net->layers[l], *P = L->n_in ? &net->layers[L->in[0]] : L;
@@ -346,27 +371,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
         for (int i = 1; i < L->n_in; i++)
             for (size_t j = 0; j < size; j++) out[j] += in[i][j];
         break;
-    case SL_OP_CONCAT:
-        if (L->concat_axis) { /* along length: blocks of rows per sequence */
-            for (int b = 0; b < n; b++) {
-                float *yb = out + (size_t)b * L->len * C;
-                for (int i = 0; i < L->n_in; i++) {
-                    size_t s = sl_layer_size(&net->layers[L->in[i]]);
-                    memcpy(yb, in[i] + (size_t)b * s, s * sizeof(float));
-                    yb += s;
-                }
-            }
-        } else {
-            size_t rows = (size_t)n * L->len;
-            int off = 0;
-            for (int i = 0; i < L->n_in; i++) {
-                int ci = net->layers[L->in[i]].ch;
-                for (size_t r = 0; r < rows; r++)
-                    memcpy(out + r * C + off, in[i] + r * ci, (size_t)ci * sizeof(float));
-                off += ci;
-            }
-        }
-        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, out, in, NULL, NULL); break;
     case SL_OP_CROP:
         for (int b = 0; b < n; b++)
             memcpy(out + (size_t)b * L->len * C, x + ((size_t)b * P->len + L->crop_start) * C,
@@ -433,28 +438,7 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
         for (int i = 0; i < L->n_in; i++)
             for (size_t j = 0; j < size; j++) dx[i][j] += dy[j];
         break;
-    case SL_OP_CONCAT:
-        if (L->concat_axis) {
-            for (int b = 0; b < n; b++) {
-                const float *gb = dy + (size_t)b * L->len * C;
-                for (int i = 0; i < L->n_in; i++) {
-                    size_t s = sl_layer_size(&net->layers[L->in[i]]);
-                    float *db = dx[i] + (size_t)b * s;
-                    for (size_t j = 0; j < s; j++) db[j] += gb[j];
-                    gb += s;
-                }
-            }
-        } else {
-            size_t rows = (size_t)n * L->len;
-            int off = 0;
-            for (int i = 0; i < L->n_in; i++) {
-                int ci = net->layers[L->in[i]].ch;
-                for (size_t r = 0; r < rows; r++)
-                    for (int c = 0; c < ci; c++) dx[i][r * ci + c] += dy[r * C + off + c];
-                off += ci;
-            }
-        }
-        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, NULL, NULL, dy, dx); break;
     case SL_OP_CROP:
         for (int b = 0; b < n; b++) {
             const float *gb = dy + (size_t)b * L->len * C;
