@@ -494,6 +494,9 @@ void sl_acts_destroy(sl_acts_t *a)
     free(a);
 }
 
+/* Runs of layers other than dense go sequence by sequence, so that one sequence's
+ * activations stay in cache from layer to layer; dense layers take the whole batch
+ * as one GEMM. */
 int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
 {
     sl_acts_priv_t *p = a->priv;
@@ -503,10 +506,21 @@ int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
         return -1;
     }
     memcpy(a->act[0], x, (size_t)n * sl_layer_size(&net->layers[0]) * sizeof(float));
-    for (int l = 1; l < net->n_layers; l++) {
-        const sl_layer_t *L = &net->layers[l];
-        for (int i = 0; i < L->n_in; i++) p->ins[i] = a->act[L->in[i]];
-        sl_layer_forward(net, l, p->ins, a->act[l], n, a);
+    for (int l = 1; l < net->n_layers;) {
+        int e = l + 1;
+        if (net->layers[l].op != SL_OP_DENSE)
+            while (e < net->n_layers && net->layers[e].op != SL_OP_DENSE) e++;
+        int per_seq = e - l > 1 || net->layers[l].op != SL_OP_DENSE;
+        for (int b = 0; b < (per_seq ? n : 1); b++) {
+            for (int k = l; k < e; k++) {
+                const sl_layer_t *L = &net->layers[k];
+                size_t ob = per_seq ? (size_t)b : 0;
+                for (int i = 0; i < L->n_in; i++)
+                    p->ins[i] = a->act[L->in[i]] + ob * sl_layer_size(&net->layers[L->in[i]]);
+                sl_layer_forward(net, k, p->ins, a->act[k] + ob * sl_layer_size(L), per_seq ? 1 : n, a);
+            }
+        }
+        l = e;
     }
     return 0;
 }
