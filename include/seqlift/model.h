@@ -98,6 +98,11 @@ typedef struct {
     void *priv;          /* scratch owned by the engine */
 } sl_acts_t;
 sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
+/* Activations for forward-only use (predict): after sl_net_forward only the output
+ * layers' act[] hold their values ([n][len][ch] as usual); the other layers share a
+ * few buffers by liveness, so memory is a few layers' worth per sequence. Do not pass
+ * these to anything but sl_net_forward. Free with sl_acts_destroy(). */
+sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch);
 void sl_acts_destroy(sl_acts_t *a);
 
 /* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */
