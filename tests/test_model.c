@@ -288,6 +288,69 @@ static void test_forward_all_ops(void **state)
     sl_mb_destroy(mb);
 }
 
+/* Outputs-only activations (shared slots) give the same outputs as full ones, on the
+ * all-ops model and on a residual stack, over several batch sizes. */
+static void test_outputs_only_acts(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 2; m++) {
+        sl_mb_t *mb = m ? sl_mb_create(60, 9) : all_ops_model();
+        if (m) {
+            sl_mb_conv1d(mb, "c0", "input", 4, 8, 5, 1, 1, "\"valid\"", 1);
+            sl_mb_op(mb, "r0", "relu", "c0", "");
+            const char *prev = "r0";
+            char nm[4][16];
+            int len = 56;
+            for (int i = 1; i <= 3; i++) {
+                snprintf(nm[0], 16, "c%d", i), snprintf(nm[1], 16, "r%d", i);
+                snprintf(nm[2], 16, "k%d", i), snprintf(nm[3], 16, "a%d", i);
+                sl_mb_conv1d(mb, nm[0], prev, 8, 8, 3, 1, 1 << i, "\"valid\"", 1);
+                sl_mb_op(mb, nm[1], "relu", nm[0], "");
+                char attr[64];
+                snprintf(attr, sizeof attr, "\"start\":%d,\"stop\":%d", 1 << i, len - (1 << i));
+                sl_mb_op(mb, nm[2], "crop", prev, attr);
+                sl_mb_layer(mb, "{\"name\":\"%s\",\"op\":\"add\",\"inputs\":[\"%s\",\"%s\"]}", nm[3], nm[2], nm[1]);
+                len -= 2 << i;
+                prev = i == 1 ? "a1" : i == 2 ? "a2" : "a3";
+            }
+            sl_mb_conv1d(mb, "prof", prev, 8, 2, 5, 1, 1, "\"same\"", 1);
+            sl_mb_op(mb, "gap", "global_avgpool", prev, "");
+            sl_mb_dense(mb, "cnt", "gap", 8, 1, 1);
+            sl_mb_output(mb, "profile", "prof");
+            sl_mb_output(mb, "count", "cnt");
+            sl_mb_output(mb, "mid", "r2");
+        }
+        sl_net_t *net = sl_mb_load(mb);
+        assert_non_null(net);
+        const int n = 5;
+        sl_acts_t *full = sl_acts_create(net, n), *lean = sl_acts_create_outputs_only(net, n);
+        assert_non_null(full);
+        assert_non_null(lean);
+        int shared = 0;
+        for (int l = 1; l < net->n_layers; l++)
+            for (int j = 0; j < l; j++)
+                if (lean->act[l] == lean->act[j]) {
+                    shared++;
+                    break;
+                }
+        assert_true(shared >= (m ? 8 : 4)); /* buffers really are reused */
+        float *x = sl_mb_random_onehot(mb, n, net->in_len);
+        for (int k = 1; k <= n; k += 2) {
+            assert_int_equal(sl_net_forward(net, full, x, k), 0);
+            assert_int_equal(sl_net_forward(net, lean, x, k), 0);
+            for (int o = 0; o < net->n_outputs; o++) {
+                int l = net->output_layer[o];
+                assert_memory_equal(full->act[l], lean->act[l], (size_t)k * sl_layer_size(&net->layers[l]) * 4);
+            }
+        }
+        free(x);
+        sl_acts_destroy(full);
+        sl_acts_destroy(lean);
+        sl_net_destroy(net);
+        sl_mb_destroy(mb);
+    }
+}
+
 /* F16 and BF16 weights load to the same floats (the builder's values are exact). */
 static void test_half_dtypes(void **state)
 {
@@ -408,6 +471,8 @@ static void test_linear_split(void **state)
         sl_linear_backward(L, L->wpos, y, dx, n, a);
         assert_true(fabs(pos - dot(x, dx, isz)) <= 1e-4 * fmax(1, fabs(pos)));
         sl_linear_apply(L, L->wneg, x, s, n, 1, a);
+        for (size_t j = 0; j < osz; j++) assert_true(fabs(s[j] - w[j]) <= 1e-5 * fmax(1, fabs(w[j])));
+        sl_linear_apply(L, L->w, x, s, n, 0, NULL); /* no scratch: per-tap GEMMs */
         for (size_t j = 0; j < osz; j++) assert_true(fabs(s[j] - w[j]) <= 1e-5 * fmax(1, fabs(w[j])));
         free(x), free(y), free(w), free(s), free(dx);
     }
@@ -615,6 +680,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_forward_all_ops),
+        cmocka_unit_test(test_outputs_only_acts),
         cmocka_unit_test(test_half_dtypes),
         cmocka_unit_test(test_adjoint_linear_layers),
         cmocka_unit_test(test_linear_split),

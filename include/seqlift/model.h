@@ -55,6 +55,7 @@ typedef struct {
     int flatten_channel_first; /* flatten emits [ch][len] (PyTorch order), else [len][ch] */
     int crop_start;      /* crop: output position t is input position crop_start + t */
     int concat_axis;     /* concat: 0 = channels, 1 = length */
+    int in_len;          /* length of the (first) producer's output */
 } sl_layer_t;
 
 typedef struct {
@@ -97,6 +98,11 @@ typedef struct {
     void *priv;          /* scratch owned by the engine */
 } sl_acts_t;
 sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
+/* Activations for forward-only use (predict): after sl_net_forward only the output
+ * layers' act[] hold their values ([n][len][ch] as usual); the other layers share a
+ * few buffers by liveness, so memory is a few layers' worth per sequence. Do not pass
+ * these to anything but sl_net_forward. Free with sl_acts_destroy(). */
+sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch);
 void sl_acts_destroy(sl_acts_t *a);
 
 /* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */
@@ -114,7 +120,8 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *dydx, size_
 /* conv1d / dense with an explicit weight array of w's layout (w, wpos or wneg):
  *   sl_linear_apply:    y (+)= W x   (no bias; accumulate if acc != 0)
  *   sl_linear_backward: dx += W^T dy
- * These are GEMMs over the whole batch; RevealCancel's sign-split passes use them. */
+ * These are GEMMs over the whole batch; RevealCancel's sign-split passes use them.
+ * scratch may be NULL (then conv1d runs as per-tap GEMMs, without im2col). */
 void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
                      sl_acts_t *scratch);
 void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,

@@ -8,6 +8,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,18 +32,17 @@ static int tap_rows(const sl_layer_t *L, int in_len, int j, int *t0, int *t1, in
     return 1;
 }
 
-size_t sl_nn_col_size(const sl_net_t *net, int l)
+size_t sl_nn_col_size(const sl_layer_t *L)
 {
-    const sl_layer_t *L = &net->layers[l];
     if (L->op != SL_OP_CONV1D || L->in_ch > SL_NN_IM2COL_MAX_CH || L->kernel == 1) return 0;
     return (size_t)L->len * L->kernel * L->in_ch;
 }
 
-static float *col_scratch(const sl_net_t *net, const sl_layer_t *L, sl_acts_t *scratch)
+static float *col_scratch(const sl_layer_t *L, sl_acts_t *scratch)
 {
     if (!scratch || !scratch->priv) return NULL;
     sl_acts_priv_t *p = scratch->priv;
-    size_t need = sl_nn_col_size(net, (int)(L - net->layers));
+    size_t need = sl_nn_col_size(L);
     return need && need <= p->col_size ? p->col : NULL;
 }
 
@@ -60,11 +60,10 @@ static void im2col(const sl_layer_t *L, int in_len, const float *x, float *col)
     }
 }
 
-static void conv_apply(const sl_net_t *net, const sl_layer_t *L, const float *w, const float *x, float *y, int n,
-                       sl_acts_t *scratch)
+static void conv_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, sl_acts_t *scratch)
 {
-    int in_len = net->layers[L->in[0]].len, ci = L->in_ch, co = L->out_ch;
-    float *col = col_scratch(net, L, scratch);
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch;
+    float *col = col_scratch(L, scratch);
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * in_len * ci;
         float *yb = y + (size_t)b * L->len * co;
@@ -93,22 +92,16 @@ void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch, w,
                     L->out_ch, 1.0f, y, L->out_ch);
     } else if (L->op == SL_OP_CONV1D) {
-        /* sl_layer_t carries no net pointer; the scratch's net gives the input length */
-        const sl_net_t *net = scratch ? scratch->net : NULL;
-        if (!net) {
-            sl_log_error("layer '%s': sl_linear_apply needs an sl_acts_t", L->name);
-            return;
-        }
-        conv_apply(net, L, w, x, y, n, scratch);
+        conv_apply(L, w, x, y, n, scratch);
     }
 }
 
 /* dx += W^T dy for conv L. */
-static void conv_backward(const sl_net_t *net, const sl_layer_t *L, const float *w, const float *dy, float *dx,
-                          int n, sl_acts_t *scratch)
+static void conv_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
+                          sl_acts_t *scratch)
 {
-    int in_len = net->layers[L->in[0]].len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
-    float *col = col_scratch(net, L, scratch);
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
+    float *col = col_scratch(L, scratch);
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;
@@ -142,16 +135,33 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in_ch, L->out_ch, 1.0f, dy, L->out_ch, w,
                     L->out_ch, 1.0f, dx, L->in_ch);
     } else if (L->op == SL_OP_CONV1D) {
-        const sl_net_t *net = scratch ? scratch->net : NULL;
-        if (!net) {
-            sl_log_error("layer '%s': sl_linear_backward needs an sl_acts_t", L->name);
-            return;
-        }
-        conv_backward(net, L, w, dy, dx, n, scratch);
+        conv_backward(L, w, dy, dx, n, scratch);
     }
 }
 
 /* ---- elementwise -------------------------------------------------------------- */
+
+/* Branch-free max(x, 0) and max(a, b): signs of activations are random, and GCC -O2
+ * compiles the ternary to a mispredicted branch. relu gives +0 for -0 and negative
+ * NaNs, as x > 0 ? x : 0 does. */
+static inline float relu1(float x)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~(b >> 31);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+static inline float max2(float a, float b)
+{
+    uint32_t ua, ub, m = -(uint32_t)(a > b);
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, 4);
+    return a;
+}
 
 #define SQRT1_2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
@@ -162,7 +172,7 @@ void sl_elementwise(const sl_layer_t *L, const float *x, float *y, size_t count)
     float beta = L->alpha, th = L->threshold, a = L->alpha;
     switch (L->op) {
     case SL_OP_RELU:
-        for (i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        for (i = 0; i < count; i++) y[i] = relu1(x[i]);
         break;
     case SL_OP_SIGMOID:
         for (i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
@@ -193,7 +203,7 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *g, size_t c
     float beta = L->alpha, th = L->threshold, a = L->alpha;
     switch (L->op) {
     case SL_OP_RELU:
-        for (i = 0; i < count; i++) g[i] = x[i] > 0 ? 1.0f : 0.0f;
+        for (i = 0; i < count; i++) g[i] = (float)(x[i] > 0);
         break;
     case SL_OP_SIGMOID:
         for (i = 0; i < count; i++) {
@@ -242,7 +252,7 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
             for (long p = s0 + 1; p < e0; p++) {
                 xr = xb + (size_t)p * C;
                 if (is_max) {
-                    for (int c = 0; c < C; c++) yr[c] = xr[c] > yr[c] ? xr[c] : yr[c];
+                    for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
                 } else {
                     for (int c = 0; c < C; c++) yr[c] += xr[c];
                 }
@@ -265,7 +275,7 @@ static void global_pool_forward(const sl_layer_t *L, const sl_layer_t *P, const 
         for (int p = 1; p < P->len; p++) {
             const float *xr = xb + (size_t)p * C;
             if (L->op == SL_OP_GLOBAL_MAXPOOL) {
-                for (int c = 0; c < C; c++) yr[c] = xr[c] > yr[c] ? xr[c] : yr[c];
+                for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
             } else {
                 for (int c = 0; c < C; c++) yr[c] += xr[c];
             }
@@ -290,6 +300,31 @@ static void softmax_forward(const sl_layer_t *L, const float *x, float *y, int n
     }
 }
 
+/* Concat as blocks: along length, one block per sequence and producer; along channels,
+ * one per row and producer. Forward (y, in) copies the blocks out of the producers,
+ * backward (dy, dx) adds them back. */
+static void concat_walk(const sl_net_t *net, const sl_layer_t *L, int n, float *y, const float *const *in,
+                        const float *dy, float *const *dx)
+{
+    size_t off = 0;
+    for (int i = 0; i < L->n_in; i++) {
+        const sl_layer_t *P = &net->layers[L->in[i]];
+        size_t nblk = L->concat_axis ? (size_t)n : (size_t)n * L->len;
+        size_t bl = L->concat_axis ? sl_layer_size(P) : (size_t)P->ch;
+        size_t ystride = L->concat_axis ? sl_layer_size(L) : (size_t)L->ch;
+        size_t yoff = L->concat_axis ? off * L->ch : off;
+        for (size_t k = 0; k < nblk; k++) {
+            size_t yo = k * ystride + yoff, xo = k * bl;
+            if (dx) {
+                for (size_t j = 0; j < bl; j++) dx[i][xo + j] += dy[yo + j];
+            } else {
+                memcpy(y + yo, in[i] + xo, bl * sizeof(float));
+            }
+        }
+        off += L->concat_axis ? (size_t)P->len : (size_t)P->ch;
+    }
+}
+
 void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float *out, int n, sl_acts_t *scratch)
 {
     const sl_layer_t *L = &net->layers[l], *P = L->n_in ? &net->layers[L->in[0]] : L;
@@ -307,7 +342,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
         if (L->op == SL_OP_DENSE)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch,
                         L->w, L->out_ch, 1.0f, out, L->out_ch);
-        else conv_apply(net, L, L->w, x, out, n, scratch);
+        else conv_apply(L, L->w, x, out, n, scratch);
         break;
     }
     case SL_OP_BATCHNORM:
@@ -336,27 +371,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
         for (int i = 1; i < L->n_in; i++)
             for (size_t j = 0; j < size; j++) out[j] += in[i][j];
         break;
-    case SL_OP_CONCAT:
-        if (L->concat_axis) { /* along length: blocks of rows per sequence */
-            for (int b = 0; b < n; b++) {
-                float *yb = out + (size_t)b * L->len * C;
-                for (int i = 0; i < L->n_in; i++) {
-                    size_t s = sl_layer_size(&net->layers[L->in[i]]);
-                    memcpy(yb, in[i] + (size_t)b * s, s * sizeof(float));
-                    yb += s;
-                }
-            }
-        } else {
-            size_t rows = (size_t)n * L->len;
-            int off = 0;
-            for (int i = 0; i < L->n_in; i++) {
-                int ci = net->layers[L->in[i]].ch;
-                for (size_t r = 0; r < rows; r++)
-                    memcpy(out + r * C + off, in[i] + r * ci, (size_t)ci * sizeof(float));
-                off += ci;
-            }
-        }
-        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, out, in, NULL, NULL); break;
     case SL_OP_CROP:
         for (int b = 0; b < n; b++)
             memcpy(out + (size_t)b * L->len * C, x + ((size_t)b * P->len + L->crop_start) * C,
@@ -379,10 +394,7 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
     int C = L->ch;
     float *d = L->n_in ? dx[0] : NULL;
     switch (L->op) {
-    case SL_OP_CONV1D:
-        if (scratch && scratch->net == net) conv_backward(net, L, L->w, dy, d, n, scratch);
-        else conv_backward(net, L, L->w, dy, d, n, NULL);
-        break;
+    case SL_OP_CONV1D: conv_backward(L, L->w, dy, d, n, scratch); break;
     case SL_OP_DENSE: sl_linear_backward(L, L->w, dy, d, n, scratch); break;
     case SL_OP_BATCHNORM:
         for (size_t r = 0; r < (size_t)n * L->len; r++)
@@ -426,28 +438,7 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
         for (int i = 0; i < L->n_in; i++)
             for (size_t j = 0; j < size; j++) dx[i][j] += dy[j];
         break;
-    case SL_OP_CONCAT:
-        if (L->concat_axis) {
-            for (int b = 0; b < n; b++) {
-                const float *gb = dy + (size_t)b * L->len * C;
-                for (int i = 0; i < L->n_in; i++) {
-                    size_t s = sl_layer_size(&net->layers[L->in[i]]);
-                    float *db = dx[i] + (size_t)b * s;
-                    for (size_t j = 0; j < s; j++) db[j] += gb[j];
-                    gb += s;
-                }
-            }
-        } else {
-            size_t rows = (size_t)n * L->len;
-            int off = 0;
-            for (int i = 0; i < L->n_in; i++) {
-                int ci = net->layers[L->in[i]].ch;
-                for (size_t r = 0; r < rows; r++)
-                    for (int c = 0; c < ci; c++) dx[i][r * ci + c] += dy[r * C + off + c];
-                off += ci;
-            }
-        }
-        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, NULL, NULL, dy, dx); break;
     case SL_OP_CROP:
         for (int b = 0; b < n; b++) {
             const float *gb = dy + (size_t)b * L->len * C;
@@ -458,64 +449,4 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
     default:
         sl_log_error("layer '%s': not a linear op (no linear backward)", L->name);
     }
-}
-
-/* ---- activations and the whole forward pass ------------------------------------ */
-
-sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch)
-{
-    int max_in = 1;
-    if (max_batch < 1) max_batch = 1;
-    sl_acts_t *a = sl_calloc(1, sizeof *a, "activations");
-    sl_acts_priv_t *p = sl_calloc(1, sizeof *p, "activations");
-    if (!a || !p) goto fail;
-    a->net = net, a->max_batch = max_batch, a->priv = p;
-    if (!(a->act = sl_calloc((size_t)net->n_layers, sizeof *a->act, "activations"))) goto fail;
-    for (int l = 0; l < net->n_layers; l++) {
-        size_t s = sl_nn_col_size(net, l);
-        if (s > p->col_size) p->col_size = s;
-        if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
-        if (!(a->act[l] = sl_malloc((size_t)max_batch * sl_layer_size(&net->layers[l]) * sizeof(float),
-                                    "activations")))
-            goto fail;
-    }
-    if (!(p->ins = sl_calloc((size_t)max_in, sizeof *p->ins, "activations"))) goto fail;
-    if (p->col_size && !(p->col = sl_malloc(p->col_size * sizeof(float), "im2col scratch"))) goto fail;
-    return a;
-fail:
-    if (!a) free(p);
-    sl_acts_destroy(a);
-    return NULL;
-}
-
-void sl_acts_destroy(sl_acts_t *a)
-{
-    if (!a) return;
-    if (a->act)
-        for (int l = 0; l < a->net->n_layers; l++) free(a->act[l]);
-    free(a->act);
-    sl_acts_priv_t *p = a->priv;
-    if (p) {
-        free(p->col);
-        free(p->ins);
-    }
-    free(a->priv);
-    free(a);
-}
-
-int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
-{
-    sl_acts_priv_t *p = a->priv;
-    if (n < 0 || n > a->max_batch || a->net != net) {
-        sl_log_error("%s: forward pass of %d sequences with activations planned for %d", net->path, n,
-                     a->max_batch);
-        return -1;
-    }
-    memcpy(a->act[0], x, (size_t)n * sl_layer_size(&net->layers[0]) * sizeof(float));
-    for (int l = 1; l < net->n_layers; l++) {
-        const sl_layer_t *L = &net->layers[l];
-        for (int i = 0; i < L->n_in; i++) p->ins[i] = a->act[L->in[i]];
-        sl_layer_forward(net, l, p->ins, a->act[l], n, a);
-    }
-    return 0;
 }

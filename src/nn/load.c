@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <htslib/khash.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -360,6 +361,11 @@ static int parse_conv(const ctx_t *c, sl_layer_t *L, const cJSON *o, const sl_la
     }
     L->kernel = k, L->in_ch = ci, L->out_ch = co;
     int64_t span = (int64_t)L->dilation * (k - 1);
+    /* GEMM dimensions and leading strides are ints */
+    if ((int64_t)L->stride * ci > INT_MAX || (int64_t)k * ci > INT_MAX || (int64_t)k * co > INT_MAX) {
+        sl_log_error("%s: layer '%s': stride or kernel_size too large for %d channels", c->file, L->name, ci);
+        return -1;
+    }
     if (span > MAX_DIM) {
         sl_log_error("%s: layer '%s': dilation * (kernel_size - 1) is too large", c->file, L->name);
         return -1;
@@ -552,7 +558,7 @@ static int parse_layer(ctx_t *c, int li, const cJSON *o)
     if (!(L->name = sl_strdup(nm->valuestring))) return -1;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
     if (!cJSON_IsString(op)) {
-        sl_log_error("%s: layer '%s': missing 'op'", c->file, L->name);
+        sl_log_error("%s: layer '%s': missing 'op' (a string)", c->file, L->name);
         return -1;
     }
     size_t k;
@@ -603,6 +609,7 @@ static int parse_layer(ctx_t *c, int li, const cJSON *o)
 
     const sl_layer_t *in = &net->layers[L->in[0]];
     L->kernel = L->stride = L->dilation = 1;
+    L->in_len = in->len;
     double a;
     switch (L->op) {
     case SL_OP_CONV1D: return parse_conv(c, L, o, in);

@@ -99,7 +99,7 @@ int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_
     sl_net_blas_threads(1);
     for (int t = 0; t < nt; t++) {
         w[t] = (worker_t){net, NULL, NULL, vals, t, batch, 0, 0, 0, nv, fill, ud, 0};
-        if (!(w[t].acts = sl_acts_create(net, batch))) goto fail;
+        if (!(w[t].acts = sl_acts_create_outputs_only(net, batch))) goto fail;
         if (!(w[t].x = sl_malloc((size_t)batch * in_size * sizeof(float), "input batch"))) goto fail;
     }
     for (int64_t base = 0; base < n; base += (int64_t)round) {

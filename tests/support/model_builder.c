@@ -175,6 +175,7 @@ static uint16_t float_to_half(float f) /* exact for the builder's values */
     int e = (int)((x >> 23) & 0xff) - 127 + 15;
     uint32_t m = x & 0x7fffff;
     if ((x & 0x7fffffff) == 0) return (uint16_t)sign;
+    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (m ? 0x200 : 0)); /* Inf, NaN */
     if (e <= 0) { /* subnormal half */
         m |= 0x800000;
         return (uint16_t)(sign | (m >> (14 - e)));
