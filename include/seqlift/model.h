@@ -55,6 +55,7 @@ typedef struct {
     int flatten_channel_first; /* flatten emits [ch][len] (PyTorch order), else [len][ch] */
     int crop_start;      /* crop: output position t is input position crop_start + t */
     int concat_axis;     /* concat: 0 = channels, 1 = length */
+    int in_len;          /* length of the (first) producer's output */
 } sl_layer_t;
 
 typedef struct {
@@ -97,6 +98,11 @@ typedef struct {
     void *priv;          /* scratch owned by the engine */
 } sl_acts_t;
 sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
+/* Activations for forward-only use (predict): after sl_net_forward only the output
+ * layers' act[] hold their values ([n][len][ch] as usual); the other layers share a
+ * few buffers by liveness, so memory is a few layers' worth per sequence. Do not pass
+ * these to anything but sl_net_forward. Free with sl_acts_destroy(). */
+sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch);
 void sl_acts_destroy(sl_acts_t *a);
 
 /* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */
@@ -114,7 +120,8 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *dydx, size_
 /* conv1d / dense with an explicit weight array of w's layout (w, wpos or wneg):
  *   sl_linear_apply:    y (+)= W x   (no bias; accumulate if acc != 0)
  *   sl_linear_backward: dx += W^T dy
- * These are GEMMs over the whole batch; RevealCancel's sign-split passes use them. */
+ * These are GEMMs over the whole batch; RevealCancel's sign-split passes use them.
+ * scratch may be NULL (then conv1d runs as per-tap GEMMs, without im2col). */
 void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
                      sl_acts_t *scratch);
 void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
@@ -125,5 +132,29 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
  * dx[i] += (d out / d in_i)^T dy. dx[i] are [n][len_i][ch_i] buffers. */
 void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float *const *dx, int n,
                               sl_acts_t *scratch);
+
+/* ---- batch prediction (`seqlift predict`) ------------------------------------------ */
+
+/* Values per sequence over all outputs: each output's [len][ch] flattened, in output order. */
+size_t sl_net_n_values(const sl_net_t *net);
+/* Column label of value j into buf: "<output>" when that output has one value, else
+ * "<output>_<i>" with i the flat index in [len][ch] order. Returns snprintf's length. */
+int sl_net_value_label(const sl_net_t *net, size_t j, char *buf, size_t size);
+/* Sequences per batch that keep one worker's activations near `bytes` (1..64). */
+int sl_net_auto_batch(const sl_net_t *net, size_t bytes);
+/* Threads OpenBLAS may use inside one GEMM (1 when the caller runs its own threads). */
+void sl_net_blas_threads(int n);
+
+/* Writes the one-hot x[in_len][4] of sequence i; called from worker threads (worker in
+ * 0..n_threads-1, so each worker can own its file handles). 0 / -1 (reported). */
+typedef int (*sl_predict_fill_f)(void *ud, int worker, int64_t i, float *x);
+/* Receives sequence i's sl_net_n_values() values; called in order i = 0..n-1 from the
+ * calling thread. 0 / -1 (reported) stops the run. */
+typedef int (*sl_predict_emit_f)(void *ud, int64_t i, const float *values);
+/* Forward pass of n sequences: n_threads workers, each with its own sl_acts_t of
+ * `batch` sequences (OpenBLAS set to one thread); at most n_threads * batch sequences
+ * are in flight, so memory does not grow with n. 0 / -1 (reported). */
+int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_predict_fill_f fill,
+                   sl_predict_emit_f emit, void *ud);
 
 #endif

@@ -1,0 +1,452 @@
+/* forward.c — the forward pass: per-op kernels in the [len][ch] layout, activation
+ * planning, and the elementwise nonlinearities with their derivatives.
+ *
+ * conv1d is one GEMM per kernel tap on a shifted (and, for stride > 1, strided)
+ * view of the input: tap j reads input row t*stride + j*dilation - pad_left for
+ * output row t, so padding only narrows the row range of that tap's GEMM.
+ * Convs with few input channels (the one-hot layer) use im2col instead.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_priv.h"
+#include "seqlift/util.h"
+
+/* ---- conv1d / dense ---------------------------------------------------------- */
+
+/* Output rows [*t0, *t1) of conv L whose tap j reads inside [0, in_len); the first
+ * input row they read is *p0. Returns 0 when the range is empty. */
+static int tap_rows(const sl_layer_t *L, int in_len, int j, int *t0, int *t1, int *p0)
+{
+    long off = (long)j * L->dilation - L->pad_left, s = L->stride;
+    long a = off >= 0 ? 0 : (-off + s - 1) / s;
+    long last = in_len - 1 - off; /* t*s <= last */
+    if (last < 0) return 0;
+    long b = last / s + 1;
+    if (b > L->len) b = L->len;
+    if (a >= b) return 0;
+    *t0 = (int)a, *t1 = (int)b, *p0 = (int)(a * s + off);
+    return 1;
+}
+
+size_t sl_nn_col_size(const sl_layer_t *L)
+{
+    if (L->op != SL_OP_CONV1D || L->in_ch > SL_NN_IM2COL_MAX_CH || L->kernel == 1) return 0;
+    return (size_t)L->len * L->kernel * L->in_ch;
+}
+
+static float *col_scratch(const sl_layer_t *L, sl_acts_t *scratch)
+{
+    if (!scratch || !scratch->priv) return NULL;
+    sl_acts_priv_t *p = scratch->priv;
+    size_t need = sl_nn_col_size(L);
+    return need && need <= p->col_size ? p->col : NULL;
+}
+
+/* col[t][j*ci + i] = x[t*s + j*d - pl][i], 0 outside the input. */
+static void im2col(const sl_layer_t *L, int in_len, const float *x, float *col)
+{
+    int ci = L->in_ch, k = L->kernel, row = k * ci;
+    for (int t = 0; t < L->len; t++) {
+        float *c = col + (size_t)t * row;
+        for (int j = 0; j < k; j++) {
+            long p = (long)t * L->stride + (long)j * L->dilation - L->pad_left;
+            if (p < 0 || p >= in_len) memset(c + j * ci, 0, (size_t)ci * sizeof(float));
+            else memcpy(c + j * ci, x + (size_t)p * ci, (size_t)ci * sizeof(float));
+        }
+    }
+}
+
+static void conv_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, sl_acts_t *scratch)
+{
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch;
+    float *col = col_scratch(L, scratch);
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * in_len * ci;
+        float *yb = y + (size_t)b * L->len * co;
+        if (col) {
+            im2col(L, in_len, xb, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L->len, co, L->kernel * ci, 1.0f, col,
+                        L->kernel * ci, w, co, 1.0f, yb, co);
+            continue;
+        }
+        for (int j = 0; j < L->kernel; j++) {
+            int t0, t1, p0;
+            if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, co, ci, 1.0f,
+                        xb + (size_t)p0 * ci, L->stride * ci, w + (size_t)j * ci * co, co, 1.0f,
+                        yb + (size_t)t0 * co, co);
+        }
+    }
+}
+
+void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
+                     sl_acts_t *scratch)
+{
+    size_t ysize = (size_t)n * sl_layer_size(L);
+    if (!acc) memset(y, 0, ysize * sizeof(float));
+    if (L->op == SL_OP_DENSE) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch, w,
+                    L->out_ch, 1.0f, y, L->out_ch);
+    } else if (L->op == SL_OP_CONV1D) {
+        conv_apply(L, w, x, y, n, scratch);
+    }
+}
+
+/* dx += W^T dy for conv L. */
+static void conv_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
+                          sl_acts_t *scratch)
+{
+    int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
+    float *col = col_scratch(L, scratch);
+    for (int b = 0; b < n; b++) {
+        const float *dyb = dy + (size_t)b * L->len * co;
+        float *dxb = dx + (size_t)b * in_len * ci;
+        if (col) { /* dcol = dy W^T, then scatter-add (col2im) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->len, k * ci, co, 1.0f, dyb, co, w, co, 0.0f,
+                        col, k * ci);
+            for (int t = 0; t < L->len; t++) {
+                const float *c = col + (size_t)t * k * ci;
+                for (int j = 0; j < k; j++) {
+                    long p = (long)t * L->stride + (long)j * L->dilation - L->pad_left;
+                    if (p < 0 || p >= in_len) continue;
+                    float *d = dxb + (size_t)p * ci;
+                    for (int i = 0; i < ci; i++) d[i] += c[j * ci + i];
+                }
+            }
+            continue;
+        }
+        for (int j = 0; j < k; j++) {
+            int t0, t1, p0;
+            if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, ci, co, 1.0f, dyb + (size_t)t0 * co, co,
+                        w + (size_t)j * ci * co, co, 1.0f, dxb + (size_t)p0 * ci, L->stride * ci);
+        }
+    }
+}
+
+void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
+                        sl_acts_t *scratch)
+{
+    if (L->op == SL_OP_DENSE) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in_ch, L->out_ch, 1.0f, dy, L->out_ch, w,
+                    L->out_ch, 1.0f, dx, L->in_ch);
+    } else if (L->op == SL_OP_CONV1D) {
+        conv_backward(L, w, dy, dx, n, scratch);
+    }
+}
+
+/* ---- elementwise -------------------------------------------------------------- */
+
+/* Branch-free max(x, 0) and max(a, b): signs of activations are random, and GCC -O2
+ * compiles the ternary to a mispredicted branch. relu gives +0 for -0 and negative
+ * NaNs, as x > 0 ? x : 0 does. */
+static inline float relu1(float x)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~(b >> 31);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+static inline float max2(float a, float b)
+{
+    uint32_t ua, ub, m = -(uint32_t)(a > b);
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, 4);
+    return a;
+}
+
+#define SQRT1_2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+void sl_elementwise(const sl_layer_t *L, const float *x, float *y, size_t count)
+{
+    size_t i;
+    float beta = L->alpha, th = L->threshold, a = L->alpha;
+    switch (L->op) {
+    case SL_OP_RELU:
+        for (i = 0; i < count; i++) y[i] = relu1(x[i]);
+        break;
+    case SL_OP_SIGMOID:
+        for (i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case SL_OP_TANH:
+        for (i = 0; i < count; i++) y[i] = tanhf(x[i]);
+        break;
+    case SL_OP_SOFTPLUS: /* PyTorch: x when beta*x > threshold, else log1p(exp(beta*x))/beta */
+        for (i = 0; i < count; i++) y[i] = x[i] * beta > th ? x[i] : log1pf(expf(beta * x[i])) / beta;
+        break;
+    case SL_OP_ELU:
+        for (i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : a * expm1f(x[i]);
+        break;
+    case SL_OP_EXP:
+        for (i = 0; i < count; i++) y[i] = expf(x[i]);
+        break;
+    case SL_OP_GELU: /* exact (erf) form, PyTorch's default */
+        for (i = 0; i < count; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SQRT1_2));
+        break;
+    default:
+        if (x != y) memcpy(y, x, count * sizeof(float));
+    }
+}
+
+void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *g, size_t count)
+{
+    size_t i;
+    float beta = L->alpha, th = L->threshold, a = L->alpha;
+    switch (L->op) {
+    case SL_OP_RELU:
+        for (i = 0; i < count; i++) g[i] = (float)(x[i] > 0);
+        break;
+    case SL_OP_SIGMOID:
+        for (i = 0; i < count; i++) {
+            float s = 1.0f / (1.0f + expf(-x[i]));
+            g[i] = s * (1.0f - s);
+        }
+        break;
+    case SL_OP_TANH:
+        for (i = 0; i < count; i++) {
+            float t = tanhf(x[i]);
+            g[i] = 1.0f - t * t;
+        }
+        break;
+    case SL_OP_SOFTPLUS:
+        for (i = 0; i < count; i++) g[i] = x[i] * beta > th ? 1.0f : 1.0f / (1.0f + expf(-beta * x[i]));
+        break;
+    case SL_OP_ELU:
+        for (i = 0; i < count; i++) g[i] = x[i] > 0 ? 1.0f : a * expf(x[i]);
+        break;
+    case SL_OP_EXP:
+        for (i = 0; i < count; i++) g[i] = expf(x[i]);
+        break;
+    case SL_OP_GELU:
+        for (i = 0; i < count; i++)
+            g[i] = 0.5f * (1.0f + erff(x[i] * SQRT1_2)) + x[i] * INV_SQRT_2PI * expf(-0.5f * x[i] * x[i]);
+        break;
+    default:
+        for (i = 0; i < count; i++) g[i] = 1.0f;
+    }
+}
+
+/* ---- other ops ---------------------------------------------------------------- */
+
+static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *x, float *y, int n)
+{
+    int C = L->ch, is_max = L->op == SL_OP_MAXPOOL;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * P->len * C;
+        float *yb = y + (size_t)b * L->len * C;
+        for (int t = 0; t < L->len; t++) {
+            long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
+            long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
+            float *yr = yb + (size_t)t * C;
+            const float *xr = xb + (size_t)s0 * C;
+            memcpy(yr, xr, (size_t)C * sizeof(float));
+            for (long p = s0 + 1; p < e0; p++) {
+                xr = xb + (size_t)p * C;
+                if (is_max) {
+                    for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
+                } else {
+                    for (int c = 0; c < C; c++) yr[c] += xr[c];
+                }
+            }
+            if (!is_max) {
+                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+                for (int c = 0; c < C; c++) yr[c] *= inv;
+            }
+        }
+    }
+}
+
+static void global_pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *x, float *y, int n)
+{
+    int C = L->ch;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * P->len * C;
+        float *yr = y + (size_t)b * C;
+        memcpy(yr, xb, (size_t)C * sizeof(float));
+        for (int p = 1; p < P->len; p++) {
+            const float *xr = xb + (size_t)p * C;
+            if (L->op == SL_OP_GLOBAL_MAXPOOL) {
+                for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
+            } else {
+                for (int c = 0; c < C; c++) yr[c] += xr[c];
+            }
+        }
+        if (L->op == SL_OP_GLOBAL_AVGPOOL) {
+            float inv = 1.0f / (float)P->len;
+            for (int c = 0; c < C; c++) yr[c] *= inv;
+        }
+    }
+}
+
+static void softmax_forward(const sl_layer_t *L, const float *x, float *y, int n)
+{
+    size_t rows = (size_t)n * L->len;
+    int C = L->ch;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C;
+        float *yr = y + r * C, m = xr[0], s = 0;
+        for (int c = 1; c < C; c++) m = xr[c] > m ? xr[c] : m;
+        for (int c = 0; c < C; c++) s += (yr[c] = expf(xr[c] - m));
+        for (int c = 0; c < C; c++) yr[c] /= s;
+    }
+}
+
+/* Concat as blocks: along length, one block per sequence and producer; along channels,
+ * one per row and producer. Forward (y, in) copies the blocks out of the producers,
+ * backward (dy, dx) adds them back. */
+static void concat_walk(const sl_net_t *net, const sl_layer_t *L, int n, float *y, const float *const *in,
+                        const float *dy, float *const *dx)
+{
+    size_t off = 0;
+    for (int i = 0; i < L->n_in; i++) {
+        const sl_layer_t *P = &net->layers[L->in[i]];
+        size_t nblk = L->concat_axis ? (size_t)n : (size_t)n * L->len;
+        size_t bl = L->concat_axis ? sl_layer_size(P) : (size_t)P->ch;
+        size_t ystride = L->concat_axis ? sl_layer_size(L) : (size_t)L->ch;
+        size_t yoff = L->concat_axis ? off * L->ch : off;
+        for (size_t k = 0; k < nblk; k++) {
+            size_t yo = k * ystride + yoff, xo = k * bl;
+            if (dx) {
+                for (size_t j = 0; j < bl; j++) dx[i][xo + j] += dy[yo + j];
+            } else {
+                memcpy(y + yo, in[i] + xo, bl * sizeof(float));
+            }
+        }
+        off += L->concat_axis ? (size_t)P->len : (size_t)P->ch;
+    }
+}
+
+void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float *out, int n, sl_acts_t *scratch)
+{
+    const sl_layer_t *L = &net->layers[l], *P = L->n_in ? &net->layers[L->in[0]] : L;
+    const float *x = L->n_in ? in[0] : NULL;
+    size_t size = (size_t)n * sl_layer_size(L), insize = (size_t)n * sl_layer_size(P);
+    int C = L->ch;
+    switch (L->op) {
+    case SL_OP_INPUT: break;
+    case SL_OP_CONV1D:
+    case SL_OP_DENSE: {
+        size_t rows = (size_t)n * L->len;
+        if (L->b)
+            for (size_t r = 0; r < rows; r++) memcpy(out + r * C, L->b, (size_t)C * sizeof(float));
+        else memset(out, 0, size * sizeof(float));
+        if (L->op == SL_OP_DENSE)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch,
+                        L->w, L->out_ch, 1.0f, out, L->out_ch);
+        else conv_apply(L, L->w, x, out, n, scratch);
+        break;
+    }
+    case SL_OP_BATCHNORM:
+        for (size_t r = 0; r < (size_t)n * L->len; r++)
+            for (int c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * L->bn_scale[c] + L->bn_shift[c];
+        break;
+    case SL_OP_AVGPOOL:
+    case SL_OP_MAXPOOL: pool_forward(L, P, x, out, n); break;
+    case SL_OP_GLOBAL_AVGPOOL:
+    case SL_OP_GLOBAL_MAXPOOL: global_pool_forward(L, P, x, out, n); break;
+    case SL_OP_FLATTEN:
+        if (!L->flatten_channel_first) {
+            memcpy(out, x, size * sizeof(float));
+            break;
+        }
+        for (int b = 0; b < n; b++) {
+            const float *xb = x + (size_t)b * P->len * P->ch;
+            float *yb = out + (size_t)b * L->ch;
+            for (int t = 0; t < P->len; t++)
+                for (int c = 0; c < P->ch; c++) yb[(size_t)c * P->len + t] = xb[(size_t)t * P->ch + c];
+        }
+        break;
+    case SL_OP_DROPOUT: memcpy(out, x, size * sizeof(float)); break;
+    case SL_OP_ADD:
+        if (out != x) memcpy(out, x, size * sizeof(float));
+        for (int i = 1; i < L->n_in; i++)
+            for (size_t j = 0; j < size; j++) out[j] += in[i][j];
+        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, out, in, NULL, NULL); break;
+    case SL_OP_CROP:
+        for (int b = 0; b < n; b++)
+            memcpy(out + (size_t)b * L->len * C, x + ((size_t)b * P->len + L->crop_start) * C,
+                   (size_t)L->len * C * sizeof(float));
+        break;
+    case SL_OP_SOFTMAX: softmax_forward(L, x, out, n); break;
+    default:
+        if (sl_op_is_elementwise(L->op)) sl_elementwise(L, x, out, insize);
+        break;
+    }
+}
+
+/* ---- backward of linear ops --------------------------------------------------- */
+
+void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float *const *dx, int n,
+                              sl_acts_t *scratch)
+{
+    const sl_layer_t *L = &net->layers[l], *P = L->n_in ? &net->layers[L->in[0]] : L;
+    size_t size = (size_t)n * sl_layer_size(L);
+    int C = L->ch;
+    float *d = L->n_in ? dx[0] : NULL;
+    switch (L->op) {
+    case SL_OP_CONV1D: conv_backward(L, L->w, dy, d, n, scratch); break;
+    case SL_OP_DENSE: sl_linear_backward(L, L->w, dy, d, n, scratch); break;
+    case SL_OP_BATCHNORM:
+        for (size_t r = 0; r < (size_t)n * L->len; r++)
+            for (int c = 0; c < C; c++) d[r * C + c] += dy[r * C + c] * L->bn_scale[c];
+        break;
+    case SL_OP_AVGPOOL:
+        for (int b = 0; b < n; b++) {
+            const float *gb = dy + (size_t)b * L->len * C;
+            float *db = d + (size_t)b * P->len * C;
+            for (int t = 0; t < L->len; t++) {
+                long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
+                long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
+                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+                for (long p = s0; p < e0; p++)
+                    for (int c = 0; c < C; c++) db[(size_t)p * C + c] += gb[(size_t)t * C + c] * inv;
+            }
+        }
+        break;
+    case SL_OP_GLOBAL_AVGPOOL: {
+        float inv = 1.0f / (float)P->len;
+        for (int b = 0; b < n; b++)
+            for (int p = 0; p < P->len; p++)
+                for (int c = 0; c < C; c++) d[((size_t)b * P->len + p) * C + c] += dy[(size_t)b * C + c] * inv;
+        break;
+    }
+    case SL_OP_FLATTEN:
+        for (int b = 0; b < n; b++) {
+            const float *gb = dy + (size_t)b * L->ch;
+            float *db = d + (size_t)b * L->ch;
+            for (int t = 0; t < P->len; t++)
+                for (int c = 0; c < P->ch; c++) {
+                    size_t src = L->flatten_channel_first ? (size_t)c * P->len + t : (size_t)t * P->ch + c;
+                    db[(size_t)t * P->ch + c] += gb[src];
+                }
+        }
+        break;
+    case SL_OP_DROPOUT:
+        for (size_t j = 0; j < size; j++) d[j] += dy[j];
+        break;
+    case SL_OP_ADD:
+        for (int i = 0; i < L->n_in; i++)
+            for (size_t j = 0; j < size; j++) dx[i][j] += dy[j];
+        break;
+    case SL_OP_CONCAT: concat_walk(net, L, n, NULL, NULL, dy, dx); break;
+    case SL_OP_CROP:
+        for (int b = 0; b < n; b++) {
+            const float *gb = dy + (size_t)b * L->len * C;
+            float *db = d + ((size_t)b * P->len + L->crop_start) * C;
+            for (size_t j = 0; j < (size_t)L->len * C; j++) db[j] += gb[j];
+        }
+        break;
+    default:
+        sl_log_error("layer '%s': not a linear op (no linear backward)", L->name);
+    }
+}
