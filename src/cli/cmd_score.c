@@ -21,6 +21,7 @@
 #include "seqlift/npz.h"
 #include "seqlift/reference.h"
 #include "seqlift/seqio.h"
+#include "seqlift/track.h"
 #include "seqlift/util.h"
 
 #define MAX_THREADS 256
@@ -55,7 +56,15 @@ static void usage(FILE *fp)
             "      --batch N         sequences per worker pass (each with all its references) [1]\n"
             "      --npz PREFIX      PREFIX.ohe.npz, PREFIX.hyp.npz, PREFIX.contrib.npz, each\n"
             "                        arr_0 (regions, 4, length) float32 (TF-MoDISco input)\n"
-            "      --tsv FILE        one row per region and target [stdout without --npz]\n"
+            "      --tsv FILE        one row per region and target [stdout without other outputs]\n"
+            "      --bedgraph FILE   per-base contribution track (FILE.gz: bgzip); several\n"
+            "                        targets: FILE with .<target> before the extension\n"
+            "      --bigwig FILE     the same values as a bigWig (with zoom levels)\n"
+            "      --overlap MODE    bases covered by several windows: mean, max-abs, first [mean]\n"
+            "      --track-width W   tracks keep the central W bases of each window [all]\n"
+            "      --merge-runs      merge adjacent track entries with equal values\n"
+            "                        (with tracks, regions are processed and the TSV written\n"
+            "                        in genome order: chromosome by byte order, then start)\n"
             "  -h, --help            this help\n\n",
             SL_REF_DEFAULT_SEED);
 }
@@ -63,8 +72,9 @@ static void usage(FILE *fp)
 /* ---- options and shared state -------------------------------------------------- */
 
 typedef struct {
-    const char *model, *fa, *bed, *seqs, *refs, *target, *npz, *tsv;
+    const char *model, *fa, *bed, *seqs, *refs, *target, *npz, *tsv, *bedgraph, *bigwig;
     sl_attr_opts_t ao;
+    sl_track_opts_t track;
     sl_edge_t edge;
     uint64_t seed;
     int threads, post_activation;
@@ -222,6 +232,63 @@ static int tsv_close(score_sink_t *s, const score_ctx_t *c, int ok)
     return sl_ofile_commit(f);
 }
 
+/* ---- track sink: bedGraph / bigWig of the observed bases' contributions ---------- */
+
+typedef struct {
+    sl_track_t **w;      /* [nt] */
+    float *vals;         /* [len] */
+} track_sink_t;
+
+static int track_open(score_sink_t *s, const score_ctx_t *c)
+{
+    const score_opts_t *o = c->o;
+    track_sink_t *k = sl_calloc(1, sizeof(*k), "track writers");
+    if (!k) return -1;
+    s->st = k;
+    k->w = sl_calloc((size_t)c->nt, sizeof(*k->w), "track writers");
+    k->vals = sl_malloc((size_t)c->len * sizeof(float), "track values");
+    sl_genome_t *g = sl_genome_open(o->fa); /* contig sizes for the bigWig header */
+    int ret = k->w && k->vals && g ? 0 : -1;
+    for (int t = 0; t < c->nt && ret == 0; t++) {
+        char *bg = o->bedgraph ? sl_track_target_path(o->bedgraph, c->tg[t].label, c->nt) : NULL;
+        char *bw = o->bigwig ? sl_track_target_path(o->bigwig, c->tg[t].label, c->nt) : NULL;
+        if ((o->bedgraph && !bg) || (o->bigwig && !bw) || !(k->w[t] = sl_track_open_genome(bg, bw, g, &o->track)))
+            ret = -1;
+        free(bg);
+        free(bw);
+    }
+    sl_genome_close(g);
+    return ret;
+}
+
+static int track_region(score_sink_t *s, const score_ctx_t *c, int64_t i, const float *onehot,
+                        const sl_attr_out_t *res)
+{
+    track_sink_t *k = s->st;
+    for (int t = 0; t < c->nt; t++) {
+        sl_track_project(res->contrib + (size_t)t * c->len * 4, onehot, c->len, 1, k->vals);
+        if (sl_track_add(k->w[t], &c->rl->r[i], k->vals) < 0) return -1;
+    }
+    return 0;
+}
+
+static int track_close(score_sink_t *s, const score_ctx_t *c, int ok)
+{
+    track_sink_t *k = s->st;
+    int ret = 0;
+    s->st = NULL;
+    if (!k) return 0;
+    for (int t = 0; t < c->nt && k->w; t++) {
+        if (!k->w[t]) continue;
+        if (ok && ret == 0) ret = sl_track_close(k->w[t]);
+        else sl_track_abort(k->w[t]);
+    }
+    free(k->w);
+    free(k->vals);
+    free(k);
+    return ret;
+}
+
 /* ---- summation-to-delta statistics sink ------------------------------------------ */
 
 typedef struct {
@@ -362,7 +429,14 @@ static int score(const score_opts_t *o)
     sl_genome_close(g0);
     if (nw > c.rl->n) nw = c.rl->n > 0 ? (int)c.rl->n : 1;
 
+    /* tracks need the regions in genome order; every other sink indexes by region */
+    if (o->bedgraph || o->bigwig) {
+        if (!(c.order = sl_malloc((size_t)(c.rl->n ? c.rl->n : 1) * sizeof(int64_t), "region order")) ||
+            sl_track_sort_order(c.rl, c.order) < 0)
+            goto fail;
+    }
     /* sinks, in the order they see each region */
+    if (o->bedgraph || o->bigwig) sinks[ns++] = (score_sink_t){track_open, track_region, track_close, NULL};
     if (o->npz) sinks[ns++] = (score_sink_t){npz_open, npz_region, npz_close, NULL};
     if (o->tsv) sinks[ns++] = (score_sink_t){tsv_open, tsv_region, tsv_close, NULL};
     sinks[ns++] = (score_sink_t){stats_open, stats_region, stats_close, NULL};
@@ -449,7 +523,8 @@ static int parse_int(const char *opt, const char *s, long long lo, long long hi,
 
 int sl_cmd_score(int argc, char **argv)
 {
-    enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST };
+    enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
+           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -459,6 +534,9 @@ int sl_cmd_score(int argc, char **argv)
         {"batch", required_argument, NULL, O_BATCH}, {"npz", required_argument, NULL, O_NPZ},
         {"tsv", required_argument, NULL, O_TSV},     {"ig-steps", required_argument, NULL, O_IG},
         {"edge", required_argument, NULL, O_EDGE},   {"post-activation", no_argument, NULL, O_POST},
+        {"bedgraph", required_argument, NULL, O_BEDGRAPH}, {"bigwig", required_argument, NULL, O_BIGWIG},
+        {"overlap", required_argument, NULL, O_OVERLAP}, {"track-width", required_argument, NULL, O_TRACK_WIDTH},
+        {"merge-runs", no_argument, NULL, O_MERGE_RUNS},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -466,6 +544,7 @@ int sl_cmd_score(int argc, char **argv)
     o.edge = SL_EDGE_PAD;
     o.seed = SL_REF_DEFAULT_SEED;
     o.threads = 1;
+    sl_track_opts_init(&o.track);
     long long v;
     int c;
     if (argc < 2) {
@@ -484,6 +563,19 @@ int sl_cmd_score(int argc, char **argv)
         case O_NPZ: o.npz = optarg; break;
         case O_TSV: o.tsv = optarg; break;
         case O_POST: o.post_activation = 1; break;
+        case O_BEDGRAPH: o.bedgraph = optarg; break;
+        case O_BIGWIG: o.bigwig = optarg; break;
+        case O_MERGE_RUNS: o.track.merge_runs = 1; break;
+        case O_OVERLAP:
+            if (sl_track_parse_overlap(optarg, &o.track.overlap) < 0) {
+                sl_log_error("--overlap: '%s' is not mean, max-abs or first", optarg);
+                return SL_EXIT_USAGE;
+            }
+            break;
+        case O_TRACK_WIDTH:
+            if (parse_int("track-width", optarg, 1, INT32_MAX, &v) < 0) return SL_EXIT_USAGE;
+            o.track.track_width = v;
+            break;
         case O_METHOD:
             if (sl_method_parse(optarg, &o.ao.method) < 0) {
                 sl_log_error("--method: '%s' is not genomics, rescale, revealcancel, gradient, grad-input, "
@@ -533,6 +625,10 @@ int sl_cmd_score(int argc, char **argv)
         usage(stderr);
         return SL_EXIT_USAGE;
     }
-    if (!o.npz && !o.tsv) o.tsv = "-";
+    if (o.seqs && (o.bedgraph || o.bigwig)) {
+        sl_log_error("--bedgraph/--bigwig need genome regions (-f/-b), not -s SEQS.fa");
+        return SL_EXIT_USAGE;
+    }
+    if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig) o.tsv = "-";
     return score(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }
