@@ -160,7 +160,9 @@ static int parse_alphabet_block(reader_t *r)
         char *tok[MEME_MAX_TOK];
         int nt = tokenize(r->buf, tok);
         if (nt >= 2 && strcmp(tok[0], "END") == 0 && strcmp(tok[1], "ALPHABET") == 0) break;
-        if (nt == 0 || (nt >= 2 && strcmp(tok[1], "=") == 0)) continue;
+        int def = 0; /* "X = ACGT": an ambiguity symbol, not a core letter */
+        for (int i = 1; i < nt; i++) def |= strcmp(tok[i], "=") == 0;
+        if (nt == 0 || def) continue;
         int b = base_index(tok[0]);
         if (b >= 0) seen[b] = 1;
         else if (strlen(tok[0]) == 1) other = 1;
