@@ -63,6 +63,38 @@ int sl_report_write(sl_report_t *rep, const char *html_path, const char *json_pa
  * contribution, strand of the region) and as TSV with p-values and best matches.
  * Sorted by region input index then rank. Either path may be NULL; "-" is stdout. */
 int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *tsv_path);
+/* Every region of PREFIX.ohe.npz, PREFIX.contrib.npz and (when present)
+ * PREFIX.hyp.npz, as `seqlift score --npz` writes them: arr_0 of shape
+ * (regions, 4, length) float32 ((regions, length, 4) is accepted too). Regions come
+ * from bed_path (resized to the arrays' length as `score` does; the count must match)
+ * or, when NULL, are named region<i> with model coordinates. Input order, no
+ * prediction. 0 / -1 (reported, naming the file). */
+int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *bed_path);
+
+/* Options shared by every command that calls seqlets or writes a report (score,
+ * seqlets, report). Put SL_REPORT_LONG_OPTIONS in a getopt_long table (they return 0
+ * and set the long index), then pass the option's name and optarg to sl_report_opt:
+ * 1 = it was one of these (parsed into o), 0 = not one of these, -1 = bad value
+ * (reported). SL_REPORT_OPTIONS_HELP is their usage text. */
+#define SL_REPORT_LONG_OPTIONS                                                                      \
+    {"seqlet-threshold", 1, 0, 0}, {"min-len", 1, 0, 0}, {"max-len", 1, 0, 0}, {"flank", 1, 0, 0},   \
+        {"top", 1, 0, 0}, {"min-overlap", 1, 0, 0}, {"match-evalue", 1, 0, 0}, {"scan-pvalue", 1, 0, 0}, \
+        {"report-regions", 1, 0, 0}, {"report-order", 1, 0, 0}, {"report-title", 1, 0, 0}
+#define SL_REPORT_OPTIONS_HELP                                                                      \
+    "Seqlets and motifs:\n"                                                                         \
+    "  --seqlet-threshold P  span p-value threshold (Laplace null per region) [0.01]\n"             \
+    "  --min-len N           shortest seqlet [4]\n"                                                 \
+    "  --max-len N           longest seqlet [25]\n"                                                 \
+    "  --flank N             bases added each side for motif matching [5]\n"                        \
+    "  --top N               motif matches kept per seqlet [3]\n"                                   \
+    "  --min-overlap N       aligned columns needed for a match [5]\n"                              \
+    "  --match-evalue E      label a seqlet with its best motif when E <= this [0.05]\n"            \
+    "  --scan-pvalue P       motif scan (FIMO-like) threshold [1e-4]; 0 disables\n"                 \
+    "  --report-regions N    regions drawn in the report [50]\n"                                    \
+    "  --report-order O      'input' or 'prediction' (highest first) [input]\n"                     \
+    "  --report-title T      report title\n"
+int sl_report_opt(sl_report_opts_t *o, const char *name, const char *value);
+
 /* Counts so far (for logs and tests). */
 int64_t sl_report_n_seqlets(const sl_report_t *rep);
 int64_t sl_report_n_regions(const sl_report_t *rep);

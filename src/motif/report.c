@@ -307,7 +307,7 @@ int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *
     if (tsv_path && !(tsv = sl_ofile_open(tsv_path, "w"))) goto fail;
     if (tsv)
         fprintf(tsv->fp, "#chrom\tstart\tend\tname\tscore\tstrand\tregion_index\tmodel_start\tmodel_end\tsign\t"
-                         "length\tpval\tbest_motif\tmotif_strand\tmotif_offset\tmatch_pval\tmatch_evalue\ttop_matches\n");
+                         "length\tpval\tbest_motif\tmotif_strand\tmotif_model_start\tmatch_pval\tmatch_evalue\ttop_matches\n");
     for (int64_t i = 0; i < rep->nsq; i++) {
         const rseq_t *s = v[i];
         char st = s->strand == '+' || s->strand == '-' ? s->strand : '.';
@@ -320,7 +320,7 @@ int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *
                 s->s.start, s->s.end, s->s.sign > 0 ? '+' : '-', s->s.end - s->s.start, s->s.pval);
         const sl_match_t *b = best_match(rep, s);
         if (b)
-            fprintf(tsv->fp, "%s\t%c\t%d\t%.4g\t%.4g\t", rep->db->m[b->motif].id, b->strand, b->offset, b->pval,
+            fprintf(tsv->fp, "%s\t%c\t%d\t%.4g\t%.4g\t", rep->db->m[b->motif].id, b->strand, s->fs + b->offset, b->pval,
                     b->evalue);
         else
             fputs(".\t.\t.\t.\t.\t", tsv->fp);
@@ -678,8 +678,8 @@ static const char html_defs[] =
     "<path id=\"gA\" fill-rule=\"evenodd\" d=\"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1Z"
     "M0.39,0.54L0.61,0.54L0.5,0.22Z\"/>\n"
     "<path id=\"gC\" d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>\n"
-    "<g id=\"gG\"><path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
-    "<path d=\"M0.52,0.5H1V0.9H0.82V0.64H0.52Z\"/></g>\n"
+    "<g id=\"gG\"><path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.992,0.587L0.795,0.556A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
+    "<path d=\"M0.55,0.47H0.99V0.62H0.55Z\"/></g>\n"
     "<path id=\"gT\" d=\"M0,0H1V0.16H0.59V1H0.41V0.16H0Z\"/>\n"
     "</defs></svg>\n";
 
