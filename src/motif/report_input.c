@@ -124,7 +124,7 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *bed_path
     }
     if (L > 0x7fffffff) goto fail;
     if (bed_path) {
-        sl_region_opts_t ro = {L, 0, SL_EDGE_PAD};
+        sl_region_opts_t ro = {.width = L, .refuse_resize = 0, .edge = SL_EDGE_PAD};
         if (!(rl = sl_regions_read_bed(bed_path, NULL, &ro))) goto fail;
         if (rl->n != n) {
             sl_log_error("%s: %lld regions, but %s.ohe.npz has %lld", bed_path, (long long)rl->n, prefix,
