@@ -1,5 +1,6 @@
-/* cmd_report.c — `seqlift report`: the motif-highlight report (HTML + JSON) from the
- * arrays `seqlift score --npz PREFIX` wrote. */
+/* cmd_report.c — `seqlift report` (HTML + JSON motif-highlight report) and, sharing
+ * the same runner, `seqlift seqlets` (BED + TSV), both from the arrays that
+ * `seqlift score --npz PREFIX` wrote. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,39 +9,48 @@
 #include "seqlift/report.h"
 #include "seqlift/util.h"
 
-static void usage(FILE *fp)
+int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
+
+static void usage(FILE *fp, int seqlets_only)
 {
-    fprintf(fp,
-            "Usage: seqlift report --npz PREFIX -o REPORT.html [options]\n\n"
-            "Self-contained HTML report (attribution logos, seqlets, motif matches and scan hits)\n"
-            "and its JSON twin from PREFIX.ohe.npz, PREFIX.contrib.npz and PREFIX.hyp.npz.\n\n"
-            "Input/output:\n"
-            "  --npz PREFIX          arrays written by 'seqlift score --npz PREFIX'\n"
-            "  -b, --bed FILE        the regions that were scored (genome coordinates and names);\n"
-            "                        default: region<i> with positions in the window\n"
-            "  --motifs FILE         MEME motif database (JASPAR, HOCOMOCO, MEME output)\n"
-            "  -o, --report FILE     HTML report\n"
-            "  --report-json FILE    the same content as JSON\n"
-            "  --seqlets-bed FILE    seqlets as BED6\n"
-            "  --seqlets-tsv FILE    seqlets with p-values and matches\n\n"
-            "%s",
-            SL_REPORT_OPTIONS_HELP);
+    if (seqlets_only)
+        fprintf(fp, "Usage: seqlift seqlets --npz PREFIX [options]\n\n"
+                    "Seqlets of PREFIX.contrib.npz (PREFIX.ohe.npz; PREFIX.hyp.npz for matching) as BED and TSV.\n\n"
+                    "Input/output:\n");
+    else
+        fprintf(fp, "Usage: seqlift report --npz PREFIX -o REPORT.html [options]\n\n"
+                    "Self-contained HTML report (attribution logos, seqlets, motif matches and scan hits)\n"
+                    "and its JSON twin from PREFIX.ohe.npz, PREFIX.contrib.npz and PREFIX.hyp.npz.\n\n"
+                    "Input/output:\n");
+    fprintf(fp, "  --npz PREFIX          arrays written by 'seqlift score --npz PREFIX'\n"
+                "  -b, --bed FILE        the regions that were scored (genome coordinates and names);\n"
+                "                        default: region<i> with positions in the window\n"
+                "  --motifs FILE         MEME motif database (JASPAR, HOCOMOCO, MEME output)\n");
+    if (seqlets_only)
+        fprintf(fp, "  -o, --output FILE     seqlets as BED6 (name region#rank, score = contribution) [-]\n"
+                    "  --tsv FILE            seqlets with p-values and best motif matches\n\n");
+    else
+        fprintf(fp, "  -o, --report FILE     HTML report\n"
+                    "  --report-json FILE    the same content as JSON\n"
+                    "  --seqlets-bed FILE    seqlets as BED6\n"
+                    "  --tsv FILE            seqlets with p-values and matches\n\n");
+    fputs(SL_REPORT_OPTIONS_HELP, fp);
 }
 
-int sl_cmd_report(int argc, char **argv)
+int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
 {
     static const struct option lo[] = {
-        {"npz", 1, 0, 'n'}, {"bed", 1, 0, 'b'}, {"report", 1, 0, 'o'}, {"output", 1, 0, 'o'},
-        {"report-json", 1, 0, 'j'}, {"seqlets-bed", 1, 0, 'B'}, {"seqlets-tsv", 1, 0, 'T'},
+        {"npz", 1, 0, 'n'}, {"bed", 1, 0, 'b'}, {"output", 1, 0, 'o'}, {"report", 1, 0, 'o'},
+        {"report-json", 1, 0, 'j'}, {"seqlets-bed", 1, 0, 'B'}, {"tsv", 1, 0, 'T'}, {"seqlets-tsv", 1, 0, 'T'},
         {"motifs", 1, 0, 'm'}, {"help", 0, 0, 'h'}, SL_REPORT_LONG_OPTIONS, {0, 0, 0, 0}};
-    const char *npz = NULL, *bed = NULL, *html = NULL, *json = NULL, *motifs = NULL, *sbed = NULL, *stsv = NULL;
+    const char *npz = NULL, *bed = NULL, *out = NULL, *json = NULL, *motifs = NULL, *sbed = NULL, *stsv = NULL;
     sl_report_opts_t o;
     sl_motif_db_t *db = NULL;
     sl_report_t *rep = NULL;
     int c, li, ret = SL_EXIT_ERROR;
     sl_report_opts_default(&o);
     if (argc < 2) {
-        usage(stderr);
+        usage(stderr, seqlets_only);
         return SL_EXIT_USAGE;
     }
     optind = 1;
@@ -48,27 +58,37 @@ int sl_cmd_report(int argc, char **argv)
         switch (c) {
         case 'n': npz = optarg; break;
         case 'b': bed = optarg; break;
-        case 'o': html = optarg; break;
+        case 'o': out = optarg; break;
         case 'j': json = optarg; break;
         case 'B': sbed = optarg; break;
         case 'T': stsv = optarg; break;
         case 'm': motifs = optarg; break;
-        case 'h': usage(stdout); return SL_EXIT_OK;
+        case 'h': usage(stdout, seqlets_only); return SL_EXIT_OK;
         case 0:
             if (sl_report_opt(&o, lo[li].name, optarg) < 0) return SL_EXIT_USAGE;
             break;
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: usage(stderr, seqlets_only); return SL_EXIT_USAGE;
         }
     }
-    if (!npz || (!html && !json && !sbed && !stsv) || optind != argc) {
+    if (seqlets_only) {
+        if (json) {
+            sl_log_error("--report-json belongs to 'seqlift report'");
+            return SL_EXIT_USAGE;
+        }
+        sbed = out ? out : sbed ? sbed : "-";
+        out = NULL;
+        o.max_regions = 0; /* nothing is drawn */
+    }
+    if (!npz || optind != argc || (!out && !json && !sbed && !stsv)) {
         if (optind != argc) sl_log_error("unexpected argument '%s'", argv[optind]);
-        else sl_log_error("--npz PREFIX and at least one output (-o/--report-json/--seqlets-*) are required");
+        else if (!npz) sl_log_error("--npz PREFIX is required");
+        else sl_log_error("no output: give -o REPORT.html, --report-json, --seqlets-bed or --tsv");
         return SL_EXIT_USAGE;
     }
     if (motifs && !(db = sl_motif_db_read(motifs))) goto fail;
     if (!(rep = sl_report_create(&o, db))) goto fail;
     if (sl_report_add_npz(rep, npz, bed) < 0) goto fail;
-    if (sl_report_write(rep, html, json) < 0) goto fail;
+    if (sl_report_write(rep, out, json) < 0) goto fail;
     if ((sbed || stsv) && sl_report_write_seqlets(rep, sbed, stsv) < 0) goto fail;
     sl_log_info("%lld seqlets in %lld regions", (long long)sl_report_n_seqlets(rep),
                 (long long)sl_report_n_regions(rep));
@@ -77,4 +97,9 @@ fail:
     sl_report_destroy(rep);
     sl_motif_db_destroy(db);
     return ret;
+}
+
+int sl_cmd_report(int argc, char **argv)
+{
+    return sl_cmd_motif_run(argc, argv, 0);
 }

@@ -127,7 +127,7 @@ class ReportTest(unittest.TestCase):
         cls.json = cls.prefix + ".json"
         cls.tsv = cls.prefix + ".tsv"
         cmd = [SEQLIFT, "report", "--npz", cls.prefix, "-b", cls.bed, "--motifs", MEME, "-o", cls.html,
-               "--report-json", cls.json, "--seqlets-tsv", cls.tsv, "--report-regions", "5"]
+               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5"]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             raise AssertionError("%s\n%s" % (" ".join(cmd), p.stderr))
