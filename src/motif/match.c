@@ -141,7 +141,7 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
         int w = db->m[k].w, minov = mt->min_overlap;
         if (minov > w) minov = w;
         if (minov > n) minov = n;
-        double best_p = 2, best_s = 0;
+        double best_z = -INFINITY, best_s = 0, best_p;
         int n_align = 0;
         sl_match_t *b = &all[k];
         memset(b, 0, sizeof(*b));
@@ -154,10 +154,11 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
                 double s = 0;
                 for (int i = i0; i < i1; i++) s += (wt ? wt[i] : 1) * dot4(qn + 4 * i, pc + 4 * (i - off));
                 double m = mu[i1] - mu[i0], v = var[i1] - var[i0];
-                double p = v > 1e-12 ? 0.5 * erfc((s - m) / sqrt(2 * v)) : 1;
+                /* the smallest p is the largest z: erfc only once per motif */
+                double z = v > 1e-12 ? (s - m) / sqrt(v) : -INFINITY;
                 n_align++;
-                if (p < best_p || (p == best_p && s > best_s)) {
-                    best_p = p;
+                if (z > best_z || (z == best_z && s > best_s)) {
+                    best_z = z;
                     best_s = s;
                     b->strand = strand ? '-' : '+';
                     b->offset = off;
@@ -166,7 +167,7 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
                 }
             }
         }
-        if (n_align == 0) best_p = 1;
+        best_p = n_align && best_z > -INFINITY ? 0.5 * erfc(best_z / M_SQRT2) : 1;
         /* the best of n_align tries: P(min p <= best) = 1 - (1 - best)^n */
         b->pval = best_p >= 1 ? 1 : -expm1(n_align * log1p(-best_p));
         b->evalue = b->pval * db->n;

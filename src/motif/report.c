@@ -658,7 +658,6 @@ static const char html_head[] =
     "section.region{border-top:2px solid #ddd;margin-top:1.2em;padding-top:.4em}\n"
     ".logo-wrap{overflow-x:auto;border:1px solid #eee}\n"
     "svg.logo{display:block}\n"
-    ".bA{fill:#109648}.bC{fill:#255c99}.bG{fill:#f7b32b}.bT{fill:#d62839}\n"
     ".sqp{fill:#fff2a8;opacity:.7}.sqn{fill:#d9c6f0;opacity:.7}\n"
     ".lab{font-size:11px;fill:#333}.tick{font-size:10px;fill:#666}\n"
     ".hit{fill:#999}.hit.used{fill:#1a5fb4}\n"
@@ -675,12 +674,12 @@ static const char html_head[] =
 
 static const char html_defs[] =
     "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>\n"
-    "<path id=\"gA\" fill-rule=\"evenodd\" d=\"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1Z"
+    "<path id=\"gA\" fill=\"#109648\" fill-rule=\"evenodd\" d=\"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1Z"
     "M0.39,0.54L0.61,0.54L0.5,0.22Z\"/>\n"
-    "<path id=\"gC\" d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>\n"
-    "<g id=\"gG\"><path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.992,0.587L0.795,0.556A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
+    "<path id=\"gC\" fill=\"#255c99\" d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>\n"
+    "<g id=\"gG\" fill=\"#f7b32b\"><path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.992,0.587L0.795,0.556A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
     "<path d=\"M0.55,0.47H0.99V0.62H0.55Z\"/></g>\n"
-    "<path id=\"gT\" d=\"M0,0H1V0.16H0.59V1H0.41V0.16H0Z\"/>\n"
+    "<path id=\"gT\" fill=\"#d62839\" d=\"M0,0H1V0.16H0.59V1H0.41V0.16H0Z\"/>\n"
     "</defs></svg>\n";
 
 static const char html_tail[] =
@@ -770,12 +769,9 @@ static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const r
         double h = fabs(k->x[p]) * scale;
         if (!c || !*c || h < 0.2) continue; /* invisible: keep the file small */
         double x0 = 20 + p * bw + bw * 0.04;
-        if (k->x[p] > 0)
-            fprintf(fp, "<use href=\"#g%c\" class=\"b%c\" transform=\"translate(%.2f,%.2f) scale(%.2f,%.2f)\"/>\n",
-                    *c, *c, x0, axis - h, bw * 0.92, h);
-        else
-            fprintf(fp, "<use href=\"#g%c\" class=\"b%c\" transform=\"translate(%.2f,%.2f) scale(%.2f,%.2f)\"/>\n",
-                    *c, *c, x0, axis + h, bw * 0.92, -h);
+        /* unit glyph scaled to the letter box; negative letters are flipped below the axis */
+        fprintf(fp, "<use href=\"#g%c\" transform=\"matrix(%.2f 0 0 %.2f %.1f %.1f)\"/>\n", *c, bw * 0.92,
+                k->x[p] > 0 ? h : -h, x0, k->x[p] > 0 ? axis - h : axis + h);
     }
     /* coordinate ticks (1-based genome positions; '-' strand runs backwards) */
     int step = tick_step(bw);

@@ -9,6 +9,7 @@
 typedef struct {
     int w;
     int *s;       /* [w][4] integer log-odds, SL_SCAN_SCALE per bit */
+    int *rest;    /* rest[j]: best possible score of columns j..w-1 (rest[w] = 0) */
     int kmin;     /* smallest score whose p-value is kept (p <= SL_SCAN_PMAX) */
     int nk;       /* kept scores kmin .. kmin + nk - 1 */
     double *pv;   /* P(score >= kmin + j) under the background */
@@ -22,6 +23,7 @@ struct sl_scanner_s {
 static void pwm_free(pwm_t *p)
 {
     free(p->s);
+    free(p->rest);
     free(p->pv);
 }
 
@@ -32,6 +34,7 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
     memset(pw, 0, sizeof(*pw));
     pw->w = w;
     if (!(pw->s = sl_malloc((size_t)w * 4 * sizeof(int), "PWM"))) return -1;
+    if (!(pw->rest = sl_calloc((size_t)w + 1, sizeof(int), "PWM"))) goto fail;
     for (int i = 0; i < w; i++) {
         int mn = 0, mx = 0;
         for (int b = 0; b < 4; b++) {
@@ -43,6 +46,11 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
         }
         lo += mn;
         hi += mx;
+    }
+    for (int i = w - 1; i >= 0; i--) {
+        int mx = pw->s[4 * i];
+        for (int b = 1; b < 4; b++) mx = pw->s[4 * i + b] > mx ? pw->s[4 * i + b] : mx;
+        pw->rest[i] = pw->rest[i + 1] + mx;
     }
     /* exact score distribution under i.i.d. background bases, offset by lo */
     size_t R = (size_t)(hi - lo) + 1;
@@ -155,7 +163,9 @@ int sl_scanner_scan(const sl_scanner_t *sc, const float *ohe, int L, double pthr
             const pwm_t *pw = &sc->pwm[2 * k + st];
             for (int i = 0; i + pw->w <= L; i++) {
                 int s = 0, j;
-                for (j = 0; j < pw->w && base[i + j] >= 0; j++) s += pw->s[4 * j + base[i + j]];
+                /* stop as soon as even the best rest cannot reach a kept p-value */
+                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= pw->kmin; j++)
+                    s += pw->s[4 * j + base[i + j]];
                 if (j < pw->w || s < pw->kmin) continue;
                 double p = pwm_pvalue(pw, s);
                 if (p > pthresh) continue;

@@ -44,12 +44,6 @@ void sl_seqlet_flanked(const sl_seqlet_t *s, int L, int flank, int *fs, int *fe)
     *fe = s->end + flank < L ? s->end + flank : L;
 }
 
-static int dcmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct {
     int start, len, sign;
     double p, sum;
@@ -71,18 +65,48 @@ static int seqlet_rank_cmp(const void *a, const void *b)
     return x->start - y->start;
 }
 
+/* k-th smallest of v[0..n) (v is reordered): quickselect, O(n) on average. */
+static double select_k(double *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double piv = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < piv) i++;
+            while (v[j] > piv) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
+}
+
+static double median(double *v, int n)
+{
+    double hi = select_k(v, n, n / 2);
+    if (n % 2) return hi;
+    double lo = v[0]; /* after selection v[0 .. n/2) are all <= hi: take their max */
+    for (int i = 1; i < n / 2; i++) lo = v[i] > lo ? v[i] : lo;
+    return 0.5 * (lo + hi);
+}
+
 /* Laplace fit by median and MAD (scale = MAD / ln 2) of v[0..n) (v is reordered). */
 static void laplace_fit(double *v, int n, double *mu, double *b)
 {
-    qsort(v, (size_t)n, sizeof(double), dcmp);
-    double m = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), amax = 0;
+    double m = median(v, n), amax = 0;
     for (int i = 0; i < n; i++) {
         double d = fabs(v[i] - m);
         amax = d > amax ? d : amax;
         v[i] = d;
     }
-    qsort(v, (size_t)n, sizeof(double), dcmp);
-    double mad = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    double mad = median(v, n);
     /* a flat track (MAD 0) must not make every tiny bump significant */
     double sc = mad / M_LN2;
     if (sc < 1e-6 * amax) sc = 1e-6 * amax;
