@@ -23,6 +23,7 @@ static void usage(FILE *fp, int seqlets_only)
                     "and its JSON twin from PREFIX.ohe.npz, PREFIX.contrib.npz and PREFIX.hyp.npz.\n\n"
                     "Input/output:\n");
     fprintf(fp, "  --npz PREFIX          arrays written by 'seqlift score --npz PREFIX'\n"
+                "  --target T            which target of a multi-target run (PREFIX.T.contrib.npz)\n"
                 "  -b, --bed FILE        the regions that were scored (genome coordinates and names);\n"
                 "                        default: region<i> with positions in the window\n"
                 "  --motifs FILE         MEME motif database (JASPAR, HOCOMOCO, MEME output)\n");
@@ -42,8 +43,9 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
     static const struct option lo[] = {
         {"npz", 1, 0, 'n'}, {"bed", 1, 0, 'b'}, {"output", 1, 0, 'o'}, {"report", 1, 0, 'o'},
         {"report-json", 1, 0, 'j'}, {"seqlets-bed", 1, 0, 'B'}, {"tsv", 1, 0, 'T'}, {"seqlets-tsv", 1, 0, 'T'},
-        {"motifs", 1, 0, 'm'}, {"help", 0, 0, 'h'}, SL_REPORT_LONG_OPTIONS, {0, 0, 0, 0}};
-    const char *npz = NULL, *bed = NULL, *out = NULL, *json = NULL, *motifs = NULL, *sbed = NULL, *stsv = NULL;
+        {"motifs", 1, 0, 'm'}, {"target", 1, 0, 'g'}, {"help", 0, 0, 'h'}, SL_REPORT_LONG_OPTIONS, {0, 0, 0, 0}};
+    const char *npz = NULL, *bed = NULL, *out = NULL, *json = NULL, *motifs = NULL, *sbed = NULL, *stsv = NULL,
+               *target = NULL;
     sl_report_opts_t o;
     sl_motif_db_t *db = NULL;
     sl_report_t *rep = NULL;
@@ -63,6 +65,7 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
         case 'B': sbed = optarg; break;
         case 'T': stsv = optarg; break;
         case 'm': motifs = optarg; break;
+        case 'g': target = optarg; break;
         case 'h': usage(stdout, seqlets_only); return SL_EXIT_OK;
         case 0:
             if (sl_report_opt(&o, lo[li].name, optarg) < 0) return SL_EXIT_USAGE;
@@ -87,7 +90,7 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
     }
     if (motifs && !(db = sl_motif_db_read(motifs))) goto fail;
     if (!(rep = sl_report_create(&o, db))) goto fail;
-    if (sl_report_add_npz(rep, npz, bed) < 0) goto fail;
+    if (sl_report_add_npz(rep, npz, target, bed) < 0) goto fail;
     if (sl_report_write(rep, out, json) < 0) goto fail;
     if ((sbed || stsv) && sl_report_write_seqlets(rep, sbed, stsv) < 0) goto fail;
     sl_log_info("%lld seqlets in %lld regions", (long long)sl_report_n_seqlets(rep),

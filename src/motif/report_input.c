@@ -97,27 +97,33 @@ fail:
     return ret;
 }
 
-int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *bed_path)
+int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path)
 {
     float *ohe = NULL, *contrib = NULL, *hyp = NULL;
     int64_t n, L, n2, L2;
     sl_regions_t *rl = NULL;
     int ret = -1;
-    size_t plen = strlen(prefix) + 16;
-    char *hyp_path = sl_malloc(plen, "path");
-    if (!hyp_path) return -1;
-    snprintf(hyp_path, plen, "%s.hyp.npz", prefix);
+    size_t plen = strlen(prefix) + (target ? strlen(target) : 0) + 32;
+    char *cs = sl_malloc(plen, "path"), *hs = sl_malloc(plen, "path"), *hp = sl_malloc(plen, "path");
+    if (!cs || !hs || !hp) goto fail;
+    /* multi-target runs write PREFIX.<target>.{contrib,hyp}.npz next to one PREFIX.ohe.npz */
+    snprintf(cs, plen, "%s%s.contrib.npz", target ? "." : "", target ? target : "");
+    snprintf(hs, plen, "%s%s.hyp.npz", target ? "." : "", target ? target : "");
+    snprintf(hp, plen, "%s%s", prefix, hs);
     if (load(prefix, ".ohe.npz", &ohe, &n, &L) < 0) goto fail;
-    if (load(prefix, ".contrib.npz", &contrib, &n2, &L2) < 0) goto fail;
+    if (load(prefix, cs, &contrib, &n2, &L2) < 0) {
+        if (!target) sl_log_error("%s: for a multi-target run give --target T (PREFIX.T.contrib.npz)", prefix);
+        goto fail;
+    }
     if (n2 != n || L2 != L) {
-        sl_log_error("%s.contrib.npz: %lld regions of length %lld, but %s.ohe.npz has %lld of length %lld", prefix,
+        sl_log_error("%s%s: %lld regions of length %lld, but %s.ohe.npz has %lld of length %lld", prefix, cs,
                      (long long)n2, (long long)L2, prefix, (long long)n, (long long)L);
         goto fail;
     }
-    if (access(hyp_path, F_OK) == 0) {
-        if (load(prefix, ".hyp.npz", &hyp, &n2, &L2) < 0) goto fail;
+    if (access(hp, F_OK) == 0) {
+        if (load(prefix, hs, &hyp, &n2, &L2) < 0) goto fail;
         if (n2 != n || L2 != L) {
-            sl_log_error("%s: %lld regions of length %lld, but %s.ohe.npz has %lld of length %lld", hyp_path,
+            sl_log_error("%s: %lld regions of length %lld, but %s.ohe.npz has %lld of length %lld", hp,
                          (long long)n2, (long long)L2, prefix, (long long)n, (long long)L);
             goto fail;
         }
@@ -133,15 +139,8 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *bed_path
         }
     }
     for (int64_t i = 0; i < n; i++) {
-        sl_region_t r = {0};
+        sl_region_t r = {.start = 0, .end = L, .strand = '.', .line = i + 1, .summit = -1};
         if (rl) r = rl->r[i];
-        else {
-            r.start = 0;
-            r.end = L;
-            r.strand = '.';
-            r.index = i;
-            r.line = i + 1;
-        }
         r.index = i;
         size_t off = (size_t)(i * L * 4);
         if (sl_report_add_region(rep, &r, (int)L, ohe + off, contrib + off, hyp ? hyp + off : NULL, NAN) < 0)
@@ -150,7 +149,9 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *bed_path
     ret = 0;
 fail:
     sl_regions_destroy(rl);
-    free(hyp_path);
+    free(cs);
+    free(hs);
+    free(hp);
     free(ohe);
     free(contrib);
     free(hyp);
