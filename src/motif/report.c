@@ -728,7 +728,9 @@ static int tick_step(double bw)
  * negative down (flipped), seqlets shaded and labelled, motif hits as a track. */
 static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const rhits_t *H)
 {
-    double bw = k->L <= 200 ? 10 : k->L <= 1000 ? 6 : 4;
+    /* the whole window in about 1100 px when it fits, 4 px per base at least (scrolls) */
+    double bw = 1100.0 / k->L;
+    bw = bw > 10 ? 10 : bw < 4 ? 4 : bw;
     double top = 30, plot = 110, hit_h = 8, W = 40 + k->L * bw;
     double mp = 0, mn = 0;
     for (int p = 0; p < k->L; p++) {

@@ -174,6 +174,22 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("region0\t"))
 
+    def test_multi_target_names(self):
+        # a multi-target run: PREFIX.ohe.npz shared, PREFIX.<target>.{contrib,hyp}.npz
+        pre = os.path.join(self.dir, "mt")
+        shutil.copy(self.prefix + ".ohe.npz", pre + ".ohe.npz")
+        for kind in ("contrib", "hyp"):
+            shutil.copy(self.prefix + "." + kind + ".npz", pre + ".gata." + kind + ".npz")
+        out = os.path.join(self.dir, "mt.bed")
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "--target", "gata", "-b", self.bed, "-o", out],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        want = [l.split("\t")[:6] for l in open(self.tsv).read().splitlines()[1:]]
+        self.assertEqual([l.split("\t") for l in open(out).read().splitlines()], want)
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "-o", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--target", p.stderr)
+
     def test_cli_errors(self):
         def run(*args):
             return subprocess.run([SEQLIFT] + list(args), capture_output=True, text=True, timeout=60)
