@@ -109,12 +109,15 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
     /* multi-target runs write PREFIX.<target>.{contrib,hyp}.npz next to one PREFIX.ohe.npz */
     snprintf(cs, plen, "%s%s.contrib.npz", target ? "." : "", target ? target : "");
     snprintf(hs, plen, "%s%s.hyp.npz", target ? "." : "", target ? target : "");
-    snprintf(hp, plen, "%s%s", prefix, hs);
     if (load(prefix, ".ohe.npz", &ohe, &n, &L) < 0) goto fail;
-    if (load(prefix, cs, &contrib, &n2, &L2) < 0) {
-        if (!target) sl_log_error("%s: for a multi-target run give --target T (PREFIX.T.contrib.npz)", prefix);
+    snprintf(hp, plen, "%s%s", prefix, cs);
+    if (access(hp, F_OK) != 0) {
+        sl_log_error("%s: not found%s", hp,
+                     target ? "" : " (a multi-target run needs --target T: PREFIX.T.contrib.npz)");
         goto fail;
     }
+    snprintf(hp, plen, "%s%s", prefix, hs);
+    if (load(prefix, cs, &contrib, &n2, &L2) < 0) goto fail;
     if (n2 != n || L2 != L) {
         sl_log_error("%s%s: %lld regions of length %lld, but %s.ohe.npz has %lld of length %lld", prefix, cs,
                      (long long)n2, (long long)L2, prefix, (long long)n, (long long)L);

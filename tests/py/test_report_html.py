@@ -189,6 +189,7 @@ class ReportTest(unittest.TestCase):
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "-o", out], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1)
         self.assertIn("--target", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
 
     def test_cli_errors(self):
         def run(*args):
