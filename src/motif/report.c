@@ -307,7 +307,8 @@ int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *
     if (tsv_path && !(tsv = sl_ofile_open(tsv_path, "w"))) goto fail;
     if (tsv)
         fprintf(tsv->fp, "#chrom\tstart\tend\tname\tscore\tstrand\tregion_index\tmodel_start\tmodel_end\tsign\t"
-                         "length\tpval\tbest_motif\tmotif_strand\tmotif_model_start\tmatch_pval\tmatch_evalue\ttop_matches\n");
+                         "length\tpval\tbest_motif\tmotif_strand\tmotif_model_start\tmatch_pval\tmatch_evalue\t"
+                         "top_matches\n");
     for (int64_t i = 0; i < rep->nsq; i++) {
         const rseq_t *s = v[i];
         char st = s->strand == '+' || s->strand == '-' ? s->strand : '.';
@@ -674,10 +675,13 @@ static const char html_head[] =
 
 static const char html_defs[] =
     "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>\n"
-    "<path id=\"gA\" fill=\"#109648\" fill-rule=\"evenodd\" d=\"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1Z"
+    "<path id=\"gA\" fill=\"#109648\" fill-rule=\"evenodd\" "
+    "d=\"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1Z"
     "M0.39,0.54L0.61,0.54L0.5,0.22Z\"/>\n"
-    "<path id=\"gC\" fill=\"#255c99\" d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>\n"
-    "<g id=\"gG\" fill=\"#f7b32b\"><path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.992,0.587L0.795,0.556A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
+    "<path id=\"gC\" fill=\"#255c99\" "
+    "d=\"M0.883,0.179A0.5,0.5 0 1 0 0.883,0.821L0.73,0.706A0.3,0.32 0 1 1 0.73,0.294Z\"/>\n"
+    "<g id=\"gG\" fill=\"#f7b32b\">"
+    "<path d=\"M0.883,0.179A0.5,0.5 0 1 0 0.992,0.587L0.795,0.556A0.3,0.32 0 1 1 0.73,0.294Z\"/>"
     "<path d=\"M0.55,0.47H0.99V0.62H0.55Z\"/></g>\n"
     "<path id=\"gT\" fill=\"#d62839\" d=\"M0,0H1V0.16H0.59V1H0.41V0.16H0Z\"/>\n"
     "</defs></svg>\n";
