@@ -45,15 +45,17 @@ void sl_motif_revcomp(const double *p, int w, double *out);
 
 /* ---- matching (TOMTOM-like) --------------------------------------------------
  * The query is a [n][4] matrix (a seqlet's hypothetical contributions times its
- * sign, see sl_match_query_from_scores) with per-column weights. For every motif,
+ * sign, see sl_match_query_from_scores) with per-column weights w_i. For every motif,
  * strand and offset with at least min_overlap aligned columns, the score is
  * sum_i w_i * PCC(q_i, p_j) over aligned columns (PCC: Pearson correlation of the
- * 4 values). Null: each query column's PCC against the pool of all database columns
- * (topped up with fixed pseudo-random Dirichlet(0.5) columns to at least 1000) gives
- * a mean and variance; the alignment score is then approximately normal with
- * mean sum w_i mu_i and variance sum w_i^2 var_i (analytic, as TOMTOM's column
- * independence assumption). The best alignment's p-value is corrected for the number
- * of alignments tried (1 - (1 - p)^n); E = p * number of motifs. */
+ * 4 values), each term rounded to 1/50. Null (TOMTOM's): each query column's score
+ * against the pool of all database columns (both strands; topped up with fixed
+ * pseudo-random Dirichlet(0.5) columns to at least 1000), columns independent, the
+ * distribution of the sum computed exactly by convolution. The sum runs over ALL
+ * query columns, unaligned ones scoring 0: a motif must explain the seqlet's strong
+ * columns, not a corner of it (conservative for partial overlaps). The best
+ * alignment's p-value is corrected for the alignments tried (1 - (1 - p)^n);
+ * E = p * number of motifs. */
 typedef struct sl_matcher_s sl_matcher_t;
 
 typedef struct {

@@ -7,14 +7,14 @@
 #include "seqlift/util.h"
 
 #define POOL_MIN 1000
+#define NULL_BINS 50   /* column scores discretised to 1/NULL_BINS for the exact null */
 
 struct sl_matcher_s {
     const sl_motif_db_t *db;
     int min_overlap;
-    double pmean[4];   /* mean of the null pool's centred unit-norm columns */
-    double pmom[16];   /* their second moments E[c c^T]: E[PCC] and E[PCC^2] of any */
-    int npool;         /* query column follow without touching the pool again */
-    double **cols; /* per motif, [2][w][4]: centred unit-norm columns, '+' then '-' */
+    double *pool;      /* [npool][4] centred unit-norm columns of the null pool */
+    int npool;
+    double **cols;     /* per motif, [2][w][4]: centred unit-norm columns, '+' then '-' */
 };
 
 /* Centre a 4-vector and scale to unit norm, so PCC is a dot product; a constant
@@ -43,12 +43,9 @@ static double gauss(uint64_t *st)
     return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
-static void pool_add(sl_matcher_t *mt, const double *c)
+static void pool_add(sl_matcher_t *mt, int j, const double *c)
 {
-    for (int a = 0; a < 4; a++) {
-        mt->pmean[a] += c[a];
-        for (int b = 0; b < 4; b++) mt->pmom[4 * a + b] += c[a] * c[b];
-    }
+    memcpy(mt->pool + 4 * j, c, 4 * sizeof(double));
 }
 
 sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
@@ -60,6 +57,7 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
     int total = 0;
     for (int k = 0; k < db->n; k++) total += 2 * db->m[k].w;
     mt->npool = total < POOL_MIN ? POOL_MIN : total;
+    if (!(mt->pool = sl_malloc((size_t)mt->npool * 4 * sizeof(double), "null column pool"))) goto fail;
     if (!(mt->cols = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(double *), "motif columns"))) goto fail;
     int np = 0;
     for (int k = 0; k < db->n; k++) {
@@ -71,8 +69,7 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
         memcpy(c, m->p, (size_t)m->w * 4 * sizeof(double));
         for (int i = 0; i < 2 * m->w; i++) {
             center_unit(c + 4 * i, c + 4 * i);
-            pool_add(mt, c + 4 * i);
-            np++;
+            pool_add(mt, np++, c + 4 * i);
         }
     }
     uint64_t st = 0x5eedc0150a11ULL; /* fixed: the null is part of the method */
@@ -85,11 +82,8 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
         }
         for (int b = 0; b < 4; b++) v[b] /= s;
         center_unit(v, v);
-        pool_add(mt, v);
-        np++;
+        pool_add(mt, np++, v);
     }
-    for (int b = 0; b < 4; b++) mt->pmean[b] /= np;
-    for (int b = 0; b < 16; b++) mt->pmom[b] /= np;
     return mt;
 fail:
     sl_matcher_destroy(mt);
@@ -102,7 +96,13 @@ void sl_matcher_destroy(sl_matcher_t *mt)
     if (mt->cols)
         for (int k = 0; k < mt->db->n; k++) free(mt->cols[k]);
     free(mt->cols);
+    free(mt->pool);
     free(mt);
+}
+
+static int col_score(double w, double d)
+{
+    return (int)lround(NULL_BINS * w * d);
 }
 
 static int match_cmp(const void *a, const void *b)
@@ -113,53 +113,77 @@ static int match_cmp(const void *a, const void *b)
     return x->motif - y->motif;
 }
 
+/* tail[a] = P(S >= a - n * NULL_BINS), S the sum over all n query columns of their
+ * discretised weighted PCC with independent pool columns (TOMTOM's per-column null,
+ * convolved exactly). tail has 2 * n * NULL_BINS + 2 entries (the last is 0). */
+static int query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, double *tail)
+{
+    int nb = 2 * NULL_BINS + 1, span = 0;
+    size_t full = (size_t)n * 2 * NULL_BINS + 1;
+    double *h = sl_malloc((size_t)nb * sizeof(double), "match null");
+    double *cur = sl_calloc(full, sizeof(double), "match null"), *nxt = sl_calloc(full, sizeof(double), "match null");
+    int ret = -1;
+    if (!h || !cur || !nxt) goto fail;
+    cur[0] = 1;
+    for (int i = 0; i < n; i++) {
+        double w = wt ? wt[i] : 1;
+        memset(h, 0, (size_t)nb * sizeof(double));
+        for (int j = 0; j < mt->npool; j++) h[col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j)) + NULL_BINS] += 1;
+        for (int k = 0; k < nb; k++) h[k] /= mt->npool;
+        memset(nxt, 0, (size_t)(span + nb) * sizeof(double));
+        for (int a = 0; a <= span; a++) {
+            if (cur[a] == 0) continue;
+            for (int k = 0; k < nb; k++) nxt[a + k] += cur[a] * h[k];
+        }
+        span += nb - 1;
+        double *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    tail[full] = 0;
+    for (size_t a = full; a-- > 0;) tail[a] = tail[a + 1] + cur[a];
+    ret = 0;
+fail:
+    free(h);
+    free(cur);
+    free(nxt);
+    return ret;
+}
+
 int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n, int top, sl_match_t *out)
 {
     const sl_motif_db_t *db = mt->db;
-    double *qn = NULL, *mu = NULL, *var = NULL;
+    double *qn = NULL, *tail = NULL;
     sl_match_t *all = NULL;
     int ret = -1;
     if (n <= 0 || top <= 0 || db->n == 0) return 0;
     qn = sl_malloc((size_t)n * 4 * sizeof(double), "match query");
-    mu = sl_calloc((size_t)n + 1, sizeof(double), "match null");
-    var = sl_calloc((size_t)n + 1, sizeof(double), "match null");
+    tail = sl_malloc(((size_t)n * 2 * NULL_BINS + 2) * sizeof(double), "match null");
     all = sl_malloc((size_t)db->n * sizeof(*all), "matches");
-    if (!qn || !mu || !var || !all) goto fail;
-    /* per query column: weighted mean and variance of its PCC with the null pool;
-     * stored as prefix sums over columns so any aligned range is O(1) */
-    for (int i = 0; i < n; i++) {
-        double w = wt ? wt[i] : 1, s2 = 0;
-        const double *c = qn + 4 * i;
-        center_unit(q + 4 * i, qn + 4 * i);
-        for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) s2 += c[a] * mt->pmom[4 * a + b] * c[b];
-        double m = dot4(c, mt->pmean), v = s2 - m * m;
-        mu[i + 1] = mu[i] + w * m;
-        var[i + 1] = var[i] + w * w * (v > 0 ? v : 0);
-    }
+    if (!qn || !tail || !all) goto fail;
+    for (int i = 0; i < n; i++) center_unit(q + 4 * i, qn + 4 * i);
+    if (query_null(mt, qn, wt, n, tail) < 0) goto fail;
     for (int k = 0; k < db->n; k++) {
-        int w = db->m[k].w, minov = mt->min_overlap;
+        int w = db->m[k].w, minov = mt->min_overlap, n_align = 0, best = INT32_MIN;
         if (minov > w) minov = w;
         if (minov > n) minov = n;
-        double best_z = -INFINITY, best_s = 0, best_p;
-        int n_align = 0;
         sl_match_t *b = &all[k];
         memset(b, 0, sizeof(*b));
         b->motif = k;
         for (int strand = 0; strand < (db->both_strands ? 2 : 1); strand++) {
             const double *pc = mt->cols[k] + (size_t)strand * 4 * w;
             for (int off = minov - w; off <= n - minov; off++) {
-                int i0 = off > 0 ? off : 0, i1 = off + w < n ? off + w : n;
+                int i0 = off > 0 ? off : 0, i1 = off + w < n ? off + w : n, obs = 0;
                 if (i1 - i0 < minov) continue;
                 double s = 0;
-                for (int i = i0; i < i1; i++) s += (wt ? wt[i] : 1) * dot4(qn + 4 * i, pc + 4 * (i - off));
-                double m = mu[i1] - mu[i0], v = var[i1] - var[i0];
-                /* the smallest p is the largest z: erfc only once per motif */
-                double z = v > 1e-12 ? (s - m) / sqrt(v) : -INFINITY;
+                for (int i = i0; i < i1; i++) {
+                    double d = dot4(qn + 4 * i, pc + 4 * (i - off)), wi = wt ? wt[i] : 1;
+                    s += wi * d;
+                    obs += col_score(wi, d);
+                }
                 n_align++;
-                if (z > best_z || (z == best_z && s > best_s)) {
-                    best_z = z;
-                    best_s = s;
+                if (obs > best) {
+                    best = obs;
                     b->strand = strand ? '-' : '+';
                     b->offset = off;
                     b->overlap = i1 - i0;
@@ -167,9 +191,12 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
                 }
             }
         }
-        best_p = n_align && best_z > -INFINITY ? 0.5 * erfc(best_z / M_SQRT2) : 1;
-        /* the best of n_align tries: P(min p <= best) = 1 - (1 - best)^n */
-        b->pval = best_p >= 1 ? 1 : -expm1(n_align * log1p(-best_p));
+        /* The query's unaligned columns score 0 but stay in the null: a motif must
+         * explain the seqlet's strong columns, not just a corner of it. */
+        int a = best + n * NULL_BINS;
+        double p = n_align == 0 ? 1 : a <= 0 ? 1 : tail[a];
+        /* the best of n_align tries: P(min p <= best) = 1 - (1 - p)^n */
+        b->pval = p >= 1 ? 1 : -expm1(n_align * log1p(-p));
         b->evalue = b->pval * db->n;
     }
     qsort(all, (size_t)db->n, sizeof(*all), match_cmp);
@@ -177,8 +204,7 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
     memcpy(out, all, (size_t)ret * sizeof(*out));
 fail:
     free(qn);
-    free(mu);
-    free(var);
+    free(tail);
     free(all);
     return ret;
 }
