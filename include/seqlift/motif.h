@@ -50,7 +50,8 @@ void sl_motif_revcomp(const double *p, int w, double *out);
  * sum_i w_i * PCC(q_i, p_j) over aligned columns (PCC: Pearson correlation of the
  * 4 values), each term rounded to 1/50. Null (TOMTOM's): each query column's score
  * against the pool of all database columns (both strands; topped up with fixed
- * pseudo-random Dirichlet(0.5) columns to at least 1000), columns independent, the
+ * pseudo-random Dirichlet(0.5) columns to at least 1000; an even sample of 4096 of
+ * them for large databases), columns independent, the
  * distribution of the sum computed exactly by convolution. The sum runs over ALL
  * query columns, unaligned ones scoring 0: a motif must explain the seqlet's strong
  * columns, not a corner of it (conservative for partial overlaps). The best

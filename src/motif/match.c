@@ -8,6 +8,7 @@
 
 #define POOL_MIN 1000
 #define NULL_BINS 50   /* column scores discretised to 1/NULL_BINS for the exact null */
+#define NULL_POOL_MAX 4096 /* pool columns sampled for a query column's null */
 
 struct sl_matcher_s {
     const sl_motif_db_t *db;
@@ -102,7 +103,8 @@ void sl_matcher_destroy(sl_matcher_t *mt)
 
 static int col_score(double w, double d)
 {
-    return (int)lround(NULL_BINS * w * d);
+    double x = NULL_BINS * w * d; /* |x| <= NULL_BINS: round half away from zero */
+    return (int)(x >= 0 ? x + 0.5 : x - 0.5);
 }
 
 static int match_cmp(const void *a, const void *b)
@@ -118,24 +120,35 @@ static int match_cmp(const void *a, const void *b)
  * convolved exactly). tail has 2 * n * NULL_BINS + 2 entries (the last is 0). */
 static int query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, double *tail)
 {
-    int nb = 2 * NULL_BINS + 1, span = 0;
+    int nb = 2 * NULL_BINS + 1, lo = 0, hi = 0;
     size_t full = (size_t)n * 2 * NULL_BINS + 1;
     double *h = sl_malloc((size_t)nb * sizeof(double), "match null");
     double *cur = sl_calloc(full, sizeof(double), "match null"), *nxt = sl_calloc(full, sizeof(double), "match null");
-    int ret = -1;
+    /* a large database: every step-th pool column is plenty for a per-column null */
+    int step = mt->npool > NULL_POOL_MAX ? mt->npool / NULL_POOL_MAX : 1, used = 0, ret = -1;
     if (!h || !cur || !nxt) goto fail;
     cur[0] = 1;
     for (int i = 0; i < n; i++) {
         double w = wt ? wt[i] : 1;
+        int klo = nb, khi = -1;
         memset(h, 0, (size_t)nb * sizeof(double));
-        for (int j = 0; j < mt->npool; j++) h[col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j)) + NULL_BINS] += 1;
-        for (int k = 0; k < nb; k++) h[k] /= mt->npool;
-        memset(nxt, 0, (size_t)(span + nb) * sizeof(double));
-        for (int a = 0; a <= span; a++) {
-            if (cur[a] == 0) continue;
-            for (int k = 0; k < nb; k++) nxt[a + k] += cur[a] * h[k];
+        used = 0;
+        for (int j = 0; j < mt->npool; j += step, used++)
+            h[col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j)) + NULL_BINS] += 1;
+        for (int k = 0; k < nb; k++) {
+            h[k] /= used;
+            if (h[k] > 0 && k < klo) klo = k;
+            if (h[k] > 0) khi = k;
         }
-        span += nb - 1;
+        /* cur is nonzero on [lo, hi] only; low-weight columns have few bins */
+        memset(nxt + lo + klo, 0, (size_t)(hi + khi - lo - klo + 1) * sizeof(double));
+        for (int k = klo; k <= khi; k++) {
+            if (h[k] == 0) continue;
+            for (int a = lo; a <= hi; a++) nxt[a + k] += cur[a] * h[k];
+        }
+        memset(cur + lo, 0, (size_t)(hi - lo + 1) * sizeof(double));
+        lo += klo;
+        hi += khi;
         double *t = cur;
         cur = nxt;
         nxt = t;
