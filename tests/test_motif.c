@@ -15,6 +15,7 @@
 
 #include "seqlift/motif.h"
 #include "seqlift/seqlets.h"
+#include "seqlift/track.h"
 #include "seqlift/util.h"
 
 #define MD "test_data/motifs/"
@@ -254,7 +255,7 @@ static void test_match_planted(void **state)
             /* the seqlet caller finds the instance */
             sl_seqlet_opts_t so;
             sl_seqlet_opts_default(&so);
-            sl_seqlet_project(contrib, L, x);
+            sl_track_project(contrib, NULL, L, 0, x);
             sl_seqlet_t *s = NULL;
             int ns = 0;
             assert_int_equal(sl_seqlets_call(x, L, &so, &s, &ns), 0);

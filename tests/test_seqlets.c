@@ -152,21 +152,12 @@ static void test_edge_cases(void **state)
     assert_int_equal(sl_seqlet_opts_check(&o), -1);
 }
 
-static void test_project(void **state)
-{
-    (void)state;
-    float c[8] = {0.5f, -0.25f, 0, 0, 0, 0, 1, 2}, x[2];
-    sl_seqlet_project(c, 2, x);
-    assert_true(x[0] == 0.25f && x[1] == 3.0f);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_bumps),
         cmocka_unit_test(test_noise_false_positives),
         cmocka_unit_test(test_edge_cases),
-        cmocka_unit_test(test_project),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

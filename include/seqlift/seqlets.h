@@ -1,7 +1,8 @@
 /* seqlets.h — seqlets: short stretches of significant contribution in one region.
  *
  * Method (recursive spans with a data-derived Laplace null):
- *  - x[p] is the projected contribution of base p (row sum of contrib[L][4]).
+ *  - x[p] is the projected contribution of base p (row sum of contrib[L][4]:
+ *    sl_track_project() in track.h).
  *  - Null, fitted per region (so a region's seqlets never depend on other regions,
  *    shards or threads): for each length k in [min_len, max_len], the sums of all
  *    windows of length k are fitted with a Laplace distribution by robust estimates
@@ -42,9 +43,6 @@ typedef struct {
 void sl_seqlet_opts_default(sl_seqlet_opts_t *o);
 /* 0, or -1 with one error line naming the bad option. */
 int sl_seqlet_opts_check(const sl_seqlet_opts_t *o);
-
-/* Projected contributions: x[p] = sum_b contrib[p][b]. */
-void sl_seqlet_project(const float *contrib, int L, float *x);
 
 /* Call seqlets on x[0..L). *out (malloc'd, caller frees; NULL when none) gets the
  * seqlets sorted by rank, *n their number. 0 / -1 (no memory, reported). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "seqlift/report.h"
+#include "seqlift/track.h"
 #include "seqlift/util.h"
 
 typedef struct {
@@ -160,7 +161,7 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
     const sl_report_opts_t *o = &rep->o;
     if (L <= 0) return 0;
     if (!(x = sl_malloc((size_t)L * sizeof(float), "projected contributions"))) goto fail;
-    sl_seqlet_project(contrib, L, x);
+    sl_track_project(contrib, NULL, L, 0, x);
     if (sl_seqlets_call(x, L, &o->seqlet, &sl, &nsl) < 0) goto fail;
     if (!(label = region_label(r))) goto fail;
     if (nsl && !(loc = sl_calloc((size_t)nsl, sizeof(*loc), "seqlets"))) goto fail;

@@ -32,12 +32,6 @@ int sl_seqlet_opts_check(const sl_seqlet_opts_t *o)
     return 0;
 }
 
-void sl_seqlet_project(const float *contrib, int L, float *x)
-{
-    for (int p = 0; p < L; p++)
-        x[p] = contrib[4 * p] + contrib[4 * p + 1] + contrib[4 * p + 2] + contrib[4 * p + 3];
-}
-
 void sl_seqlet_flanked(const sl_seqlet_t *s, int L, int flank, int *fs, int *fe)
 {
     *fs = s->start - flank > 0 ? s->start - flank : 0;
