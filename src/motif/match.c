@@ -103,8 +103,8 @@ void sl_matcher_destroy(sl_matcher_t *mt)
 
 static int col_score(double w, double d)
 {
-    double x = NULL_BINS * w * d; /* |x| <= NULL_BINS: round half away from zero */
-    return (int)(x >= 0 ? x + 0.5 : x - 0.5);
+    /* |w d| <= 1, so the shifted value is positive: truncation rounds, no branch */
+    return (int)(NULL_BINS * w * d + NULL_BINS + 0.5) - NULL_BINS;
 }
 
 static int match_cmp(const void *a, const void *b)
@@ -188,21 +188,21 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
             for (int off = minov - w; off <= n - minov; off++) {
                 int i0 = off > 0 ? off : 0, i1 = off + w < n ? off + w : n, obs = 0;
                 if (i1 - i0 < minov) continue;
-                double s = 0;
-                for (int i = i0; i < i1; i++) {
-                    double d = dot4(qn + 4 * i, pc + 4 * (i - off)), wi = wt ? wt[i] : 1;
-                    s += wi * d;
-                    obs += col_score(wi, d);
-                }
+                for (int i = i0; i < i1; i++) obs += col_score(wt ? wt[i] : 1, dot4(qn + 4 * i, pc + 4 * (i - off)));
                 n_align++;
                 if (obs > best) {
                     best = obs;
                     b->strand = strand ? '-' : '+';
                     b->offset = off;
                     b->overlap = i1 - i0;
-                    b->score = s;
                 }
             }
+        }
+        if (n_align) { /* the unrounded score of the best alignment, for reports */
+            const double *pc = mt->cols[k] + (size_t)(b->strand == '-') * 4 * w;
+            int i0 = b->offset > 0 ? b->offset : 0;
+            for (int i = i0; i < i0 + b->overlap; i++)
+                b->score += (wt ? wt[i] : 1) * dot4(qn + 4 * i, pc + 4 * (i - b->offset));
         }
         /* The query's unaligned columns score 0 but stay in the null: a motif must
          * explain the seqlet's strong columns, not just a corner of it. */
