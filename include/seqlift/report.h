@@ -70,10 +70,12 @@ int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *
  * PREFIX.hyp.npz -- PREFIX.<target>.contrib.npz / .hyp.npz when target is not NULL
  * (multi-target runs) -- as `seqlift score --npz` writes them: arr_0 of shape
  * (regions, 4, length) float32 ((regions, length, 4) is accepted too). Regions come
- * from bed_path (resized to the arrays' length as `score` does; the count must match)
- * or, when NULL, are named region<i> with model coordinates. Input order, no
+ * from bed_path (resized to the arrays' length as `score` does), else from the
+ * records of fasta_path (their names; `score -s`), the count matching the arrays, or,
+ * when both are NULL, are named region<i> with model coordinates. Input order, no
  * prediction. 0 / -1 (reported, naming the file). */
-int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path);
+int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path,
+                      const char *fasta_path);
 
 /* Options shared by every command that calls seqlets or writes a report (score,
  * seqlets, report). Put SL_REPORT_LONG_OPTIONS in a getopt_long table (they return 0

@@ -25,6 +25,7 @@ static void usage(FILE *fp, int seqlets_only)
     fprintf(fp, "  --npz PREFIX          arrays written by 'seqlift score --npz PREFIX'\n"
                 "  --target T            which target of a multi-target run (PREFIX.T.contrib.npz)\n"
                 "  -b, --bed FILE        the regions that were scored (genome coordinates and names);\n"
+                "  -s, --seqs FILE       or the FASTA that was scored (record names);\n"
                 "                        default: region<i> with positions in the window\n"
                 "  --motifs FILE         MEME motif database (JASPAR, HOCOMOCO, MEME output)\n");
     if (seqlets_only)
@@ -41,11 +42,11 @@ static void usage(FILE *fp, int seqlets_only)
 int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
 {
     static const struct option lo[] = {
-        {"npz", 1, 0, 'n'}, {"bed", 1, 0, 'b'}, {"output", 1, 0, 'o'}, {"report", 1, 0, 'o'},
+        {"npz", 1, 0, 'n'}, {"bed", 1, 0, 'b'}, {"seqs", 1, 0, 's'}, {"output", 1, 0, 'o'}, {"report", 1, 0, 'o'},
         {"report-json", 1, 0, 'j'}, {"seqlets-bed", 1, 0, 'B'}, {"tsv", 1, 0, 'T'}, {"seqlets-tsv", 1, 0, 'T'},
         {"motifs", 1, 0, 'm'}, {"target", 1, 0, 'g'}, {"help", 0, 0, 'h'}, SL_REPORT_LONG_OPTIONS, {0, 0, 0, 0}};
     const char *npz = NULL, *bed = NULL, *out = NULL, *json = NULL, *motifs = NULL, *sbed = NULL, *stsv = NULL,
-               *target = NULL;
+               *target = NULL, *fasta = NULL;
     sl_report_opts_t o;
     sl_motif_db_t *db = NULL;
     sl_report_t *rep = NULL;
@@ -56,10 +57,11 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
         return SL_EXIT_USAGE;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "b:o:h", lo, &li)) >= 0) {
+    while ((c = getopt_long(argc, argv, "b:s:o:h", lo, &li)) >= 0) {
         switch (c) {
         case 'n': npz = optarg; break;
         case 'b': bed = optarg; break;
+        case 's': fasta = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = optarg; break;
         case 'B': sbed = optarg; break;
@@ -82,6 +84,10 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
         out = NULL;
         o.max_regions = 0; /* nothing is drawn */
     }
+    if (bed && fasta) {
+        sl_log_error("give the regions as -b BED or -s FASTA, not both");
+        return SL_EXIT_USAGE;
+    }
     if (!npz || optind != argc || (!out && !json && !sbed && !stsv)) {
         if (optind != argc) sl_log_error("unexpected argument '%s'", argv[optind]);
         else if (!npz) sl_log_error("--npz PREFIX is required");
@@ -90,7 +96,7 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
     }
     if (motifs && !(db = sl_motif_db_read(motifs))) goto fail;
     if (!(rep = sl_report_create(&o, db))) goto fail;
-    if (sl_report_add_npz(rep, npz, target, bed) < 0) goto fail;
+    if (sl_report_add_npz(rep, npz, target, bed, fasta) < 0) goto fail;
     if (sl_report_write(rep, out, json) < 0) goto fail;
     if ((sbed || stsv) && sl_report_write_seqlets(rep, sbed, stsv) < 0) goto fail;
     sl_log_info("%lld seqlets in %lld regions", (long long)sl_report_n_seqlets(rep),

@@ -97,7 +97,8 @@ fail:
     return ret;
 }
 
-int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path)
+int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path,
+                      const char *fasta_path)
 {
     float *ohe = NULL, *contrib = NULL, *hyp = NULL;
     int64_t n, L, n2, L2;
@@ -135,11 +136,13 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
     if (bed_path) {
         sl_region_opts_t ro = {.width = L, .refuse_resize = 0, .edge = SL_EDGE_PAD};
         if (!(rl = sl_regions_read_bed(bed_path, NULL, &ro))) goto fail;
-        if (rl->n != n) {
-            sl_log_error("%s: %lld regions, but %s.ohe.npz has %lld", bed_path, (long long)rl->n, prefix,
-                         (long long)n);
-            goto fail;
-        }
+    } else if (fasta_path && !(rl = sl_regions_read_fasta(fasta_path, L))) {
+        goto fail;
+    }
+    if (rl && rl->n != n) {
+        sl_log_error("%s: %lld regions, but %s.ohe.npz has %lld", bed_path ? bed_path : fasta_path,
+                     (long long)rl->n, prefix, (long long)n);
+        goto fail;
     }
     for (int64_t i = 0; i < n; i++) {
         sl_region_t r = {.start = 0, .end = L, .strand = '.', .line = i + 1, .summit = -1};

@@ -169,7 +169,19 @@ class ReportTest(unittest.TestCase):
         for b, t in zip(rows, tsv):
             self.assertEqual(len(b), 6)
             self.assertEqual(b[:6], t[:6])
-        # without -b: region<i> names, window coordinates
+        # -s FASTA: record names, positions in the record
+        fa = os.path.join(self.dir, "s.fa")
+        ohe = np.load(self.prefix + ".ohe.npz")["arr_0"]
+        with open(fa, "w") as f:
+            for i in range(N):
+                f.write(">rec%d extra words\n%s\n" % (i, "".join("ACGT"[b] for b in ohe[i].argmax(0))))
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-s", fa], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        first = p.stdout.splitlines()[0].split("\t")
+        self.assertEqual((first[0], first[3]), ("rec0", "rec0#1"))
+        self.assertEqual(first[1:3], tsv[0][7:9])  # model positions
+                # without -b: region<i> names, window coordinates
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("region0\t"))
