@@ -1,0 +1,246 @@
+/* match.c — TOMTOM-like comparison of seqlet matrices with a motif database. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqlift/motif.h"
+#include "seqlift/util.h"
+
+#define POOL_MIN 1000
+#define NULL_BINS 50   /* column scores discretised to 1/NULL_BINS for the exact null */
+#define NULL_POOL_MAX 4096 /* pool columns sampled for a query column's null */
+
+struct sl_matcher_s {
+    const sl_motif_db_t *db;
+    int min_overlap;
+    double *pool;      /* [npool][4] centred unit-norm columns of the null pool */
+    int npool;
+    double **cols;     /* per motif, [2][w][4]: centred unit-norm columns, '+' then '-' */
+};
+
+/* Centre a 4-vector and scale to unit norm, so PCC is a dot product; a constant
+ * column has no defined correlation and becomes 0 (contributes nothing). */
+static void center_unit(const double *v, double *out)
+{
+    double m = (v[0] + v[1] + v[2] + v[3]) / 4, s = 0;
+    for (int b = 0; b < 4; b++) {
+        out[b] = v[b] - m;
+        s += out[b] * out[b];
+    }
+    s = sqrt(s);
+    for (int b = 0; b < 4; b++) out[b] = s > 1e-12 ? out[b] / s : 0;
+}
+
+static double dot4(const double *a, const double *b)
+{
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+}
+
+/* Gamma(1/2) = Z^2 / 2 for standard normal Z: Dirichlet(0.5) columns by normalising. */
+static double gauss(uint64_t *st)
+{
+    double u1 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+static void pool_add(sl_matcher_t *mt, int j, const double *c)
+{
+    memcpy(mt->pool + 4 * j, c, 4 * sizeof(double));
+}
+
+sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
+{
+    sl_matcher_t *mt = sl_calloc(1, sizeof(*mt), "motif matcher");
+    if (!mt) return NULL;
+    mt->db = db;
+    mt->min_overlap = min_overlap > 0 ? min_overlap : 1;
+    int total = 0;
+    for (int k = 0; k < db->n; k++) total += 2 * db->m[k].w;
+    mt->npool = total < POOL_MIN ? POOL_MIN : total;
+    if (!(mt->pool = sl_malloc((size_t)mt->npool * 4 * sizeof(double), "null column pool"))) goto fail;
+    if (!(mt->cols = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(double *), "motif columns"))) goto fail;
+    int np = 0;
+    for (int k = 0; k < db->n; k++) {
+        const sl_motif_t *m = &db->m[k];
+        double *c = sl_malloc((size_t)m->w * 8 * sizeof(double), "motif columns");
+        if (!c) goto fail;
+        mt->cols[k] = c;
+        sl_motif_revcomp(m->p, m->w, c + 4 * m->w);
+        memcpy(c, m->p, (size_t)m->w * 4 * sizeof(double));
+        for (int i = 0; i < 2 * m->w; i++) {
+            center_unit(c + 4 * i, c + 4 * i);
+            pool_add(mt, np++, c + 4 * i);
+        }
+    }
+    uint64_t st = 0x5eedc0150a11ULL; /* fixed: the null is part of the method */
+    while (np < mt->npool) {
+        double v[4], s = 0;
+        for (int b = 0; b < 4; b++) {
+            double z = gauss(&st);
+            v[b] = z * z / 2 + 1e-300;
+            s += v[b];
+        }
+        for (int b = 0; b < 4; b++) v[b] /= s;
+        center_unit(v, v);
+        pool_add(mt, np++, v);
+    }
+    return mt;
+fail:
+    sl_matcher_destroy(mt);
+    return NULL;
+}
+
+void sl_matcher_destroy(sl_matcher_t *mt)
+{
+    if (!mt) return;
+    if (mt->cols)
+        for (int k = 0; k < mt->db->n; k++) free(mt->cols[k]);
+    free(mt->cols);
+    free(mt->pool);
+    free(mt);
+}
+
+static int col_score(double w, double d)
+{
+    /* |w d| <= 1, so the shifted value is positive: truncation rounds, no branch */
+    return (int)(NULL_BINS * w * d + NULL_BINS + 0.5) - NULL_BINS;
+}
+
+static int match_cmp(const void *a, const void *b)
+{
+    const sl_match_t *x = a, *y = b;
+    if (x->pval != y->pval) return x->pval < y->pval ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->motif - y->motif;
+}
+
+/* tail[a] = P(S >= a - n * NULL_BINS), S the sum over all n query columns of their
+ * discretised weighted PCC with independent pool columns (TOMTOM's per-column null,
+ * convolved exactly). tail has 2 * n * NULL_BINS + 2 entries (the last is 0). */
+static int query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, double *tail)
+{
+    int nb = 2 * NULL_BINS + 1, lo = 0, hi = 0;
+    size_t full = (size_t)n * 2 * NULL_BINS + 1;
+    double *h = sl_malloc((size_t)nb * sizeof(double), "match null");
+    double *cur = sl_calloc(full, sizeof(double), "match null"), *nxt = sl_calloc(full, sizeof(double), "match null");
+    /* a large database: every step-th pool column is plenty for a per-column null */
+    int step = mt->npool > NULL_POOL_MAX ? mt->npool / NULL_POOL_MAX : 1, used = 0, ret = -1;
+    if (!h || !cur || !nxt) goto fail;
+    cur[0] = 1;
+    for (int i = 0; i < n; i++) {
+        double w = wt ? wt[i] : 1;
+        int klo = nb, khi = -1;
+        memset(h, 0, (size_t)nb * sizeof(double));
+        used = 0;
+        for (int j = 0; j < mt->npool; j += step, used++)
+            h[col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j)) + NULL_BINS] += 1;
+        for (int k = 0; k < nb; k++) {
+            h[k] /= used;
+            if (h[k] > 0 && k < klo) klo = k;
+            if (h[k] > 0) khi = k;
+        }
+        /* cur is nonzero on [lo, hi] only; low-weight columns have few bins */
+        memset(nxt + lo + klo, 0, (size_t)(hi + khi - lo - klo + 1) * sizeof(double));
+        for (int k = klo; k <= khi; k++) {
+            if (h[k] == 0) continue;
+            for (int a = lo; a <= hi; a++) nxt[a + k] += cur[a] * h[k];
+        }
+        memset(cur + lo, 0, (size_t)(hi - lo + 1) * sizeof(double));
+        lo += klo;
+        hi += khi;
+        double *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    tail[full] = 0;
+    for (size_t a = full; a-- > 0;) tail[a] = tail[a + 1] + cur[a];
+    ret = 0;
+fail:
+    free(h);
+    free(cur);
+    free(nxt);
+    return ret;
+}
+
+int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n, int top, sl_match_t *out)
+{
+    const sl_motif_db_t *db = mt->db;
+    double *qn = NULL, *tail = NULL;
+    sl_match_t *all = NULL;
+    int ret = -1;
+    if (n <= 0 || top <= 0 || db->n == 0) return 0;
+    qn = sl_malloc((size_t)n * 4 * sizeof(double), "match query");
+    tail = sl_malloc(((size_t)n * 2 * NULL_BINS + 2) * sizeof(double), "match null");
+    all = sl_malloc((size_t)db->n * sizeof(*all), "matches");
+    if (!qn || !tail || !all) goto fail;
+    for (int i = 0; i < n; i++) center_unit(q + 4 * i, qn + 4 * i);
+    if (query_null(mt, qn, wt, n, tail) < 0) goto fail;
+    for (int k = 0; k < db->n; k++) {
+        int w = db->m[k].w, minov = mt->min_overlap, n_align = 0, best = INT32_MIN;
+        if (minov > w) minov = w;
+        if (minov > n) minov = n;
+        sl_match_t *b = &all[k];
+        memset(b, 0, sizeof(*b));
+        b->motif = k;
+        for (int strand = 0; strand < (db->both_strands ? 2 : 1); strand++) {
+            const double *pc = mt->cols[k] + (size_t)strand * 4 * w;
+            for (int off = minov - w; off <= n - minov; off++) {
+                int i0 = off > 0 ? off : 0, i1 = off + w < n ? off + w : n, obs = 0;
+                if (i1 - i0 < minov) continue;
+                for (int i = i0; i < i1; i++) obs += col_score(wt ? wt[i] : 1, dot4(qn + 4 * i, pc + 4 * (i - off)));
+                n_align++;
+                if (obs > best) {
+                    best = obs;
+                    b->strand = strand ? '-' : '+';
+                    b->offset = off;
+                    b->overlap = i1 - i0;
+                }
+            }
+        }
+        if (n_align) { /* the unrounded score of the best alignment, for reports */
+            const double *pc = mt->cols[k] + (size_t)(b->strand == '-') * 4 * w;
+            int i0 = b->offset > 0 ? b->offset : 0;
+            for (int i = i0; i < i0 + b->overlap; i++)
+                b->score += (wt ? wt[i] : 1) * dot4(qn + 4 * i, pc + 4 * (i - b->offset));
+        }
+        /* The query's unaligned columns score 0 but stay in the null: a motif must
+         * explain the seqlet's strong columns, not just a corner of it. */
+        int a = best + n * NULL_BINS;
+        double p = n_align == 0 ? 1 : a <= 0 ? 1 : tail[a];
+        /* the best of n_align tries: P(min p <= best) = 1 - (1 - p)^n */
+        b->pval = p >= 1 ? 1 : -expm1(n_align * log1p(-p));
+        b->evalue = b->pval * db->n;
+    }
+    qsort(all, (size_t)db->n, sizeof(*all), match_cmp);
+    ret = top < db->n ? top : db->n;
+    memcpy(out, all, (size_t)ret * sizeof(*out));
+fail:
+    free(qn);
+    free(tail);
+    free(all);
+    return ret;
+}
+
+void sl_match_query_from_scores(const float *ohe, const float *contrib, const float *hyp, int start, int end,
+                                int sign, double *q, double *wt)
+{
+    int n = end - start;
+    double mx = 0;
+    for (int i = 0; i < n; i++) {
+        int p = start + i;
+        double *row = q + 4 * i;
+        if (hyp) {
+            for (int b = 0; b < 4; b++) row[b] = sign * (double)hyp[4 * p + b];
+        } else {
+            double s = 0;
+            for (int b = 0; b < 4; b++) s += contrib[4 * p + b];
+            for (int b = 0; b < 4; b++) row[b] = sign * s * (ohe ? (double)ohe[4 * p + b] : 0);
+        }
+        double a = 0;
+        for (int b = 0; b < 4; b++) a = fabs(row[b]) > a ? fabs(row[b]) : a;
+        wt[i] = a;
+        if (a > mx) mx = a;
+    }
+    for (int i = 0; i < n; i++) wt[i] = mx > 0 ? wt[i] / mx : 0;
+}
