@@ -19,6 +19,7 @@
 #include "seqlift/attribution.h"
 #include "seqlift/model.h"
 #include "seqlift/npz.h"
+#include "seqlift/report.h"
 #include "seqlift/reference.h"
 #include "seqlift/seqio.h"
 #include "seqlift/track.h"
@@ -65,8 +66,13 @@ static void usage(FILE *fp)
             "      --merge-runs      merge adjacent track entries with equal values\n"
             "                        (with tracks, regions are processed and the TSV written\n"
             "                        in genome order: chromosome by byte order, then start)\n"
-            "  -h, --help            this help\n\n",
-            SL_REF_DEFAULT_SEED);
+            "      --motifs DB.meme  motifs (MEME format) to match seqlets against and scan\n"
+            "      --report FILE     self-contained HTML motif-highlight report (per target)\n"
+            "      --report-json F   the report's content as JSON\n"
+            "                        (score draws the top regions by prediction by default)\n"
+            "  -h, --help            this help\n\n"
+            "%s\n",
+            SL_REF_DEFAULT_SEED, SL_REPORT_OPTIONS_HELP);
 }
 
 /* ---- options and shared state -------------------------------------------------- */
@@ -75,6 +81,8 @@ typedef struct {
     const char *model, *fa, *bed, *seqs, *refs, *target, *npz, *tsv, *bedgraph, *bigwig;
     sl_attr_opts_t ao;
     sl_track_opts_t track;
+    const char *motifs, *report, *report_json;
+    sl_report_opts_t ro;
     sl_edge_t edge;
     uint64_t seed;
     int threads, post_activation;
@@ -172,6 +180,61 @@ static int npz_close(score_sink_t *s, const score_ctx_t *c, int ok)
     }
     free(z->w);
     free(z->row);
+    free(z);
+    s->st = NULL;
+    return ret;
+}
+
+/* ---- report sink: one sl_report_t per target ---- */
+typedef struct {
+    sl_motif_db_t *db;
+    sl_report_t **rep;
+    int nt;
+} report_sink_t;
+
+static int report_open(score_sink_t *s, const score_ctx_t *c)
+{
+    report_sink_t *z = sl_calloc(1, sizeof(*z), "report");
+    if (!z) return -1;
+    s->st = z;
+    z->nt = c->nt;
+    if (c->o->motifs && !(z->db = sl_motif_db_read(c->o->motifs))) return -1;
+    if (!(z->rep = sl_calloc((size_t)c->nt, sizeof(*z->rep), "reports"))) return -1;
+    for (int t = 0; t < c->nt; t++) {
+        sl_report_opts_t o = c->o->ro;
+        o.pred_label = c->tg[t].label;
+        if (!(z->rep[t] = sl_report_create(&o, z->db))) return -1;
+    }
+    return 0;
+}
+
+static int report_region(score_sink_t *s, const score_ctx_t *c, int64_t i, const float *onehot,
+                         const sl_attr_out_t *res)
+{
+    report_sink_t *z = s->st;
+    size_t L4 = (size_t)c->len * 4;
+    for (int t = 0; t < z->nt; t++)
+        if (sl_report_add_region(z->rep[t], &c->rl->r[i], c->len, onehot, res->contrib + t * L4, res->hyp + t * L4,
+                                 res->out_x[t]) < 0)
+            return -1;
+    return 0;
+}
+
+static int report_close(score_sink_t *s, const score_ctx_t *c, int ok)
+{
+    report_sink_t *z = s->st;
+    int ret = 0;
+    if (!z) return 0;
+    for (int t = 0; t < z->nt && z->rep; t++) {
+        char *h = c->o->report ? sl_track_target_path(c->o->report, c->tg[t].label, z->nt) : NULL;
+        char *j = c->o->report_json ? sl_track_target_path(c->o->report_json, c->tg[t].label, z->nt) : NULL;
+        if (ok && ret == 0 && z->rep[t] && sl_report_write(z->rep[t], h, j) < 0) ret = -1;
+        free(h);
+        free(j);
+        sl_report_destroy(z->rep[t]);
+    }
+    free(z->rep);
+    sl_motif_db_destroy(z->db);
     free(z);
     s->st = NULL;
     return ret;
@@ -439,6 +502,7 @@ static int score(const score_opts_t *o)
     if (o->bedgraph || o->bigwig) sinks[ns++] = (score_sink_t){track_open, track_region, track_close, NULL};
     if (o->npz) sinks[ns++] = (score_sink_t){npz_open, npz_region, npz_close, NULL};
     if (o->tsv) sinks[ns++] = (score_sink_t){tsv_open, tsv_region, tsv_close, NULL};
+    if (o->report || o->report_json) sinks[ns++] = (score_sink_t){report_open, report_region, report_close, NULL};
     sinks[ns++] = (score_sink_t){stats_open, stats_region, stats_close, NULL};
     for (; opened < ns; opened++)
         if (sinks[opened].open(&sinks[opened], &c) < 0) goto fail;
@@ -524,7 +588,7 @@ static int parse_int(const char *opt, const char *s, long long lo, long long hi,
 int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
-           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS };
+           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -537,6 +601,8 @@ int sl_cmd_score(int argc, char **argv)
         {"bedgraph", required_argument, NULL, O_BEDGRAPH}, {"bigwig", required_argument, NULL, O_BIGWIG},
         {"overlap", required_argument, NULL, O_OVERLAP}, {"track-width", required_argument, NULL, O_TRACK_WIDTH},
         {"merge-runs", no_argument, NULL, O_MERGE_RUNS},
+        {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
+        {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -545,6 +611,8 @@ int sl_cmd_score(int argc, char **argv)
     o.seed = SL_REF_DEFAULT_SEED;
     o.threads = 1;
     sl_track_opts_init(&o.track);
+    sl_report_opts_default(&o.ro);
+    o.ro.order = SL_REPORT_ORDER_PREDICTION;
     long long v;
     int c;
     if (argc < 2) {
@@ -552,8 +620,15 @@ int sl_cmd_score(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:f:b:s:t:h", lopts, NULL)) >= 0) {
+    int li = 0;
+    while ((c = getopt_long(argc, argv, "m:f:b:s:t:h", lopts, &li)) >= 0) {
         switch (c) {
+        case 0:
+            if (sl_report_opt(&o.ro, lopts[li].name, optarg) < 0) return SL_EXIT_USAGE;
+            break;
+        case O_MOTIFS: o.motifs = optarg; break;
+        case O_REPORT: o.report = optarg; break;
+        case O_RJSON: o.report_json = optarg; break;
         case 'm': o.model = optarg; break;
         case 'f': o.fa = optarg; break;
         case 'b': o.bed = optarg; break;
@@ -629,6 +704,10 @@ int sl_cmd_score(int argc, char **argv)
         sl_log_error("--bedgraph/--bigwig need genome regions (-f/-b), not -s SEQS.fa");
         return SL_EXIT_USAGE;
     }
-    if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig) o.tsv = "-";
+    if (o.motifs && !o.report && !o.report_json) {
+        sl_log_error("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
+        return SL_EXIT_USAGE;
+    }
+    if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig && !o.report && !o.report_json) o.tsv = "-";
     return score(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }
