@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Train the seqlift demo model on the simulated data of simulate_demo.py.
 
-A small 1D CNN (conv 4->32, k=15, relu, global max pool, flatten, dense 32, relu,
-dense 3) predicts the three tasks of the DeepLIFT paper's simulation (GATA present,
-E-box present, both present) from 200 bp of one-hot DNA, with BCEWithLogits. Training
-uses chr1/chr2 regions (and their reverse complements), keeps the epoch with the best
-validation loss (first half of chr3), and reports the auROC of each task on the held-out
-test regions (second half of chr3). The logits model is exported with
-scripts/export_torch.py to PREFIX.json + PREFIX.safetensors and the run is described in
-the directory's TRAINING.md.
+A small 1D CNN (conv 4->32, k=15, relu, global max pool, flatten, dense 32, relu, one
+dense unit per task) predicts the three tasks of the DeepLIFT paper's simulation (GATA
+present, E-box present, both present) from 200 bp of one-hot DNA, with BCEWithLogits.
+Training uses chr1/chr2 regions (and their reverse complements), keeps the epoch with
+the best validation loss (first half of chr3), and reports the auROC of each task on the
+held-out test regions (second half of chr3). The model is exported with
+scripts/export_torch.py to PREFIX.json + PREFIX.safetensors (three outputs: the logits
+`gata`, `ebox`, `both`) and the run is described in the directory's TRAINING.md.
 
 Deterministic on a given machine: torch.manual_seed, deterministic algorithms, one
 thread (the machine is shared), and shuffling from a seeded torch.Generator.
@@ -33,20 +33,31 @@ for _i, _c in enumerate(b"ACGT"):
 
 
 class DemoCNN(nn.Module):
-    """conv -> relu -> global max pool -> dense -> relu -> dense (logits).
+    """conv -> relu -> global max pool -> dense -> relu -> one dense head per task.
 
     A global max pool (one max per filter over the region) generalises better on 2400
     regions than a binned max pool + flatten (held-out auROC ~0.94 vs ~0.90 per task),
-    and is near the ceiling set by chance motif matches in the background."""
+    and is near the ceiling set by chance motif matches in the background. The three
+    one-unit heads are a dense layer to 3 logits split by task, so that the exported
+    model has named outputs (`--target gata`); forward returns them as a tuple."""
 
-    def __init__(self, filters=32, kernel=15, hidden=32, n_out=3):
+    def __init__(self, filters=32, kernel=15, hidden=32):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv1d(4, filters, kernel), nn.ReLU(), nn.AdaptiveMaxPool1d(1), nn.Flatten(),
-            nn.Linear(filters, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+            nn.Linear(filters, hidden), nn.ReLU())
+        self.gata = nn.Linear(hidden, 1)
+        self.ebox = nn.Linear(hidden, 1)
+        self.both = nn.Linear(hidden, 1)
 
     def forward(self, x):  # x: (N, 4, L) one-hot, ACGT
-        return self.body(x)
+        h = self.body(x)
+        return self.gata(h), self.ebox(h), self.both(h)
+
+
+def logits(model, x):
+    """(N, 3) logits of the three tasks."""
+    return torch.cat(model(x), dim=1)
 
 
 def read_fasta_gz(path):
@@ -131,7 +142,7 @@ def predict(model, x, batch=500):
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out.append(model(torch.from_numpy(x[i:i + batch])).numpy())
+            out.append(logits(model, torch.from_numpy(x[i:i + batch])).numpy())
     return np.concatenate(out)
 
 
@@ -175,7 +186,7 @@ def main(argv=None):
         for i in range(0, len(perm), args.batch):
             idx = perm[i:i + args.batch]
             opt.zero_grad()
-            loss = lossf(model(xtr_t[idx]), ytr_t[idx])
+            loss = lossf(logits(model, xtr_t[idx]), ytr_t[idx])
             loss.backward()
             opt.step()
         vloss = float(lossf(torch.from_numpy(predict(model, xva)), torch.from_numpy(yva)))
@@ -208,7 +219,7 @@ def main(argv=None):
         f.write("Command: `%s` (seed %d; torch %s, numpy %s, one thread, deterministic "
                 "algorithms).\n\n" % (cmd.strip(), args.seed, torch.__version__,
                                       np.__version__))
-        f.write("Model (PyTorch):\n\n```\n%r\n```\n\n" % model.body)
+        f.write("Model (PyTorch):\n\n```\n%r\n```\n\n" % model)
         f.write("Training: %d train regions + their reverse complements, AdamW lr %g, "
                 "weight decay %g, batch %d, %d epochs; kept epoch %d (best validation loss "
                 "%.4f on %d valid regions). %d parameters; %.1f s on CPU.\n\n"
