@@ -126,4 +126,28 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float *const *dx, int n,
                               sl_acts_t *scratch);
 
+/* ---- batch prediction (`seqlift predict`) ------------------------------------------ */
+
+/* Values per sequence over all outputs: each output's [len][ch] flattened, in output order. */
+size_t sl_net_n_values(const sl_net_t *net);
+/* Column label of value j into buf: "<output>" when that output has one value, else
+ * "<output>_<i>" with i the flat index in [len][ch] order. Returns snprintf's length. */
+int sl_net_value_label(const sl_net_t *net, size_t j, char *buf, size_t size);
+/* Sequences per batch that keep one worker's activations near `bytes` (1..64). */
+int sl_net_auto_batch(const sl_net_t *net, size_t bytes);
+/* Threads OpenBLAS may use inside one GEMM (1 when the caller runs its own threads). */
+void sl_net_blas_threads(int n);
+
+/* Writes the one-hot x[in_len][4] of sequence i; called from worker threads (worker in
+ * 0..n_threads-1, so each worker can own its file handles). 0 / -1 (reported). */
+typedef int (*sl_predict_fill_f)(void *ud, int worker, int64_t i, float *x);
+/* Receives sequence i's sl_net_n_values() values; called in order i = 0..n-1 from the
+ * calling thread. 0 / -1 (reported) stops the run. */
+typedef int (*sl_predict_emit_f)(void *ud, int64_t i, const float *values);
+/* Forward pass of n sequences: n_threads workers, each with its own sl_acts_t of
+ * `batch` sequences (OpenBLAS set to one thread); at most n_threads * batch sequences
+ * are in flight, so memory does not grow with n. 0 / -1 (reported). */
+int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_predict_fill_f fill,
+                   sl_predict_emit_f emit, void *ud);
+
 #endif

@@ -1,0 +1,22 @@
+/* io_internal.h — helpers shared by the files of the I/O module (not public). */
+#ifndef SEQLIFT_IO_INTERNAL_H
+#define SEQLIFT_IO_INTERNAL_H
+
+#include <stdint.h>
+
+#include "seqlift/seqio.h"
+
+/* Base class of a byte: 0..3 for A,C,G,T (any case), SL_BASE_AMBIG for N and
+ * IUPAC ambiguity codes, SL_BASE_BAD for anything else. */
+#define SL_BASE_AMBIG 4
+#define SL_BASE_BAD 5
+extern const uint8_t sl_io_base_class[256];
+
+/* An empty list read from path; priv interns contig names. NULL on error (reported). */
+sl_regions_t *sl_io_regions_new(const char *path);
+/* Append a zeroed region (index set); NULL on error (reported). */
+sl_region_t *sl_io_regions_push(sl_regions_t *rl);
+/* The list's own copy of a contig name (shared by all its regions); NULL on error. */
+char *sl_io_regions_intern(sl_regions_t *rl, const char *chrom);
+
+#endif

@@ -1,0 +1,627 @@
+/* test_model.c — the forward pass of every op against naive loops written here (in
+ * double, from the PyTorch-layout weights), the backward of every linear op against
+ * the adjoint identity <A x, y> = <x, A^T y>, gradients against central finite
+ * differences, and the DeepLIFT reference implementation's conv/dense numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqlift/model.h"
+#include "support/model_builder.h"
+
+#define BN_EPS 1e-3
+
+/* ---- naive reference of one layer, one sequence, in double --------------------- */
+
+static double act_fn(sl_op_t op, const sl_layer_t *L, double x)
+{
+    switch (op) {
+    case SL_OP_RELU: return x > 0 ? x : 0;
+    case SL_OP_SIGMOID: return 1 / (1 + exp(-x));
+    case SL_OP_TANH: return tanh(x);
+    case SL_OP_SOFTPLUS: return L->alpha * x > L->threshold ? x : log1p(exp(L->alpha * x)) / L->alpha;
+    case SL_OP_ELU: return x > 0 ? x : L->alpha * (exp(x) - 1);
+    case SL_OP_EXP: return exp(x);
+    case SL_OP_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    default: return x;
+    }
+}
+
+static float *tensor(sl_mb_t *mb, const char *layer, const char *key)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.%s", layer, key);
+    return sl_mb_data(mb, name);
+}
+
+/* out = layer l of one sequence from its producers' activations in[i] (engine layout). */
+static void naive_layer(sl_mb_t *mb, const sl_net_t *net, int l, const float *const *in, double *out)
+{
+    const sl_layer_t *L = &net->layers[l], *P = &net->layers[L->in[0]];
+    const float *x = in[0];
+    int C = L->ch, PL = P->len, PC = P->ch;
+    switch (L->op) {
+    case SL_OP_CONV1D: {
+        const float *w = tensor(mb, L->name, "weight"), *b = tensor(mb, L->name, "bias");
+        for (int t = 0; t < L->len; t++)
+            for (int o = 0; o < C; o++) {
+                double s = b ? b[o] : 0;
+                for (int j = 0; j < L->kernel; j++) {
+                    int p = t * L->stride + j * L->dilation - L->pad_left;
+                    if (p < 0 || p >= PL) continue;
+                    for (int i = 0; i < PC; i++) s += (double)w[(o * PC + i) * L->kernel + j] * x[p * PC + i];
+                }
+                out[t * C + o] = s;
+            }
+        break;
+    }
+    case SL_OP_DENSE: {
+        const float *w = tensor(mb, L->name, "weight"), *b = tensor(mb, L->name, "bias");
+        for (int o = 0; o < C; o++) {
+            double s = b ? b[o] : 0;
+            for (int i = 0; i < PC; i++) s += (double)w[o * PC + i] * x[i];
+            out[o] = s;
+        }
+        break;
+    }
+    case SL_OP_BATCHNORM: {
+        const float *w = tensor(mb, L->name, "weight"), *b = tensor(mb, L->name, "bias");
+        const float *m = tensor(mb, L->name, "running_mean"), *v = tensor(mb, L->name, "running_var");
+        for (int t = 0; t < L->len; t++)
+            for (int c = 0; c < C; c++)
+                out[t * C + c] = (x[t * C + c] - (double)m[c]) / sqrt((double)v[c] + BN_EPS) * w[c] + b[c];
+        break;
+    }
+    case SL_OP_MAXPOOL:
+    case SL_OP_AVGPOOL:
+        for (int t = 0; t < L->len; t++)
+            for (int c = 0; c < C; c++) {
+                double m = -INFINITY, s = 0;
+                int cnt = 0;
+                for (int j = 0; j < L->kernel; j++) {
+                    int p = t * L->stride + j - L->pad_left;
+                    if (p < 0 || p >= PL) continue;
+                    m = fmax(m, x[p * C + c]), s += x[p * C + c], cnt++;
+                }
+                out[t * C + c] = L->op == SL_OP_MAXPOOL ? m : s / (L->count_include_pad ? L->kernel : cnt);
+            }
+        break;
+    case SL_OP_GLOBAL_AVGPOOL:
+    case SL_OP_GLOBAL_MAXPOOL:
+        for (int c = 0; c < C; c++) {
+            double m = -INFINITY, s = 0;
+            for (int p = 0; p < PL; p++) m = fmax(m, x[p * C + c]), s += x[p * C + c];
+            out[c] = L->op == SL_OP_GLOBAL_MAXPOOL ? m : s / PL;
+        }
+        break;
+    case SL_OP_FLATTEN:
+        for (int t = 0; t < PL; t++)
+            for (int c = 0; c < PC; c++) out[L->flatten_channel_first ? c * PL + t : t * PC + c] = x[t * PC + c];
+        break;
+    case SL_OP_ADD:
+        for (int j = 0; j < L->len * C; j++) {
+            out[j] = 0;
+            for (int i = 0; i < L->n_in; i++) out[j] += in[i][j];
+        }
+        break;
+    case SL_OP_CONCAT: {
+        int off = 0;
+        for (int i = 0; i < L->n_in; i++) {
+            const sl_layer_t *Q = &net->layers[L->in[i]];
+            for (int t = 0; t < Q->len; t++)
+                for (int c = 0; c < Q->ch; c++) {
+                    if (L->concat_axis) out[(off + t) * C + c] = in[i][t * Q->ch + c];
+                    else out[t * C + off + c] = in[i][t * Q->ch + c];
+                }
+            off += L->concat_axis ? Q->len : Q->ch;
+        }
+        break;
+    }
+    case SL_OP_CROP:
+        for (int t = 0; t < L->len; t++)
+            for (int c = 0; c < C; c++) out[t * C + c] = x[(t + L->crop_start) * C + c];
+        break;
+    case SL_OP_SOFTMAX:
+        for (int t = 0; t < L->len; t++) {
+            double m = -INFINITY, s = 0;
+            for (int c = 0; c < C; c++) m = fmax(m, x[t * C + c]);
+            for (int c = 0; c < C; c++) s += exp(x[t * C + c] - m);
+            for (int c = 0; c < C; c++) out[t * C + c] = exp(x[t * C + c] - m) / s;
+        }
+        break;
+    default: /* elementwise, dropout */
+        for (int j = 0; j < L->len * C; j++) out[j] = act_fn(L->op, L, x[j]);
+    }
+}
+
+/* ---- the all-ops model ------------------------------------------------------------ */
+
+static sl_mb_t *all_ops_model(void)
+{
+    sl_mb_t *mb = sl_mb_create(40, 7);
+    sl_mb_conv1d(mb, "c1", "input", 4, 6, 5, 1, 1, "\"same\"", 1);        /* [40][6] im2col */
+    sl_mb_batchnorm(mb, "bn1", "c1", 6, BN_EPS);
+    sl_mb_op(mb, "e1", "elu", "bn1", "\"alpha\":0.7");
+    sl_mb_conv1d(mb, "c2", "e1", 6, 20, 3, 2, 1, "[1,2]", 0);             /* [21][20] strided im2col */
+    sl_mb_conv1d(mb, "c3", "c2", 20, 20, 3, 1, 2, "2", 1);                /* [21][20] per tap, dilated */
+    sl_mb_layer(mb, "{\"name\":\"add1\",\"op\":\"add\",\"inputs\":[\"c2\",\"c3\"]}");
+    sl_mb_conv1d(mb, "c4", "add1", 20, 8, 4, 3, 1, "\"valid\"", 1);       /* [6][8] per tap, strided */
+    sl_mb_op(mb, "sp", "softplus", "c4", "\"beta\":2,\"threshold\":0.5");
+    sl_mb_op(mb, "mp", "maxpool1d", "c3", "\"kernel_size\":3,\"stride\":2,\"padding\":1");   /* [11][20] */
+    sl_mb_op(mb, "ap", "avgpool1d", "add1",
+             "\"kernel_size\":4,\"stride\":2,\"padding\":2,\"count_include_pad\":false");   /* [11][20] */
+    sl_mb_op(mb, "ap2", "avgpool1d", "add1", "\"kernel_size\":3,\"padding\":1");            /* [7][20] */
+    sl_mb_layer(mb, "{\"name\":\"cat\",\"op\":\"concat\",\"axis\":\"channel\",\"inputs\":[\"mp\",\"ap\"]}");
+    sl_mb_op(mb, "cr", "crop", "cat", "\"start\":2,\"stop\":-3");          /* [6][40] */
+    sl_mb_op(mb, "cr2", "crop", "cat", "\"start\":-4,\"stop\":null");      /* [4][40] */
+    sl_mb_layer(mb, "{\"name\":\"catl\",\"op\":\"concat\",\"axis\":\"length\",\"inputs\":[\"cr\",\"cr2\"]}");
+    sl_mb_op(mb, "g1", "gelu", "catl", "");
+    sl_mb_op(mb, "t1", "tanh", "g1", "");
+    sl_mb_op(mb, "x1", "exp", "t1", "");
+    sl_mb_op(mb, "s1", "sigmoid", "sp", "");
+    sl_mb_op(mb, "gap", "global_avgpool", "x1", "");
+    sl_mb_op(mb, "gmp", "global_maxpool", "s1", "");
+    sl_mb_op(mb, "fl1", "flatten", "sp", "\"order\":\"channel_first\"");  /* [1][48] */
+    sl_mb_op(mb, "fl2", "flatten", "x1", "\"order\":\"channel_last\"");   /* [1][400] */
+    sl_mb_dense(mb, "d1", "fl1", 48, 5, 1);
+    sl_mb_dense(mb, "d2", "fl2", 400, 3, 0);
+    sl_mb_dense(mb, "d3", "gap", 40, 4, 1);
+    sl_mb_op(mb, "dr", "dropout", "d3", "");
+    sl_mb_op(mb, "id", "identity", "dr", "");
+    sl_mb_op(mb, "r1", "relu", "id", "");
+    sl_mb_layer(mb, "{\"name\":\"cat2\",\"op\":\"concat\",\"axis\":\"channel\",\"inputs\":[\"d1\",\"d2\",\"r1\",\"gmp\"]}");
+    sl_mb_op(mb, "sm", "softmax", "cat2", "");
+    sl_mb_op(mb, "prof", "softmax", "c1", "");
+    sl_mb_output(mb, "probs", "sm");
+    sl_mb_output(mb, "d1", "d1");
+    sl_mb_output(mb, "profile", "prof");
+    sl_mb_output(mb, "pooled", "ap2");
+    return mb;
+}
+
+static int find_layer(const sl_net_t *net, const char *name)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (strcmp(net->layers[l].name, name) == 0) return l;
+    fail_msg("no layer %s", name);
+    return -1;
+}
+
+static void test_shapes(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    static const struct { const char *name; int len, ch; } want[] = {
+        {"c1", 40, 6}, {"c2", 21, 20}, {"c3", 21, 20}, {"c4", 6, 8}, {"mp", 11, 20}, {"ap", 11, 20},
+        {"ap2", 7, 20}, {"cat", 11, 40}, {"cr", 6, 40}, {"cr2", 4, 40}, {"catl", 10, 40}, {"gap", 1, 40},
+        {"gmp", 1, 8}, {"fl1", 1, 48}, {"fl2", 1, 400}, {"cat2", 1, 20}, {"sm", 1, 20}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const sl_layer_t *L = &net->layers[find_layer(net, want[i].name)];
+        assert_int_equal(L->len, want[i].len);
+        assert_int_equal(L->ch, want[i].ch);
+    }
+    const sl_layer_t *c1 = &net->layers[find_layer(net, "c1")];
+    assert_int_equal(c1->pad_left, 2);
+    assert_int_equal(c1->pad_right, 2);
+    assert_int_equal(net->layers[find_layer(net, "cr")].crop_start, 2);
+    assert_int_equal(net->layers[find_layer(net, "cr2")].crop_start, 7);
+    assert_int_equal(net->n_outputs, 4);
+    assert_int_equal(sl_net_find_output(net, "d1"), 1);
+    assert_int_equal(sl_net_find_output(net, "2"), 2);
+    assert_int_equal(sl_net_find_output(net, "nope"), -1);
+    assert_int_equal(sl_net_find_output(net, "4"), -1);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+
+    /* 'same' with an even span puts floor(total/2) on the left, as PyTorch */
+    mb = sl_mb_create(10, 1);
+    sl_mb_conv1d(mb, "c", "input", 4, 2, 4, 1, 1, "\"same\"", 0);
+    sl_mb_conv1d(mb, "d", "c", 2, 2, 3, 1, 3, "\"same\"", 0);
+    sl_mb_output(mb, "o", "d");
+    net = sl_mb_load(mb);
+    assert_non_null(net);
+    assert_int_equal(net->layers[1].pad_left, 1);
+    assert_int_equal(net->layers[1].pad_right, 2);
+    assert_int_equal(net->layers[2].pad_left, 3);
+    assert_int_equal(net->layers[2].pad_right, 3);
+    assert_int_equal(net->layers[2].len, 10);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* Every layer's activation equals the naive loop on its producers' activations. */
+static void check_layers(sl_mb_t *mb, const sl_net_t *net, const sl_acts_t *a, int n)
+{
+    for (int l = 1; l < net->n_layers; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        size_t sz = sl_layer_size(L);
+        double *ref = malloc(sz * sizeof(double));
+        const float *ins[8];
+        for (int b = 0; b < n; b++) {
+            for (int i = 0; i < L->n_in; i++)
+                ins[i] = a->act[L->in[i]] + (size_t)b * sl_layer_size(&net->layers[L->in[i]]);
+            naive_layer(mb, net, l, ins, ref);
+            const float *got = a->act[l] + (size_t)b * sz;
+            for (size_t j = 0; j < sz; j++) {
+                if (fabs(got[j] - ref[j]) > 2e-5 * fmax(1.0, fabs(ref[j])))
+                    fail_msg("layer %s seq %d value %zu: %.9g vs naive %.9g", L->name, b, j, got[j], ref[j]);
+            }
+        }
+        free(ref);
+    }
+}
+
+static void test_forward_all_ops(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const int n = 3;
+    sl_acts_t *a = sl_acts_create(net, n);
+    assert_non_null(a);
+    float *x = sl_mb_random_onehot(mb, n, 40);
+    assert_int_equal(sl_net_forward(net, a, x, n), 0);
+    check_layers(mb, net, a, n);
+    /* the softmax output sums to one */
+    int sm = net->output_layer[0];
+    double s = 0;
+    for (int c = 0; c < 20; c++) s += a->act[sm][c];
+    assert_true(fabs(s - 1) < 1e-5);
+    /* batch independence: sequence 2 alone gives the same values */
+    float *out3 = malloc(sl_layer_size(&net->layers[sm]) * sizeof(float));
+    memcpy(out3, a->act[sm] + 2 * 20, 20 * sizeof(float));
+    assert_int_equal(sl_net_forward(net, a, x + 2 * 40 * 4, 1), 0);
+    assert_memory_equal(out3, a->act[sm], 20 * sizeof(float));
+    assert_int_equal(sl_net_forward(net, a, x, n + 1), -1); /* more than planned */
+    free(out3);
+    free(x);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* F16 and BF16 weights load to the same floats (the builder's values are exact). */
+static void test_half_dtypes(void **state)
+{
+    (void)state;
+    static const char *dt[2] = {"F16", "BF16"};
+    for (int d = 0; d < 2; d++) {
+        sl_mb_t *mb = all_ops_model();
+        sl_net_t *ref = sl_mb_load(mb);
+        sl_mb_set_dtype(mb, dt[d]);
+        sl_net_t *net = sl_mb_load(mb);
+        assert_non_null(ref);
+        assert_non_null(net);
+        for (int l = 0; l < net->n_layers; l++) {
+            const sl_layer_t *A = &ref->layers[l], *B = &net->layers[l];
+            if (A->op == SL_OP_CONV1D || A->op == SL_OP_DENSE) {
+                size_t nw = (size_t)A->in_ch * A->out_ch * (A->op == SL_OP_CONV1D ? A->kernel : 1);
+                assert_memory_equal(A->w, B->w, nw * sizeof(float));
+                if (A->b) assert_memory_equal(A->b, B->b, (size_t)A->out_ch * sizeof(float));
+            }
+            if (A->op == SL_OP_BATCHNORM) assert_memory_equal(A->bn_scale, B->bn_scale, (size_t)A->ch * 4);
+        }
+        sl_net_destroy(ref);
+        sl_net_destroy(net);
+        sl_mb_destroy(mb);
+    }
+}
+
+/* ---- backward -------------------------------------------------------------------- */
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+static float *rand_buf(sl_mb_t *mb, size_t n)
+{
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = sl_mb_rand(mb);
+    return x;
+}
+
+/* <J x, y> = <x, J^T y> for every linear layer, where J x = f(x) - f(0)
+ * (batchnorm and biased layers are affine). With and without scratch (im2col). */
+static void test_adjoint_linear_layers(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const int n = 2;
+    sl_acts_t *a = sl_acts_create(net, n);
+    int tested = 0;
+    for (int l = 1; l < net->n_layers; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        if (!sl_op_is_linear(L->op)) continue;
+        size_t osz = (size_t)n * sl_layer_size(L);
+        float *x[8], *z[8], *dx[8], *dxn[8];
+        for (int i = 0; i < L->n_in; i++) {
+            size_t isz = (size_t)n * sl_layer_size(&net->layers[L->in[i]]);
+            x[i] = rand_buf(mb, isz);
+            z[i] = calloc(isz, sizeof(float));
+            dx[i] = calloc(isz, sizeof(float));
+            dxn[i] = calloc(isz, sizeof(float));
+        }
+        float *y = rand_buf(mb, osz), *fx = malloc(osz * 4), *f0 = malloc(osz * 4);
+        sl_layer_forward(net, l, (const float *const *)x, fx, n, a);
+        sl_layer_forward(net, l, (const float *const *)z, f0, n, a);
+        for (size_t j = 0; j < osz; j++) fx[j] -= f0[j];
+        sl_layer_backward_linear(net, l, y, dx, n, a);
+        sl_layer_backward_linear(net, l, y, dxn, n, NULL);
+        double lhs = dot(fx, y, osz), rhs = 0, rhsn = 0;
+        for (int i = 0; i < L->n_in; i++) {
+            size_t isz = (size_t)n * sl_layer_size(&net->layers[L->in[i]]);
+            rhs += dot(x[i], dx[i], isz), rhsn += dot(x[i], dxn[i], isz);
+        }
+        if (fabs(lhs - rhs) > 1e-4 * fmax(1, fabs(lhs)) || fabs(lhs - rhsn) > 1e-4 * fmax(1, fabs(lhs)))
+            fail_msg("layer %s: <Jx,y> = %.9g but <x,J^T y> = %.9g / %.9g", L->name, lhs, rhs, rhsn);
+        /* backward accumulates: a second call doubles */
+        sl_layer_backward_linear(net, l, y, dx, n, a);
+        double rhs2 = 0;
+        for (int i = 0; i < L->n_in; i++) rhs2 += dot(x[i], dx[i], (size_t)n * sl_layer_size(&net->layers[L->in[i]]));
+        assert_true(fabs(rhs2 - 2 * rhs) <= 1e-4 * fmax(1, fabs(rhs)));
+        for (int i = 0; i < L->n_in; i++) free(x[i]), free(z[i]), free(dx[i]), free(dxn[i]);
+        free(y), free(fx), free(f0);
+        tested++;
+    }
+    assert_true(tested >= 15);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* sl_linear_apply / sl_linear_backward with the sign-split weights: adjoint, and
+ * W+ x + W- x = W x (no bias). */
+static void test_linear_split(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    assert_int_equal(sl_net_split_weights(net), 0);
+    assert_int_equal(sl_net_split_weights(net), 0); /* idempotent */
+    const int n = 2;
+    sl_acts_t *a = sl_acts_create(net, n);
+    for (int l = 1; l < net->n_layers; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        if (L->op != SL_OP_CONV1D && L->op != SL_OP_DENSE) continue;
+        assert_non_null(L->wpos);
+        const sl_layer_t *P = &net->layers[L->in[0]];
+        size_t isz = (size_t)n * sl_layer_size(P), osz = (size_t)n * sl_layer_size(L);
+        float *x = rand_buf(mb, isz), *y = rand_buf(mb, osz), *w = malloc(osz * 4), *s = malloc(osz * 4);
+        float *dx = calloc(isz, 4);
+        sl_linear_apply(L, L->w, x, w, n, 0, a);
+        sl_linear_apply(L, L->wpos, x, s, n, 0, a);
+        double pos = dot(s, y, osz);
+        sl_linear_backward(L, L->wpos, y, dx, n, a);
+        assert_true(fabs(pos - dot(x, dx, isz)) <= 1e-4 * fmax(1, fabs(pos)));
+        sl_linear_apply(L, L->wneg, x, s, n, 1, a);
+        for (size_t j = 0; j < osz; j++) assert_true(fabs(s[j] - w[j]) <= 1e-5 * fmax(1, fabs(w[j])));
+        free(x), free(y), free(w), free(s), free(dx);
+    }
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* Elementwise derivatives against central differences of the double-precision
+ * definitions (h = 1e-4), over [-6, 6] including softplus's threshold. */
+static void test_elementwise_grad(void **state)
+{
+    (void)state;
+    static const sl_op_t ops[] = {SL_OP_RELU, SL_OP_SIGMOID, SL_OP_TANH, SL_OP_SOFTPLUS,
+                                  SL_OP_ELU, SL_OP_EXP, SL_OP_GELU};
+    enum { N = 241 };
+    float x[N], y[N], g[N];
+    for (int i = 0; i < N; i++) x[i] = -6.0f + 0.05f * i + 0.0123f; /* avoid kinks at exactly 0 */
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        sl_layer_t L;
+        memset(&L, 0, sizeof L);
+        L.op = ops[k];
+        L.alpha = ops[k] == SL_OP_SOFTPLUS ? 1.5f : 0.8f;
+        L.threshold = 4.0f;
+        sl_elementwise(&L, x, y, N);
+        sl_elementwise_grad(&L, x, g, N);
+        for (int i = 0; i < N; i++) {
+            double h = 1e-4, xi = x[i];
+            double fd = (act_fn(L.op, &L, xi + h) - act_fn(L.op, &L, xi - h)) / (2 * h);
+            double f = act_fn(L.op, &L, xi);
+            if (ops[k] == SL_OP_SOFTPLUS && fabs(L.alpha * xi - L.threshold) < 2 * h * L.alpha) continue;
+            if (fabs(y[i] - f) > 2e-6 * fmax(1, fabs(f)) || fabs(g[i] - fd) > 1e-5 * fmax(1, fabs(fd)))
+                fail_msg("op %d at x=%g: f %.9g vs %.9g, f' %.9g vs %.9g", (int)ops[k], xi, y[i], f, g[i], fd);
+        }
+    }
+}
+
+/* Gradient of a scalar (sum of outputs times fixed weights) w.r.t. the input by
+ * chaining the engine's backward ops, against central differences of the forward. */
+static void test_gradient_fd(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = sl_mb_create(24, 3);
+    sl_mb_conv1d(mb, "c1", "input", 4, 6, 5, 1, 1, "\"same\"", 1);
+    sl_mb_op(mb, "a1", "softplus", "c1", "");
+    sl_mb_conv1d(mb, "c2", "a1", 6, 18, 3, 1, 2, "\"valid\"", 1);
+    sl_mb_batchnorm(mb, "bn", "c2", 18, BN_EPS);
+    sl_mb_op(mb, "a2", "elu", "bn", "");
+    sl_mb_conv1d(mb, "c3", "a2", 18, 18, 3, 2, 1, "1", 1);
+    sl_mb_op(mb, "cr", "crop", "a2", "\"start\":1,\"stop\":null");
+    sl_mb_op(mb, "ap", "avgpool1d", "cr", "\"kernel_size\":2,\"padding\":1");
+    sl_mb_layer(mb, "{\"name\":\"s\",\"op\":\"add\",\"inputs\":[\"ap\",\"c3\"]}");
+    sl_mb_op(mb, "g", "gelu", "s", "");
+    sl_mb_op(mb, "fl", "flatten", "g", "\"order\":\"channel_first\"");
+    sl_mb_dense(mb, "d1", "fl", 180, 7, 1);
+    sl_mb_op(mb, "t", "tanh", "d1", "");
+    sl_mb_dense(mb, "d2", "t", 7, 2, 1);
+    sl_mb_op(mb, "gp", "global_avgpool", "c3", "");
+    sl_mb_output(mb, "o", "d2");
+    sl_mb_output(mb, "p", "gp");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    assert_int_equal(net->layers[find_layer(net, "c3")].len, 10);
+    sl_acts_t *a = sl_acts_create(net, 1);
+    float *x = rand_buf(mb, 24 * 4);
+    int nl = net->n_layers, lo = net->output_layer[0], lp = net->output_layer[1];
+    float **d = calloc((size_t)nl, sizeof *d);
+    for (int l = 0; l < nl; l++) d[l] = calloc(sl_layer_size(&net->layers[l]), sizeof(float));
+    d[lo][0] = 1.0f, d[lo][1] = -0.5f;
+    for (int c = 0; c < 18; c++) d[lp][c] = 0.1f * (c % 3);
+    assert_int_equal(sl_net_forward(net, a, x, 1), 0);
+    for (int l = nl - 1; l >= 1; l--) {
+        const sl_layer_t *L = &net->layers[l];
+        if (sl_op_is_linear(L->op)) {
+            float *dx[8];
+            for (int i = 0; i < L->n_in; i++) dx[i] = d[L->in[i]];
+            sl_layer_backward_linear(net, l, d[l], dx, 1, a);
+        } else {
+            size_t sz = sl_layer_size(L);
+            float *g = malloc(sz * sizeof(float));
+            sl_elementwise_grad(L, a->act[L->in[0]], g, sz);
+            for (size_t j = 0; j < sz; j++) d[L->in[0]][j] += g[j] * d[l][j];
+            free(g);
+        }
+    }
+    double gmax = 0;
+    for (int j = 0; j < 96; j++) gmax = fmax(gmax, fabs(d[0][j]));
+    assert_true(gmax > 1e-3);
+    for (int j = 0; j < 96; j++) {
+        double f[2];
+        float keep = x[j];
+        for (int s = 0; s < 2; s++) {
+            x[j] = keep + (s ? -1e-2f : 1e-2f);
+            sl_net_forward(net, a, x, 1);
+            f[s] = a->act[lo][0] - 0.5 * a->act[lo][1];
+            for (int c = 0; c < 18; c++) f[s] += 0.1 * (c % 3) * a->act[lp][c];
+        }
+        x[j] = keep;
+        double fd = (f[0] - f[1]) / (2 * 1e-2);
+        if (fabs(fd - d[0][j]) > 2e-3 * fmax(gmax, 1e-2)) fail_msg("input %d: gradient %.6g, FD %.6g", j, d[0][j], fd);
+    }
+    for (int l = 0; l < nl; l++) free(d[l]);
+    free(d);
+    free(x);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* ---- numbers from the DeepLIFT reference implementation (REFERENCE_NUMBERS.md) ---- */
+
+static void test_reference_conv(void **state)
+{
+    (void)state;
+    for (int stride = 1; stride <= 2; stride++) {
+        sl_mb_t *mb = sl_mb_create(4, 1);
+        /* kernel [out][in][k]: out 0 = [-2,-1] on in 0, [0,1] on in 1; out 1 = negation */
+        float w[8] = {-2, -1, 0, 1, 2, 1, 0, -1}, b[2] = {-1, 1}, dw[6] = {1, -1, 1, -1, 1, -1}, db[1] = {1};
+        int64_t ws[3] = {2, 2, 2}, bs[1] = {2}, dws[2] = {1, 6}, dbs[1] = {1};
+        sl_mb_tensor(mb, "conv.weight", 3, ws, w);
+        sl_mb_tensor(mb, "conv.bias", 1, bs, b);
+        sl_mb_tensor(mb, "fc.weight", 2, dws, stride == 1 ? dw : dw); /* resized below */
+        sl_mb_tensor(mb, "fc.bias", 1, dbs, db);
+        /* The test input has 2 channels, the seqlift input 4: channels 2, 3 carry zero weights. */
+        float w4[16] = {0};
+        int64_t w4s[3] = {2, 4, 2};
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++) w4[(o * 4 + i) * 2 + j] = w[(o * 2 + i) * 2 + j];
+        sl_mb_tensor(mb, "conv4.weight", 3, w4s, w4);
+        sl_mb_layer(mb, "{\"name\":\"conv\",\"op\":\"conv1d\",\"inputs\":[\"input\"],\"in_channels\":4,"
+                        "\"out_channels\":2,\"kernel_size\":2,\"stride\":%d,\"weight\":\"conv4.weight\","
+                        "\"bias\":\"conv.bias\"}", stride);
+        int lo = stride == 1 ? 3 : 2;
+        int64_t fs[2] = {1, 2 * lo};
+        sl_mb_tensor(mb, "fc2.weight", 2, fs, dw);
+        sl_mb_op(mb, "fl", "flatten", "conv", "\"order\":\"channel_last\"");
+        sl_mb_layer(mb, "{\"name\":\"fc\",\"op\":\"dense\",\"inputs\":[\"fl\"],\"in_features\":%d,"
+                        "\"out_features\":1,\"weight\":\"fc2.weight\",\"bias\":\"fc.bias\"}", 2 * lo);
+        sl_mb_output(mb, "out", "fc");
+        sl_net_t *net = sl_mb_load(mb);
+        assert_non_null(net);
+        sl_acts_t *a = sl_acts_create(net, 2);
+        /* arange(16) - 8 as (batch 2, channels 2, length 4): the numbers [19, 17, 15] come
+         * from this channel-first reading (REFERENCE_NUMBERS.md calls it position-major,
+         * which would give [16, 12, 8]) */
+        float x[2 * 4 * 4] = {0};
+        for (int e = 0; e < 2; e++)
+            for (int p = 0; p < 4; p++)
+                for (int c = 0; c < 2; c++) x[(e * 4 + p) * 4 + c] = (float)(e * 8 + c * 4 + p) - 8;
+        assert_int_equal(sl_net_forward(net, a, x, 2), 0);
+        if (stride == 1) {
+            assert_float_equal(a->act[1][0], 19, 1e-6);
+            assert_float_equal(a->act[1][2], 17, 1e-6);
+            assert_float_equal(a->act[1][4], 15, 1e-6);
+        }
+        /* multipliers of the output: backward through dense, flatten, conv */
+        float dy[1] = {1}, dfl[6] = {0}, dconv[6] = {0}, dxs[2][16];
+        for (int s = 0; s < 2; s++) {
+            float *pdfl = dfl, *pdconv = dconv, *pdx = dxs[s];
+            memset(dfl, 0, sizeof dfl), memset(dconv, 0, sizeof dconv), memset(pdx, 0, sizeof dxs[s]);
+            sl_layer_backward_linear(net, 3, dy, &pdfl, 1, a);
+            sl_layer_backward_linear(net, 2, dfl, &pdconv, 1, a);
+            sl_layer_backward_linear(net, 1, dconv, &pdx, 1, s ? NULL : a); /* im2col and per-tap */
+        }
+        static const float want1[2][4] = {{-4, -6, -6, -2}, {0, 2, 2, 2}};
+        static const float want2[2][4] = {{-4, -2, -4, -2}, {0, 2, 0, 2}};
+        for (int s = 0; s < 2; s++)
+            for (int p = 0; p < 4; p++)
+                for (int c = 0; c < 2; c++)
+                    assert_float_equal(dxs[s][p * 4 + c], stride == 1 ? want1[c][p] : want2[c][p], 1e-6);
+        sl_acts_destroy(a);
+        sl_net_destroy(net);
+        sl_mb_destroy(mb);
+    }
+}
+
+static void test_reference_dense(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = sl_mb_create(1, 1);
+    float w[8] = {1, 2, 3, 4, -1, -2, -3, -4}, b[2] = {-1, 1};
+    int64_t ws[2] = {2, 4}, bs[1] = {2};
+    sl_mb_tensor(mb, "fc.weight", 2, ws, w);
+    sl_mb_tensor(mb, "fc.bias", 1, bs, b);
+    sl_mb_layer(mb, "{\"name\":\"fc\",\"op\":\"linear\",\"inputs\":[\"input\"],\"in_features\":4,"
+                    "\"out_features\":2,\"weight\":\"fc.weight\",\"bias\":\"fc.bias\"}");
+    sl_mb_output(mb, "out", "fc");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    sl_acts_t *a = sl_acts_create(net, 2);
+    float x[8] = {1, 1, 1, 1, 2, 2, 2, 2};
+    assert_int_equal(sl_net_forward(net, a, x, 2), 0);
+    assert_float_equal(a->act[1][0], 9, 0);
+    assert_float_equal(a->act[1][1], -9, 0);
+    assert_float_equal(a->act[1][2], 19, 0);
+    assert_float_equal(a->act[1][3], -19, 0);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_forward_all_ops),
+        cmocka_unit_test(test_half_dtypes),
+        cmocka_unit_test(test_adjoint_linear_layers),
+        cmocka_unit_test(test_linear_split),
+        cmocka_unit_test(test_elementwise_grad),
+        cmocka_unit_test(test_gradient_fd),
+        cmocka_unit_test(test_reference_conv),
+        cmocka_unit_test(test_reference_dense),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
