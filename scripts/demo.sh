@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The seqlift demo: score the held-out regions of the shipped example (a synthetic genome
 # with planted GATA and E-box motifs, and a small CNN trained on it; test_data/demo/README.md)
-# with DeepLIFT's genomics default against 20 dinucleotide-shuffled references, one run
-# per model output (gata, ebox, both), writing into demo_out/ (or $1):
-#   <target>.tsv           one row per region: output, reference mean, Σ contributions, error
-#   <target>.{ohe,hyp,contrib}.npz   arrays (regions, 4, 200) for TF-MoDISco
-#   <target>.bw, <target>.bedGraph   per-base contributions (if the binary writes tracks)
-#   <target>.html          motif report (if the binary writes reports)
+# with DeepLIFT's genomics default against 20 dinucleotide-shuffled references, for the
+# three model outputs (gata, ebox, both) in one run, writing into demo_out/ (or $1):
+#   demo.tsv                          one row per region and target: output, reference
+#                                     mean, sum of contributions, summation-to-delta error
+#   demo.ohe.npz, demo.<target>.{hyp,contrib}.npz   arrays (regions, 4, 200), TF-MoDISco input
+#   demo.<target>.bw, .bedGraph       per-base contributions (if the binary writes tracks)
+#   demo.html                         motif report (if the binary writes reports)
 # Run scripts/setup.sh first (it builds build/seqlift). Usage: scripts/demo.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,16 +29,14 @@ fi
 
 mkdir -p "$out"
 start=$SECONDS
-for target in gata ebox both; do
-  args=(score -m "$data/model.json" -f "$data/genome.fa.gz" -b "$data/test.bed"
-        --method genomics --refs dinuc:20 --seed 1 --target "$target"
-        --tsv "$out/$target.tsv" --npz "$out/$target")
-  has --bigwig && args+=(--bigwig "$out/$target.bw")
-  has --bedgraph && args+=(--bedgraph "$out/$target.bedGraph")
-  has --report && args+=(--motifs "$data/motifs.meme" --report "$out/$target.html")
-  echo "+ seqlift ${args[*]}" >&2
-  "$seqlift" "${args[@]}"
-done
+args=(score -m "$data/model.json" -f "$data/genome.fa.gz" -b "$data/test.bed"
+      --method genomics --refs dinuc:20 --seed 1 --target gata,ebox,both
+      --tsv "$out/demo.tsv" --npz "$out/demo")
+has --bigwig && args+=(--bigwig "$out/demo.bw")
+has --bedgraph && args+=(--bedgraph "$out/demo.bedGraph")
+has --report && args+=(--motifs "$data/motifs.meme" --report "$out/demo.html")
+echo "+ seqlift ${args[*]}" >&2
+"$seqlift" "${args[@]}"
 
 echo "demo: scored $(wc -l <"$data/test.bed") regions x 3 targets in $((SECONDS - start)) s; outputs in $out/:"
 ls -l "$out"
