@@ -27,6 +27,7 @@ genome, regions and truth, bit for bit (the FASTA's md5 is printed). Needs bgzip
 samtools on PATH.
 """
 import argparse
+import gzip
 import hashlib
 import os
 import subprocess
@@ -170,6 +171,67 @@ def write_outputs(args, contigs, genome, regions, truth):
             f.write("%s\t%s\t%d\t%d\t%d\n" % (name, sp, g, b, g & b))
     write_meme(os.path.join(out, "motifs.meme"))
     return md5.hexdigest()
+
+
+# ---- readers of the files written here (train_demo.py and tests/py/test_demo.py) ----
+
+def read_genome(path):
+    """{contig: uint8 array of bases} from a (b)gzipped FASTA."""
+    seqs, name, chunks = {}, None, []
+    with gzip.open(path, "rb") as f:
+        for line in f:
+            line = line.rstrip(b"\r\n")
+            if line.startswith(b">"):
+                if name is not None:
+                    seqs[name] = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+                name, chunks = line[1:].split()[0].decode(), []
+            else:
+                chunks.append(line)
+    if name is not None:
+        seqs[name] = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    return seqs
+
+
+def read_bed(path, n=None):
+    """[(chrom, start, end, name)] of the first n (all) lines of a BED4 file."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if n is not None and len(rows) == n:
+                break
+            c = line.rstrip("\n").split("\t")
+            rows.append((c[0], int(c[1]), int(c[2]), c[3]))
+    return rows
+
+
+def one_hot(genome, regions):
+    """(N, 4, L) float32 one-hot (A C G T) of equal-length BED regions."""
+    L = regions[0][2] - regions[0][1]
+    x = np.zeros((len(regions), 4, L), dtype=np.float32)
+    lut = np.full(256, -1, dtype=np.int64)
+    lut[ALPHABET] = np.arange(4)
+    for i, (chrom, s, e, _) in enumerate(regions):
+        idx = lut[genome[chrom][s:e]]
+        ok = idx >= 0
+        x[i, idx[ok], np.nonzero(ok)[0]] = 1.0
+    return x
+
+
+def truth_masks(truth_bed, regions):
+    """{motif: (N, L) bool}: the bases of each region covered by planted instances."""
+    L = regions[0][2] - regions[0][1]
+    masks = {m: np.zeros((len(regions), L), dtype=bool) for m in MOTIF_ORDER}
+    by_contig = {}
+    for i, (chrom, s, _, _) in enumerate(regions):
+        by_contig.setdefault(chrom, []).append((s, i))
+    with open(truth_bed) as f:
+        for line in f:
+            chrom, s, e, motif = line.split("\t")[:4]
+            s, e = int(s), int(e)
+            for rs, i in by_contig.get(chrom, ()):
+                if rs <= s and e <= rs + L:
+                    masks[motif][i, s - rs:e - rs] = True
+    return masks
 
 
 def main(argv=None):

@@ -16,7 +16,6 @@ thread (the machine is shared), and shuffling from a seeded torch.Generator.
   /usr/bin/python3 scripts/train_demo.py [--data test_data/demo] [--seed 1] [--no-export]
 """
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -25,11 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simulate_demo import one_hot, read_bed, read_genome  # noqa: E402  (the data's readers)
+
 TASKS = ["gata", "ebox", "both"]
-BASE_INDEX = np.full(256, -1, dtype=np.int64)
-for _i, _c in enumerate(b"ACGT"):
-    BASE_INDEX[_c] = _i
-    BASE_INDEX[ord(chr(_c).lower())] = _i
 
 
 class DemoCNN(nn.Module):
@@ -58,44 +56,6 @@ class DemoCNN(nn.Module):
 def logits(model, x):
     """(N, 3) logits of the three tasks."""
     return torch.cat(model(x), dim=1)
-
-
-def read_fasta_gz(path):
-    """{name: uint8 array of bases} from a (b)gzipped FASTA."""
-    seqs, name, chunks = {}, None, []
-    with gzip.open(path, "rb") as f:
-        for line in f:
-            line = line.rstrip(b"\r\n")
-            if line.startswith(b">"):
-                if name is not None:
-                    seqs[name] = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-                name, chunks = line[1:].split()[0].decode(), []
-            else:
-                chunks.append(line)
-    if name is not None:
-        seqs[name] = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-    return seqs
-
-
-def read_bed(path):
-    rows = []
-    with open(path) as f:
-        for line in f:
-            if line.strip() and not line.startswith(("#", "track", "browser")):
-                c = line.rstrip("\n").split("\t")
-                rows.append((c[0], int(c[1]), int(c[2]), c[3] if len(c) > 3 else ""))
-    return rows
-
-
-def one_hot(genome, regions):
-    """(N, 4, L) float32 one-hot of BED regions (N and other letters: all zero)."""
-    L = regions[0][2] - regions[0][1]
-    x = np.zeros((len(regions), 4, L), dtype=np.float32)
-    for i, (chrom, s, e, _) in enumerate(regions):
-        idx = BASE_INDEX[genome[chrom][s:e]]
-        ok = idx >= 0
-        x[i, idx[ok], np.nonzero(ok)[0]] = 1.0
-    return x
 
 
 def load_split(data, genome, labels, split):
@@ -164,7 +124,7 @@ def main(argv=None):
     torch.use_deterministic_algorithms(True)
     t0 = time.time()
 
-    genome = read_fasta_gz(os.path.join(args.data, "genome.fa.gz"))
+    genome = read_genome(os.path.join(args.data, "genome.fa.gz"))
     labels = read_labels(os.path.join(args.data, "labels.tsv"))
     xtr, ytr = load_split(args.data, genome, labels, "train")
     xva, yva = load_split(args.data, genome, labels, "valid")
@@ -206,7 +166,6 @@ def main(argv=None):
     if args.no_export:
         return 0
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from export_torch import export_model
     export_model(model, prefix, length, output_names=TASKS)
     sizes = {ext: os.path.getsize(prefix + ext) for ext in (".json", ".safetensors")}

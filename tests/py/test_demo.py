@@ -19,7 +19,6 @@ precision (auPRC) of |score| against the pooled mask, and asserts:
 
 Skipped (with a message) while the binary's `score` command is not implemented.
 """
-import gzip
 import os
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import numpy as np
 
 SRC = os.environ.get("SEQLIFT_SRC", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "scripts"))
+from simulate_demo import one_hot, read_bed, read_genome, truth_masks  # noqa: E402
 SEQLIFT = os.environ.get("SEQLIFT", os.path.join(SRC, "build", "seqlift"))
 DATA = os.path.join(SRC, "test_data", "demo")
 
@@ -43,7 +44,6 @@ TARGETS = {"gata": ("GATA_like",), "ebox": ("TAL1_Ebox_like",),
 METHODS = ["genomics", "rescale", "revealcancel", "gradient", "grad-input",
            "integrated-gradients", "ism"]
 REF_METHODS = {"genomics", "rescale", "revealcancel", "integrated-gradients"}
-BASES = {ord(c): i for i, c in enumerate("ACGT")}
 
 
 def average_precision(truth, score):
@@ -67,67 +67,19 @@ def average_precision(truth, score):
 
 def score_help():
     """`seqlift score --help` if score is implemented, else None."""
-    try:
-        r = subprocess.run([SEQLIFT, "score", "--help"], capture_output=True, text=True,
-                           timeout=30)
-    except OSError:
-        return None
+    r = subprocess.run([SEQLIFT, "score", "--help"], capture_output=True, text=True,
+                       timeout=30)  # a missing binary is an error, not a skip
     if r.returncode != 0 or "--npz" not in r.stdout:
         return None
     return r.stdout
-
-
-def read_genome(path):
-    seqs, name, chunks = {}, None, []
-    with gzip.open(path, "rb") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(b">"):
-                if name:
-                    seqs[name] = b"".join(chunks)
-                name, chunks = line[1:].split()[0].decode(), []
-            else:
-                chunks.append(line)
-    if name:
-        seqs[name] = b"".join(chunks)
-    return seqs
-
-
-def read_bed(path, n=None):
-    rows = []
-    with open(path) as f:
-        for line in f:
-            c = line.rstrip("\n").split("\t")
-            rows.append((c[0], int(c[1]), int(c[2]), c[3]))
-            if n is not None and len(rows) == n:
-                break
-    return rows
 
 
 class TestDemo(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.regions = read_bed(os.path.join(DATA, "test.bed"), N_REGIONS)
-        cls.L = cls.regions[0][2] - cls.regions[0][1]
-        genome = read_genome(os.path.join(DATA, "genome.fa.gz"))
-        cls.ohe = np.zeros((len(cls.regions), 4, cls.L), dtype=np.float32)
-        for i, (c, s, e, _) in enumerate(cls.regions):
-            for p, b in enumerate(genome[c][s:e]):
-                cls.ohe[i, BASES[b], p] = 1.0
-        # truth masks per motif: (regions, L)
-        cls.masks = {m: np.zeros((len(cls.regions), cls.L), dtype=bool)
-                     for m in ("GATA_like", "TAL1_Ebox_like")}
-        index = {(c, s): i for i, (c, s, e, _) in enumerate(cls.regions)}
-        starts = {}
-        for c, s, e, _ in cls.regions:
-            starts.setdefault(c, []).append(s)
-        with open(os.path.join(DATA, "truth.bed")) as f:
-            for line in f:
-                c, s, e, motif = line.split("\t")[:4]
-                s, e = int(s), int(e)
-                for rs in starts.get(c, ()):
-                    if rs <= s and e <= rs + cls.L:
-                        cls.masks[motif][index[(c, rs)], s - rs:e - rs] = True
+        cls.ohe = one_hot(read_genome(os.path.join(DATA, "genome.fa.gz")), cls.regions)
+        cls.masks = truth_masks(os.path.join(DATA, "truth.bed"), cls.regions)
 
     def test_average_precision(self):
         # hand-computed: ranks 1..4 = T F T F -> (1/1 + 2/3) / 2
@@ -141,9 +93,17 @@ class TestDemo(unittest.TestCase):
         self.assertAlmostEqual(average_precision(y, rng.random(20000)), y.mean(), delta=0.01)
 
     def test_truth_masks(self):
-        # every planted instance lies inside one region (simulate_demo.py plants only there)
-        for m, mask in self.masks.items():
-            self.assertGreater(mask.any(axis=1).sum(), 10, m)
+        # truth.bed and labels.tsv agree: a region holds a motif iff its label says so
+        labels = {}
+        with open(os.path.join(DATA, "labels.tsv")) as f:
+            next(f)
+            for line in f:
+                name, _, gata, ebox, _ = line.split("\t")
+                labels[name] = (gata == "1", ebox == "1")
+        for k, motif in enumerate(("GATA_like", "TAL1_Ebox_like")):
+            has = self.masks[motif].any(axis=1)
+            self.assertEqual(list(has), [labels[r[3]][k] for r in self.regions], motif)
+            self.assertGreater(has.sum(), 10, motif)
 
     def run_score(self, tmp, bed, method):
         """Score every target in one run; {target: |score of the observed base|}."""
