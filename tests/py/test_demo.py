@@ -44,6 +44,7 @@ TARGETS = {"gata": ("GATA_like",), "ebox": ("TAL1_Ebox_like",),
 METHODS = ["genomics", "rescale", "revealcancel", "gradient", "grad-input",
            "integrated-gradients", "ism"]
 REF_METHODS = {"genomics", "rescale", "revealcancel", "integrated-gradients"}
+SUMS_TO_DELTA = {"genomics", "rescale", "revealcancel"}
 
 
 def average_precision(truth, score):
@@ -65,13 +66,11 @@ def average_precision(truth, score):
     return float((precision * recall_gain).sum())
 
 
-def score_help():
-    """`seqlift score --help` if score is implemented, else None."""
-    r = subprocess.run([SEQLIFT, "score", "--help"], capture_output=True, text=True,
+def implemented(command, option):
+    """True when `seqlift COMMAND --help` works and lists OPTION."""
+    r = subprocess.run([SEQLIFT, command, "--help"], capture_output=True, text=True,
                        timeout=30)  # a missing binary is an error, not a skip
-    if r.returncode != 0 or "--npz" not in r.stdout:
-        return None
-    return r.stdout
+    return r.returncode == 0 and option in r.stdout
 
 
 class TestDemo(unittest.TestCase):
@@ -105,6 +104,50 @@ class TestDemo(unittest.TestCase):
             self.assertEqual(list(has), [labels[r[3]][k] for r in self.regions], motif)
             self.assertGreater(has.sum(), 10, motif)
 
+    def test_model_predictions(self):
+        # the shipped model, run by seqlift, is the trained PyTorch model, and it separates
+        # the held-out regions (TRAINING.md)
+        if not implemented("predict", "--bed"):
+            self.skipTest("`seqlift predict` is not implemented in %s yet" % SEQLIFT)
+        import torch
+        from export_torch import read_safetensors
+        from train_demo import TASKS, DemoCNN, auroc, logits
+        bed = os.path.join(DATA, "test.bed")
+        r = subprocess.run([SEQLIFT, "predict", "-m", os.path.join(DATA, "model.json"),
+                            "-f", os.path.join(DATA, "genome.fa.gz"), "-b", bed],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        header = lines[0].split("\t")
+        cols = [header.index(t) for t in TASKS]
+        pred = np.array([[float(line.split("\t")[c]) for c in cols] for line in lines[1:]])
+        regions = read_bed(bed)
+        self.assertEqual(pred.shape, (len(regions), len(TASKS)))
+
+        torch.set_num_threads(1)
+        model = DemoCNN()
+        weights = read_safetensors(os.path.join(DATA, "model.safetensors"))
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+        model.eval()
+        x = one_hot(read_genome(os.path.join(DATA, "genome.fa.gz")), regions)
+        with torch.no_grad():
+            ref = logits(model, torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(pred, ref, rtol=1e-5, atol=1e-5)
+
+        y = {}
+        with open(os.path.join(DATA, "labels.tsv")) as f:
+            next(f)
+            for line in f:
+                c = line.rstrip("\n").split("\t")
+                y[c[0]] = [int(v) for v in c[2:5]]
+        labels = np.array([y[reg[3]] for reg in regions])
+        aucs = [auroc(labels[:, t], pred[:, t]) for t in range(len(TASKS))]
+        print("\nheld-out auROC from seqlift predict (%d regions): %s" % (
+            len(regions), ", ".join("%s %.4f" % (t, a) for t, a in zip(TASKS, aucs))),
+            file=sys.stderr)
+        for t, a in zip(TASKS, aucs):
+            self.assertGreater(a, 0.9, t)
+
     def run_score(self, tmp, bed, method):
         """Score every target in one run; {target: |score of the observed base|}."""
         prefix = os.path.join(tmp, method)
@@ -121,7 +164,12 @@ class TestDemo(unittest.TestCase):
         with np.load(prefix + ".ohe.npz") as z:  # regions in input order
             np.testing.assert_array_equal(z["arr_0"], self.ohe)
         with open(prefix + ".tsv") as f:  # header + a row per region and target
-            self.assertEqual(len(f.read().splitlines()), 1 + len(self.regions) * len(TARGETS))
+            rows = [line.split("\t") for line in f.read().splitlines()]
+        self.assertEqual(len(rows), 1 + len(self.regions) * len(TARGETS))
+        if method in SUMS_TO_DELTA:  # Σ contributions = output − mean reference output
+            col = rows[0].index("delta_error")
+            worst = max(float(row[col]) for row in rows[1:])
+            self.assertLess(worst, 1e-3, "%s: summation-to-delta error %g" % (method, worst))
         scores = {}
         for target in TARGETS:  # several targets: PREFIX.<target>.hyp.npz
             with np.load("%s.%s.hyp.npz" % (prefix, target)) as z:
@@ -132,7 +180,7 @@ class TestDemo(unittest.TestCase):
         return scores
 
     def test_planted_motifs_recovered(self):
-        if score_help() is None:
+        if not implemented("score", "--npz"):
             self.skipTest("`seqlift score` is not implemented in %s yet" % SEQLIFT)
         t0 = time.time()
         tmpdir = os.environ.get("SEQLIFT_TMP")
