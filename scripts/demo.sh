@@ -2,7 +2,7 @@
 # The seqlift demo: score the held-out regions of the shipped example (a synthetic genome
 # with planted GATA and E-box motifs, and a small CNN trained on it; test_data/demo/README.md)
 # with DeepLIFT's genomics default against 20 dinucleotide-shuffled references, for the
-# three model outputs (gata, ebox, both) in one run, writing into demo_out/ (or $1):
+# three model outputs (gata, ebox, both) in one run, writing into demo_out/ of the repository (or $1):
 #   demo.tsv                          one row per region and target: output, reference
 #                                     mean, sum of contributions, summation-to-delta error
 #   demo.ohe.npz, demo.<target>.{hyp,contrib}.npz   arrays (regions, 4, 200), TF-MoDISco input
@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seqlift=${SEQLIFT:-$root/build/seqlift}
 data=$root/test_data/demo
-out=${1:-demo_out}
+out=${1:-$root/demo_out}
 
 if [ ! -x "$seqlift" ]; then
   echo "demo: $seqlift not found; run scripts/setup.sh first" >&2
