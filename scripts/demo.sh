@@ -2,7 +2,8 @@
 # The seqlift demo: score the held-out regions of the shipped example (a synthetic genome
 # with planted GATA and E-box motifs, and a small CNN trained on it; test_data/demo/README.md)
 # with DeepLIFT's genomics default against 20 dinucleotide-shuffled references, for the
-# three model outputs (gata, ebox, both) in one run, writing into demo_out/ of the repository (or $1):
+# three model outputs (gata, ebox, both) in one run, writing into the repository's
+# demo_out/ (or $1):
 #   demo.tsv                          one row per region and target: output, reference
 #                                     mean, sum of contributions, summation-to-delta error
 #   demo.ohe.npz, demo.<target>.{hyp,contrib}.npz   arrays (regions, 4, 200), TF-MoDISco input
