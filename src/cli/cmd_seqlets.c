@@ -1,11 +1,11 @@
-/* cmd_seqlets.c — `seqlift seqlets` (not implemented yet). */
+/* cmd_seqlets.c — `seqlift seqlets`: seqlets (and best motif matches) as BED and TSV
+ * from the arrays `seqlift score --npz PREFIX` wrote. The runner is shared with
+ * `seqlift report` (cmd_report.c). */
 #include "cli/commands.h"
-#include "seqlift/util.h"
+
+int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 int sl_cmd_seqlets(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    sl_log_error("'seqlift seqlets' is not implemented yet");
-    return SL_EXIT_ERROR;
+    return sl_cmd_motif_run(argc, argv, 1);
 }

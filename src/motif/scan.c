@@ -1,0 +1,195 @@
+/* scan.c — FIMO-like log-odds scan with exact p-values of integer PWM scores. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqlift/motif.h"
+#include "seqlift/util.h"
+
+typedef struct {
+    int w;
+    int *s;       /* [w][4] integer log-odds, SL_SCAN_SCALE per bit */
+    int *rest;    /* rest[j]: best possible score of columns j..w-1 (rest[w] = 0) */
+    int kmin;     /* smallest score whose p-value is kept (p <= SL_SCAN_PMAX) */
+    int nk;       /* kept scores kmin .. kmin + nk - 1 */
+    double *pv;   /* P(score >= kmin + j) under the background */
+} pwm_t;
+
+struct sl_scanner_s {
+    const sl_motif_db_t *db;
+    pwm_t *pwm;   /* [n][2]: '+' then '-' */
+};
+
+static void pwm_free(pwm_t *p)
+{
+    free(p->s);
+    free(p->rest);
+    free(p->pv);
+}
+
+static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const double *bg)
+{
+    int w = m->w, lo = 0, hi = 0;
+    double *dist = NULL, *nd = NULL;
+    memset(pw, 0, sizeof(*pw));
+    pw->w = w;
+    if (!(pw->s = sl_malloc((size_t)w * 4 * sizeof(int), "PWM"))) return -1;
+    if (!(pw->rest = sl_calloc((size_t)w + 1, sizeof(int), "PWM"))) goto fail;
+    for (int i = 0; i < w; i++) {
+        int mn = 0, mx = 0;
+        for (int b = 0; b < 4; b++) {
+            double pp = (p[4 * i + b] * m->nsites + 0.1 * bg[b]) / (m->nsites + 0.1);
+            int v = (int)lround(SL_SCAN_SCALE * log2(pp / bg[b]));
+            pw->s[4 * i + b] = v;
+            if (b == 0 || v < mn) mn = v;
+            if (b == 0 || v > mx) mx = v;
+        }
+        lo += mn;
+        hi += mx;
+    }
+    for (int i = w - 1; i >= 0; i--) {
+        int mx = pw->s[4 * i];
+        for (int b = 1; b < 4; b++) mx = pw->s[4 * i + b] > mx ? pw->s[4 * i + b] : mx;
+        pw->rest[i] = pw->rest[i + 1] + mx;
+    }
+    /* exact score distribution under i.i.d. background bases, offset by lo */
+    size_t R = (size_t)(hi - lo) + 1;
+    dist = sl_calloc(R, sizeof(double), "PWM score distribution");
+    nd = sl_calloc(R, sizeof(double), "PWM score distribution");
+    if (!dist || !nd) goto fail;
+    dist[0] = 1;
+    int span = 0; /* filled range so far */
+    int cum_lo = 0;
+    for (int i = 0; i < w; i++) {
+        int mn = pw->s[4 * i], mx = pw->s[4 * i];
+        for (int b = 1; b < 4; b++) {
+            if (pw->s[4 * i + b] < mn) mn = pw->s[4 * i + b];
+            if (pw->s[4 * i + b] > mx) mx = pw->s[4 * i + b];
+        }
+        memset(nd, 0, (size_t)(span + mx - mn + 1) * sizeof(double));
+        for (int k = 0; k <= span; k++) {
+            if (dist[k] == 0) continue;
+            for (int b = 0; b < 4; b++) nd[k + pw->s[4 * i + b] - mn] += dist[k] * bg[b];
+        }
+        span += mx - mn;
+        cum_lo += mn;
+        double *t = dist;
+        dist = nd;
+        nd = t;
+    }
+    /* tail sums from the top; keep the part with p <= SL_SCAN_PMAX */
+    double acc = 0;
+    int k0 = span + 1;
+    for (int k = span; k >= 0; k--) {
+        if (acc + dist[k] > SL_SCAN_PMAX) break;
+        acc += dist[k];
+        nd[k] = acc;
+        k0 = k;
+    }
+    pw->kmin = cum_lo + k0;
+    pw->nk = span + 1 - k0;
+    if (!(pw->pv = sl_malloc((size_t)(pw->nk ? pw->nk : 1) * sizeof(double), "PWM p-values"))) goto fail;
+    for (int j = 0; j < pw->nk; j++) pw->pv[j] = nd[k0 + j];
+    free(dist);
+    free(nd);
+    return 0;
+fail:
+    free(dist);
+    free(nd);
+    pwm_free(pw);
+    return -1;
+}
+
+sl_scanner_t *sl_scanner_create(const sl_motif_db_t *db)
+{
+    sl_scanner_t *sc = sl_calloc(1, sizeof(*sc), "motif scanner");
+    double *rc = NULL;
+    if (!sc) return NULL;
+    sc->db = db;
+    if (!(sc->pwm = sl_calloc((size_t)(db->n ? db->n : 1) * 2, sizeof(pwm_t), "PWMs"))) goto fail;
+    for (int k = 0; k < db->n; k++) {
+        const sl_motif_t *m = &db->m[k];
+        if (!(rc = sl_malloc((size_t)m->w * 4 * sizeof(double), "motif"))) goto fail;
+        sl_motif_revcomp(m->p, m->w, rc);
+        if (pwm_build(&sc->pwm[2 * k], m, m->p, db->bg) < 0) goto fail;
+        if (pwm_build(&sc->pwm[2 * k + 1], m, rc, db->bg) < 0) goto fail;
+        free(rc);
+        rc = NULL;
+    }
+    return sc;
+fail:
+    free(rc);
+    sl_scanner_destroy(sc);
+    return NULL;
+}
+
+void sl_scanner_destroy(sl_scanner_t *sc)
+{
+    if (!sc) return;
+    if (sc->pwm)
+        for (int k = 0; k < 2 * sc->db->n; k++) pwm_free(&sc->pwm[k]);
+    free(sc->pwm);
+    free(sc);
+}
+
+static double pwm_pvalue(const pwm_t *pw, int s)
+{
+    if (s < pw->kmin) return 1;
+    int j = s - pw->kmin;
+    return pw->pv[j < pw->nk ? j : pw->nk - 1];
+}
+
+double sl_scanner_pvalue(const sl_scanner_t *sc, int k, char strand, int s)
+{
+    if (k < 0 || k >= sc->db->n) return 1;
+    return pwm_pvalue(&sc->pwm[2 * k + (strand == '-')], s);
+}
+
+int sl_scanner_scan(const sl_scanner_t *sc, const float *ohe, int L, double pthresh, sl_hit_t **hits, int *n,
+                    int *m)
+{
+    int added = 0;
+    signed char *base = sl_malloc((size_t)(L > 0 ? L : 1), "scan bases");
+    if (!base) return -1;
+    for (int i = 0; i < L; i++) {
+        int best = -1;
+        float bv = 0.5f;
+        for (int b = 0; b < 4; b++)
+            if (ohe[4 * i + b] > bv) bv = ohe[4 * (size_t)i + b], best = b;
+        base[i] = (signed char)best;
+    }
+    for (int k = 0; k < sc->db->n; k++) {
+        for (int st = 0; st < (sc->db->both_strands ? 2 : 1); st++) {
+            const pwm_t *pw = &sc->pwm[2 * k + st];
+            for (int i = 0; i + pw->w <= L; i++) {
+                int s = 0, j;
+                /* stop as soon as even the best rest cannot reach a kept p-value */
+                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= pw->kmin; j++)
+                    s += pw->s[4 * j + base[i + j]];
+                if (j < pw->w || s < pw->kmin) continue;
+                double p = pwm_pvalue(pw, s);
+                if (p > pthresh) continue;
+                if (*n == *m) {
+                    int nm = *m ? 2 * *m : 64;
+                    sl_hit_t *h = sl_realloc(*hits, (size_t)nm * sizeof(*h), "motif hits");
+                    if (!h) {
+                        free(base);
+                        return -1;
+                    }
+                    *hits = h;
+                    *m = nm;
+                }
+                sl_hit_t *h = &(*hits)[(*n)++];
+                h->motif = k;
+                h->start = i;
+                h->end = i + pw->w;
+                h->strand = st ? '-' : '+';
+                h->score = (double)s / SL_SCAN_SCALE;
+                h->pval = p;
+                added++;
+            }
+        }
+    }
+    free(base);
+    return added;
+}

@@ -1,0 +1,261 @@
+"""`seqlift report` / `seqlift seqlets` end to end on synthetic npz arrays (numpy), and the
+HTML opened in headless Chromium.
+
+* Arrays as `seqlift score --npz` writes them: arr_0 (regions, 4, length) float32, with
+  GATA_like and EBOX_like (test_data/motifs/jaspar_style.meme) planted as contributions.
+* JSON and TSV: every planted instance is a seqlet labelled with its motif, genome
+  coordinates (computed here) right on both strands; BED from `seqlets` agrees.
+* HTML: self-contained (no external loads), hostile names escaped; in Chromium no
+  console errors or exceptions (the page records them into #sl-errors), one logo SVG per
+  drawn region, and a screenshot (SEQLIFT_TMP/report_screenshot.png) that is not blank
+  (PNG decoded here with zlib) and shows the letter colours.
+"""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import unittest
+import zlib
+
+import numpy as np
+
+SEQLIFT = os.environ.get("SEQLIFT")
+SRC = os.environ.get("SEQLIFT_SRC", ".")
+TMP = os.environ.get("SEQLIFT_TMP") or tempfile.gettempdir()
+MEME = os.path.join(SRC, "test_data", "motifs", "jaspar_style.meme")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+N, L = 8, 240
+PLANTS = [("MA9001.1", 40, False), ("MA9002.1", 150, True)]  # id, position, reverse complement
+HOSTILE = "<img_src=x_onerror=alert(1)>"
+
+
+def read_meme(path):
+    mot, cur = {}, None
+    for line in open(path):
+        t = line.split()
+        if not t:
+            continue
+        if t[0] == "MOTIF":
+            cur = t[1]
+            mot[cur] = []
+        elif cur and len(t) == 4:
+            try:
+                mot[cur].append([float(v) for v in t])
+            except ValueError:
+                pass
+    return {k: np.array(v) for k, v in mot.items()}
+
+
+def png_pixels(path):
+    """RGB(A) pixels of an 8-bit PNG as a numpy array, decoded with zlib (no PIL)."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and ctype in (2, 6), (depth, ctype)
+            ch = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    stride = w * ch
+    img = np.zeros((h, stride), np.int32)
+    prev = np.zeros(stride, np.int32)
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        if f == 0:
+            cur = line
+        elif f == 2:
+            cur = (line + prev) & 255
+        else:  # 1 (sub), 3 (average), 4 (Paeth) depend on the left pixel: sequential
+            cur = np.zeros(stride, np.int32)
+            for x in range(stride):
+                a = cur[x - ch] if x >= ch else 0
+                b = prev[x]
+                c = prev[x - ch] if x >= ch else 0
+                if f == 1:
+                    p = a
+                elif f == 3:
+                    p = (a + b) // 2
+                else:
+                    pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                    p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                cur[x] = (line[x] + p) & 255
+        img[y] = cur
+        prev = cur
+    return img.reshape(h, w, ch)[:, :, :3]
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not SEQLIFT:
+            raise unittest.SkipTest("SEQLIFT not set")
+        cls.dir = tempfile.mkdtemp(prefix="report_", dir=TMP if os.path.isdir(TMP) else None)
+        rng = np.random.default_rng(2024)
+        mot = read_meme(MEME)
+        ohe = np.zeros((N, L, 4), np.float32)
+        hyp = (0.01 * rng.standard_normal((N, L, 4))).astype(np.float32)
+        for i in range(N):
+            seq = rng.integers(0, 4, L)
+            for mid, at, rc in PLANTS:
+                P = mot[mid][::-1, ::-1] if rc else mot[mid]
+                seq[at:at + len(P)] = P.argmax(1)
+                hyp[i, at:at + len(P)] += (0.3 * (P - 0.25)).astype(np.float32)
+            ohe[i, np.arange(L), seq] = 1
+        contrib = hyp * ohe
+        cls.prefix = os.path.join(cls.dir, "d")
+        for name, a in (("ohe", ohe), ("contrib", contrib), ("hyp", hyp)):
+            np.savez(cls.prefix + "." + name + ".npz", np.ascontiguousarray(a.transpose(0, 2, 1)))
+        cls.bed = cls.prefix + ".bed"
+        cls.regions = []
+        with open(cls.bed, "w") as f:
+            for i in range(N):
+                start, strand = 5000 + 1000 * i, "-" if i % 2 else "+"
+                name = HOSTILE if i == 2 else "peak%d" % i
+                f.write("chr3\t%d\t%d\t%s\t0\t%s\n" % (start, start + L, name, strand))
+                cls.regions.append((start, strand))
+        cls.html = os.path.join(TMP, "report_test.html")
+        cls.json = cls.prefix + ".json"
+        cls.tsv = cls.prefix + ".tsv"
+        cmd = [SEQLIFT, "report", "--npz", cls.prefix, "-b", cls.bed, "--motifs", MEME, "-o", cls.html,
+               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("%s\n%s" % (" ".join(cmd), p.stderr))
+
+    def genome(self, i, ms, me):
+        start, strand = self.regions[i]
+        return (start + L - me, start + L - ms) if strand == "-" else (start + ms, start + me)
+
+    def test_json_planted_motifs(self):
+        rep = json.load(open(self.json))
+        self.assertEqual(rep["n_regions"], N)
+        self.assertEqual(len(rep["regions"]), 5)
+        self.assertEqual([r["index"] for r in rep["regions"]], list(range(5)))
+        found = {m: 0 for m, _, _ in PLANTS}
+        for s in rep["seqlets"]:
+            i = s["region_index"]
+            self.assertEqual((s["start"], s["end"]), self.genome(i, s["model_start"], s["model_end"]))
+            self.assertEqual(s["strand"], self.regions[i][1])
+            for mid, at, rc in PLANTS:
+                if s["model_start"] < at + 8 and s["model_end"] > at:
+                    self.assertEqual(s["motif"], mid, s)
+                    self.assertLess(s["matches"][0]["evalue"], 0.05)
+                    found[mid] += 1
+        self.assertEqual(found, {m: N for m, _, _ in PLANTS})
+        summary = {m["motif"]: m for m in rep["motifs"]}
+        for mid, _, _ in PLANTS:
+            self.assertEqual(summary[mid]["n_seqlets"], N)
+            self.assertGreater(summary[mid]["scan_hits_in_seqlets"], 0)
+        self.assertEqual(rep["regions"][2]["name"], HOSTILE)
+
+    def test_seqlets_cli_bed(self):
+        out = os.path.join(self.dir, "s.bed")
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [l.split("\t") for l in open(out).read().splitlines()]
+        tsv = [l.split("\t") for l in open(self.tsv).read().splitlines()[1:]]
+        self.assertEqual(len(rows), len(tsv))
+        for b, t in zip(rows, tsv):
+            self.assertEqual(len(b), 6)
+            self.assertEqual(b[:6], t[:6])
+        # without -b: region<i> names, window coordinates
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith("region0\t"))
+
+    def test_multi_target_names(self):
+        # a multi-target run: PREFIX.ohe.npz shared, PREFIX.<target>.{contrib,hyp}.npz
+        pre = os.path.join(self.dir, "mt")
+        shutil.copy(self.prefix + ".ohe.npz", pre + ".ohe.npz")
+        for kind in ("contrib", "hyp"):
+            shutil.copy(self.prefix + "." + kind + ".npz", pre + ".gata." + kind + ".npz")
+        out = os.path.join(self.dir, "mt.bed")
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "--target", "gata", "-b", self.bed, "-o", out],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        want = [l.split("\t")[:6] for l in open(self.tsv).read().splitlines()[1:]]
+        self.assertEqual([l.split("\t") for l in open(out).read().splitlines()], want)
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "-o", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--target", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+
+    def test_cli_errors(self):
+        def run(*args):
+            return subprocess.run([SEQLIFT] + list(args), capture_output=True, text=True, timeout=60)
+        self.assertEqual(run("report").returncode, 2)
+        self.assertEqual(run("seqlets").returncode, 2)
+        self.assertEqual(run("report", "--bogus").returncode, 2)
+        h = run("report", "--help")
+        self.assertEqual(h.returncode, 0)
+        self.assertIn("--seqlet-threshold", h.stdout)
+        self.assertEqual(run("seqlets", "--help").returncode, 0)
+        bad = os.path.join(SRC, "test_data", "motifs", "bad_row_sum.meme")
+        p = run("report", "--npz", self.prefix, "--motifs", bad, "-o", os.path.join(self.dir, "x.html"))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        self.assertIn("bad_row_sum.meme:13:", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "x.html")))
+        p = run("seqlets", "--npz", os.path.join(self.dir, "missing"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("missing.ohe.npz", p.stderr)
+        p = run("report", "--npz", self.prefix, "-o", os.path.join(self.dir, "y.html"), "--min-len", "0")
+        self.assertEqual(p.returncode, 2)
+
+    def test_html_static(self):
+        html = open(self.html).read()
+        self.assertNotIn(HOSTILE, html)
+        self.assertIn("&lt;img_src=x_onerror=alert(1)&gt;", html)
+        self.assertEqual(html.count('<svg class="logo"'), 5)
+        # nothing loaded from outside: no src/link/import/url(), only plain <a href> links
+        self.assertIsNone(re.search(r"\ssrc\s*=|<link|@import|url\(|<iframe|<img", html))
+        self.assertIn("chr3:5001-5240", html)
+
+    def chromium(self, *args):
+        prof = tempfile.mkdtemp(prefix="chromium_", dir=self.dir)
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--user-data-dir=" + prof] + list(args) + ["file://" + os.path.abspath(self.html)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+    @unittest.skipUnless(os.path.exists(CHROMIUM), "chromium not installed")
+    def test_chromium_dom_and_screenshot(self):
+        p = self.chromium("--dump-dom")
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        dom = p.stdout
+        m = re.search(r'<pre id="sl-errors">(.*?)</pre>', dom, re.S)
+        self.assertIsNotNone(m, "error sink missing from the DOM")
+        self.assertEqual(m.group(1).strip(), "", "page errors: " + m.group(1))
+        body = re.search(r"<body([^>]*)>", dom).group(1)
+        self.assertIn('data-ready="1"', body, "the page's script did not run to the end")
+        self.assertIn('data-logos="5"', body)
+        self.assertEqual(dom.count('<svg class="logo"'), 5)
+        self.assertGreater(dom.count("<use "), 5 * 50)
+
+        shot = os.path.join(TMP, "report_screenshot.png")
+        if os.path.exists(shot):
+            os.remove(shot)
+        p = self.chromium("--screenshot=" + shot, "--window-size=1200,900", "--hide-scrollbars")
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        img = png_pixels(shot)
+        self.assertEqual(img.shape[:2], (900, 1200))
+        self.assertGreater(img.std(), 20, "screenshot is blank")
+        # letter colours of the logos are on screen: A green #109648, T red #d62839
+        for rgb in ((0x10, 0x96, 0x48), (0xd6, 0x28, 0x39)):
+            close = (np.abs(img - np.array(rgb)).sum(axis=2) < 30).sum()
+            self.assertGreater(close, 30, "colour %s not found" % (rgb,))
+
+
+if __name__ == "__main__":
+    unittest.main()
