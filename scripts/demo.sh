@@ -8,7 +8,7 @@
 #                                     mean, sum of contributions, summation-to-delta error
 #   demo.ohe.npz, demo.<target>.{hyp,contrib}.npz   arrays (regions, 4, 200), TF-MoDISco input
 #   demo.<target>.bw, .bedGraph       per-base contributions (if the binary writes tracks)
-#   demo.html                         motif report (if the binary writes reports)
+#   demo.html or demo.<target>.html   motif report (if the binary writes reports)
 # Run scripts/setup.sh first (it builds build/seqlift). Usage: scripts/demo.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +38,15 @@ has --bedgraph && args+=(--bedgraph "$out/demo.bedGraph")
 has --report && args+=(--motifs "$data/motifs.meme" --report "$out/demo.html")
 echo "+ seqlift ${args[*]}" >&2
 "$seqlift" "${args[@]}"
+# without a report option in score, the report command makes one per target from the npz
+if ! has --report && "$seqlift" report --help 2>/dev/null | grep -q -- --npz; then
+  for t in gata ebox both; do
+    args=(report --npz "$out/demo" --target "$t" -b "$data/test.bed"
+          --motifs "$data/motifs.meme" -o "$out/demo.$t.html")
+    echo "+ seqlift ${args[*]}" >&2
+    "$seqlift" "${args[@]}"
+  done
+fi
 
 echo "demo: scored $(wc -l <"$data/test.bed") regions x 3 targets in $((SECONDS - start)) s; outputs in $out/:"
 ls -l "$out"
