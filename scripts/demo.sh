@@ -7,8 +7,8 @@
 #   demo.tsv                          one row per region and target: output, reference
 #                                     mean, sum of contributions, summation-to-delta error
 #   demo.ohe.npz, demo.<target>.{hyp,contrib}.npz   arrays (regions, 4, 200), TF-MoDISco input
-#   demo.<target>.bw, .bedGraph       per-base contributions (if the binary writes tracks)
-#   demo.html or demo.<target>.html   motif report (if the binary writes reports)
+#   demo.<target>.bw, .bedGraph       per-base contributions of the observed bases
+#   demo.<target>.html                motif-highlight report (seqlets matched to motifs.meme)
 # Run scripts/setup.sh first (it builds build/seqlift). Usage: scripts/demo.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,34 +20,14 @@ if [ ! -x "$seqlift" ]; then
   echo "demo: $seqlift not found; run scripts/setup.sh first" >&2
   exit 1
 fi
-help=$("$seqlift" score --help 2>&1 || true)
-has() { grep -q -- "$1" <<<"$help"; }
-if ! has --npz; then
-  echo "demo: this seqlift has no working 'score' command yet:" >&2
-  "$seqlift" score --help >&2 || true
-  exit 1
-fi
-
 mkdir -p "$out"
 start=$SECONDS
 args=(score -m "$data/model.json" -f "$data/genome.fa.gz" -b "$data/test.bed"
       --method genomics --refs dinuc:20 --seed 1 --target gata,ebox,both
-      --tsv "$out/demo.tsv" --npz "$out/demo")
-has --bigwig && args+=(--bigwig "$out/demo.bw")
-has --bedgraph && args+=(--bedgraph "$out/demo.bedGraph")
-has --report && args+=(--motifs "$data/motifs.meme" --report "$out/demo.html")
+      --tsv "$out/demo.tsv" --npz "$out/demo" --bigwig "$out/demo.bw" --bedgraph "$out/demo.bedGraph"
+      --motifs "$data/motifs.meme" --report "$out/demo.html" --threads 2)
 echo "+ seqlift ${args[*]}" >&2
 "$seqlift" "${args[@]}"
-# without a report option in score, the report command makes one per target from the npz
-if ! has --report && "$seqlift" report --help 2>/dev/null | grep -q -- --npz; then
-  for t in gata ebox both; do
-    args=(report --npz "$out/demo" --target "$t" -b "$data/test.bed"
-          --motifs "$data/motifs.meme" -o "$out/demo.$t.html")
-    echo "+ seqlift ${args[*]}" >&2
-    "$seqlift" "${args[@]}"
-  done
-fi
-
 echo "demo: scored $(wc -l <"$data/test.bed") regions x 3 targets in $((SECONDS - start)) s; outputs in $out/:"
 ls -l "$out"
 echo "Planted motifs (the truth) are in $data/truth.bed; load it with the tracks in IGV"
