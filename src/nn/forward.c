@@ -237,6 +237,14 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *g, size_t c
 
 /* ---- other ops ---------------------------------------------------------------- */
 
+/* Input rows [*s0, *e0) of pool window t (padding clipped); returns the average's divisor. */
+static int pool_window(const sl_layer_t *L, int t, long *s0, long *e0)
+{
+    long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
+    *s0 = s < 0 ? 0 : s, *e0 = e > L->in_len ? L->in_len : e;
+    return L->count_include_pad ? L->kernel : (int)(*e0 - *s0);
+}
+
 static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *x, float *y, int n)
 {
     int C = L->ch, is_max = L->op == SL_OP_MAXPOOL;
@@ -244,8 +252,8 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
         const float *xb = x + (size_t)b * P->len * C;
         float *yb = y + (size_t)b * L->len * C;
         for (int t = 0; t < L->len; t++) {
-            long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
-            long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
+            long s0, e0;
+            float inv = 1.0f / (float)pool_window(L, t, &s0, &e0);
             float *yr = yb + (size_t)t * C;
             const float *xr = xb + (size_t)s0 * C;
             memcpy(yr, xr, (size_t)C * sizeof(float));
@@ -257,10 +265,8 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
                     for (int c = 0; c < C; c++) yr[c] += xr[c];
                 }
             }
-            if (!is_max) {
-                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+            if (!is_max)
                 for (int c = 0; c < C; c++) yr[c] *= inv;
-            }
         }
     }
 }
@@ -405,9 +411,8 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
             const float *gb = dy + (size_t)b * L->len * C;
             float *db = d + (size_t)b * P->len * C;
             for (int t = 0; t < L->len; t++) {
-                long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
-                long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
-                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+                long s0, e0;
+                float inv = 1.0f / (float)pool_window(L, t, &s0, &e0);
                 for (long p = s0; p < e0; p++)
                     for (int c = 0; c < C; c++) db[(size_t)p * C + c] += gb[(size_t)t * C + c] * inv;
             }
