@@ -1,5 +1,5 @@
-/* forward.c — the forward pass: per-op kernels in the [len][ch] layout, activation
- * planning, and the elementwise nonlinearities with their derivatives.
+/* forward.c — per-op kernels in the [len][ch] layout (forward, and backward of the
+ * linear ops), and the elementwise nonlinearities with their derivatives.
  *
  * conv1d is one GEMM per kernel tap on a shifted (and, for stride > 1, strided)
  * view of the input: tap j reads input row t*stride + j*dilation - pad_left for
