@@ -1,0 +1,144 @@
+/* attribution.h — DeepLIFT (Rescale, RevealCancel, the genomics default) and the
+ * comparison methods (gradient, gradient×input, integrated gradients, ISM).
+ *
+ * Notation: Δ = value on the input − value on a reference. A multiplier m of an input
+ * element is d(contribution)/d(Δinput): contribution = m·Δx. With several references
+ * the multipliers are computed per reference and contributions averaged (DeepLIFT-SHAP).
+ *
+ * Usage (one sl_attr_t per thread; the net is shared and read-only):
+ *   sl_net_split_weights(net);                        // once, before any thread
+ *   sl_targets_parse(net, "count", 0, &tg, &nt);
+ *   sl_attr_t *w = sl_attr_create(net, tg, nt, &opts);
+ *   sl_attr_out_t out; sl_attr_out_init(&out, nt, net->in_len);
+ *   sl_attr_run(w, 1, onehot, refs, n_refs, &out);   // refs [n_seqs][n_refs][L][4]
+ * Arrays are in model (sequence) order, [L][4] = position-major, A C G T.
+ */
+#ifndef SEQLIFT_ATTRIBUTION_H
+#define SEQLIFT_ATTRIBUTION_H
+
+#include <stddef.h>
+
+#include "seqlift/model.h"
+
+/* The reference implementation's thresholds (kundajelab/deeplift NEAR_ZERO_THRESHOLD):
+ * Rescale takes the gradient at the reference's input where |Δx| < 1e-7;
+ * RevealCancel adds ±1e-7 to Δx⁺/Δx⁻ when their magnitude is below 5e-8. */
+#define SL_ATTR_NEAR_ZERO 1e-7f
+
+typedef enum {
+    SL_METHOD_GENOMICS = 0, /* Rescale after conv, RevealCancel after dense (default) */
+    SL_METHOD_RESCALE,
+    SL_METHOD_REVEALCANCEL,
+    SL_METHOD_GRADIENT,     /* d target / d input at the input; no references */
+    SL_METHOD_GRAD_INPUT,   /* gradient × input; no references */
+    SL_METHOD_IG,           /* integrated gradients from each reference */
+    SL_METHOD_ISM           /* in-silico saturation mutagenesis; no references */
+} sl_method_t;
+
+typedef enum {
+    SL_MAXPOOL_SUMMATION = 0, /* routes through the argmax of input and reference (default) */
+    SL_MAXPOOL_GRADIENT       /* the reference implementation's rule: input's argmax only */
+} sl_maxpool_rule_t;
+
+/* "genomics", "rescale", ... ; 0 / -1 (not reported). */
+int sl_method_parse(const char *s, sl_method_t *m);
+const char *sl_method_name(sl_method_t m);
+int sl_method_uses_refs(sl_method_t m);
+/* 1 when Σ contributions = output difference holds (IG: in the limit of many steps). */
+int sl_method_sums_to_delta(sl_method_t m);
+int sl_maxpool_parse(const char *s, sl_maxpool_rule_t *r);
+
+/* ---- rules, elementwise over n values (exposed for tests) ------------------- */
+/* Pseudocount of the reference implementation: v ± 1e-7 where |v| < 5e-8 (+ for v >= 0). */
+float sl_attr_pseudocount(float v);
+/* Rescale multipliers of elementwise layer L: m = Δy/Δx, or f'(reference input)
+ * where |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
+void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
+                     const float *rout, float *m, size_t n);
+/* RevealCancel of elementwise layer L at reference input rin, for input difference
+ * parts dpos (>= 0) and dneg (<= 0) (pseudocounts applied here). Outputs (any may be
+ * NULL): ypos/yneg = Δy⁺/Δy⁻, mpos/mneg = Δy⁺/Δx⁺ and Δy⁻/Δx⁻ (the multipliers). */
+void sl_attr_revealcancel(const sl_layer_t *L, const float *rin, const float *dpos,
+                          const float *dneg, float *ypos, float *yneg, float *mpos, float *mneg,
+                          size_t n);
+
+/* Positive and negative parts of a conv1d/dense layer's output difference for input
+ * difference dx ([n][in_len][in_ch]): each term w·Δx goes to Δy⁺ or Δy⁻ by its sign,
+ * i.e. Δy⁺ = W⁺Δx⁺ + W⁻Δx⁻ and Δy⁻ = W⁺Δx⁻ + W⁻Δx⁺ (four GEMMs, no bias). dxp, dxn are
+ * scratch of dx's size. L->wpos/wneg must be set (sl_net_split_weights). */
+void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
+                          float *ypos, float *yneg, int n, sl_acts_t *scratch);
+
+/* ---- targets ------------------------------------------------------------------ */
+typedef enum {
+    SL_TARGET_SUM = 0,  /* sum of every value of the output */
+    SL_TARGET_CHANNEL,  /* one channel, summed over positions */
+    SL_TARGET_PROFILE   /* BPNet profile: Σ softmax(z)·(z − mean z), softmax held constant */
+} sl_target_kind_t;
+
+typedef struct {
+    char *label;        /* as given, for the TSV (owned) */
+    int output;         /* index into net->output_names */
+    int layer;          /* layer whose activation is scored (pre-activation by default) */
+    sl_target_kind_t kind;
+    int channel;        /* SL_TARGET_CHANNEL */
+    int softmax;        /* the output is a softmax: logits mean-normalised across channels */
+} sl_target_t;
+
+/* Parse a comma-separated list of targets. Each is OUTPUT[:SEL] where OUTPUT is an
+ * output name or index and SEL is a channel index or "profile" or "sum"; NULL or ""
+ * means output 0. Sigmoid/softmax outputs are scored on their logits unless
+ * post_activation (softmax always: mean-normalised logits, a channel is required).
+ * The caller frees with sl_targets_free. 0 / -1 (reported). */
+int sl_targets_parse(const sl_net_t *net, const char *spec, int post_activation,
+                     sl_target_t **out, int *n_out);
+void sl_targets_free(sl_target_t *t, int n);
+/* The target is linear in its layer's activation a: target = Σ g·a. Fill g
+ * (sl_layer_size floats) given the input's activation of that layer (profile weights). */
+void sl_target_weights(const sl_net_t *net, const sl_target_t *t, const float *act_x, float *g);
+
+/* ---- engine ------------------------------------------------------------------- */
+typedef struct {
+    sl_method_t method;
+    sl_maxpool_rule_t maxpool;
+    int ig_steps;   /* integrated gradients: Riemann midpoint steps (default 50) */
+    int max_refs;   /* references per sequence the workspace is planned for */
+    int batch;      /* sequences per sl_attr_run call (>= 1) */
+} sl_attr_opts_t;
+void sl_attr_opts_default(sl_attr_opts_t *o);
+
+/* Results of one sequence for all targets (caller-owned, reused across calls). */
+typedef struct {
+    int n_targets, len;
+    float *contrib;   /* [n_targets][len][4]: mean over refs of Δx·m per channel */
+    float *hyp;       /* [n_targets][len][4]: hypothetical contributions (TF-MoDISco) */
+    double *out_x;    /* [n_targets] target on the input */
+    double *out_ref;  /* [n_targets] mean target on the references (NaN without refs) */
+    double *sum;      /* [n_targets] Σ contrib */
+    double *err;      /* [n_targets] relative summation-to-delta error: |Σ contrib − Δ̄| /
+                       * max(|Δ̄|, mean_k |Δ_k|) with Δ_k = target(x) − target(ref k), Δ̄ their
+                       * mean (NaN for methods without the property) */
+    int n_refs;       /* references used (0 for gradient, grad-input, ism) */
+} sl_attr_out_t;
+int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len);
+void sl_attr_out_free(sl_attr_out_t *o);
+
+typedef struct sl_attr_s sl_attr_t;
+/* Plan a workspace (all memory allocated here). The net must have had
+ * sl_net_split_weights() for DeepLIFT methods. NULL on error (reported: e.g. a
+ * softmax inside the network before a target). */
+sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
+                          const sl_attr_opts_t *o);
+void sl_attr_destroy(sl_attr_t *w);
+/* Score n_seqs <= opts.batch sequences x [n_seqs][L][4] against refs
+ * [n_seqs][n_refs][L][4] (n_refs <= opts.max_refs; ignored by methods without
+ * references). out[n_seqs]. No allocation. 0 / -1 (reported). */
+int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int n_refs,
+                sl_attr_out_t *out);
+
+/* Hypothetical contributions of one reference from its input multipliers m [L][4]:
+ * hyp[p][b] += scale · Σ_c (onehot(b)_c − ref[p][c])·m[p][c] (the convention of
+ * deeplift / shap's combine_mult_and_diffref, as TF-MoDISco users compute it). */
+void sl_attr_hyp_accumulate(const float *m, const float *ref, int len, float scale, float *hyp);
+
+#endif

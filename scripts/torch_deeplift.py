@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""DeepLIFT (Rescale rule) in PyTorch: an independent reference for `seqlift score`.
+
+The model runs on a doubled batch [input repeated K times; K references]. Linear
+layers keep their autograd gradients (DeepLIFT's Linear rule is the gradient); each
+elementwise nonlinearity's derivative is replaced by the Rescale multiplier
+m = Δy/Δx, taking the derivative at the reference's input where |Δx| < 1e-7 (the
+reference implementation kundajelab/deeplift: NEAR_ZERO_THRESHOLD, "gradient at
+default activation"). Max pools route the multiplier of each output either to the
+input's argmax (`gradient`, the reference implementation's rule) or split between the
+input's and the reference's argmax so that summation-to-delta holds (`summation`:
+weights λ, 1−λ with λΔ[a_x] + (1−λ)Δ[a_r] = Δy, λ = 1/2 when Δ[a_x] ≈ Δ[a_r]).
+Contributions m·Δx are averaged over references (DeepLIFT-SHAP); hypothetical
+contributions are Σ_c m[c]·(onehot(b)[c] − ref[c]) averaged over references.
+
+Targets follow `seqlift score --target OUTPUT[:SEL]`: the sum of every value of the
+output, one channel summed over positions (SEL an index), or `profile` (BPNet:
+Σ w·z with w = softmax(z_input) − 1/n held constant); sigmoid and softmax outputs are
+scored on their logits, softmax logits mean-normalised across channels.
+
+Library: DeepLiftRescale(model, output_names, maxpool).attribute(x, refs, target).
+Command line: `torch_deeplift.py --help`.
+"""
+import argparse
+import copy
+import operator
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.fx
+import torch.nn as nn
+import torch.nn.functional as F
+
+NEAR_ZERO = 1e-7
+
+_NONLIN_MODULES = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ELU, nn.GELU)
+_NONLIN_FUNCS = {torch.relu, F.relu, torch.sigmoid, torch.tanh, torch.exp, F.gelu, F.elu,
+                 F.softplus, F.sigmoid, F.tanh}
+_NONLIN_METHODS = {"relu", "sigmoid", "tanh", "exp"}
+
+
+class _Rescale(torch.autograd.Function):
+    """y = fn(x) on [inputs; references]; backward multiplies by the Rescale multiplier."""
+
+    @staticmethod
+    def forward(ctx, x, fn, k):
+        y = fn(x)
+        ctx.fn, ctx.k = fn, k
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        k = ctx.k
+        xr = x[k:].detach()
+        with torch.enable_grad():
+            r = xr.clone().requires_grad_(True)
+            (dref,) = torch.autograd.grad(ctx.fn(r).sum(), r)
+        dx = x[:k] - xr
+        near = dx.abs() < NEAR_ZERO
+        m = torch.where(near, dref, (y[:k] - y[k:]) / torch.where(near, torch.ones_like(dx), dx))
+        return torch.cat([g[:k] * m, torch.zeros_like(g[k:])]), None, None
+
+
+class _MaxPool(torch.autograd.Function):
+    """Max pool (kernel, stride, padding; kernel None = global) on [inputs; references]."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, k, rule):
+        if kernel is None:
+            y, idx = x.max(dim=2, keepdim=True)
+        else:
+            y, idx = F.max_pool1d(x, kernel, stride, padding, return_indices=True)
+        ctx.k, ctx.rule = k, rule
+        ctx.save_for_backward(x, idx)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, idx = ctx.saved_tensors
+        k = ctx.k
+        xi, xr = x[:k], x[k:]
+        ix, ir = idx[:k], idx[k:]
+        gx = g[:k]
+        out = torch.zeros_like(x)
+        if ctx.rule == "gradient":
+            out[:k].scatter_add_(2, ix, gx)
+            return out, None, None, None, None, None
+        g_at = lambda t, i: torch.gather(t, 2, i)
+        da = g_at(xi, ix) - g_at(xr, ix)      # Δ at the input's argmax
+        db = g_at(xi, ir) - g_at(xr, ir)      # Δ at the reference's argmax
+        dy = g_at(xi, ix) - g_at(xr, ir)      # Δ of the pooled value
+        den = da - db
+        lam = torch.where(den.abs() < NEAR_ZERO, torch.full_like(den, 0.5),
+                          (dy - db) / torch.where(den.abs() < NEAR_ZERO, torch.ones_like(den), den))
+        lam = torch.where(ix == ir, torch.ones_like(lam), lam)
+        out[:k].scatter_add_(2, ix, lam * gx)
+        out[:k].scatter_add_(2, ir, (1 - lam) * gx)
+        return out, None, None, None, None, None
+
+
+class _Interp(torch.fx.Interpreter):
+    """Runs the traced model with Rescale nonlinearities and DeepLIFT max pools."""
+
+    def __init__(self, gm, k, rule):
+        super().__init__(gm, garbage_collect_values=False)
+        self.k, self.rule = k, rule
+
+    def call_module(self, target, args, kwargs):
+        m = self.fetch_attr(target)
+        if isinstance(m, _NONLIN_MODULES):
+            return _Rescale.apply(args[0], m, self.k)
+        if isinstance(m, nn.MaxPool1d):
+            if m.dilation not in (1, (1,)) or m.ceil_mode:
+                raise ValueError("max pool %s: dilation/ceil_mode not supported" % target)
+            return _MaxPool.apply(args[0], m.kernel_size, m.stride, m.padding, self.k, self.rule)
+        if isinstance(m, nn.AdaptiveMaxPool1d):
+            return _MaxPool.apply(args[0], None, None, None, self.k, self.rule)
+        return super().call_module(target, args, kwargs)
+
+    def call_function(self, target, args, kwargs):
+        if target in _NONLIN_FUNCS:
+            rest = args[1:]
+            return _Rescale.apply(args[0], lambda t: target(t, *rest, **kwargs), self.k)
+        if target is F.max_pool1d:
+            a = list(args) + [None] * 4
+            kern = kwargs.get("kernel_size", a[1])
+            stride = kwargs.get("stride", a[2]) or kern
+            pad = kwargs.get("padding", a[3] if a[3] is not None else 0)
+            return _MaxPool.apply(args[0], kern, stride, pad, self.k, self.rule)
+        if target is torch.amax:
+            return self._gmax(args, kwargs)
+        return super().call_function(target, args, kwargs)
+
+    def call_method(self, target, args, kwargs):
+        if target in _NONLIN_METHODS:
+            rest = args[1:]
+            return _Rescale.apply(args[0], lambda t: getattr(t, target)(*rest, **kwargs), self.k)
+        if target == "amax":
+            return self._gmax(args, kwargs)
+        return super().call_method(target, args, kwargs)
+
+    def _gmax(self, args, kwargs):
+        x = args[0]
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+        if dim not in (-1, 2, (-1,), (2,)):
+            raise ValueError("amax over dim=%s not supported" % (dim,))
+        y = _MaxPool.apply(x, None, None, None, self.k, self.rule)
+        return y if keep else y.squeeze(2)
+
+
+def _is_logit_transform(gm, node):
+    """softmax / sigmoid applied to an output: returns 'softmax', 'sigmoid' or None."""
+    mods = dict(gm.named_modules())
+    if node.op == "call_module":
+        m = mods[node.target]
+        return "softmax" if isinstance(m, nn.Softmax) else "sigmoid" if isinstance(m, nn.Sigmoid) else None
+    if node.op == "call_function":
+        if node.target in (torch.softmax, F.softmax):
+            return "softmax"
+        if node.target in (torch.sigmoid, F.sigmoid):
+            return "sigmoid"
+    if node.op == "call_method" and node.target in ("softmax", "sigmoid"):
+        return node.target
+    return None
+
+
+class DeepLiftRescale:
+    """model: an nn.Module taking (N, 4, L); output_names: names in forward()'s return
+    order; maxpool: 'summation' (seqlift's default) or 'gradient'; dtype of the computation."""
+
+    def __init__(self, model, output_names, maxpool="summation", dtype=torch.float64):
+        if maxpool not in ("summation", "gradient"):
+            raise ValueError("maxpool must be 'summation' or 'gradient'")
+        self.model = copy.deepcopy(model).to(dtype).eval()
+        self.dtype, self.rule = dtype, maxpool
+        self.gm = torch.fx.symbolic_trace(self.model)
+        out = [n for n in self.gm.graph.nodes if n.op == "output"][0].args[0]
+        nodes = list(out) if isinstance(out, (tuple, list)) else [out]
+        if len(nodes) != len(output_names):
+            raise ValueError("%d output names for %d outputs" % (len(output_names), len(nodes)))
+        self.outputs = dict(zip(output_names, nodes))
+        self.names = list(output_names)
+
+    def _target_node(self, name):
+        node = self.outputs[name]
+        kind = _is_logit_transform(self.gm, node)
+        return (node.args[0], kind == "softmax") if kind else (node, False)
+
+    def _parse_target(self, spec):
+        name, _, sel = spec.partition(":")
+        if name not in self.outputs and name.isdigit() and int(name) < len(self.names):
+            name = self.names[int(name)]
+        if name not in self.outputs:
+            raise ValueError("no output %r" % name)
+        return name, sel or None
+
+    def _weights(self, a_x, sel, softmax):
+        """g with target = Σ g·a over one sequence's activation a_x ((C, L) or (F,))."""
+        if sel == "profile":
+            return torch.softmax(a_x.flatten(), 0).reshape(a_x.shape) - 1.0 / a_x.numel()
+        g = torch.ones_like(a_x)
+        if sel not in (None, "sum"):
+            g = torch.zeros_like(a_x)
+            g[int(sel)] = 1.0
+        if softmax:
+            g = g - 1.0 / a_x.shape[0]
+        return g
+
+    def attribute(self, x, refs, target):
+        """x: (4, L) one-hot; refs: (K, 4, L). target: 'OUTPUT[:SEL]'.
+        Returns dict of numpy arrays: contrib (4, L) and hyp (4, L) averaged over references,
+        mult (K, 4, L), out_x, out_refs (K,), sums (K,) of contributions per reference."""
+        name, sel = self._parse_target(target)
+        node, softmax = self._target_node(name)
+        x = torch.as_tensor(np.asarray(x), dtype=self.dtype)
+        refs = torch.as_tensor(np.asarray(refs), dtype=self.dtype)
+        k = refs.shape[0]
+        batch = torch.cat([x.expand(k, -1, -1), refs]).requires_grad_(True)
+        interp = _Interp(self.gm, k, self.rule)
+        interp.run(batch)
+        a = interp.env[node]
+        g = self._weights(a[0].detach(), sel, softmax)
+        t = (a * g).flatten(1).sum(1)            # target per batch row
+        t[:k].sum().backward()
+        mult = batch.grad[:k].detach()
+        diff = x - refs
+        contrib_k = mult * diff
+        hyp_k = mult - (mult * refs).sum(dim=1, keepdim=True)
+        return {"contrib": contrib_k.mean(0).numpy(), "hyp": hyp_k.mean(0).numpy(),
+                "mult": mult.numpy(), "out_x": float(t[0]), "out_refs": t[k:].detach().numpy(),
+                "sums": contrib_k.flatten(1).sum(1).numpy()}
+
+
+# ---- references ----------------------------------------------------------------
+
+def dinuc_shuffle(seq, rng):
+    """One dinucleotide shuffle of an ACGT string (uniform among sequences with the same
+    dinucleotide counts and first/last base: random last-edge arborescence, then a walk)."""
+    if len(seq) < 3:
+        return seq
+    edges = {}
+    for a, b in zip(seq, seq[1:]):
+        edges.setdefault(a, []).append(b)
+    last = seq[-1]
+    nodes = set(edges) | {last}
+    # Wilson's algorithm: random tree of last edges directed to `last`
+    in_tree, nxt = {last}, {}
+    for v in nodes:
+        u = v
+        while u not in in_tree:
+            nxt[u] = edges[u][rng.integers(len(edges[u]))]
+            u = nxt[u]
+        u = v
+        while u not in in_tree:
+            in_tree.add(u)
+            u = nxt[u]
+    order = {}
+    for v, outs in edges.items():
+        outs = list(outs)
+        if v != last:
+            outs.remove(nxt[v])
+        rng.shuffle(outs)
+        if v != last:
+            outs.append(nxt[v])
+        order[v] = outs
+    pos = {v: 0 for v in order}
+    out, u = [seq[0]], seq[0]
+    for _ in range(len(seq) - 1):
+        v = order[u][pos[u]]
+        pos[u] += 1
+        out.append(v)
+        u = v
+    return "".join(out)
+
+
+def onehot(seq):
+    x = np.zeros((4, len(seq)), np.float32)
+    for i, c in enumerate(seq.upper()):
+        j = "ACGT".find(c)
+        if j >= 0:
+            x[j, i] = 1.0
+    return x
+
+
+def read_fasta(path):
+    names, seqs, cur = [], [], None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(">"):
+                names.append(line[1:].split()[0])
+                seqs.append([])
+            elif line:
+                seqs[-1].append(line)
+    return names, ["".join(s) for s in seqs]
+
+
+# ---- command line ----------------------------------------------------------------
+
+def main(argv=None):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import export_torch
+
+    ap = argparse.ArgumentParser(
+        prog="torch_deeplift.py",
+        description="DeepLIFT Rescale scores in PyTorch (reference for `seqlift score --method rescale`).")
+    ap.add_argument("module", metavar="MODULE_FILE:FACTORY_OR_CLASS")
+    ap.add_argument("weights", metavar="WEIGHTS.pt", help="state_dict, or '-' for the factory's weights")
+    ap.add_argument("-s", "--seqs", required=True, help="FASTA of input sequences")
+    ap.add_argument("--refs", default="dinuc:20",
+                    help="fasta:REFS.fa:K (K consecutive records per sequence, or K shared) or dinuc:N")
+    ap.add_argument("--outputs", required=True, help="comma-separated output names of forward()")
+    ap.add_argument("--target", default="0", help="OUTPUT[:CHANNEL|profile|sum]")
+    ap.add_argument("--maxpool", default="summation", choices=["summation", "gradient"])
+    ap.add_argument("--seed", type=int, default=1, help="seed of dinuc shuffles")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
+    ap.add_argument("--npz", metavar="PREFIX", help="write PREFIX.{contrib,hyp,ohe}.npz (regions, 4, L)")
+    ap.add_argument("--kwargs", default="{}", help="JSON arguments of the factory")
+    a = ap.parse_args(argv)
+    import json
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    model = export_torch.load_module_spec(a.module, json.loads(a.kwargs))
+    if a.weights != "-":
+        model.load_state_dict(torch.load(a.weights, map_location="cpu"))
+    dl = DeepLiftRescale(model, a.outputs.split(","), a.maxpool,
+                         torch.float32 if a.float32 else torch.float64)
+    names, seqs = read_fasta(a.seqs)
+    kind, _, rest = a.refs.partition(":")
+    if kind == "fasta":
+        path, _, kk = rest.rpartition(":") if rest.count(":") else (rest, "", "1")
+        _, rseqs = read_fasta(path)
+        kk = int(kk)
+    elif kind == "dinuc":
+        kk, rng = int(rest or 20), np.random.default_rng(a.seed)
+    else:
+        ap.error("--refs: fasta:PATH:K or dinuc:N")
+    t0 = time.time()
+    res = []
+    print("#name\tout_x\tmean_out_refs\tsum_contrib\tsum_to_delta_err\tn_refs")
+    for i, (nm, s) in enumerate(zip(names, seqs)):
+        if kind == "fasta":
+            rs = rseqs if len(rseqs) == kk else rseqs[i * kk:(i + 1) * kk]
+        else:
+            rs = [dinuc_shuffle(s, rng) for _ in range(kk)]
+        r = dl.attribute(onehot(s), np.stack([onehot(q) for q in rs]), a.target)
+        d = r["out_x"] - r["out_refs"]
+        err = np.max(np.abs(r["sums"] - d) / np.maximum(np.abs(d), 1e-12))
+        print("%s\t%.8g\t%.8g\t%.8g\t%.3g\t%d" % (nm, r["out_x"], r["out_refs"].mean(),
+                                                  r["contrib"].sum(), err, kk))
+        res.append((onehot(s), r["contrib"], r["hyp"]))
+    print("# %.4f s per sequence" % ((time.time() - t0) / max(1, len(seqs))), file=sys.stderr)
+    if a.npz:
+        for j, what in enumerate(("ohe", "contrib", "hyp")):
+            np.savez("%s.%s.npz" % (a.npz, what), np.stack([q[j] for q in res]).astype(np.float32))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

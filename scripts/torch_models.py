@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Test models for seqlift, with seeded random weights (shared by the tests, the
+benchmarks and the demo). Every model takes one-hot input (N, 4, L), channels ACGT.
+
+    bpnet_like(n_tasks=1, seed=0)   2114 bp in; outputs (profile (N, n_tasks, 1000), count (N, 1))
+    basset_like(seed=0)             600 bp in; output (N, 164) logits
+    small_mixed(seed=0)             200 bp in; outputs (logit (N, 3), probs (N, 3) softmax,
+                                    track (N, 2, 45)); sigmoid/tanh/softplus/elu/gelu/exp,
+                                    avg/max pools, concat, crops, global pools
+    MODELS                          name -> (factory, input length, output names)
+    random_onehot(n, length, seed, n_frac)   one-hot batch with N (all-zero) positions
+    onehot_to_seqs(x)               back to strings ('N' for zero rows)
+"""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _randomise_batchnorm(model, gen):
+    """Non-trivial inference statistics and affine parameters for every BatchNorm1d."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            c = m.num_features
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
+                m.weight.copy_(torch.rand(c, generator=gen) * 1.0 + 0.5)
+                m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+
+
+class BPNetLike(nn.Module):
+    """BPNet: conv k=21 + ReLU, dilated residual convs (valid, crop + add), a profile head
+    (conv k=75 -> 1000 bp) and a count head (global average pool + dense)."""
+
+    def __init__(self, n_tasks=1, n_filters=64, n_layers=8, first_kernel=21, profile_kernel=75):
+        super().__init__()
+        self.iconv = nn.Conv1d(4, n_filters, first_kernel)
+        self.irelu = nn.ReLU()
+        self.rconvs = nn.ModuleList([nn.Conv1d(n_filters, n_filters, 3, dilation=2 ** i)
+                                     for i in range(1, n_layers + 1)])
+        self.rrelus = nn.ModuleList([nn.ReLU() for _ in range(n_layers)])
+        self.fconv = nn.Conv1d(n_filters, n_tasks, profile_kernel)
+        self.linear = nn.Linear(n_filters, 1)
+
+    def forward(self, x):
+        x = self.irelu(self.iconv(x))
+        for conv, relu in zip(self.rconvs, self.rrelus):
+            c = relu(conv(x))
+            crop = (x.shape[2] - c.shape[2]) // 2  # the residual is cropped to match
+            x = x[:, :, crop:x.shape[2] - crop] + c
+        profile = self.fconv(x)
+        count = self.linear(x.mean(-1))
+        return profile, count
+
+
+class BassetLike(nn.Module):
+    """Basset: three conv/batchnorm/ReLU/maxpool blocks, flatten, dense x3."""
+
+    def __init__(self, n_out=164):
+        super().__init__()
+        self.conv1, self.bn1, self.pool1 = nn.Conv1d(4, 300, 19), nn.BatchNorm1d(300), nn.MaxPool1d(3)
+        self.conv2, self.bn2, self.pool2 = nn.Conv1d(300, 200, 11), nn.BatchNorm1d(200), nn.MaxPool1d(4)
+        self.conv3, self.bn3, self.pool3 = nn.Conv1d(200, 200, 7), nn.BatchNorm1d(200), nn.MaxPool1d(4)
+        self.flatten = nn.Flatten()
+        self.fc1, self.drop1 = nn.Linear(2000, 1000), nn.Dropout(0.3)
+        self.fc2, self.drop2 = nn.Linear(1000, 1000), nn.Dropout(0.3)
+        self.fc3 = nn.Linear(1000, n_out)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        x = self.pool1(self.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(self.relu(self.bn2(self.conv2(x))))
+        x = self.pool3(self.relu(self.bn3(self.conv3(x))))
+        x = self.flatten(x)
+        x = self.drop1(self.relu(self.fc1(x)))
+        x = self.drop2(self.relu(self.fc2(x)))
+        return self.fc3(x)
+
+
+class SmallMixed(nn.Module):
+    """Small model touching the other ops: padding modes, stride, dilation, bias=False,
+    sigmoid/tanh/softplus/elu/gelu/exp, avg and max pools with padding, concat along
+    channels and length, crops with negative bounds, residual add, global pools,
+    channel-first flatten, a softmax output and a per-position output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a = nn.Conv1d(4, 8, 5, padding="same")
+        self.conv_b = nn.Conv1d(4, 8, 7, padding=3, bias=False)
+        self.conv_c = nn.Conv1d(16, 12, 3, dilation=2, padding="valid")
+        self.bn = nn.BatchNorm1d(12)
+        self.softplus = nn.Softplus(beta=2.0, threshold=5.0)
+        self.elu = nn.ELU(alpha=0.7)
+        self.avg = nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False)
+        self.conv_d = nn.Conv1d(12, 12, 4, stride=2, padding=2)
+        self.gelu = nn.GELU()
+        self.maxp = nn.MaxPool1d(2, stride=1, padding=1)
+        self.gap = nn.AdaptiveAvgPool1d(1)
+        self.gmp = nn.AdaptiveMaxPool1d(1)
+        self.track = nn.Conv1d(12, 2, 1)
+        self.fc_pool = nn.Linear(24, 3)
+        self.fc_flat = nn.Linear(12 * 16, 3)
+        self.drop = nn.Dropout(0.1)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        a = torch.sigmoid(self.conv_a(x))                       # (N, 8, 200)
+        b = torch.tanh(self.conv_b(x))                          # (N, 8, 200)
+        h = torch.cat([a, b], dim=1)                            # (N, 16, 200)
+        h = self.elu(self.bn(self.softplus(self.conv_c(h))))   # (N, 12, 196)
+        h = self.avg(h)                                         # (N, 12, 98)
+        g = self.gelu(self.conv_d(h))                           # (N, 12, 50)
+        h = torch.cat([h[:, :, 10:35], h[:, :, -25:]], dim=2) + g     # (N, 12, 50)
+        e = torch.exp(torch.tanh(h))                            # bounded exp
+        m = self.maxp(e)                                        # (N, 12, 51)
+        pooled = torch.cat([self.gap(m).squeeze(-1), self.gmp(m).flatten(1)], dim=1)  # (N, 24)
+        logit = self.fc_pool(self.drop(pooled)) + self.fc_flat(m[:, :, 5:-30].flatten(1))
+        track = self.track(F.relu(m[:, :, 3:-3]))                # (N, 2, 45)
+        return logit, self.softmax(logit), track
+
+
+def _randomise_weights(model, gen, gain):
+    """He-style normal weights (std gain*sqrt(2/fan_in)) and small random biases, so that
+    activations keep an O(1) scale through the layers and outputs vary between inputs."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Linear)):
+            fan_in = m.weight[0].numel()
+            with torch.no_grad():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * gain * (2.0 / fan_in) ** 0.5)
+                if m.bias is not None:
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+
+
+def _seeded(cls, seed, gain, *args, **kwargs):
+    gen = torch.Generator().manual_seed(seed)
+    m = cls(*args, **kwargs)
+    _randomise_weights(m, gen, gain)
+    _randomise_batchnorm(m, gen)
+    return m.eval()
+
+
+def bpnet_like(n_tasks=1, seed=0):
+    return _seeded(BPNetLike, seed, 0.6, n_tasks=n_tasks)
+
+
+def basset_like(seed=0):
+    return _seeded(BassetLike, seed, 1.0)
+
+
+def small_mixed(seed=0):
+    return _seeded(SmallMixed, seed, 1.0)
+
+
+MODELS = {
+    "bpnet": (bpnet_like, 2114, ["profile", "count"]),
+    "bpnet2": (lambda seed=0: bpnet_like(n_tasks=2, seed=seed), 2114, ["profile", "count"]),
+    "basset": (basset_like, 600, ["logits"]),
+    "small": (small_mixed, 200, ["logit", "probs", "track"]),
+}
+
+
+def random_onehot(n, length, seed=0, n_frac=0.02):
+    """(n, 4, length) float32 one-hot batch; about n_frac of positions are N (zero rows)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, 4, size=(n, length))
+    x = np.zeros((n, 4, length), np.float32)
+    np.put_along_axis(x, idx[:, None, :], 1.0, axis=1)
+    x *= (rng.random((n, 1, length)) >= n_frac)
+    return x
+
+
+def onehot_to_seqs(x):
+    """(n, 4, L) one-hot -> list of strings, 'N' where the row is zero."""
+    x = np.asarray(x)
+    idx = x.argmax(axis=1)
+    seqs = []
+    for i in range(x.shape[0]):
+        s = np.array(list("ACGT"))[idx[i]]
+        s[x[i].sum(axis=0) == 0] = "N"
+        seqs.append("".join(s))
+    return seqs
+
+
+def write_fasta(path, seqs, names=None):
+    with open(path, "w") as f:
+        for i, s in enumerate(seqs):
+            f.write(">%s\n" % (names[i] if names else "seq%d" % i))
+            for j in range(0, len(s), 60):
+                f.write(s[j:j + 60] + "\n")

@@ -1,0 +1,762 @@
+/* engine.c — the backward driver over the network DAG and the attribution methods.
+ *
+ * Rows: the reference side of a batch is `rows` sequences (references, path points or
+ * the inputs themselves) that go through every layer together; row i belongs to input
+ * sequence row_seq[i], whose own activations (forward once) are in `ax`.
+ *
+ * RevealCancel needs, for the input of each RevealCancel nonlinearity, the positive and
+ * negative parts Δ⁺/Δ⁻ of its difference, and it hands back separate multipliers m⁺/m⁻
+ * for them. Layers that carry such pairs are marked `pn`:
+ *   conv1d/dense: Δy⁺ = W⁺Δx⁺ + W⁻Δx⁻, Δy⁻ = W⁺Δx⁻ + W⁻Δx⁺ from the total Δx of the
+ *                 producer (four GEMMs); backward is the sign-selected transpose, which
+ *                 gives ONE multiplier per input element (chosen by the sign of Δx);
+ *   batchnorm/dropout: the producer's parts, scaled (the reference implementation
+ *                 looks through them to the conv/dense before);
+ *   RevealCancel: its own Δy⁺/Δy⁻;
+ *   anything else: the sign split of its own Δ (the pair collapses to one multiplier).
+ * Conservation holds per layer: Σ m⁺Δ⁺ + m⁻Δ⁻ = Σ (next layer's) m⁺Δ⁺ + m⁻Δ⁻.
+ * For a pn layer, single-valued multipliers from consumers accumulate in mult[l] and
+ * pair-valued ones in mpx[l]/mnx[l]; m⁺ = mult + mpx, m⁻ = mult + mnx.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqlift/attribution.h"
+#include "seqlift/util.h"
+
+struct sl_attr_s {
+    const sl_net_t *net;
+    sl_attr_opts_t o;
+    const sl_target_t *tg;
+    int nt;
+    int len;            /* input length */
+    int max_rows;       /* reference-side batch */
+    int grad_mode;      /* gradient rules on the rows' own activations (gradient, IG) */
+    sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
+    float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers], NULL where unused */
+    float **pool;       /* multiplier buffers shared by layers whose lifetimes do not overlap */
+    int n_pool;
+    char *started;      /* [n_layers]: mult[l] zeroed in the current backward */
+    char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
+    char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
+    float *s[3];        /* scratch, max_rows × largest layer */
+    size_t max_size;
+    float *g;           /* target weights [n_targets][batch][largest target layer] */
+    size_t gsz;
+    float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
+    float *macc;        /* IG: summed gradients [batch*max_refs][len][4] */
+    int *row_seq;       /* [max_rows] */
+    double *tv;         /* target values [max_rows] */
+    double *tref;       /* target on references [batch*max_refs] */
+};
+
+void sl_attr_opts_default(sl_attr_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->method = SL_METHOD_GENOMICS;
+    o->maxpool = SL_MAXPOOL_SUMMATION;
+    o->ig_steps = 50;
+    o->max_refs = 20;
+    o->batch = 1;
+}
+
+int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len)
+{
+    memset(o, 0, sizeof(*o));
+    o->n_targets = n_targets;
+    o->len = len;
+    size_t n = (size_t)n_targets * (size_t)len * 4;
+    o->contrib = sl_malloc(n * sizeof(float), "contributions");
+    o->hyp = sl_malloc(n * sizeof(float), "hypothetical contributions");
+    o->out_x = sl_calloc((size_t)n_targets * 4, sizeof(double), "target values");
+    if (!o->contrib || !o->hyp || !o->out_x) {
+        sl_attr_out_free(o);
+        return -1;
+    }
+    o->out_ref = o->out_x + n_targets;
+    o->sum = o->out_x + 2 * n_targets;
+    o->err = o->out_x + 3 * n_targets;
+    return 0;
+}
+
+void sl_attr_out_free(sl_attr_out_t *o)
+{
+    free(o->contrib);
+    free(o->hyp);
+    free(o->out_x);
+    memset(o, 0, sizeof(*o));
+}
+
+void sl_attr_destroy(sl_attr_t *w)
+{
+    if (!w) return;
+    int nl = w->net->n_layers;
+    for (int i = 0; i < w->n_pool; i++) free(w->pool[i]);
+    free(w->pool);
+    free(w->started);
+    free(w->mult); /* pointers into the pool */
+    float **arrs[4] = {w->mpx, w->mnx, w->dpos, w->dneg};
+    for (int a = 0; a < 4; a++) {
+        if (!arrs[a]) continue;
+        for (int l = 0; l < nl; l++) free(arrs[a][l]);
+        free(arrs[a]);
+    }
+    sl_acts_destroy(w->ax);
+    sl_acts_destroy(w->ar);
+    for (int i = 0; i < 3; i++) free(w->s[i]);
+    free(w->pn);
+    free(w->rc);
+    free(w->anc);
+    free(w->g);
+    free(w->xin);
+    free(w->macc);
+    free(w->row_seq);
+    free(w->tv);
+    free(w->tref);
+    free(w);
+}
+
+static int is_pass_pn(sl_op_t op) { return op == SL_OP_BATCHNORM || op == SL_OP_DROPOUT; }
+
+/* Multiplier buffers: mult[l] lives from the first consumer processed (backward runs
+ * from the last layer down) until l itself; target layers from the start. Layers
+ * whose lifetimes do not overlap share a buffer (a chain needs two or three). */
+static int plan_multipliers(sl_attr_t *w, const char *need, int last)
+{
+    const sl_net_t *net = w->net;
+    int nl = net->n_layers, n_free = 0, ret = -1;
+    size_t bytes = (size_t)w->max_rows * w->max_size * sizeof(float);
+    int *slot = sl_malloc((size_t)nl * sizeof(int), "plan"), *freel = sl_malloc((size_t)nl * sizeof(int), "plan");
+    w->pool = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
+    w->started = sl_calloc((size_t)nl, 1, "multipliers");
+    if (!slot || !freel || !w->pool || !w->started) goto fail;
+    for (int l = 0; l < nl; l++) slot[l] = -1;
+#define TAKE(l)                                                                                   \
+    do {                                                                                          \
+        if (n_free > 0) slot[l] = freel[--n_free];                                                \
+        else if (!(w->pool[w->n_pool] = sl_malloc(bytes, "multipliers"))) goto fail;              \
+        else slot[l] = w->n_pool++;                                                               \
+    } while (0)
+    for (int t = 0; t < w->nt; t++)
+        if (slot[w->tg[t].layer] < 0) TAKE(w->tg[t].layer);
+    for (int c = last; c >= 0; c--) {
+        if (!need[c]) continue;
+        const sl_layer_t *L = &net->layers[c];
+        for (int i = 0; c > 0 && i < L->n_in; i++)
+            if (slot[L->in[i]] < 0) TAKE(L->in[i]);
+        if (slot[c] >= 0) freel[n_free++] = slot[c];
+    }
+#undef TAKE
+    for (int l = 0; l < nl; l++) w->mult[l] = slot[l] >= 0 ? w->pool[slot[l]] : NULL;
+    ret = 0;
+fail:
+    free(slot);
+    free(freel);
+    return ret;
+}
+
+sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
+                          const sl_attr_opts_t *o)
+{
+    sl_attr_t *w = sl_calloc(1, sizeof(*w), "attribution workspace");
+    if (!w) return NULL;
+    int nl = net->n_layers;
+    w->net = net;
+    w->o = *o;
+    w->tg = targets;
+    w->nt = n_targets;
+    w->len = net->in_len;
+    if (w->o.batch < 1) w->o.batch = 1;
+    if (w->o.max_refs < 1) w->o.max_refs = 1;
+    if (w->o.ig_steps < 1) w->o.ig_steps = 1;
+    sl_method_t m = w->o.method;
+    int uses_refs = sl_method_uses_refs(m);
+    w->grad_mode = m == SL_METHOD_GRADIENT || m == SL_METHOD_GRAD_INPUT || m == SL_METHOD_IG;
+    w->max_rows = w->o.batch * (uses_refs ? w->o.max_refs : 1);
+    if (m == SL_METHOD_ISM || m == SL_METHOD_IG) {
+        int want = 16 > w->max_rows ? 16 : w->max_rows; /* mutants / path points per pass */
+        w->max_rows = want;
+    }
+
+    w->pn = sl_calloc((size_t)nl, 1, "layer flags");
+    w->rc = sl_calloc((size_t)nl, 1, "layer flags");
+    w->anc = sl_calloc((size_t)nl * (size_t)n_targets, 1, "layer flags");
+    if (!w->pn || !w->rc || !w->anc) goto fail;
+    int last = 0;
+    for (int t = 0; t < n_targets; t++) {
+        char *a = w->anc + (size_t)t * nl;
+        a[targets[t].layer] = 1;
+        if (targets[t].layer > last) last = targets[t].layer;
+        for (int l = targets[t].layer; l > 0; l--) {
+            if (!a[l]) continue;
+            const sl_layer_t *L = &net->layers[l];
+            if (L->op == SL_OP_SOFTMAX) {
+                sl_log_error("%s: layer '%s': softmax inside the network (before target '%s') cannot be attributed through",
+                             net->path ? net->path : "model", L->name, targets[t].label);
+                goto fail;
+            }
+            for (int i = 0; i < L->n_in; i++) a[L->in[i]] = 1;
+        }
+    }
+    char *need = sl_calloc((size_t)nl, 1, "layer flags");
+    if (!need) goto fail;
+    for (int t = 0; t < n_targets; t++)
+        for (int l = 0; l < nl; l++) need[l] |= w->anc[(size_t)t * nl + l];
+
+    /* rules: which elementwise layers use RevealCancel; which layers carry Δ⁺/Δ⁻ */
+    if (m == SL_METHOD_GENOMICS || m == SL_METHOD_REVEALCANCEL) {
+        for (int l = 1; l < nl; l++) {
+            const sl_layer_t *L = &net->layers[l];
+            if (!need[l] || !sl_op_is_elementwise(L->op)) continue;
+            if (m == SL_METHOD_REVEALCANCEL) {
+                w->rc[l] = 1;
+                continue;
+            }
+            /* genomics: look through batchnorm/dropout to the linear layer before;
+             * dense -> RevealCancel, conv (or anything else) -> Rescale */
+            int p = L->in[0];
+            while (p > 0 && is_pass_pn(net->layers[p].op)) p = net->layers[p].in[0];
+            w->rc[l] = net->layers[p].op == SL_OP_DENSE;
+        }
+        for (int l = nl - 1; l > 0; l--) {
+            const sl_layer_t *L = &net->layers[l];
+            if (!need[l]) continue;
+            if (w->rc[l] || (w->pn[l] && is_pass_pn(L->op))) w->pn[L->in[0]] = 1;
+        }
+    }
+    for (int l = 1; l < nl; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        if (need[l] && w->pn[l] && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE) && (!L->wpos || !L->wneg)) {
+            sl_log_error("layer '%s': weights not split by sign (call sl_net_split_weights first)", L->name);
+            free(need);
+            goto fail;
+        }
+    }
+
+    w->ax = sl_acts_create(net, w->o.batch);
+    w->ar = sl_acts_create(net, w->max_rows);
+    if (!w->ax || !w->ar) {
+        free(need);
+        goto fail;
+    }
+    size_t R = (size_t)w->max_rows;
+    for (int l = 0; l < nl; l++) {
+        size_t sz = sl_layer_size(&net->layers[l]);
+        if (sz > w->max_size) w->max_size = sz;
+    }
+    for (int t = 0; t < n_targets; t++) {
+        size_t sz = sl_layer_size(&net->layers[targets[t].layer]);
+        if (sz > w->gsz) w->gsz = sz;
+    }
+    w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
+    w->row_seq = sl_malloc(R * sizeof(int), "row map");
+    w->tv = sl_malloc(R * sizeof(double), "target values");
+    w->tref = sl_malloc((size_t)w->o.batch * w->o.max_refs * sizeof(double), "target values");
+    w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
+    if (!w->g || !w->row_seq || !w->tv || !w->tref || !w->xin) {
+        free(need);
+        goto fail;
+    }
+    if (m != SL_METHOD_ISM) {
+        for (int i = 0; i < 3; i++)
+            if (!(w->s[i] = sl_malloc(R * w->max_size * sizeof(float), "scratch"))) {
+                free(need);
+                goto fail;
+            }
+        w->mult = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
+        w->mpx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
+        w->mnx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
+        w->dpos = sl_calloc((size_t)nl, sizeof(float *), "differences");
+        w->dneg = sl_calloc((size_t)nl, sizeof(float *), "differences");
+        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg) {
+            free(need);
+            goto fail;
+        }
+        if (plan_multipliers(w, need, last) < 0) goto fail_need;
+        for (int l = 0; l <= last; l++) {
+            if (!need[l] || !w->pn[l]) continue;
+            size_t n = R * sl_layer_size(&net->layers[l]) * sizeof(float);
+            if (!(w->mpx[l] = sl_malloc(n, "multipliers")) || !(w->mnx[l] = sl_malloc(n, "multipliers")) ||
+                !(w->dpos[l] = sl_malloc(n, "differences")) || !(w->dneg[l] = sl_malloc(n, "differences")))
+                goto fail_need;
+        }
+        if (m == SL_METHOD_IG &&
+            !(w->macc = sl_malloc((size_t)w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float), "gradients")))
+            goto fail_need;
+    }
+    free(need);
+    return w;
+fail_need:
+    free(need);
+fail:
+    sl_attr_destroy(w);
+    return NULL;
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static inline const float *tweights(const sl_attr_t *w, int t, int seq)
+{
+    return w->g + ((size_t)t * w->o.batch + (size_t)seq) * w->gsz;
+}
+
+static inline const float *xact(const sl_attr_t *w, int l, int row)
+{
+    size_t sz = sl_layer_size(&w->net->layers[l]);
+    return w->ax->act[l] + (size_t)w->row_seq[row] * sz;
+}
+
+/* out[rows][size] = Δ of layer l (input-side minus reference-side activation) */
+static void delta(const sl_attr_t *w, int l, int rows, float *out)
+{
+    size_t sz = sl_layer_size(&w->net->layers[l]);
+    for (int i = 0; i < rows; i++) {
+        const float *x = xact(w, l, i), *r = w->ar->act[l] + (size_t)i * sz;
+        float *o = out + (size_t)i * sz;
+        for (size_t j = 0; j < sz; j++) o[j] = x[j] - r[j];
+    }
+}
+
+/* m = sel(Δ, P, N): the multiplier of the part Δ falls in (average at Δ = 0) */
+static void select_by_sign(const float *d, const float *P, const float *N, float *m, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        m[j] = d[j] > 0 ? P[j] : d[j] < 0 ? N[j] : 0.5f * (P[j] + N[j]);
+}
+
+static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
+{
+    for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
+}
+
+void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
+                          float *ypos, float *yneg, int n, sl_acts_t *scratch)
+{
+    for (size_t j = 0; j < n_in; j++) {
+        dxp[j] = dx[j] > 0 ? dx[j] : 0.0f;
+        dxn[j] = dx[j] < 0 ? dx[j] : 0.0f;
+    }
+    sl_linear_apply(L, L->wpos, dxp, ypos, n, 0, scratch);
+    sl_linear_apply(L, L->wneg, dxn, ypos, n, 1, scratch);
+    sl_linear_apply(L, L->wpos, dxn, yneg, n, 0, scratch);
+    sl_linear_apply(L, L->wneg, dxp, yneg, n, 1, scratch);
+}
+
+/* Δ⁺/Δ⁻ of every pn layer, in topological order (after both forward passes). */
+static void forward_pn(sl_attr_t *w, int rows)
+{
+    const sl_net_t *net = w->net;
+    for (int l = 0; l < net->n_layers; l++) {
+        if (!w->pn[l] || !w->dpos[l]) continue;
+        const sl_layer_t *L = &net->layers[l];
+        size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
+        float *P = w->dpos[l], *N = w->dneg[l];
+        if (l > 0 && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE)) {
+            int p = L->in[0];
+            size_t np = (size_t)rows * sl_layer_size(&net->layers[p]);
+            delta(w, p, rows, w->s[0]);
+            sl_attr_linear_parts(L, w->s[0], w->s[1], w->s[2], np, P, N, rows, w->ar);
+        } else if (l > 0 && is_pass_pn(L->op)) {
+            int p = L->in[0];
+            const float *pp = w->dpos[p], *pnn = w->dneg[p];
+            for (size_t j = 0; j < n; j++) {
+                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
+                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
+                P[j] = sp * pp[j] + sn * pnn[j];
+                N[j] = sp * pnn[j] + sn * pp[j];
+            }
+        } else if (l > 0 && w->rc[l]) {
+            int p = L->in[0];
+            sl_attr_revealcancel(L, w->ar->act[p], w->dpos[p], w->dneg[p], P, N, NULL, NULL, n);
+        } else {
+            delta(w, l, rows, w->s[0]);
+            for (size_t j = 0; j < n; j++) {
+                P[j] = w->s[0][j] > 0 ? w->s[0][j] : 0.0f;
+                N[j] = w->s[0][j] < 0 ? w->s[0][j] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Max pools: route the multiplier of each output to its input(s). */
+static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
+{
+    const sl_net_t *net = w->net;
+    const sl_layer_t *L = &net->layers[l];
+    int p = L->in[0];
+    const sl_layer_t *P = &net->layers[p];
+    size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
+    int C = L->ch, glob = L->op == SL_OP_GLOBAL_MAXPOOL;
+    int d = L->dilation > 0 ? L->dilation : 1;
+    int summation = !w->grad_mode && w->o.maxpool == SL_MAXPOOL_SUMMATION;
+    for (int i = 0; i < rows; i++) {
+        const float *xr = w->ar->act[p] + (size_t)i * szp;
+        const float *xi = w->grad_mode ? xr : xact(w, p, i);
+        const float *mo = M + (size_t)i * sz;
+        float *dst = w->mult[p] + (size_t)i * szp;
+        for (int t = 0; t < L->len; t++) {
+            int start = glob ? 0 : t * L->stride - L->pad_left;
+            int kn = glob ? P->len : L->kernel, step = glob ? 1 : d;
+            for (int c = 0; c < C; c++) {
+                int ax = -1, ar = -1;
+                for (int j = 0; j < kn; j++) {
+                    int q = start + j * step;
+                    if (q < 0 || q >= P->len) continue;
+                    size_t k = (size_t)q * C + c;
+                    if (ax < 0 || xi[k] > xi[(size_t)ax * C + c]) ax = q;
+                    if (ar < 0 || xr[k] > xr[(size_t)ar * C + c]) ar = q;
+                }
+                if (ax < 0) continue;
+                float m = mo[(size_t)t * C + c];
+                size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
+                if (!summation || ax == ar) {
+                    dst[kx] += m;
+                    continue;
+                }
+                /* Δy = x[ax] − r[ar] lies between Δ[ar] and Δ[ax]: split m so that
+                 * λΔ[ax] + (1−λ)Δ[ar] = Δy exactly */
+                float da = xi[kx] - xr[kx], db = xi[kr] - xr[kr], dy = xi[kx] - xr[kr];
+                float den = da - db, lam = fabsf(den) < SL_ATTR_NEAR_ZERO ? 0.5f : (dy - db) / den;
+                dst[kx] += lam * m;
+                dst[kr] += (1.0f - lam) * m;
+            }
+        }
+    }
+}
+
+/* Backward from target t over `rows` rows; the input multipliers end in w->s[0]
+ * ([rows][len][4]). Target weights w->g per sequence must be set. */
+static void backward(sl_attr_t *w, int t, int rows)
+{
+    const sl_net_t *net = w->net;
+    const char *anc = w->anc + (size_t)t * net->n_layers;
+    int tl = w->tg[t].layer;
+    memset(w->started, 0, (size_t)net->n_layers);
+    w->started[tl] = 1;
+    if (w->mpx[tl]) {
+        size_t n = (size_t)rows * sl_layer_size(&net->layers[tl]) * sizeof(float);
+        memset(w->mpx[tl], 0, n);
+        memset(w->mnx[tl], 0, n);
+    }
+    size_t tsz = sl_layer_size(&net->layers[tl]);
+    for (int i = 0; i < rows; i++)
+        memcpy(w->mult[tl] + (size_t)i * tsz, tweights(w, t, w->row_seq[i]), tsz * sizeof(float));
+
+    for (int l = tl; l >= 0; l--) {
+        if (!anc[l]) continue;
+        const sl_layer_t *L = &net->layers[l];
+        size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
+        float *M = w->mult[l], *Pm = M, *Nm = M;
+        for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
+            int p = L->in[i];
+            if (w->started[p]) continue;
+            size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
+            memset(w->mult[p], 0, np);
+            if (w->mpx[p]) {
+                memset(w->mpx[p], 0, np);
+                memset(w->mnx[p], 0, np);
+            }
+            w->started[p] = 1;
+        }
+        int pair = w->pn[l] && w->mpx[l];
+        if (pair) {
+            for (size_t j = 0; j < n; j++) {
+                w->mpx[l][j] += M[j];
+                w->mnx[l][j] += M[j];
+            }
+            Pm = w->mpx[l];
+            Nm = w->mnx[l];
+            int keeps_pair = l > 0 && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE || is_pass_pn(L->op) || w->rc[l]);
+            if (!keeps_pair) {
+                delta(w, l, rows, w->s[1]);
+                select_by_sign(w->s[1], Pm, Nm, M, n);
+                Pm = Nm = M;
+            }
+        }
+        if (l == 0) {
+            memcpy(w->s[0], M, n * sizeof(float));
+            return;
+        }
+        int p = L->in[0];
+        size_t szp = sl_layer_size(&net->layers[p]), np = (size_t)rows * szp;
+        if ((L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE) && Pm != Nm) {
+            float *A = w->s[0], *B = w->s[1], *d = w->s[2];
+            memset(A, 0, np * sizeof(float));
+            memset(B, 0, np * sizeof(float));
+            sl_linear_backward(L, L->wpos, Pm, A, rows, w->ar);
+            sl_linear_backward(L, L->wneg, Nm, A, rows, w->ar);
+            sl_linear_backward(L, L->wpos, Nm, B, rows, w->ar);
+            sl_linear_backward(L, L->wneg, Pm, B, rows, w->ar);
+            delta(w, p, rows, d);
+            select_by_sign(d, A, B, A, np);
+            for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
+        } else if (is_pass_pn(L->op) && Pm != Nm) {
+            for (size_t j = 0; j < n; j++) {
+                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
+                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
+                w->mpx[p][j] += sp * Pm[j] + sn * Nm[j];
+                w->mnx[p][j] += sp * Nm[j] + sn * Pm[j];
+            }
+        } else if (sl_op_is_linear(L->op)) {
+            float *dx[64];
+            float **dxp = L->n_in <= 64 ? dx : NULL;
+            if (!dxp) continue; /* more than 64 inputs: refused at load in practice */
+            for (int i = 0; i < L->n_in; i++) dx[i] = w->mult[L->in[i]];
+            sl_layer_backward_linear(net, l, M, dx, rows, w->ar);
+        } else if (sl_op_is_elementwise(L->op)) {
+            float *s = w->s[0];
+            if (w->grad_mode) {
+                sl_elementwise_grad(L, w->ar->act[p], s, n);
+                axpy_mul(w->mult[p], s, M, n);
+            } else if (w->rc[l]) {
+                float *s2 = w->s[1];
+                sl_attr_revealcancel(L, w->ar->act[p], w->dpos[p], w->dneg[p], NULL, NULL, s, s2, n);
+                axpy_mul(w->mpx[p], s, Pm, n);
+                axpy_mul(w->mnx[p], s2, Nm, n);
+            } else {
+                for (int i = 0; i < rows; i++)
+                    sl_attr_rescale(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
+                                    w->ar->act[l] + (size_t)i * sz, s + (size_t)i * sz, sz);
+                axpy_mul(w->mult[p], s, M, n);
+            }
+        } else if (sl_op_is_maxpool(L->op)) {
+            maxpool_backward(w, l, rows, M);
+        }
+    }
+}
+
+static double dot_g(const float *g, const float *a, size_t n)
+{
+    double s = 0;
+    for (size_t j = 0; j < n; j++) s += (double)g[j] * a[j];
+    return s;
+}
+
+/* target weights for every sequence of the batch, and the target on the inputs */
+static void target_setup(sl_attr_t *w, int t, int n_seqs, sl_attr_out_t *out)
+{
+    const sl_target_t *T = &w->tg[t];
+    size_t sz = sl_layer_size(&w->net->layers[T->layer]);
+    for (int s = 0; s < n_seqs; s++) {
+        const float *a = w->ax->act[T->layer] + (size_t)s * sz;
+        float *g = w->g + ((size_t)t * w->o.batch + (size_t)s) * w->gsz;
+        sl_target_weights(w->net, T, a, g);
+        out[s].out_x[t] = dot_g(g, a, sz);
+    }
+}
+
+static double target_row(const sl_attr_t *w, int t, int row)
+{
+    int tl = w->tg[t].layer;
+    size_t sz = sl_layer_size(&w->net->layers[tl]);
+    return dot_g(tweights(w, t, w->row_seq[row]), w->ar->act[tl] + (size_t)row * sz, sz);
+}
+
+/* Relative summation-to-delta error of a region: |Σ contributions − Δ̄| over the
+ * larger of |Δ̄| and the mean |Δ| over the references (Δ̄ alone can cancel to ~0). */
+static double rel_err(double sum, double dmean, double dabs)
+{
+    return fabs(sum - dmean) / fmax(fmax(fabs(dmean), dabs), 1e-6);
+}
+
+/* From multipliers m [n_seqs*K][len][4] of (sequence, reference) pairs: contributions,
+ * hypothetical contributions, sums and the summation-to-delta error. */
+static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float *refs, int K,
+                    const float *m, sl_attr_out_t *out)
+{
+    size_t L4 = (size_t)w->len * 4;
+    for (int s = 0; s < n_seqs; s++) {
+        float *c = out[s].contrib + (size_t)t * L4, *h = out[s].hyp + (size_t)t * L4;
+        const float *xs = x + (size_t)s * L4;
+        memset(c, 0, L4 * sizeof(float));
+        memset(h, 0, L4 * sizeof(float));
+        double mref = 0, tot = 0, dabs = 0;
+        for (int k = 0; k < K; k++) {
+            const float *r = refs + ((size_t)s * K + k) * L4, *mk = m + ((size_t)s * K + k) * L4;
+            double sk = 0;
+            for (size_t j = 0; j < L4; j++) {
+                float v = (xs[j] - r[j]) * mk[j];
+                sk += v;
+                c[j] += v / (float)K;
+            }
+            sl_attr_hyp_accumulate(mk, r, w->len, 1.0f / (float)K, h);
+            double tr = w->tref[s * K + k];
+            dabs += fabs(out[s].out_x[t] - tr) / K;
+            mref += tr / K;
+            tot += sk / K;
+        }
+        out[s].out_ref[t] = mref;
+        out[s].sum[t] = tot;
+        out[s].err[t] = rel_err(tot, out[s].out_x[t] - mref, dabs);
+        out[s].n_refs = K;
+    }
+}
+
+static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int K,
+                        sl_attr_out_t *out)
+{
+    int rows = n_seqs * K;
+    for (int i = 0; i < rows; i++) w->row_seq[i] = i / K;
+    if (sl_net_forward(w->net, w->ar, refs, rows) < 0) return -1;
+    forward_pn(w, rows);
+    for (int t = 0; t < w->nt; t++) {
+        target_setup(w, t, n_seqs, out);
+        for (int i = 0; i < rows; i++) w->tref[i] = target_row(w, t, i);
+        backward(w, t, rows);
+        combine(w, t, n_seqs, x, refs, K, w->s[0], out);
+    }
+    return 0;
+}
+
+static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
+{
+    size_t L4 = (size_t)w->len * 4;
+    for (int i = 0; i < n_seqs; i++) w->row_seq[i] = i;
+    if (sl_net_forward(w->net, w->ar, x, n_seqs) < 0) return -1;
+    for (int t = 0; t < w->nt; t++) {
+        target_setup(w, t, n_seqs, out);
+        backward(w, t, n_seqs);
+        for (int s = 0; s < n_seqs; s++) {
+            const float *m = w->s[0] + (size_t)s * L4, *xs = x + (size_t)s * L4;
+            float *c = out[s].contrib + (size_t)t * L4, *h = out[s].hyp + (size_t)t * L4;
+            double tot = 0;
+            for (size_t j = 0; j < L4; j++) {
+                c[j] = w->o.method == SL_METHOD_GRAD_INPUT ? m[j] * xs[j] : m[j];
+                h[j] = m[j];
+                tot += c[j];
+            }
+            out[s].out_ref[t] = NAN;
+            out[s].sum[t] = tot;
+            out[s].err[t] = NAN;
+            out[s].n_refs = 0;
+        }
+    }
+    return 0;
+}
+
+static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int K,
+                  sl_attr_out_t *out)
+{
+    size_t L4 = (size_t)w->len * 4;
+    int steps = w->o.ig_steps;
+    int64_t total = (int64_t)n_seqs * K * steps;
+    for (int t = 0; t < w->nt; t++) {
+        target_setup(w, t, n_seqs, out);
+        /* the target on the references, in chunks of max_rows */
+        for (int i0 = 0; i0 < n_seqs * K; i0 += w->max_rows) {
+            int rows = n_seqs * K - i0 < w->max_rows ? n_seqs * K - i0 : w->max_rows;
+            for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
+            if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
+            for (int i = 0; i < rows; i++) w->tref[i0 + i] = target_row(w, t, i);
+        }
+        memset(w->macc, 0, (size_t)n_seqs * K * L4 * sizeof(float));
+        for (int64_t g0 = 0; g0 < total; g0 += w->max_rows) {
+            int rows = total - g0 < w->max_rows ? (int)(total - g0) : w->max_rows;
+            for (int i = 0; i < rows; i++) {
+                int64_t gi = g0 + i, pair = gi / steps;
+                int j = (int)(gi % steps), s = (int)(pair / K);
+                float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
+                const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
+                float *o = w->xin + (size_t)i * L4;
+                for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
+                w->row_seq[i] = s;
+            }
+            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+            backward(w, t, rows);
+            for (int i = 0; i < rows; i++) {
+                float *acc = w->macc + (size_t)((g0 + i) / steps) * L4;
+                const float *m = w->s[0] + (size_t)i * L4;
+                for (size_t q = 0; q < L4; q++) acc[q] += m[q] / (float)steps;
+            }
+        }
+        combine(w, t, n_seqs, x, refs, K, w->macc, out);
+    }
+    return 0;
+}
+
+static int run_ism(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
+{
+    size_t L4 = (size_t)w->len * 4;
+    for (int t = 0; t < w->nt; t++) target_setup(w, t, n_seqs, out);
+    for (int s = 0; s < n_seqs; s++) {
+        const float *xs = x + (size_t)s * L4;
+        for (int t = 0; t < w->nt; t++) memset(out[s].hyp + (size_t)t * L4, 0, L4 * sizeof(float));
+        /* every (position, base) that differs from the input: one forward pass each */
+        int64_t q = 0, nq = (int64_t)L4;
+        while (q < nq) {
+            int rows = 0;
+            int64_t idx[256];
+            while (q < nq && rows < w->max_rows && rows < 256) {
+                if (xs[q] != 1.0f) {
+                    float *o = w->xin + (size_t)rows * L4;
+                    memcpy(o, xs, L4 * sizeof(float));
+                    size_t pbase = (size_t)(q / 4) * 4;
+                    for (int b = 0; b < 4; b++) o[pbase + b] = 0.0f;
+                    o[q] = 1.0f;
+                    w->row_seq[rows] = s;
+                    idx[rows++] = q;
+                }
+                q++;
+            }
+            if (rows == 0) break;
+            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+            for (int t = 0; t < w->nt; t++)
+                for (int i = 0; i < rows; i++)
+                    out[s].hyp[(size_t)t * L4 + (size_t)idx[i]] = (float)(target_row(w, t, i) - out[s].out_x[t]);
+        }
+        for (int t = 0; t < w->nt; t++) {
+            float *h = out[s].hyp + (size_t)t * L4, *c = out[s].contrib + (size_t)t * L4;
+            double tot = 0;
+            for (int p = 0; p < w->len; p++) {
+                float mean = 0.25f * (h[4 * p] + h[4 * p + 1] + h[4 * p + 2] + h[4 * p + 3]);
+                for (int b = 0; b < 4; b++) {
+                    h[4 * p + b] -= mean;
+                    c[4 * p + b] = h[4 * p + b];
+                    tot += (double)h[4 * p + b] * xs[4 * p + b];
+                }
+            }
+            out[s].out_ref[t] = NAN;
+            out[s].sum[t] = tot;
+            out[s].err[t] = NAN;
+            out[s].n_refs = 0;
+        }
+    }
+    return 0;
+}
+
+int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int n_refs,
+                sl_attr_out_t *out)
+{
+    sl_method_t m = w->o.method;
+    if (n_seqs < 1 || n_seqs > w->o.batch) {
+        sl_log_error("attribution: %d sequences in a batch planned for %d", n_seqs, w->o.batch);
+        return -1;
+    }
+    if (sl_method_uses_refs(m) && (n_refs < 1 || n_refs > w->o.max_refs || !refs)) {
+        sl_log_error("attribution: %d references per sequence, the workspace is planned for 1..%d", n_refs,
+                     w->o.max_refs);
+        return -1;
+    }
+    for (int s = 0; s < n_seqs; s++)
+        if (out[s].n_targets != w->nt || out[s].len != w->len) {
+            sl_log_error("attribution: result buffers sized for %d targets x %d bases, need %d x %d",
+                         out[s].n_targets, out[s].len, w->nt, w->len);
+            return -1;
+        }
+    if (sl_net_forward(w->net, w->ax, x, n_seqs) < 0) return -1;
+    switch (m) {
+    case SL_METHOD_GENOMICS:
+    case SL_METHOD_RESCALE:
+    case SL_METHOD_REVEALCANCEL:
+        return run_deeplift(w, n_seqs, x, refs, n_refs, out);
+    case SL_METHOD_GRADIENT:
+    case SL_METHOD_GRAD_INPUT:
+        return run_gradient(w, n_seqs, x, out);
+    case SL_METHOD_IG:
+        return run_ig(w, n_seqs, x, refs, n_refs, out);
+    case SL_METHOD_ISM:
+        return run_ism(w, n_seqs, x, out);
+    }
+    return -1;
+}

@@ -1,0 +1,542 @@
+/* track.c — streaming bedGraph (htslib bgzf: plain or bgzip) and bigWig (libBigWig) writer.
+ *
+ * Regions arrive in genome order. Per-base merge state (sum/count or chosen value) is
+ * kept in a buffer that starts at the current region's start: every base left of it
+ * can no longer be covered by a later region, so it is emitted and dropped. */
+#include "seqlift/track.h"
+
+#include <bigWig.h>
+#include <htslib/bgzf.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqlift/util.h"
+
+#define SL_TRACK_FMT "%.7g"
+#define BW_BATCH 4096
+#define BW_ZOOMS 10
+
+typedef struct {
+    int64_t start, end;
+    float value;
+    char text[32];
+} entry_t;
+
+struct sl_track_s {
+    sl_track_opts_t opts;
+    int n;                      /* contigs, sorted by strcmp */
+    char **names;
+    int64_t *sizes;
+    /* bedGraph */
+    BGZF *bg;
+    char *bg_path, *bg_tmp;
+    /* bigWig */
+    bigWigFile_t *bw;
+    char *bw_path, *bw_tmp;
+    int bw_chrom_started;       /* bwAddIntervals done for the current contig */
+    uint32_t bw_n, *bw_start, *bw_end;
+    float *bw_val;
+    /* order check */
+    int have_last;
+    sl_region_t last;           /* chrom points into names[] */
+    /* merge buffer of the current contig: slot i is genome base buf_start + i */
+    int cur;                    /* contig index, -1 before the first region */
+    int64_t buf_start, buf_len, buf_cap;
+    double *sum;
+    float *val;
+    int32_t *cnt;
+    /* the entry being built (extended by merge_runs) */
+    int have_pending;
+    entry_t pending;
+    int64_t n_entries;
+    double vmin, vmax;          /* of the entries: libBigWig 0.4.7 gets them wrong */
+    int failed;
+};
+
+/* ---- options, order, names ------------------------------------------------------- */
+
+void sl_track_opts_init(sl_track_opts_t *o)
+{
+    o->overlap = SL_OVERLAP_MEAN;
+    o->track_width = 0;
+    o->merge_runs = 0;
+    o->threads = 0;
+}
+
+static const char *const overlap_names[] = {"mean", "max-abs", "first"};
+
+int sl_track_parse_overlap(const char *s, sl_overlap_t *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, overlap_names[i]) == 0) {
+            *out = (sl_overlap_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sl_track_overlap_name(sl_overlap_t o)
+{
+    return (unsigned)o < 3 ? overlap_names[o] : "?";
+}
+
+int sl_track_region_cmp(const sl_region_t *a, const sl_region_t *b)
+{
+    if (!a->chrom || !b->chrom) {
+        if (a->chrom || b->chrom) return a->chrom ? -1 : 1;
+    } else {
+        int c = strcmp(a->chrom, b->chrom);
+        if (c) return c;
+    }
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    if (a->end != b->end) return a->end < b->end ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+int sl_track_region_ptr_cmp(const void *a, const void *b)
+{
+    return sl_track_region_cmp(*(const sl_region_t *const *)a, *(const sl_region_t *const *)b);
+}
+
+int sl_track_sort_order(const sl_regions_t *rl, int64_t *order)
+{
+    const sl_region_t **p = sl_malloc((size_t)(rl->n ? rl->n : 1) * sizeof(*p), "region order");
+    if (!p) return -1;
+    for (int64_t i = 0; i < rl->n; i++) p[i] = &rl->r[i];
+    qsort(p, (size_t)rl->n, sizeof(*p), sl_track_region_ptr_cmp);
+    for (int64_t i = 0; i < rl->n; i++) order[i] = p[i] - rl->r;
+    free(p);
+    return 0;
+}
+
+char *sl_track_target_path(const char *path, const char *target, int n_targets)
+{
+    if (n_targets <= 1 || !target) return sl_strdup(path);
+    size_t plen = strlen(path), tlen = strlen(target);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t ext = plen; /* where the extension (".gz" and one more) starts */
+    if (plen - (size_t)(base - path) > 3 && strcmp(path + plen - 3, ".gz") == 0) ext -= 3;
+    for (size_t i = ext; i > (size_t)(base - path) + 1; i--)
+        if (path[i - 1] == '.') {
+            ext = i - 1;
+            break;
+        }
+    char *out = sl_malloc(plen + tlen + 2, "track file name");
+    if (!out) return NULL;
+    memcpy(out, path, ext);
+    out[ext] = '.';
+    for (size_t i = 0; i < tlen; i++) {
+        char c = target[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        out[ext + 1 + i] = ok ? c : '_';
+    }
+    memcpy(out + ext + 1 + tlen, path + ext, plen - ext + 1);
+    return out;
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+static int bw_flush(sl_track_t *w)
+{
+    if (!w->bw || w->bw_n == 0) return 0;
+    int r;
+    if (!w->bw_chrom_started) {
+        const char **chroms = sl_malloc(w->bw_n * sizeof(*chroms), "bigWig chromosome list");
+        if (!chroms) return -1;
+        for (uint32_t i = 0; i < w->bw_n; i++) chroms[i] = w->names[w->cur];
+        r = bwAddIntervals(w->bw, chroms, w->bw_start, w->bw_end, w->bw_val, w->bw_n);
+        free(chroms);
+        w->bw_chrom_started = 1;
+    } else {
+        r = bwAppendIntervals(w->bw, w->bw_start, w->bw_end, w->bw_val, w->bw_n);
+    }
+    if (r != 0) {
+        sl_log_error("%s: libBigWig failed to add %u intervals on %s", w->bw_path, w->bw_n, w->names[w->cur]);
+        return -1;
+    }
+    w->bw_n = 0;
+    return 0;
+}
+
+static int emit_pending(sl_track_t *w)
+{
+    if (!w->have_pending) return 0;
+    entry_t *e = &w->pending;
+    w->have_pending = 0;
+    if (w->n_entries++ == 0 || e->value < w->vmin) w->vmin = e->value;
+    if (w->n_entries == 1 || e->value > w->vmax) w->vmax = e->value;
+    if (w->bg) {
+        char line[512];
+        int n = snprintf(line, sizeof line, "%s\t%" PRId64 "\t%" PRId64 "\t%s\n", w->names[w->cur],
+                         e->start, e->end, e->text);
+        if (n < 0 || n >= (int)sizeof line) { /* a contig name of hundreds of bytes */
+            if (bgzf_write(w->bg, w->names[w->cur], strlen(w->names[w->cur])) < 0) goto bg_fail;
+            n = snprintf(line, sizeof line, "\t%" PRId64 "\t%" PRId64 "\t%s\n", e->start, e->end, e->text);
+        }
+        if (bgzf_write(w->bg, line, (size_t)n) < 0) goto bg_fail;
+    }
+    if (w->bw) {
+        w->bw_start[w->bw_n] = (uint32_t)e->start;
+        w->bw_end[w->bw_n] = (uint32_t)e->end;
+        w->bw_val[w->bw_n] = e->value;
+        if (++w->bw_n == BW_BATCH && bw_flush(w) < 0) return -1;
+    }
+    return 0;
+bg_fail:
+    sl_log_error("%s: write failed", w->bg_path);
+    return -1;
+}
+
+/* One base with a value: printed text and the float it parses back to. */
+static int emit_base(sl_track_t *w, int64_t pos, float v)
+{
+    entry_t *e = &w->pending;
+    char text[32];
+    if (v == 0.0f) v = 0.0f; /* no "-0" */
+    snprintf(text, sizeof text, SL_TRACK_FMT, (double)v);
+    if (w->have_pending && w->opts.merge_runs && e->end == pos && strcmp(e->text, text) == 0) {
+        e->end++;
+        return 0;
+    }
+    if (emit_pending(w) < 0) return -1;
+    e->start = pos, e->end = pos + 1;
+    e->value = strtof(text, NULL);
+    memcpy(e->text, text, sizeof text);
+    w->have_pending = 1;
+    return 0;
+}
+
+/* Emit and drop every buffered base left of genome position pos. */
+static int flush_until(sl_track_t *w, int64_t pos)
+{
+    if (pos <= w->buf_start) return 0;
+    int64_t k = pos - w->buf_start < w->buf_len ? pos - w->buf_start : w->buf_len;
+    for (int64_t i = 0; i < k; i++) {
+        if (w->cnt[i] == 0) continue;
+        float v = w->opts.overlap == SL_OVERLAP_MEAN ? (float)(w->sum[i] / w->cnt[i]) : w->val[i];
+        if (emit_base(w, w->buf_start + i, v) < 0) return -1;
+    }
+    w->buf_len -= k;
+    if (w->buf_len > 0) {
+        memmove(w->sum, w->sum + k, (size_t)w->buf_len * sizeof(*w->sum));
+        memmove(w->val, w->val + k, (size_t)w->buf_len * sizeof(*w->val));
+        memmove(w->cnt, w->cnt + k, (size_t)w->buf_len * sizeof(*w->cnt));
+    }
+    w->buf_start = pos;
+    return 0;
+}
+
+static int finish_contig(sl_track_t *w)
+{
+    if (w->cur < 0) return 0;
+    if (flush_until(w, INT64_MAX) < 0 || emit_pending(w) < 0 || bw_flush(w) < 0) return -1;
+    w->buf_len = 0;
+    return 0;
+}
+
+static int grow(sl_track_t *w, int64_t need)
+{
+    if (need <= w->buf_cap) return 0;
+    int64_t cap = w->buf_cap ? w->buf_cap : 1024;
+    while (cap < need) cap *= 2;
+    double *s = sl_realloc(w->sum, (size_t)cap * sizeof(*s), "track buffer");
+    if (!s) return -1;
+    w->sum = s;
+    float *v = sl_realloc(w->val, (size_t)cap * sizeof(*v), "track buffer");
+    if (!v) return -1;
+    w->val = v;
+    int32_t *c = sl_realloc(w->cnt, (size_t)cap * sizeof(*c), "track buffer");
+    if (!c) return -1;
+    w->cnt = c;
+    w->buf_cap = cap;
+    return 0;
+}
+
+static int find_contig(const sl_track_t *w, const char *name)
+{
+    int lo = 0, hi = w->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(w->names[mid], name);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+int sl_track_add(sl_track_t *w, const sl_region_t *r, const float *values)
+{
+    const char *out = w->bg_path ? w->bg_path : w->bw_path;
+    if (w->failed) {
+        sl_log_error("%s: track writer used after an error", out);
+        return -1;
+    }
+    if (!r->chrom) {
+        sl_log_error("%s: region '%s' has no chromosome: tracks need genome (BED) regions", out,
+                     r->name ? r->name : "?");
+        goto fail;
+    }
+    int c = find_contig(w, r->chrom);
+    if (c < 0) {
+        sl_log_error("%s: chromosome '%s' of region %s:%" PRId64 "-%" PRId64 " is not in the genome index",
+                     out, r->chrom, r->chrom, r->start, r->end);
+        goto fail;
+    }
+    if (r->end < r->start) {
+        sl_log_error("%s: region %s:%" PRId64 "-%" PRId64 " has end before start", out, r->chrom, r->start, r->end);
+        goto fail;
+    }
+    if (w->have_last && (c < w->cur || (c == w->cur && r->start < w->last.start))) {
+        sl_log_error("%s: region %s:%" PRId64 "-%" PRId64 " (input line %" PRId64 ") comes after %s:%" PRId64
+                     "-%" PRId64 ": regions must be added in genome order (chrom by byte order, then start)",
+                     out, r->chrom, r->start, r->end, r->line, w->last.chrom, w->last.start, w->last.end);
+        goto fail;
+    }
+    if (c != w->cur) {
+        if (finish_contig(w) < 0) goto fail;
+        w->cur = c;
+        w->bw_chrom_started = 0;
+        w->buf_start = r->start;
+        w->buf_len = 0;
+    }
+    w->last = *r;
+    w->last.chrom = w->names[c];
+    w->have_last = 1;
+    if (flush_until(w, r->start) < 0) goto fail;
+
+    /* kept genome bases: the central track_width bases (genome coordinates), clipped */
+    int64_t len = r->end - r->start, ks = r->start, ke = r->end;
+    if (w->opts.track_width > 0 && w->opts.track_width < len) {
+        ks = r->start + (len - w->opts.track_width) / 2;
+        ke = ks + w->opts.track_width;
+    }
+    if (ks < 0) ks = 0;
+    if (ke > w->sizes[c]) ke = w->sizes[c];
+    if (ke <= ks) return 0;
+    int64_t need = ke - w->buf_start;
+    if (grow(w, need) < 0) goto fail;
+    for (int64_t i = w->buf_len; i < need; i++) w->sum[i] = 0, w->val[i] = 0, w->cnt[i] = 0;
+    if (need > w->buf_len) w->buf_len = need;
+    for (int64_t g = ks; g < ke; g++) {
+        float v = values[r->strand == '-' ? r->end - 1 - g : g - r->start];
+        if (!isfinite(v)) continue;
+        int64_t i = g - w->buf_start;
+        switch (w->opts.overlap) {
+        case SL_OVERLAP_MEAN: w->sum[i] += v; break;
+        case SL_OVERLAP_MAX_ABS:
+            if (w->cnt[i] == 0 || fabsf(v) > fabsf(w->val[i])) w->val[i] = v;
+            break;
+        case SL_OVERLAP_FIRST:
+            if (w->cnt[i] == 0) w->val[i] = v;
+            break;
+        }
+        w->cnt[i]++;
+    }
+    return 0;
+fail:
+    w->failed = 1;
+    return -1;
+}
+
+int64_t sl_track_n_entries(const sl_track_t *w) { return w->n_entries; }
+
+void sl_track_project(const float *contrib, const float *onehot, int64_t len, int n_absent, float *out)
+{
+    for (int64_t p = 0; p < len; p++) {
+        const float *c = contrib + p * SL_NBASES;
+        out[p] = c[0] + c[1] + c[2] + c[3];
+        if (n_absent && onehot) {
+            const float *x = onehot + p * SL_NBASES;
+            if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0) out[p] = NAN;
+        }
+    }
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+static pthread_once_t bw_once = PTHREAD_ONCE_INIT;
+static int bw_init_ret;
+static void bw_init(void) { bw_init_ret = bwInit(1 << 17); }
+
+typedef struct {
+    const char *name;
+    int64_t size;
+} contig_t;
+
+static int cmp_contig(const void *a, const void *b)
+{
+    return strcmp(((const contig_t *)a)->name, ((const contig_t *)b)->name);
+}
+
+static void free_writer(sl_track_t *w)
+{
+    if (w->names)
+        for (int i = 0; i < w->n; i++) free(w->names[i]);
+    free(w->names);
+    free(w->sizes);
+    free(w->bg_path);
+    free(w->bg_tmp);
+    free(w->bw_path);
+    free(w->bw_tmp);
+    free(w->bw_start);
+    free(w->bw_end);
+    free(w->bw_val);
+    free(w->sum);
+    free(w->val);
+    free(w->cnt);
+    free(w);
+}
+
+static int open_bigwig(sl_track_t *w)
+{
+    uint32_t *len32 = NULL;
+    pthread_once(&bw_once, bw_init);
+    if (bw_init_ret != 0) {
+        sl_log_error("%s: libBigWig initialisation failed", w->bw_path);
+        return -1;
+    }
+    if (!(w->bw_tmp = sl_tmp_path(w->bw_path))) return -1;
+    if (!(w->bw_start = sl_malloc(BW_BATCH * sizeof(uint32_t), "bigWig batch")) ||
+        !(w->bw_end = sl_malloc(BW_BATCH * sizeof(uint32_t), "bigWig batch")) ||
+        !(w->bw_val = sl_malloc(BW_BATCH * sizeof(float), "bigWig batch")) ||
+        !(len32 = sl_malloc((size_t)w->n * sizeof(*len32), "bigWig chromosome sizes")))
+        goto fail;
+    for (int i = 0; i < w->n; i++) {
+        if (w->sizes[i] > (int64_t)UINT32_MAX) {
+            sl_log_error("%s: contig %s (%" PRId64 " bp) is too long for bigWig", w->bw_path, w->names[i], w->sizes[i]);
+            goto fail;
+        }
+        len32[i] = (uint32_t)w->sizes[i];
+    }
+    if (!(w->bw = bwOpen(w->bw_tmp, NULL, "w"))) {
+        sl_log_error("%s: cannot open bigWig for writing", w->bw_path);
+        goto fail;
+    }
+    if (bwCreateHdr(w->bw, BW_ZOOMS) != 0 ||
+        !(w->bw->cl = bwCreateChromList((const char *const *)w->names, len32, w->n)) ||
+        bwWriteHdr(w->bw) != 0) {
+        sl_log_error("%s: cannot write the bigWig header", w->bw_path);
+        goto fail;
+    }
+    free(len32);
+    return 0;
+fail:
+    free(len32);
+    return -1;
+}
+
+sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
+                          const char *const *names, const int64_t *sizes,
+                          const sl_track_opts_t *opts)
+{
+    sl_track_t *w = NULL;
+    if (!bedgraph && !bigwig) {
+        sl_log_error("sl_track_open: neither a bedGraph nor a bigWig path given");
+        return NULL;
+    }
+    const char *out = bedgraph ? bedgraph : bigwig;
+    if (n <= 0) {
+        sl_log_error("%s: no contigs (is the genome .fai empty?)", out);
+        return NULL;
+    }
+    if (opts && ((unsigned)opts->overlap > SL_OVERLAP_FIRST || opts->track_width < 0)) {
+        sl_log_error("%s: bad track options (overlap %d, track width %" PRId64 ")", out,
+                     (int)opts->overlap, opts->track_width);
+        return NULL;
+    }
+    if (!(w = sl_calloc(1, sizeof(*w), "track writer"))) return NULL;
+    w->cur = -1;
+    if (opts) w->opts = *opts;
+    else sl_track_opts_init(&w->opts);
+    w->n = n;
+    /* contigs in byte order: the order of the entries and of the bigWig header */
+    contig_t *order = NULL;
+    if (!(w->names = sl_calloc((size_t)n, sizeof(char *), "contig names")) ||
+        !(w->sizes = sl_malloc((size_t)n * sizeof(int64_t), "contig sizes")) ||
+        !(order = sl_malloc((size_t)n * sizeof(*order), "contig order")))
+        goto fail;
+    for (int i = 0; i < n; i++) order[i].name = names[i], order[i].size = sizes[i];
+    qsort(order, (size_t)n, sizeof(*order), cmp_contig);
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && strcmp(order[i - 1].name, order[i].name) == 0) {
+            sl_log_error("%s: contig '%s' appears twice in the genome index", out, order[i].name);
+            goto fail;
+        }
+        if (order[i].size < 0) {
+            sl_log_error("%s: contig '%s' has a negative size", out, order[i].name);
+            goto fail;
+        }
+        w->sizes[i] = order[i].size;
+        if (!(w->names[i] = sl_strdup(order[i].name))) goto fail;
+    }
+    free(order);
+    order = NULL;
+    if (bedgraph) {
+        if (!(w->bg_path = sl_strdup(bedgraph))) goto fail;
+        size_t bl = strlen(bedgraph);
+        int gz = bl > 3 && strcmp(bedgraph + bl - 3, ".gz") == 0;
+        int to_stdout = strcmp(bedgraph, "-") == 0;
+        if (!to_stdout && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
+        if (!(w->bg = bgzf_open(to_stdout ? "-" : w->bg_tmp, gz ? "w" : "wu"))) {
+            sl_log_error("%s: cannot open for writing", bedgraph);
+            goto fail;
+        }
+        /* compression dominates the cost of a .gz bedGraph */
+        if (gz && w->opts.threads > 1 && bgzf_mt(w->bg, w->opts.threads, 256) < 0) {
+            sl_log_error("%s: cannot start %d compression threads", bedgraph, w->opts.threads);
+            goto fail;
+        }
+    }
+    if (bigwig) {
+        if (!(w->bw_path = sl_strdup(bigwig)) || open_bigwig(w) < 0) goto fail;
+    }
+    return w;
+fail:
+    free(order);
+    sl_track_abort(w);
+    return NULL;
+}
+
+int sl_track_close(sl_track_t *w)
+{
+    if (!w) return -1;
+    if (w->failed || finish_contig(w) < 0) goto fail;
+    if (w->bg) {
+        int r = bgzf_close(w->bg);
+        w->bg = NULL;
+        if (r != 0) {
+            sl_log_error("%s: write failed", w->bg_path);
+            goto fail;
+        }
+    }
+    if (w->bw) {
+        /* libBigWig's running min/max uses "else if" and misses a maximum that comes
+         * after a smaller first value: set the file summary from our own. */
+        if (w->n_entries > 0) w->bw->hdr->minVal = w->vmin, w->bw->hdr->maxVal = w->vmax;
+        bwClose(w->bw);  /* writes the index, zoom levels and summary */
+        w->bw = NULL;
+    }
+    int ret = 0;
+    if (w->bg_tmp && sl_rename_into_place(w->bg_tmp, w->bg_path) < 0) ret = -1;
+    if (w->bw_tmp && sl_rename_into_place(w->bw_tmp, w->bw_path) < 0) ret = -1;
+    free_writer(w);
+    return ret;
+fail:
+    sl_track_abort(w);
+    return -1;
+}
+
+void sl_track_abort(sl_track_t *w)
+{
+    if (!w) return;
+    if (w->bg) bgzf_close(w->bg);
+    if (w->bw) bwClose(w->bw);
+    if (w->bg_tmp) remove(w->bg_tmp);
+    if (w->bw_tmp) remove(w->bw_tmp);
+    free_writer(w);
+}

@@ -1,0 +1,380 @@
+/* test_attribution.c — the DeepLIFT rules against the reference implementation's own
+ * unit-test numbers (/work/shared/REFERENCE_NUMBERS.md, items 1-5), to 1e-6. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "attr_builder.h"
+#include "seqlift/attribution.h"
+
+#define TOL 1e-6
+
+/* Score x against one all-zero reference; with a zero reference hyp[p][b] is the
+ * multiplier of (p, b). */
+static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
+                   const float *x, sl_attr_out_t *out)
+{
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, targets, 0, &tg, &nt), 0);
+    sl_attr_opts_t o;
+    sl_attr_opts_default(&o);
+    o.method = m;
+    o.maxpool = mp;
+    o.max_refs = 1;
+    sl_attr_t *w = sl_attr_create(net, tg, nt, &o);
+    assert_non_null(w);
+    float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
+    assert_int_equal(sl_attr_out_init(out, nt, net->in_len), 0);
+    assert_int_equal(sl_attr_run(w, 1, x, ref, 1, out), 0);
+    free(ref);
+    sl_attr_destroy(w);
+    sl_targets_free(tg, nt);
+}
+
+static void assert_vec(const float *got, const double *want, int n, int stride)
+{
+    for (int i = 0; i < n; i++) {
+        if (fabs(got[i * stride] - want[i]) > TOL)
+            fail_msg("element %d: got %.9g, want %.9g", i, got[i * stride], want[i]);
+    }
+}
+
+static const float W1[4] = {1, 2, 3, 4};
+
+static sl_net_t *dense_net(int relu)
+{
+    ab_t b;
+    ab_init(&b, 1);
+    float w[8], bias[2] = {-1, 1};
+    for (int i = 0; i < 4; i++) {
+        w[i] = W1[i];
+        w[4 + i] = -W1[i];
+    }
+    ab_tensor(&b, "d.w", w, 0, 2, 2, 4, 0);
+    ab_tensor(&b, "d.b", bias, 0, 1, 2, 0, 0);
+    ab_layer(&b, "\"name\":\"d\",\"op\":\"linear\",\"inputs\":[\"input\"],\"in_features\":4,\"out_features\":2,"
+                 "\"weight\":\"d.w\",\"bias\":\"d.b\"");
+    if (relu) ab_act(&b, "r", "relu", "d");
+    sl_net_t *net = ab_build(&b, 1, relu ? "{\"name\":\"y\",\"layer\":\"r\"}" : "{\"name\":\"y\",\"layer\":\"d\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    return net;
+}
+
+/* 1. Dense: outputs and multipliers */
+static void test_ref1_dense(void **state)
+{
+    (void)state;
+    sl_net_t *net = dense_net(0);
+    sl_acts_t *a = sl_acts_create(net, 2);
+    float x[8] = {1, 1, 1, 1, 2, 2, 2, 2};
+    assert_int_equal(sl_net_forward(net, a, x, 2), 0);
+    const double y[4] = {9, -9, 19, -19};
+    assert_vec(a->act[1], y, 4, 1);
+    sl_acts_destroy(a);
+    for (int k = 0; k < 2; k++) {
+        sl_attr_out_t o;
+        score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y:0,y:1", x + 4 * k, &o);
+        double w1[4], w2[4];
+        for (int i = 0; i < 4; i++) {
+            w1[i] = W1[i];
+            w2[i] = -W1[i];
+        }
+        assert_vec(o.hyp, w1, 4, 1);
+        assert_vec(o.hyp + 4, w2, 4, 1);
+        assert_true(o.err[0] < 1e-6 && o.err[1] < 1e-6);
+        sl_attr_out_free(&o);
+    }
+    sl_net_destroy(net);
+}
+
+/* 2. Dense + ReLU: Rescale and gradient */
+static void test_ref2_dense_relu(void **state)
+{
+    (void)state;
+    sl_net_t *net = dense_net(1);
+    float x[8] = {1, 1, 1, 1, 2, 2, 2, 2};
+    const double s0[2] = {9.0 / 10, 19.0 / 20}, s1[2] = {1.0 / 10, 1.0 / 20};
+    for (int k = 0; k < 2; k++) {
+        sl_attr_out_t o;
+        score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y:0,y:1", x + 4 * k, &o);
+        double w1[4], w2[4];
+        for (int i = 0; i < 4; i++) {
+            w1[i] = s0[k] * W1[i];
+            w2[i] = -s1[k] * W1[i];
+        }
+        assert_vec(o.hyp, w1, 4, 1);
+        assert_vec(o.hyp + 4, w2, 4, 1);
+        sl_attr_out_free(&o);
+        score0(net, SL_METHOD_GRADIENT, SL_MAXPOOL_SUMMATION, "y:0,y:1", x + 4 * k, &o);
+        double z[4] = {0, 0, 0, 0};
+        for (int i = 0; i < 4; i++) w1[i] = W1[i];
+        assert_vec(o.hyp, w1, 4, 1);
+        assert_vec(o.hyp + 4, z, 4, 1);
+        sl_attr_out_free(&o);
+    }
+    sl_net_destroy(net);
+}
+
+/* 3. Conv1d (Linear rule), stride 1 and 2; sign-split parts with reference 1.
+ * The expected conv outputs [19,17,15] and parts need arange(16)-8 read channel-major
+ * per example (channel 0 = -8..-5, channel 1 = -4..-1); the multipliers do not depend
+ * on the input. */
+static sl_net_t *conv_net(int stride)
+{
+    ab_t b;
+    ab_init(&b, 1);
+    float w[2 * 4 * 2] = {0}; /* [out][in][k] */
+    const float k0[2] = {-2, -1}, k1[2] = {0, 1};
+    for (int t = 0; t < 2; t++) {
+        w[(0 * 4 + 0) * 2 + t] = k0[t];
+        w[(0 * 4 + 1) * 2 + t] = k1[t];
+        w[(1 * 4 + 0) * 2 + t] = -k0[t];
+        w[(1 * 4 + 1) * 2 + t] = -k1[t];
+    }
+    float bias[2] = {-1, 1};
+    int lo = (4 - 2) / stride + 1;
+    float dw[6] = {1, -1, 1, -1, 1, -1}, db[1] = {1};
+    ab_tensor(&b, "c.w", w, 0, 3, 2, 4, 2);
+    ab_tensor(&b, "c.b", bias, 0, 1, 2, 0, 0);
+    ab_tensor(&b, "d.w", dw, 0, 2, 1, 2 * lo, 0);
+    ab_tensor(&b, "d.b", db, 0, 1, 1, 0, 0);
+    ab_layer(&b, "\"name\":\"c\",\"op\":\"conv1d\",\"inputs\":[\"input\"],\"in_channels\":4,\"out_channels\":2,"
+                 "\"kernel_size\":2,\"stride\":%d,\"padding\":\"valid\",\"weight\":\"c.w\",\"bias\":\"c.b\"", stride);
+    ab_layer(&b, "\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"c\"],\"order\":\"channel_last\"");
+    ab_layer(&b, "\"name\":\"d\",\"op\":\"linear\",\"inputs\":[\"f\"],\"in_features\":%d,\"out_features\":1,"
+                 "\"weight\":\"d.w\",\"bias\":\"d.b\"", 2 * lo);
+    sl_net_t *net = ab_build(&b, 4, "{\"name\":\"y\",\"layer\":\"d\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    return net;
+}
+
+static void conv_input(float *x)
+{
+    for (int p = 0; p < 4; p++) {
+        x[4 * p + 0] = -8.0f + p;
+        x[4 * p + 1] = -4.0f + p;
+        x[4 * p + 2] = x[4 * p + 3] = 0;
+    }
+}
+
+static void test_ref3_conv(void **state)
+{
+    (void)state;
+    float x[16];
+    conv_input(x);
+    sl_net_t *net = conv_net(1);
+    sl_acts_t *a = sl_acts_create(net, 1);
+    assert_int_equal(sl_net_forward(net, a, x, 1), 0);
+    const double c0[3] = {19, 17, 15};
+    assert_vec(a->act[1], c0, 3, 2);
+
+    sl_attr_out_t o;
+    score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y", x, &o);
+    const double m0[4] = {-4, -6, -6, -2}, m1[4] = {0, 2, 2, 2};
+    assert_vec(o.hyp, m0, 4, 4);
+    assert_vec(o.hyp + 1, m1, 4, 4);
+    assert_true(o.err[0] < 1e-6);
+    sl_attr_out_free(&o);
+
+    /* parts with reference 1 */
+    float dx[16], dxp[16], dxn[16], yp[6], yn[6];
+    for (int i = 0; i < 16; i++) dx[i] = x[i] - 1.0f;
+    sl_attr_linear_parts(&net->layers[1], dx, dxp, dxn, 16, yp, yn, 1, a);
+    const double p0[3] = {26, 23, 20}, p1[3] = {4, 3, 2}, n0[3] = {-4, -3, -2}, n1[3] = {-26, -23, -20};
+    assert_vec(yp, p0, 3, 2);
+    assert_vec(yp + 1, p1, 3, 2);
+    assert_vec(yn, n0, 3, 2);
+    assert_vec(yn + 1, n1, 3, 2);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+
+    net = conv_net(2);
+    score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y", x, &o);
+    const double s0[4] = {-4, -2, -4, -2}, s1[4] = {0, 2, 0, 2};
+    assert_vec(o.hyp, s0, 4, 4);
+    assert_vec(o.hyp + 1, s1, 4, 4);
+    sl_attr_out_free(&o);
+    sl_net_destroy(net);
+}
+
+/* 4. Max pool (gradient rule) and average pool, width 2 stride 1 */
+static sl_net_t *pool_net(const char *op)
+{
+    ab_t b;
+    ab_init(&b, 1);
+    float dw[12], db[1] = {0};
+    for (int t = 0; t < 3; t++)
+        for (int c = 0; c < 4; c++) dw[t * 4 + c] = c == 0 ? 2.0f : c == 1 ? 3.0f : 0.0f;
+    ab_tensor(&b, "d.w", dw, 0, 2, 1, 12, 0);
+    ab_tensor(&b, "d.b", db, 0, 1, 1, 0, 0);
+    ab_layer(&b, "\"name\":\"p\",\"op\":\"%s\",\"inputs\":[\"input\"],\"kernel_size\":2,\"stride\":1", op);
+    ab_layer(&b, "\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"p\"],\"order\":\"channel_last\"");
+    ab_layer(&b, "\"name\":\"d\",\"op\":\"linear\",\"inputs\":[\"f\"],\"in_features\":12,\"out_features\":1,"
+                 "\"weight\":\"d.w\",\"bias\":\"d.b\"");
+    sl_net_t *net = ab_build(&b, 4, "{\"name\":\"y\",\"layer\":\"d\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    return net;
+}
+
+static void test_ref4_pool(void **state)
+{
+    (void)state;
+    const float c0[4] = {0, 1, 4, 3}, c1[4] = {3, 2, 1, 0};
+    float x[16] = {0};
+    for (int p = 0; p < 4; p++) {
+        x[4 * p] = c0[p];
+        x[4 * p + 1] = c1[p];
+    }
+    sl_net_t *net = pool_net("maxpool1d");
+    const double g0[4] = {0, 2, 4, 0}, g1[4] = {3, 3, 3, 0};
+    sl_attr_out_t o;
+    score0(net, SL_METHOD_GRADIENT, SL_MAXPOOL_GRADIENT, "y", x, &o);
+    assert_vec(o.hyp, g0, 4, 4);
+    assert_vec(o.hyp + 1, g1, 4, 4);
+    sl_attr_out_free(&o);
+    /* DeepLIFT with the gradient rule routes through the input's argmax: the same here */
+    score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_GRADIENT, "y", x, &o);
+    assert_vec(o.hyp, g0, 4, 4);
+    assert_vec(o.hyp + 1, g1, 4, 4);
+    sl_attr_out_free(&o);
+    /* summation rule: Σ contributions = Δoutput exactly */
+    score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y", x, &o);
+    assert_true(fabs(o.sum[0] - (o.out_x[0] - o.out_ref[0])) < 1e-5);
+    sl_attr_out_free(&o);
+    sl_net_destroy(net);
+
+    net = pool_net("avgpool1d");
+    const double a0[4] = {1, 2, 2, 1}, a1[4] = {1.5, 3, 3, 1.5};
+    score0(net, SL_METHOD_RESCALE, SL_MAXPOOL_SUMMATION, "y", x, &o);
+    assert_vec(o.hyp, a0, 4, 4);
+    assert_vec(o.hyp + 1, a1, 4, 4);
+    sl_attr_out_free(&o);
+    sl_net_destroy(net);
+}
+
+/* 5. RevealCancel through Dense + ReLU */
+static void test_ref5_revealcancel(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 1);
+    float w[4] = {1, -2, -3, 4}, bias[1] = {1};
+    ab_tensor(&b, "d.w", w, 0, 2, 1, 4, 0);
+    ab_tensor(&b, "d.b", bias, 0, 1, 1, 0, 0);
+    ab_layer(&b, "\"name\":\"d\",\"op\":\"linear\",\"inputs\":[\"input\"],\"in_features\":4,\"out_features\":1,"
+                 "\"weight\":\"d.w\",\"bias\":\"d.b\"");
+    ab_act(&b, "r", "relu", "d");
+    sl_net_t *net = ab_build(&b, 1, "{\"name\":\"y\",\"layer\":\"r\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    float x[4] = {-1, -1, 1, 1};
+    const double m[4] = {0.625 * 1, 0.75 * -2, 0.625 * -3, 0.75 * 4};
+    sl_method_t methods[2] = {SL_METHOD_REVEALCANCEL, SL_METHOD_GENOMICS};
+    for (int k = 0; k < 2; k++) {
+        sl_attr_out_t o;
+        score0(net, methods[k], SL_MAXPOOL_SUMMATION, "y", x, &o);
+        assert_vec(o.hyp, m, 4, 1);
+        assert_true(fabs(o.sum[0] - 2.0) < TOL);
+        assert_true(fabs(o.out_x[0] - o.out_ref[0] - 2.0) < TOL);
+        sl_attr_out_free(&o);
+    }
+    /* the rule alone: parts of the ReLU output */
+    sl_layer_t L = {0};
+    L.op = SL_OP_RELU;
+    float r = 1, dp = 6, dn = -4, yp, yn, mp, mn;
+    sl_attr_revealcancel(&L, &r, &dp, &dn, &yp, &yn, &mp, &mn, 1);
+    assert_true(fabs(yp - 4.5) < TOL && fabs(yn + 2.5) < TOL);
+    assert_true(fabs(mp - 0.75) < TOL && fabs(mn - 0.625) < TOL);
+    sl_net_destroy(net);
+}
+
+/* Thresholds: Rescale's gradient fallback at the reference, RevealCancel's pseudocount */
+static void test_thresholds(void **state)
+{
+    (void)state;
+    assert_true(sl_attr_pseudocount(0.0f) == 1e-7f);
+    assert_true(sl_attr_pseudocount(-1e-8f) == -1e-8f - 1e-7f);
+    assert_true(sl_attr_pseudocount(4e-8f) == 4e-8f + 1e-7f);
+    assert_true(sl_attr_pseudocount(6e-8f) == 6e-8f);
+    assert_true(sl_attr_pseudocount(-0.5f) == -0.5f);
+
+    sl_layer_t L = {0};
+    L.op = SL_OP_RELU;
+    /* |Δx| < 1e-7: the gradient at the reference's input (1 at r = 0.5, 0 at r = -0.5) */
+    float xin[4] = {0.5f + 5e-8f, -0.5f, 2.0f, -1.0f}, rin[4] = {0.5f, -0.5f, -2.0f, 1.0f};
+    float xo[4], ro[4], m[4];
+    sl_elementwise(&L, xin, xo, 4);
+    sl_elementwise(&L, rin, ro, 4);
+    sl_attr_rescale(&L, xin, rin, xo, ro, m, 4);
+    assert_true(m[0] == 1.0f);
+    assert_true(m[1] == 0.0f);
+    assert_true(fabsf(m[2] - 0.5f) < 1e-7f); /* (2 - 0) / 4 */
+    assert_true(fabsf(m[3] - 0.5f) < 1e-7f); /* (0 - 1) / -2 */
+    L.op = SL_OP_SIGMOID;
+    float xs[1] = {0.3f}, rs[1] = {0.3f}, ys[1], yr[1];
+    sl_elementwise(&L, xs, ys, 1);
+    sl_elementwise(&L, rs, yr, 1);
+    sl_attr_rescale(&L, xs, rs, ys, yr, m, 1);
+    double sg = 1.0 / (1.0 + exp(-0.3));
+    assert_true(fabs(m[0] - sg * (1 - sg)) < 1e-6);
+}
+
+static void test_targets_parse(void **state)
+{
+    (void)state;
+    sl_net_t *net = dense_net(0);
+    sl_target_t *t;
+    int n;
+    assert_int_equal(sl_targets_parse(net, "y:1,0,y:profile", 0, &t, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(t[0].kind, SL_TARGET_CHANNEL);
+    assert_int_equal(t[0].channel, 1);
+    assert_int_equal(t[1].kind, SL_TARGET_SUM);
+    assert_int_equal(t[2].kind, SL_TARGET_PROFILE);
+    sl_targets_free(t, n);
+    assert_int_equal(sl_targets_parse(net, "nope", 0, &t, &n), -1);
+    assert_int_equal(sl_targets_parse(net, "y:2", 0, &t, &n), -1);
+    assert_int_equal(sl_targets_parse(net, "y:abc", 0, &t, &n), -1);
+    sl_net_destroy(net);
+
+    /* sigmoid / softmax outputs: logits unless --post-activation (softmax: always) */
+    for (int sm = 0; sm < 2; sm++) {
+        ab_t b;
+        ab_init(&b, 2);
+        ab_dense(&b, "d", "input", 4, 3, 1.0f);
+        ab_act(&b, "o", sm ? "softmax" : "sigmoid", "d");
+        net = ab_build(&b, 1, "{\"name\":\"p\",\"layer\":\"o\"}");
+        ab_free(&b);
+        assert_non_null(net);
+        assert_int_equal(sl_targets_parse(net, "p:2", 0, &t, &n), 0);
+        assert_int_equal(t[0].layer, 1); /* the dense logits */
+        assert_int_equal(t[0].softmax, sm);
+        float g[3];
+        sl_target_weights(net, &t[0], NULL, g);
+        for (int c = 0; c < 3; c++) assert_true(fabsf(g[c] - ((c == 2) - (sm ? 1.0f / 3 : 0.0f))) < 1e-7f);
+        sl_targets_free(t, n);
+        assert_int_equal(sl_targets_parse(net, "p:2", 1, &t, &n), 0);
+        assert_int_equal(t[0].layer, sm ? 1 : 2);
+        sl_targets_free(t, n);
+        if (sm) assert_int_equal(sl_targets_parse(net, "p", 0, &t, &n), -1); /* needs a class */
+        sl_net_destroy(net);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
+        cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
+        cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_targets_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
