@@ -582,6 +582,78 @@ static void test_gradient_fd(void **state)
     sl_mb_destroy(mb);
 }
 
+/* ---- sl_net_predict ----------------------------------------------------------- */
+
+typedef struct {
+    const float *x;
+    int in_size, fail_at;
+    size_t nv;
+    int64_t next;
+    float *got;
+} pred_t;
+
+static int pred_fill(void *ud, int worker, int64_t i, float *x)
+{
+    pred_t *p = ud;
+    (void)worker;
+    if (i == p->fail_at) return -1;
+    memcpy(x, p->x + (size_t)i * p->in_size, (size_t)p->in_size * sizeof(float));
+    return 0;
+}
+
+static int pred_emit(void *ud, int64_t i, const float *v)
+{
+    pred_t *p = ud;
+    if (i != p->next++) return -1; /* in input order */
+    memcpy(p->got + (size_t)i * p->nv, v, p->nv * sizeof(float));
+    return 0;
+}
+
+/* Threaded, batched predictions equal one forward pass of everything, row by row, in
+ * order; a failing fill stops the run. Column labels follow the [len][ch] rule. */
+static void test_predict(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const int n = 11;
+    size_t nv = sl_net_n_values(net);
+    assert_int_equal(nv, 20 + 5 + 40 * 6 + 7 * 20);
+    char lab[64];
+    sl_net_value_label(net, 0, lab, sizeof lab);
+    assert_string_equal(lab, "probs_0");
+    sl_net_value_label(net, 20 + 5 + 7, lab, sizeof lab);
+    assert_string_equal(lab, "profile_7"); /* position 1, channel 1 of [40][6] */
+    float *x = sl_mb_random_onehot(mb, n, 40);
+    sl_acts_t *a = sl_acts_create(net, n);
+    assert_int_equal(sl_net_forward(net, a, x, n), 0);
+    for (int t = 1; t <= 3; t++) {
+        pred_t p = {x, 40 * 4, -1, nv, 0, calloc((size_t)n * nv, sizeof(float))};
+        assert_int_equal(sl_net_predict(net, n, t, 2, pred_fill, pred_emit, &p), 0);
+        assert_int_equal(p.next, n);
+        for (int i = 0; i < n; i++) {
+            const float *v = p.got + (size_t)i * nv;
+            for (int o = 0; o < net->n_outputs; o++) {
+                const sl_layer_t *L = &net->layers[net->output_layer[o]];
+                size_t s = sl_layer_size(L);
+                for (size_t j = 0; j < s; j++)
+                    assert_true(fabsf(v[j] - a->act[net->output_layer[o]][(size_t)i * s + j]) <= 1e-6f);
+                v += s;
+            }
+        }
+        p.fail_at = 7, p.next = 0;
+        assert_int_equal(sl_net_predict(net, n, t, 2, pred_fill, pred_emit, &p), -1);
+        assert_true(p.next <= 7);
+        free(p.got);
+    }
+    sl_net_blas_threads(1);
+    free(x);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
 /* ---- numbers from the DeepLIFT reference implementation (REFERENCE_NUMBERS.md) ---- */
 
 static void test_reference_conv(void **state)
@@ -686,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_linear_split),
         cmocka_unit_test(test_elementwise_grad),
         cmocka_unit_test(test_gradient_fd),
+        cmocka_unit_test(test_predict),
         cmocka_unit_test(test_reference_conv),
         cmocka_unit_test(test_reference_dense),
     };

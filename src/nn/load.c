@@ -718,7 +718,6 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
 
     sl_layer_t *L0 = &net->layers[0];
     const cJSON *iname = cJSON_GetObjectItemCaseSensitive(input, "name");
-    const cJSON *ilen = cJSON_GetObjectItemCaseSensitive(input, "length");
     const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(input, "alphabet");
     if (!(L0->name = sl_strdup(cJSON_IsString(iname) ? iname->valuestring : "input"))) goto fail;
     L0->op = SL_OP_INPUT;
@@ -728,7 +727,6 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
         goto fail;
     }
     if (get_int(&c, L0, input, "length", 0, 0, 1, MAX_DIM, &net->in_len) < 0) goto fail;
-    (void)ilen;
     if (set_shape(&c, L0, net->in_len, 4) < 0) goto fail;
     int ret;
     khint_t it = kh_put(sl_name, c.names, L0->name, &ret);
