@@ -106,21 +106,13 @@ int sl_cmd_extract(int argc, char **argv)
             break;
         case 1: opts.refuse_resize = 1; break;
         case 2:
-            if (strcmp(optarg, "pad") == 0) opts.edge = SL_EDGE_PAD;
-            else if (strcmp(optarg, "skip") == 0) opts.edge = SL_EDGE_SKIP;
-            else if (strcmp(optarg, "error") == 0) opts.edge = SL_EDGE_ERROR;
-            else {
-                sl_log_error("--edge: '%s' is not pad, skip or error", optarg);
-                return SL_EXIT_USAGE;
-            }
+            if (sl_cli_edge(optarg, &opts.edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;
         }
     }
-    if (optind < argc || (seqs ? fa || bed : !fa || !bed)) {
-        if (optind < argc) sl_log_error("unexpected argument '%s'", argv[optind]);
-        else sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+    if (sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) {
         usage(stderr);
         return SL_EXIT_USAGE;
     }

@@ -137,31 +137,20 @@ int sl_cmd_predict(int argc, char **argv)
         case 'o': outp = optarg; break;
         case 't':
         case 1:
-            if (sl_parse_long(optarg, &v) != 0 || v < 1 || v > (c == 't' ? MAX_THREADS : 4096)) {
-                sl_log_error("--%s: '%s' is not an integer in [1, %d]", c == 't' ? "threads" : "batch", optarg,
-                             c == 't' ? MAX_THREADS : 4096);
+            if (sl_cli_int(c == 't' ? "threads" : "batch", optarg, 1, c == 't' ? MAX_THREADS : 4096, &v) < 0)
                 return SL_EXIT_USAGE;
-            }
             if (c == 't') threads = (int)v;
             else batch = (int)v;
             break;
         case 2:
-            if (strcmp(optarg, "pad") == 0) edge = SL_EDGE_PAD;
-            else if (strcmp(optarg, "skip") == 0) edge = SL_EDGE_SKIP;
-            else if (strcmp(optarg, "error") == 0) edge = SL_EDGE_ERROR;
-            else {
-                sl_log_error("--edge: '%s' is not pad, skip or error", optarg);
-                return SL_EXIT_USAGE;
-            }
+            if (sl_cli_edge(optarg, &edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;
         }
     }
-    if (optind < argc || !model || (seqs ? fa || bed : !fa || !bed)) {
-        if (optind < argc) sl_log_error("unexpected argument '%s'", argv[optind]);
-        else if (!model) sl_log_error("give the model with -m MODEL.json");
-        else sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+    if (!model || sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) {
+        if (!model) sl_log_error("give the model with -m MODEL.json");
         usage(stderr);
         return SL_EXIT_USAGE;
     }

@@ -9,7 +9,6 @@
 #include "seqlift/report.h"
 #include "seqlift/util.h"
 
-int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 static void usage(FILE *fp, int seqlets_only)
 {

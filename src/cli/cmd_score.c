@@ -576,15 +576,6 @@ fail:
     return ret;
 }
 
-static int parse_int(const char *opt, const char *s, long long lo, long long hi, long long *v)
-{
-    if (sl_parse_long(s, v) != 0 || *v < lo || *v > hi) {
-        sl_log_error("--%s: '%s' is not an integer in [%lld, %lld]", opt, s, lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
 int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
@@ -648,7 +639,7 @@ int sl_cmd_score(int argc, char **argv)
             }
             break;
         case O_TRACK_WIDTH:
-            if (parse_int("track-width", optarg, 1, INT32_MAX, &v) < 0) return SL_EXIT_USAGE;
+            if (sl_cli_int("track-width", optarg, 1, INT32_MAX, &v) < 0) return SL_EXIT_USAGE;
             o.track.track_width = v;
             break;
         case O_METHOD:
@@ -665,38 +656,30 @@ int sl_cmd_score(int argc, char **argv)
             }
             break;
         case O_SEED:
-            if (parse_int("seed", optarg, 0, INT64_MAX, &v) < 0) return SL_EXIT_USAGE;
+            if (sl_cli_int("seed", optarg, 0, INT64_MAX, &v) < 0) return SL_EXIT_USAGE;
             o.seed = (uint64_t)v;
             break;
         case 't':
-            if (parse_int("threads", optarg, 1, MAX_THREADS, &v) < 0) return SL_EXIT_USAGE;
+            if (sl_cli_int("threads", optarg, 1, MAX_THREADS, &v) < 0) return SL_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case O_BATCH:
-            if (parse_int("batch", optarg, 1, 1024, &v) < 0) return SL_EXIT_USAGE;
+            if (sl_cli_int("batch", optarg, 1, 1024, &v) < 0) return SL_EXIT_USAGE;
             o.ao.batch = (int)v;
             break;
         case O_IG:
-            if (parse_int("ig-steps", optarg, 1, 100000, &v) < 0) return SL_EXIT_USAGE;
+            if (sl_cli_int("ig-steps", optarg, 1, 100000, &v) < 0) return SL_EXIT_USAGE;
             o.ao.ig_steps = (int)v;
             break;
         case O_EDGE:
-            if (strcmp(optarg, "pad") == 0) o.edge = SL_EDGE_PAD;
-            else if (strcmp(optarg, "skip") == 0) o.edge = SL_EDGE_SKIP;
-            else if (strcmp(optarg, "error") == 0) o.edge = SL_EDGE_ERROR;
-            else {
-                sl_log_error("--edge: '%s' is not pad, skip or error", optarg);
-                return SL_EXIT_USAGE;
-            }
+            if (sl_cli_edge(optarg, &o.edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;
         }
     }
-    if (optind < argc || !o.model || (o.seqs ? o.fa || o.bed : !o.fa || !o.bed)) {
-        if (optind < argc) sl_log_error("unexpected argument '%s'", argv[optind]);
-        else if (!o.model) sl_log_error("give the model with -m MODEL.json");
-        else sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+    if (!o.model || sl_cli_check_inputs(argc, argv, optind, o.fa, o.bed, o.seqs) < 0) {
+        if (!o.model) sl_log_error("give the model with -m MODEL.json");
         usage(stderr);
         return SL_EXIT_USAGE;
     }

@@ -3,7 +3,6 @@
  * `seqlift report` (cmd_report.c). */
 #include "cli/commands.h"
 
-int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 int sl_cmd_seqlets(int argc, char **argv)
 {

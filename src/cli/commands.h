@@ -14,5 +14,17 @@ int sl_cmd_shuffle(int argc, char **argv);
 int sl_cmd_score(int argc, char **argv);
 int sl_cmd_seqlets(int argc, char **argv);
 int sl_cmd_report(int argc, char **argv);
+/* report and seqlets share one runner (cmd_report.c); seqlets_only skips the report. */
+int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
+
+/* ---- option helpers shared by the commands (cli_util.c) ---- */
+#include "seqlift/seqio.h"
+/* Integer option value in [lo, hi]; else one error line naming --opt, and -1. */
+int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
+/* --edge pad|skip|error; else one error line and -1. */
+int sl_cli_edge(const char *s, sl_edge_t *edge);
+/* Inputs are either -f GENOME and -b BED, or -s SEQS alone, and no stray arguments;
+ * else one error line and -1 (the caller prints usage and returns SL_EXIT_USAGE). */
+int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs);
 
 #endif

@@ -1,0 +1,39 @@
+/* cli_util.c — option parsing shared by the commands. */
+#include <string.h>
+
+#include "cli/commands.h"
+#include "seqlift/util.h"
+
+int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v)
+{
+    if (sl_parse_long(s, v) != 0 || *v < lo || *v > hi) {
+        sl_log_error("--%s: '%s' is not an integer in [%lld, %lld]", opt, s, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+int sl_cli_edge(const char *s, sl_edge_t *edge)
+{
+    if (strcmp(s, "pad") == 0) *edge = SL_EDGE_PAD;
+    else if (strcmp(s, "skip") == 0) *edge = SL_EDGE_SKIP;
+    else if (strcmp(s, "error") == 0) *edge = SL_EDGE_ERROR;
+    else {
+        sl_log_error("--edge: '%s' is not pad, skip or error", s);
+        return -1;
+    }
+    return 0;
+}
+
+int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs)
+{
+    if (optind_ < argc) {
+        sl_log_error("unexpected argument '%s'", argv[optind_]);
+        return -1;
+    }
+    if (seqs ? fa || bed : !fa || !bed) {
+        sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+        return -1;
+    }
+    return 0;
+}
