@@ -17,6 +17,7 @@
 #include "seqlift/seqlets.h"
 #include "seqlift/track.h"
 #include "seqlift/util.h"
+#include "support/test_support.h"
 
 #define MD "test_data/motifs/"
 
@@ -45,13 +46,6 @@ static sl_motif_db_t *read_capture(const char *path, char *err, size_t n)
     err[k] = 0;
     fclose(fp);
     return db;
-}
-
-static double gauss(uint64_t *st)
-{
-    double u1 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
 /* ---- parser ---- */
@@ -178,7 +172,7 @@ static void plant(const double *P, int w, int at, int rc, int L, uint64_t *st, f
     }
     for (int p = 0; p < L; p++) {
         int base = (int)(sl_splitmix64(st) % 4);
-        for (int b = 0; b < 4; b++) hyp[4 * p + b] = (float)(0.01 * gauss(st));
+        for (int b = 0; b < 4; b++) hyp[4 * p + b] = (float)(0.01 * sl_test_gauss(st));
         if (p >= at && p < at + w) {
             const double *row = M + 4 * (p - at);
             int best = 0;
@@ -332,7 +326,7 @@ static void test_match_null_calibration(void **state)
     int below = 0, total = 0;
     for (int t = 0; t < 500; t++) {
         double q[4 * 20], wt[20];
-        for (int i = 0; i < 4 * 20; i++) q[i] = gauss(&st);
+        for (int i = 0; i < 4 * 20; i++) q[i] = sl_test_gauss(&st);
         for (int i = 0; i < 20; i++) wt[i] = 1;
         sl_match_t m[4];
         int nm = sl_matcher_match(mt, q, wt, 20, 4, m);

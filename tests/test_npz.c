@@ -18,21 +18,12 @@
 
 #include "seqlift/npz.h"
 #include "seqlift/util.h"
+#include "support/test_support.h"
 
 /* Known values, reproduced in numpy as ((i % 1000) * 0.001 - 0.5).astype(float32). */
 static float npz_test_value(int64_t i) { return (float)((double)(i % 1000) * 0.001 - 0.5); }
 
-static char *tmp_file(const char *name)
-{
-    const char *dir = getenv("SEQLIFT_TMP");
-    if (!dir) dir = "build/test_tmp";
-    mkdir(dir, 0755);
-    static char buf[4][1024];
-    static int k;
-    char *b = buf[k++ & 3];
-    snprintf(b, 1024, "%s/test_npz_c.%ld.%s", dir, (long)getpid(), name);
-    return b;
-}
+static char *tmp_file(const char *name) { return sl_test_tmp_path("test_npz_c", name); }
 
 /* Write an array of shape with rows in the given order (NULL: in order). */
 static int write_array(const char *path, int ndim, const int64_t *shape, const int64_t *order,

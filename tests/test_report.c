@@ -15,6 +15,7 @@
 
 #include "seqlift/report.h"
 #include "seqlift/util.h"
+#include "support/test_support.h"
 
 enum { N = 12, L = 160 };
 
@@ -24,13 +25,6 @@ static char names[N][64];
 static double pred[N];
 static sl_motif_db_t *db;
 static char tmpdir[256];
-
-static double gauss(uint64_t *st)
-{
-    double u1 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-}
 
 static char *slurp(const char *path)
 {
@@ -63,7 +57,7 @@ static int setup(void **state)
             const double *row = NULL;
             if (i % 2 == 0 && p >= 30 && p < 30 + db->m[0].w) row = db->m[0].p + 4 * (p - 30);
             if (i % 3 == 0 && p >= 100 && p < 100 + db->m[1].w) row = db->m[1].p + 4 * (p - 100);
-            for (int b = 0; b < 4; b++) hyp[i][4 * p + b] = (float)(0.01 * gauss(&st));
+            for (int b = 0; b < 4; b++) hyp[i][4 * p + b] = (float)(0.01 * sl_test_gauss(&st));
             if (row) {
                 base = 0;
                 for (int b = 1; b < 4; b++)

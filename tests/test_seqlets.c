@@ -10,13 +10,7 @@
 
 #include "seqlift/seqlets.h"
 #include "seqlift/util.h"
-
-static double gauss(uint64_t *st)
-{
-    double u1 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((sl_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-}
+#include "support/test_support.h"
 
 typedef struct {
     int start, end, sign;
@@ -46,7 +40,7 @@ static void test_planted_bumps(void **state)
     sl_seqlet_opts_t o;
     sl_seqlet_opts_default(&o);
     for (int rep = 0; rep < 5; rep++) {
-        for (int p = 0; p < L; p++) x[p] = (float)(0.01 * gauss(&st));
+        for (int p = 0; p < L; p++) x[p] = (float)(0.01 * sl_test_gauss(&st));
         for (size_t b = 0; b < sizeof bumps / sizeof bumps[0]; b++)
             for (int p = bumps[b].start; p < bumps[b].end; p++) x[p] += (float)(bumps[b].sign * bumps[b].h);
         sl_seqlet_t *s = NULL;
@@ -90,7 +84,7 @@ static void test_noise_false_positives(void **state)
     sl_seqlet_opts_default(&o);
     long total = 0;
     for (int r = 0; r < R; r++) {
-        for (int p = 0; p < L; p++) x[p] = (float)gauss(&st);
+        for (int p = 0; p < L; p++) x[p] = (float)sl_test_gauss(&st);
         sl_seqlet_t *s = NULL;
         int n = 0;
         assert_int_equal(sl_seqlets_call(x, L, &o, &s, &n), 0);

@@ -20,18 +20,9 @@
 
 #include "seqlift/track.h"
 #include "seqlift/util.h"
+#include "support/test_support.h"
 
-static char *tmp_file(const char *name)
-{
-    const char *dir = getenv("SEQLIFT_TMP");
-    if (!dir) dir = "build/test_tmp";
-    mkdir(dir, 0755);
-    static char buf[4][1024];
-    static int k;
-    char *b = buf[k++ & 3];
-    snprintf(b, 1024, "%s/test_track_c.%ld.%s", dir, (long)getpid(), name);
-    return b;
-}
+static char *tmp_file(const char *name) { return sl_test_tmp_path("test_track_c", name); }
 
 typedef struct {
     char chrom[64];
