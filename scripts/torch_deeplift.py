@@ -57,9 +57,12 @@ class _Rescale(torch.autograd.Function):
         x, y = ctx.saved_tensors
         k = ctx.k
         xr = x[k:].detach()
-        with torch.enable_grad():
-            r = xr.clone().requires_grad_(True)
-            (dref,) = torch.autograd.grad(ctx.fn(r).sum(), r)
+        if isinstance(ctx.fn, nn.ReLU) or ctx.fn in (torch.relu, F.relu):
+            dref = (xr > 0).to(xr.dtype)  # PyTorch's and the reference implementation's relu'(0) = 0
+        else:
+            with torch.enable_grad():
+                r = xr.clone().requires_grad_(True)
+                (dref,) = torch.autograd.grad(ctx.fn(r).sum(), r)
         dx = x[:k] - xr
         near = dx.abs() < NEAR_ZERO
         m = torch.where(near, dref, (y[:k] - y[k:]) / torch.where(near, torch.ones_like(dx), dx))
