@@ -25,8 +25,9 @@ def _randomise_batchnorm(model, gen):
             with torch.no_grad():
                 m.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
                 m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
-                m.weight.copy_(torch.rand(c, generator=gen) * 1.0 + 0.5)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+                if m.affine:
+                    m.weight.copy_(torch.rand(c, generator=gen) * 1.0 + 0.5)
+                    m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
 
 
 class BPNetLike(nn.Module):

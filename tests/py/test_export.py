@@ -21,6 +21,7 @@ import unittest
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import export_torch as ex  # noqa: E402
@@ -183,14 +184,47 @@ def seqlift_implements(cmd):
     return "not implemented" not in r.stderr
 
 
+class FunctionalMix(nn.Module):
+    """The functional and method spellings the exporter maps (torch.relu, x.mean(dim=2),
+    view(N, -1), torch.add, torch.amax, F.* pools, squeeze, Identity, ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(4, 6, 3, padding=1)
+        self.conv2 = nn.Conv1d(6, 6, 3, padding="same", dilation=2)
+        self.bn = nn.BatchNorm1d(6, affine=False)
+        self.ident = nn.Identity()
+        self.fc = nn.Linear(6 * 8, 4)
+        self.fc2 = nn.Linear(6, 2, bias=False)
+        self.bn2 = nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        h = F.relu(self.conv1(x))                                   # (N, 6, 40)
+        h = torch.add(h, torch.relu(self.conv2(h)))
+        h = self.ident(self.bn(h))
+        e = torch.exp(torch.tanh(h)).sigmoid()
+        p = F.max_pool1d(F.avg_pool1d(e, 2), 3, 2, 1)               # (N, 6, 10)
+        v = p[..., 1:-1].reshape(p.size(0), -1)                     # (N, 48)
+        g = h.mean(dim=2) + torch.amax(e, dim=-1)                   # (N, 6)
+        a = F.adaptive_avg_pool1d(F.elu(h, alpha=0.5), 1).squeeze(-1)
+        m = F.adaptive_max_pool1d(F.softplus(h, beta=3.0, threshold=4.0), 1).view(h.shape[0], -1)
+        z = torch.cat([self.fc2(g + a + m), self.bn2(self.fc(F.dropout(v, 0.5, self.training)))], dim=1)
+        return F.softmax(z, dim=1), z.tanh(), F.gelu(torch.cat([h, e], dim=2))[:, :, ::1]
+
+
 class TestExport(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_export_", dir=TMP if os.path.isdir(TMP) else None)
         cls.models = {}
-        for key in ("bpnet2", "basset", "small"):
-            factory, length, names = tm.MODELS[key]
-            model = factory(seed=1)
+        for key in ("bpnet2", "basset", "small", "functional"):
+            if key == "functional":
+                torch.manual_seed(3)
+                model, length, names = FunctionalMix().eval(), 40, ["probs", "z", "seq"]
+                tm._randomise_batchnorm(model, torch.Generator().manual_seed(3))
+            else:
+                factory, length, names = tm.MODELS[key]
+                model = factory(seed=1)
             prefix = os.path.join(cls.dir, key)
             graph = ex.export_model(model, prefix, length, names)
             x = tm.random_onehot(N_SEQS, length, seed=7, n_frac=0.03)
@@ -207,8 +241,11 @@ class TestExport(unittest.TestCase):
             sd = model.state_dict()
             for ly in g["layers"]:
                 for k in ("weight", "bias", "running_mean", "running_var"):
-                    if ly.get(k):
+                    if ly.get(k) in sd:
                         np.testing.assert_array_equal(st[ly[k]], sd[ly[k]].numpy())
+                    elif ly.get(k):  # BatchNorm1d(affine=False): identity scale and shift
+                        self.assertEqual(ly["op"], "batchnorm")
+                        np.testing.assert_array_equal(st[ly[k]], 1.0 if k == "weight" else 0.0)
 
     def test_numpy_interpreter_matches_torch(self):
         for key, (model, prefix, graph, x, names) in self.models.items():
@@ -246,6 +283,21 @@ class TestExport(unittest.TestCase):
             st = ex.read_safetensors(p + ".safetensors")
             for k, v in st.items():
                 np.testing.assert_allclose(v, model.state_dict()[k].numpy(), rtol=tol, atol=tol)
+            if not seqlift_implements("predict"):
+                continue
+            # seqlift converts on load: it must compute the model with the rounded weights
+            rounded = copy.deepcopy(model).double()
+            rounded.load_state_dict({k: torch.from_numpy(v) for k, v in st.items()}, strict=False)
+            fa, out = p + ".fa", p + ".tsv"
+            tm.write_fasta(fa, tm.onehot_to_seqs(x))
+            r = run_seqlift("predict", "-m", p + ".json", "-s", fa, "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = predict_outputs(out, graph, len(x))
+            want = torch_outputs(rounded, x.astype(np.float64), names)
+            for n in names:
+                w = want[n].reshape(len(x), -1)
+                assert_close(self, got[n], w, "small/%s (%s weights)" % (n, dt),
+                             atol=1e-6 * max(1.0, np.abs(w).max()))
 
     def test_unsupported_module_named(self):
         class Bad(nn.Module):
