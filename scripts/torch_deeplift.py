@@ -282,33 +282,12 @@ def dinuc_shuffle(seq, rng):
     return "".join(out)
 
 
-def onehot(seq):
-    x = np.zeros((4, len(seq)), np.float32)
-    for i, c in enumerate(seq.upper()):
-        j = "ACGT".find(c)
-        if j >= 0:
-            x[j, i] = 1.0
-    return x
-
-
-def read_fasta(path):
-    names, seqs, cur = [], [], None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(">"):
-                names.append(line[1:].split()[0])
-                seqs.append([])
-            elif line:
-                seqs[-1].append(line)
-    return names, ["".join(s) for s in seqs]
-
-
 # ---- command line ----------------------------------------------------------------
 
 def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import export_torch
+    from torch_models import onehot, read_fasta
 
     ap = argparse.ArgumentParser(
         prog="torch_deeplift.py",

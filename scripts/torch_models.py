@@ -10,6 +10,7 @@ benchmarks and the demo). Every model takes one-hot input (N, 4, L), channels AC
     MODELS                          name -> (factory, input length, output names)
     random_onehot(n, length, seed, n_frac)   one-hot batch with N (all-zero) positions
     onehot_to_seqs(x)               back to strings ('N' for zero rows)
+    onehot(seq), read_fasta(path), write_fasta(path, seqs, names)
 """
 import numpy as np
 import torch
@@ -181,6 +182,29 @@ def onehot_to_seqs(x):
         s[x[i].sum(axis=0) == 0] = "N"
         seqs.append("".join(s))
     return seqs
+
+
+def onehot(seq):
+    """ACGT string -> (4, L) float32 one-hot; any other letter (N) is a zero column."""
+    x = np.zeros((4, len(seq)), np.float32)
+    idx = np.frombuffer(seq.upper().encode("ascii"), np.uint8)
+    for j, c in enumerate(b"ACGT"):
+        x[j, idx == c] = 1.0
+    return x
+
+
+def read_fasta(path):
+    """-> (names, sequences)."""
+    names, seqs = [], []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(">"):
+                names.append(line[1:].split()[0] if len(line) > 1 else "")
+                seqs.append([])
+            elif line and seqs:
+                seqs[-1].append(line)
+    return names, ["".join(s) for s in seqs]
 
 
 def write_fasta(path, seqs, names=None):
