@@ -186,7 +186,8 @@ def seqlift_implements(cmd):
 
 class FunctionalMix(nn.Module):
     """The functional and method spellings the exporter maps (torch.relu, x.mean(dim=2),
-    view(N, -1), torch.add, torch.amax, F.* pools, squeeze, Identity, ...)."""
+    view(N, -1), torch.add, torch.amax, torch.max(x, dim)[0], F.* pools, squeeze,
+    Identity, an optional forward() argument, ...)."""
 
     def __init__(self):
         super().__init__()
@@ -198,14 +199,17 @@ class FunctionalMix(nn.Module):
         self.fc2 = nn.Linear(6, 2, bias=False)
         self.bn2 = nn.BatchNorm1d(4)
 
-    def forward(self, x):
+    def forward(self, x, control=None):
         h = F.relu(self.conv1(x))                                   # (N, 6, 40)
+        if control is not None:  # an optional argument, fixed at its default by the exporter
+            h = h + control
         h = torch.add(h, torch.relu(self.conv2(h)))
         h = self.ident(self.bn(h))
         e = torch.exp(torch.tanh(h)).sigmoid()
         p = F.max_pool1d(F.avg_pool1d(e, 2), 3, 2, 1)               # (N, 6, 10)
         v = p[..., 1:-1].reshape(p.size(0), -1)                     # (N, 48)
-        g = h.mean(dim=2) + torch.amax(e, dim=-1)                   # (N, 6)
+        g = h.mean(dim=2) + torch.amax(e, dim=-1) + torch.max(h, dim=2)[0]   # (N, 6)
+        g = g + torch.mean(e, axis=-1) + e.max(-1).values
         a = F.adaptive_avg_pool1d(F.elu(h, alpha=0.5), 1).squeeze(-1)
         m = F.adaptive_max_pool1d(F.softplus(h, beta=3.0, threshold=4.0), 1).view(h.shape[0], -1)
         z = torch.cat([self.fc2(g + a + m), self.bn2(self.fc(F.dropout(v, 0.5, self.training)))], dim=1)
