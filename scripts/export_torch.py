@@ -11,8 +11,10 @@ nn.ReLU/Sigmoid/Tanh/Softplus/ELU/GELU, torch.exp, nn.MaxPool1d/AvgPool1d,
 nn.AdaptiveAvgPool1d(1)/AdaptiveMaxPool1d(1), x.mean(-1) and x.amax(-1) as global
 pools, nn.Flatten/torch.flatten/view/reshape/squeeze/unsqueeze, nn.Dropout,
 nn.Identity, nn.Softmax over channels, `+` (residuals), torch.cat over channels or
-length, and slicing x[:, :, a:b] as a crop. Anything else raises ExportError naming
-the module or graph node.
+length, and slicing x[:, :, a:b] as a crop (bounds may be computed from x.shape), plus
+the functional spellings (F.relu, torch.exp, F.max_pool1d, torch.max(x, dim)[0], ...).
+forward() arguments after the input are fixed at their defaults (e.g. ctl=None).
+Anything else raises ExportError naming the module or graph node.
 
 Command line: see `export_torch.py --help`.
 """
@@ -98,6 +100,18 @@ def read_safetensors(path):
 
 
 # ---- graph conversion ---------------------------------------------------------
+
+def trace_module(module):
+    """torch.fx trace of module.forward(x, ...): arguments after the first input are
+    fixed at their defaults (e.g. an optional control track `ctl=None`)."""
+    params = list(inspect.signature(module.forward).parameters.values())
+    empty = inspect.Parameter.empty
+    if not params or any(p.default is empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                         for p in params[1:]):
+        raise ExportError("forward() must take one input (N, 4, L); further arguments need defaults")
+    concrete = {p.name: p.default for p in params[1:] if p.default is not empty}
+    return torch.fx.symbolic_trace(module, concrete_args=concrete or None)
+
 
 class _Exporter:
     def __init__(self, module, input_length):
@@ -457,14 +471,7 @@ class _Exporter:
 
     # -- whole graph
     def convert(self, output_names):
-        # forward(x, ctl=None, ...): arguments after the first are fixed at their defaults
-        params = list(inspect.signature(self.module.forward).parameters.values())
-        empty = inspect.Parameter.empty
-        if not params or any(p.default is empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                             for p in params[1:]):
-            raise ExportError("forward() must take one input (N, 4, L); further arguments need defaults")
-        concrete = {p.name: p.default for p in params[1:] if p.default is not empty}
-        gm = torch.fx.symbolic_trace(self.module, concrete_args=concrete or None)
+        gm = trace_module(self.module)
         self.run(gm)
         out_node, first = None, True
         for node in gm.graph.nodes:

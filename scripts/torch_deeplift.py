@@ -22,6 +22,7 @@ Library: DeepLiftRescale(model, output_names, maxpool).attribute(x, refs, target
 Command line: `torch_deeplift.py --help`.
 """
 import argparse
+import collections
 import copy
 import operator
 import os
@@ -33,6 +34,10 @@ import torch
 import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_torch  # noqa: E402
+from torch_models import onehot, read_fasta  # noqa: E402
 
 NEAR_ZERO = 1e-7
 
@@ -106,6 +111,9 @@ class _MaxPool(torch.autograd.Function):
         return out, None, None, None, None, None
 
 
+_MaxResult = collections.namedtuple("max", "values indices")  # torch.max(x, dim): values only
+
+
 class _Interp(torch.fx.Interpreter):
     """Runs the traced model with Rescale nonlinearities and DeepLIFT max pools."""
 
@@ -137,6 +145,13 @@ class _Interp(torch.fx.Interpreter):
             return _MaxPool.apply(args[0], kern, stride, pad, self.k, self.rule)
         if target is torch.amax:
             return self._gmax(args, kwargs)
+        if target is F.adaptive_max_pool1d:
+            osz = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+            if osz not in (1, (1,), [1]):
+                raise ValueError("adaptive_max_pool1d to %s not supported" % (osz,))
+            return _MaxPool.apply(args[0], None, None, None, self.k, self.rule)
+        if target is torch.max and (len(args) > 1 or "dim" in kwargs):
+            return _MaxResult(self._gmax(args, kwargs), None)
         return super().call_function(target, args, kwargs)
 
     def call_method(self, target, args, kwargs):
@@ -145,11 +160,13 @@ class _Interp(torch.fx.Interpreter):
             return _Rescale.apply(args[0], lambda t: getattr(t, target)(*rest, **kwargs), self.k)
         if target == "amax":
             return self._gmax(args, kwargs)
+        if target == "max" and (len(args) > 1 or "dim" in kwargs):
+            return _MaxResult(self._gmax(args, kwargs), None)
         return super().call_method(target, args, kwargs)
 
     def _gmax(self, args, kwargs):
         x = args[0]
-        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        dim = kwargs.get("dim", kwargs.get("axis", args[1] if len(args) > 1 else None))
         keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
         if dim not in (-1, 2, (-1,), (2,)):
             raise ValueError("amax over dim=%s not supported" % (dim,))
@@ -182,7 +199,7 @@ class DeepLiftRescale:
             raise ValueError("maxpool must be 'summation' or 'gradient'")
         self.model = copy.deepcopy(model).to(dtype).eval()
         self.dtype, self.rule = dtype, maxpool
-        self.gm = torch.fx.symbolic_trace(self.model)
+        self.gm = export_torch.trace_module(self.model)
         out = [n for n in self.gm.graph.nodes if n.op == "output"][0].args[0]
         nodes = list(out) if isinstance(out, (tuple, list)) else [out]
         if len(nodes) != len(output_names):
@@ -285,9 +302,6 @@ def dinuc_shuffle(seq, rng):
 # ---- command line ----------------------------------------------------------------
 
 def main(argv=None):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import export_torch
-    from torch_models import onehot, read_fasta
 
     ap = argparse.ArgumentParser(
         prog="torch_deeplift.py",

@@ -21,7 +21,6 @@ import unittest
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import export_torch as ex  # noqa: E402
@@ -184,51 +183,14 @@ def seqlift_implements(cmd):
     return "not implemented" not in r.stderr
 
 
-class FunctionalMix(nn.Module):
-    """The functional and method spellings the exporter maps (torch.relu, x.mean(dim=2),
-    view(N, -1), torch.add, torch.amax, torch.max(x, dim)[0], F.* pools, squeeze,
-    Identity, an optional forward() argument, ...)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv1d(4, 6, 3, padding=1)
-        self.conv2 = nn.Conv1d(6, 6, 3, padding="same", dilation=2)
-        self.bn = nn.BatchNorm1d(6, affine=False)
-        self.ident = nn.Identity()
-        self.fc = nn.Linear(6 * 8, 4)
-        self.fc2 = nn.Linear(6, 2, bias=False)
-        self.bn2 = nn.BatchNorm1d(4)
-
-    def forward(self, x, control=None):
-        h = F.relu(self.conv1(x))                                   # (N, 6, 40)
-        if control is not None:  # an optional argument, fixed at its default by the exporter
-            h = h + control
-        h = torch.add(h, torch.relu(self.conv2(h)))
-        h = self.ident(self.bn(h))
-        e = torch.exp(torch.tanh(h)).sigmoid()
-        p = F.max_pool1d(F.avg_pool1d(e, 2), 3, 2, 1)               # (N, 6, 10)
-        v = p[..., 1:-1].reshape(p.size(0), -1)                     # (N, 48)
-        g = h.mean(dim=2) + torch.amax(e, dim=-1) + torch.max(h, dim=2)[0]   # (N, 6)
-        g = g + torch.mean(e, axis=-1) + e.max(-1).values
-        a = F.adaptive_avg_pool1d(F.elu(h, alpha=0.5), 1).squeeze(-1)
-        m = F.adaptive_max_pool1d(F.softplus(h, beta=3.0, threshold=4.0), 1).view(h.shape[0], -1)
-        z = torch.cat([self.fc2(g + a + m), self.bn2(self.fc(F.dropout(v, 0.5, self.training)))], dim=1)
-        return F.softmax(z, dim=1), z.tanh(), F.gelu(torch.cat([h, e], dim=2))[:, :, ::1]
-
-
 class TestExport(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_export_", dir=TMP if os.path.isdir(TMP) else None)
         cls.models = {}
         for key in ("bpnet2", "basset", "small", "functional"):
-            if key == "functional":
-                torch.manual_seed(3)
-                model, length, names = FunctionalMix().eval(), 40, ["probs", "z", "seq"]
-                tm._randomise_batchnorm(model, torch.Generator().manual_seed(3))
-            else:
-                factory, length, names = tm.MODELS[key]
-                model = factory(seed=1)
+            factory, length, names = tm.MODELS[key]
+            model = factory(seed=1)
             prefix = os.path.join(cls.dir, key)
             graph = ex.export_model(model, prefix, length, names)
             x = tm.random_onehot(N_SEQS, length, seed=7, n_frac=0.03)

@@ -38,6 +38,8 @@ CASES = [
     ("small", "logit:0", "summation"),
     ("small", "probs:1", "summation"),
     ("small", "track:1", "summation"),
+    ("functional", "probs:0", "summation"),
+    ("functional", "seq:2", "summation"),
 ]
 
 
