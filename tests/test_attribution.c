@@ -343,6 +343,29 @@ static void test_targets_parse(void **state)
     assert_int_equal(sl_targets_parse(net, "y:2", 0, &t, &n), -1);
     assert_int_equal(sl_targets_parse(net, "y:abc", 0, &t, &n), -1);
     sl_net_destroy(net);
+
+    /* sigmoid / softmax outputs: logits unless --post-activation (softmax: always) */
+    for (int sm = 0; sm < 2; sm++) {
+        ab_t b;
+        ab_init(&b, 2);
+        ab_dense(&b, "d", "input", 4, 3, 1.0f);
+        ab_act(&b, "o", sm ? "softmax" : "sigmoid", "d");
+        net = ab_build(&b, 1, "{\"name\":\"p\",\"layer\":\"o\"}");
+        ab_free(&b);
+        assert_non_null(net);
+        assert_int_equal(sl_targets_parse(net, "p:2", 0, &t, &n), 0);
+        assert_int_equal(t[0].layer, 1); /* the dense logits */
+        assert_int_equal(t[0].softmax, sm);
+        float g[3];
+        sl_target_weights(net, &t[0], NULL, g);
+        for (int c = 0; c < 3; c++) assert_true(fabsf(g[c] - ((c == 2) - (sm ? 1.0f / 3 : 0.0f))) < 1e-7f);
+        sl_targets_free(t, n);
+        assert_int_equal(sl_targets_parse(net, "p:2", 1, &t, &n), 0);
+        assert_int_equal(t[0].layer, sm ? 1 : 2);
+        sl_targets_free(t, n);
+        if (sm) assert_int_equal(sl_targets_parse(net, "p", 0, &t, &n), -1); /* needs a class */
+        sl_net_destroy(net);
+    }
 }
 
 int main(void)

@@ -288,6 +288,69 @@ static void test_forward_all_ops(void **state)
     sl_mb_destroy(mb);
 }
 
+/* Outputs-only activations (shared slots) give the same outputs as full ones, on the
+ * all-ops model and on a residual stack, over several batch sizes. */
+static void test_outputs_only_acts(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 2; m++) {
+        sl_mb_t *mb = m ? sl_mb_create(60, 9) : all_ops_model();
+        if (m) {
+            sl_mb_conv1d(mb, "c0", "input", 4, 8, 5, 1, 1, "\"valid\"", 1);
+            sl_mb_op(mb, "r0", "relu", "c0", "");
+            const char *prev = "r0";
+            char nm[4][16];
+            int len = 56;
+            for (int i = 1; i <= 3; i++) {
+                snprintf(nm[0], 16, "c%d", i), snprintf(nm[1], 16, "r%d", i);
+                snprintf(nm[2], 16, "k%d", i), snprintf(nm[3], 16, "a%d", i);
+                sl_mb_conv1d(mb, nm[0], prev, 8, 8, 3, 1, 1 << i, "\"valid\"", 1);
+                sl_mb_op(mb, nm[1], "relu", nm[0], "");
+                char attr[64];
+                snprintf(attr, sizeof attr, "\"start\":%d,\"stop\":%d", 1 << i, len - (1 << i));
+                sl_mb_op(mb, nm[2], "crop", prev, attr);
+                sl_mb_layer(mb, "{\"name\":\"%s\",\"op\":\"add\",\"inputs\":[\"%s\",\"%s\"]}", nm[3], nm[2], nm[1]);
+                len -= 2 << i;
+                prev = i == 1 ? "a1" : i == 2 ? "a2" : "a3";
+            }
+            sl_mb_conv1d(mb, "prof", prev, 8, 2, 5, 1, 1, "\"same\"", 1);
+            sl_mb_op(mb, "gap", "global_avgpool", prev, "");
+            sl_mb_dense(mb, "cnt", "gap", 8, 1, 1);
+            sl_mb_output(mb, "profile", "prof");
+            sl_mb_output(mb, "count", "cnt");
+            sl_mb_output(mb, "mid", "r2");
+        }
+        sl_net_t *net = sl_mb_load(mb);
+        assert_non_null(net);
+        const int n = 5;
+        sl_acts_t *full = sl_acts_create(net, n), *lean = sl_acts_create_outputs_only(net, n);
+        assert_non_null(full);
+        assert_non_null(lean);
+        int shared = 0;
+        for (int l = 1; l < net->n_layers; l++)
+            for (int j = 0; j < l; j++)
+                if (lean->act[l] == lean->act[j]) {
+                    shared++;
+                    break;
+                }
+        assert_true(shared >= (m ? 8 : 4)); /* buffers really are reused */
+        float *x = sl_mb_random_onehot(mb, n, net->in_len);
+        for (int k = 1; k <= n; k += 2) {
+            assert_int_equal(sl_net_forward(net, full, x, k), 0);
+            assert_int_equal(sl_net_forward(net, lean, x, k), 0);
+            for (int o = 0; o < net->n_outputs; o++) {
+                int l = net->output_layer[o];
+                assert_memory_equal(full->act[l], lean->act[l], (size_t)k * sl_layer_size(&net->layers[l]) * 4);
+            }
+        }
+        free(x);
+        sl_acts_destroy(full);
+        sl_acts_destroy(lean);
+        sl_net_destroy(net);
+        sl_mb_destroy(mb);
+    }
+}
+
 /* F16 and BF16 weights load to the same floats (the builder's values are exact). */
 static void test_half_dtypes(void **state)
 {
@@ -519,6 +582,78 @@ static void test_gradient_fd(void **state)
     sl_mb_destroy(mb);
 }
 
+/* ---- sl_net_predict ----------------------------------------------------------- */
+
+typedef struct {
+    const float *x;
+    int in_size, fail_at;
+    size_t nv;
+    int64_t next;
+    float *got;
+} pred_t;
+
+static int pred_fill(void *ud, int worker, int64_t i, float *x)
+{
+    pred_t *p = ud;
+    (void)worker;
+    if (i == p->fail_at) return -1;
+    memcpy(x, p->x + (size_t)i * p->in_size, (size_t)p->in_size * sizeof(float));
+    return 0;
+}
+
+static int pred_emit(void *ud, int64_t i, const float *v)
+{
+    pred_t *p = ud;
+    if (i != p->next++) return -1; /* in input order */
+    memcpy(p->got + (size_t)i * p->nv, v, p->nv * sizeof(float));
+    return 0;
+}
+
+/* Threaded, batched predictions equal one forward pass of everything, row by row, in
+ * order; a failing fill stops the run. Column labels follow the [len][ch] rule. */
+static void test_predict(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = all_ops_model();
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const int n = 11;
+    size_t nv = sl_net_n_values(net);
+    assert_int_equal(nv, 20 + 5 + 40 * 6 + 7 * 20);
+    char lab[64];
+    sl_net_value_label(net, 0, lab, sizeof lab);
+    assert_string_equal(lab, "probs_0");
+    sl_net_value_label(net, 20 + 5 + 7, lab, sizeof lab);
+    assert_string_equal(lab, "profile_7"); /* position 1, channel 1 of [40][6] */
+    float *x = sl_mb_random_onehot(mb, n, 40);
+    sl_acts_t *a = sl_acts_create(net, n);
+    assert_int_equal(sl_net_forward(net, a, x, n), 0);
+    for (int t = 1; t <= 3; t++) {
+        pred_t p = {x, 40 * 4, -1, nv, 0, calloc((size_t)n * nv, sizeof(float))};
+        assert_int_equal(sl_net_predict(net, n, t, 2, pred_fill, pred_emit, &p), 0);
+        assert_int_equal(p.next, n);
+        for (int i = 0; i < n; i++) {
+            const float *v = p.got + (size_t)i * nv;
+            for (int o = 0; o < net->n_outputs; o++) {
+                const sl_layer_t *L = &net->layers[net->output_layer[o]];
+                size_t s = sl_layer_size(L);
+                for (size_t j = 0; j < s; j++)
+                    assert_true(fabsf(v[j] - a->act[net->output_layer[o]][(size_t)i * s + j]) <= 1e-6f);
+                v += s;
+            }
+        }
+        p.fail_at = 7, p.next = 0;
+        assert_int_equal(sl_net_predict(net, n, t, 2, pred_fill, pred_emit, &p), -1);
+        assert_true(p.next <= 7);
+        free(p.got);
+    }
+    sl_net_blas_threads(1);
+    free(x);
+    sl_acts_destroy(a);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
 /* ---- numbers from the DeepLIFT reference implementation (REFERENCE_NUMBERS.md) ---- */
 
 static void test_reference_conv(void **state)
@@ -617,11 +752,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_forward_all_ops),
+        cmocka_unit_test(test_outputs_only_acts),
         cmocka_unit_test(test_half_dtypes),
         cmocka_unit_test(test_adjoint_linear_layers),
         cmocka_unit_test(test_linear_split),
         cmocka_unit_test(test_elementwise_grad),
         cmocka_unit_test(test_gradient_fd),
+        cmocka_unit_test(test_predict),
         cmocka_unit_test(test_reference_conv),
         cmocka_unit_test(test_reference_dense),
     };

@@ -28,8 +28,9 @@ static const char *tmp_dir(void)
     return tmpdir;
 }
 
-/* Load from memory with stderr captured; returns the net and the error text. */
-static sl_net_t *load_capture(const char *json, size_t jl, const void *st, size_t sl, char *err, size_t errsz)
+/* Load (from `path`, or from memory when path is NULL) with stderr captured into err. */
+static sl_net_t *load_capture_any(const char *path_json, const char *json, size_t jl, const void *st, size_t sl,
+                                  char *err, size_t errsz)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/model_load_err.XXXXXX", tmp_dir());
@@ -37,7 +38,7 @@ static sl_net_t *load_capture(const char *json, size_t jl, const void *st, size_
     int fd = mkstemp(path), saved = dup(2);
     assert_true(fd >= 0 && saved >= 0);
     dup2(fd, 2);
-    sl_net_t *net = sl_net_load_mem(json, jl, st, sl, "m.json");
+    sl_net_t *net = path_json ? sl_net_load(path_json) : sl_net_load_mem(json, jl, st, sl, "m.json");
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -47,6 +48,11 @@ static sl_net_t *load_capture(const char *json, size_t jl, const void *st, size_
     close(fd);
     unlink(path);
     return net;
+}
+
+static sl_net_t *load_capture(const char *json, size_t jl, const void *st, size_t sl, char *err, size_t errsz)
+{
+    return load_capture_any(NULL, json, jl, st, sl, err, errsz);
 }
 
 /* The load fails with one line containing every needle (NULL-terminated list). */
@@ -114,20 +120,7 @@ static void test_base_loads_and_from_file(void **state)
     snprintf(wpath, sizeof wpath, "%s/base.safetensors", dir);
     assert_int_equal(unlink(wpath), 0);
     char err[4096];
-    fflush(stderr);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s/model_load_err.XXXXXX", tmp_dir());
-    int fd = mkstemp(tmp), saved = dup(2);
-    dup2(fd, 2);
-    net = sl_net_load(path);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, err, sizeof err - 1);
-    err[n > 0 ? n : 0] = 0;
-    close(fd);
-    unlink(tmp);
+    net = load_capture_any(path, NULL, 0, NULL, 0, err, sizeof err);
     assert_null(net);
     assert_non_null(strstr(err, "base.safetensors"));
     free(path);

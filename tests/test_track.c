@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bigWig.h>
+
 #include "seqlift/track.h"
 #include "seqlift/util.h"
 
@@ -340,6 +342,18 @@ static void test_target_path_and_options(void **state)
     assert_int_equal(sl_track_parse_overlap("median", &o), -1);
 }
 
+static void test_project(void **state)
+{
+    (void)state;
+    float x[3][4] = {{1, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 1}};
+    float c[3][4] = {{0.5f, -0.25f, 0, 0}, {1, 1, 1, 1}, {0, 0.125f, 0, 2}};
+    float out[3];
+    sl_track_project(&c[0][0], &x[0][0], 3, 0, out);
+    assert_true(out[0] == 0.25f && out[1] == 4.0f && out[2] == 2.125f);
+    sl_track_project(&c[0][0], &x[0][0], 3, 1, out);
+    assert_true(out[0] == 0.25f && isnan(out[1]) && out[2] == 2.125f);
+}
+
 static void test_empty_bigwig(void **state)
 {
     (void)state;
@@ -351,6 +365,42 @@ static void test_empty_bigwig(void **state)
     assert_int_equal(access(bg, F_OK), 0);
     remove(bw);
     remove(bg);
+}
+
+/* Contigs from a real genome's .fai: clipping at the contig end, bigWig header read
+ * back with libBigWig (names in byte order, sizes from the .fai). */
+static void test_open_genome(void **state)
+{
+    (void)state;
+    const char *bg = tmp_file("genome.bedGraph"), *bw = tmp_file("genome.bw");
+    sl_genome_t *g = sl_genome_open("test_data/genome.fa");
+    assert_non_null(g);
+    sl_track_t *w = sl_track_open_genome(bg, bw, g, NULL);
+    assert_non_null(w);
+    float v[100];
+    for (int i = 0; i < 100; i++) v[i] = (float)i;
+    sl_region_t r = {.chrom = "chrM", .start = 300, .end = 400, .strand = '+'};
+    assert_int_equal(sl_track_add(w, &r, v), 0);
+    assert_int_equal(sl_track_close(w), 0);
+    int n;
+    bg_line_t *l = read_bedgraph(bg, &n);
+    assert_int_equal(n, 33); /* chrM is 333 bp */
+    assert_int_equal(l[n - 1].end, 333);
+    free(l);
+
+    bigWigFile_t *f = bwOpen((char *)bw, NULL, "r");
+    assert_non_null(f);
+    int nc = sl_genome_n_contigs(g);
+    assert_int_equal(f->cl->nKeys, nc);
+    for (int i = 0; i < nc; i++) {
+        if (i > 0) assert_true(strcmp(f->cl->chrom[i - 1], f->cl->chrom[i]) < 0);
+        assert_int_equal(f->cl->len[i], sl_genome_contig_len(g, f->cl->chrom[i]));
+    }
+    assert_true(f->hdr->nLevels > 0);
+    bwClose(f);
+    sl_genome_close(g);
+    remove(bg);
+    remove(bw);
 }
 
 /* ---- driver for the Python tests ------------------------------------------------- */
@@ -435,7 +485,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sort_order),
         cmocka_unit_test(test_clip_and_nan),
         cmocka_unit_test(test_target_path_and_options),
+        cmocka_unit_test(test_project),
         cmocka_unit_test(test_empty_bigwig),
+        cmocka_unit_test(test_open_genome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

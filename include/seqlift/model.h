@@ -98,6 +98,11 @@ typedef struct {
     void *priv;          /* scratch owned by the engine */
 } sl_acts_t;
 sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
+/* Activations for forward-only use (predict): after sl_net_forward only the output
+ * layers' act[] hold their values ([n][len][ch] as usual); the other layers share a
+ * few buffers by liveness, so memory is a few layers' worth per sequence. Do not pass
+ * these to anything but sl_net_forward. Free with sl_acts_destroy(). */
+sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch);
 void sl_acts_destroy(sl_acts_t *a);
 
 /* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */
@@ -135,7 +140,8 @@ size_t sl_net_n_values(const sl_net_t *net);
 /* Column label of value j into buf: "<output>" when that output has one value, else
  * "<output>_<i>" with i the flat index in [len][ch] order. Returns snprintf's length. */
 int sl_net_value_label(const sl_net_t *net, size_t j, char *buf, size_t size);
-/* Sequences per batch that keep one worker's activations near `bytes` (1..64). */
+/* Sequences per batch that keep one worker's full activations (sl_acts_create) near
+ * `bytes` (1..64). */
 int sl_net_auto_batch(const sl_net_t *net, size_t bytes);
 /* Threads OpenBLAS may use inside one GEMM (1 when the caller runs its own threads). */
 void sl_net_blas_threads(int n);
@@ -146,9 +152,10 @@ typedef int (*sl_predict_fill_f)(void *ud, int worker, int64_t i, float *x);
 /* Receives sequence i's sl_net_n_values() values; called in order i = 0..n-1 from the
  * calling thread. 0 / -1 (reported) stops the run. */
 typedef int (*sl_predict_emit_f)(void *ud, int64_t i, const float *values);
-/* Forward pass of n sequences: n_threads workers, each with its own sl_acts_t of
- * `batch` sequences (OpenBLAS set to one thread); at most n_threads * batch sequences
- * are in flight, so memory does not grow with n. 0 / -1 (reported). */
+/* Forward pass of n sequences: n_threads workers, each with its own outputs-only
+ * sl_acts_t of `batch` sequences (OpenBLAS set to one thread), taking batches in
+ * rounds of 4 per worker; only a round's values are buffered, so memory does not grow
+ * with n. 0 / -1 (reported). */
 int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_predict_fill_f fill,
                    sl_predict_emit_f emit, void *ud);
 

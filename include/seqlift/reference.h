@@ -98,9 +98,10 @@ int sl_refspec_needs_fit(const sl_refspec_t *rs);
  * [len][4]; zero rows (N) are not counted. 0 / -1 (reported: length differs from
  * earlier regions for per-position kinds). */
 int sl_refspec_observe(sl_refspec_t *rs, const float *onehot, int64_t len);
-/* Call once before generating, with the number of regions that will be scored
- * (checks a fasta file's record count; turns observed counts into frequencies).
- * 0 / -1 (reported). */
+/* Call once before generating, with the number of regions that will be scored,
+ * or -1 if not known yet (checks a fasta file's record count — with -1 only that it
+ * is a multiple of K, the rest when generating; turns observed counts into
+ * frequencies). 0 / -1 (reported). */
 int sl_refspec_finalize(sl_refspec_t *rs, int64_t n_regions);
 
 /* Write the region's sl_refspec_n(rs) references into out[n][len][4] (float32,

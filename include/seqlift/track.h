@@ -34,9 +34,10 @@ typedef struct {
     sl_overlap_t overlap;
     int64_t track_width;  /* keep the central W bases of each window; 0 = all */
     int merge_runs;       /* 1: merge adjacent entries with equal printed values */
+    int threads;          /* bgzip compression threads for a .gz bedGraph (<= 1: none) */
 } sl_track_opts_t;
 
-/* Defaults: mean, all bases, no merging. */
+/* Defaults: mean, all bases, no merging, no compression threads. */
 void sl_track_opts_init(sl_track_opts_t *o);
 /* "mean", "max-abs" or "first"; 0 / -1 (not reported: the CLI prints usage). */
 int sl_track_parse_overlap(const char *s, sl_overlap_t *out);
@@ -66,13 +67,20 @@ sl_track_t *sl_track_open_genome(const char *bedgraph, const char *bigwig,
 /* Add region r with values[0 .. r->end - r->start) in model order. Regions must come
  * in sl_track_region_cmp order (an error names the offending region otherwise); r must
  * have a chrom known to the writer. Bases outside [0, contig size) are dropped.
- * 0 / -1 (reported; the writer is then unusable: abort it). */
+ * 0 / -1 (reported; the writer is then unusable: abort it). Not thread-safe: one
+ * thread adds the regions of a writer (one writer per target). */
 int sl_track_add(sl_track_t *w, const sl_region_t *r, const float *values);
 /* Flush, finish both files and rename them into place; frees w. 0 / -1 (reported,
  * temporary files removed). */
 int sl_track_close(sl_track_t *w);
 /* Remove the temporary files and free w (w may be NULL). */
 void sl_track_abort(sl_track_t *w);
+/* Per-position track values from per-channel contributions contrib[len][4] (the layout
+ * of the one-hot): out[p] = sum over A,C,G,T of contrib[p][c], the contribution of the
+ * position. With onehot non-NULL and n_absent set, positions whose one-hot row is all
+ * zero (N and other ambiguity codes) get NaN, i.e. no value in the track. */
+void sl_track_project(const float *contrib, const float *onehot, int64_t len, int n_absent, float *out);
+
 /* Number of entries written to the bedGraph/bigWig so far (for tests and logs). */
 int64_t sl_track_n_entries(const sl_track_t *w);
 

@@ -33,13 +33,15 @@ void *sl_realloc(void *p, size_t n, const char *what);
 char *sl_strdup(const char *s);
 
 /* Atomic output: write to "<path>.tmp.<pid>" and rename onto <path> on commit, so a
- * failed run never leaves a half-written file. path "-" means stdout (no rename).
+ * failed run never leaves a half-written file. path "-" means stdout; an existing
+ * device or pipe (/dev/null, a FIFO) is written in place.
  * sl_ofile_open returns NULL on error (reported). commit returns 0 / -1 (reported);
  * abort removes the temporary file. Both free the handle. */
 typedef struct sl_ofile_s {
     FILE *fp;       /* write here */
     char *path;     /* final path */
-    char *tmp;      /* temporary path, NULL for stdout */
+    char *tmp;      /* temporary path, NULL for stdout or a device written in place */
+    int direct;     /* 1: fp is the device/pipe itself (closed on commit/abort) */
 } sl_ofile_t;
 sl_ofile_t *sl_ofile_open(const char *path, const char *mode);
 int sl_ofile_commit(sl_ofile_t *f);
@@ -48,6 +50,8 @@ void sl_ofile_abort(sl_ofile_t *f);
  * (caller frees) and the final rename (0 / -1 reported). */
 char *sl_tmp_path(const char *path);
 int sl_rename_into_place(const char *tmp, const char *path);
+/* 1 if path exists and is not a regular file (device, pipe): write it in place. */
+int sl_path_is_special(const char *path);
 
 /* Strict number parsing of a whole string; 0 on success, -1 if not a number. */
 int sl_parse_long(const char *s, long long *out);

@@ -35,6 +35,9 @@ struct sl_attr_s {
     int grad_mode;      /* gradient rules on the rows' own activations (gradient, IG) */
     sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
     float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers], NULL where unused */
+    float **pool;       /* multiplier buffers shared by layers whose lifetimes do not overlap */
+    int n_pool;
+    char *started;      /* [n_layers]: mult[l] zeroed in the current backward */
     char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
     char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
     float *s[3];        /* scratch, max_rows × largest layer */
@@ -89,8 +92,12 @@ void sl_attr_destroy(sl_attr_t *w)
 {
     if (!w) return;
     int nl = w->net->n_layers;
-    float **arrs[5] = {w->mult, w->mpx, w->mnx, w->dpos, w->dneg};
-    for (int a = 0; a < 5; a++) {
+    for (int i = 0; i < w->n_pool; i++) free(w->pool[i]);
+    free(w->pool);
+    free(w->started);
+    free(w->mult); /* pointers into the pool */
+    float **arrs[4] = {w->mpx, w->mnx, w->dpos, w->dneg};
+    for (int a = 0; a < 4; a++) {
         if (!arrs[a]) continue;
         for (int l = 0; l < nl; l++) free(arrs[a][l]);
         free(arrs[a]);
@@ -111,6 +118,43 @@ void sl_attr_destroy(sl_attr_t *w)
 }
 
 static int is_pass_pn(sl_op_t op) { return op == SL_OP_BATCHNORM || op == SL_OP_DROPOUT; }
+
+/* Multiplier buffers: mult[l] lives from the first consumer processed (backward runs
+ * from the last layer down) until l itself; target layers from the start. Layers
+ * whose lifetimes do not overlap share a buffer (a chain needs two or three). */
+static int plan_multipliers(sl_attr_t *w, const char *need, int last)
+{
+    const sl_net_t *net = w->net;
+    int nl = net->n_layers, n_free = 0, ret = -1;
+    size_t bytes = (size_t)w->max_rows * w->max_size * sizeof(float);
+    int *slot = sl_malloc((size_t)nl * sizeof(int), "plan"), *freel = sl_malloc((size_t)nl * sizeof(int), "plan");
+    w->pool = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
+    w->started = sl_calloc((size_t)nl, 1, "multipliers");
+    if (!slot || !freel || !w->pool || !w->started) goto fail;
+    for (int l = 0; l < nl; l++) slot[l] = -1;
+#define TAKE(l)                                                                                   \
+    do {                                                                                          \
+        if (n_free > 0) slot[l] = freel[--n_free];                                                \
+        else if (!(w->pool[w->n_pool] = sl_malloc(bytes, "multipliers"))) goto fail;              \
+        else slot[l] = w->n_pool++;                                                               \
+    } while (0)
+    for (int t = 0; t < w->nt; t++)
+        if (slot[w->tg[t].layer] < 0) TAKE(w->tg[t].layer);
+    for (int c = last; c >= 0; c--) {
+        if (!need[c]) continue;
+        const sl_layer_t *L = &net->layers[c];
+        for (int i = 0; c > 0 && i < L->n_in; i++)
+            if (slot[L->in[i]] < 0) TAKE(L->in[i]);
+        if (slot[c] >= 0) freel[n_free++] = slot[c];
+    }
+#undef TAKE
+    for (int l = 0; l < nl; l++) w->mult[l] = slot[l] >= 0 ? w->pool[slot[l]] : NULL;
+    ret = 0;
+fail:
+    free(slot);
+    free(freel);
+    return ret;
+}
 
 sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
                           const sl_attr_opts_t *o)
@@ -229,12 +273,12 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
             free(need);
             goto fail;
         }
+        if (plan_multipliers(w, need, last) < 0) goto fail_need;
         for (int l = 0; l <= last; l++) {
-            if (!need[l]) continue;
+            if (!need[l] || !w->pn[l]) continue;
             size_t n = R * sl_layer_size(&net->layers[l]) * sizeof(float);
-            if (!(w->mult[l] = sl_malloc(n, "multipliers"))) goto fail_need;
-            if (w->pn[l] && (!(w->mpx[l] = sl_malloc(n, "multipliers")) || !(w->mnx[l] = sl_malloc(n, "multipliers")) ||
-                             !(w->dpos[l] = sl_malloc(n, "differences")) || !(w->dneg[l] = sl_malloc(n, "differences"))))
+            if (!(w->mpx[l] = sl_malloc(n, "multipliers")) || !(w->mnx[l] = sl_malloc(n, "multipliers")) ||
+                !(w->dpos[l] = sl_malloc(n, "differences")) || !(w->dneg[l] = sl_malloc(n, "differences")))
                 goto fail_need;
         }
         if (m == SL_METHOD_IG &&
@@ -388,14 +432,12 @@ static void backward(sl_attr_t *w, int t, int rows)
     const sl_net_t *net = w->net;
     const char *anc = w->anc + (size_t)t * net->n_layers;
     int tl = w->tg[t].layer;
-    for (int l = 0; l <= tl; l++) {
-        if (!anc[l]) continue;
-        size_t n = (size_t)rows * sl_layer_size(&net->layers[l]) * sizeof(float);
-        memset(w->mult[l], 0, n);
-        if (w->mpx[l]) {
-            memset(w->mpx[l], 0, n);
-            memset(w->mnx[l], 0, n);
-        }
+    memset(w->started, 0, (size_t)net->n_layers);
+    w->started[tl] = 1;
+    if (w->mpx[tl]) {
+        size_t n = (size_t)rows * sl_layer_size(&net->layers[tl]) * sizeof(float);
+        memset(w->mpx[tl], 0, n);
+        memset(w->mnx[tl], 0, n);
     }
     size_t tsz = sl_layer_size(&net->layers[tl]);
     for (int i = 0; i < rows; i++)
@@ -406,6 +448,17 @@ static void backward(sl_attr_t *w, int t, int rows)
         const sl_layer_t *L = &net->layers[l];
         size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
         float *M = w->mult[l], *Pm = M, *Nm = M;
+        for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
+            int p = L->in[i];
+            if (w->started[p]) continue;
+            size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
+            memset(w->mult[p], 0, np);
+            if (w->mpx[p]) {
+                memset(w->mpx[p], 0, np);
+                memset(w->mnx[p], 0, np);
+            }
+            w->started[p] = 1;
+        }
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
             for (size_t j = 0; j < n; j++) {

@@ -1,10 +1,8 @@
 /* cmd_extract.c — `seqlift extract`: the resized, strand-aware sequences the model
  * will see, as FASTA in the format of `bedtools getfasta -s` (one sequence line). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "seqlift/seqio.h"
@@ -125,22 +123,6 @@ int sl_cmd_extract(int argc, char **argv)
         else sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
         usage(stderr);
         return SL_EXIT_USAGE;
-    }
-    /* Devices and pipes (-o /dev/null, >(...)) are written in place: the atomic
-     * temp-file rename of sl_ofile_open would replace them with a regular file. */
-    struct stat st;
-    if (strcmp(outp, "-") != 0 && stat(outp, &st) == 0 && !S_ISREG(st.st_mode)) {
-        FILE *fp = fopen(outp, "w");
-        if (!fp) {
-            sl_log_error("%s: cannot open for writing: %s", outp, strerror(errno));
-            return SL_EXIT_ERROR;
-        }
-        int ret = extract(fa, bed, seqs, &opts, fp);
-        if (fclose(fp) != 0 && ret == 0) {
-            sl_log_error("%s: write failed: %s", outp, strerror(errno));
-            ret = -1;
-        }
-        return ret < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
     }
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;

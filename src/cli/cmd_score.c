@@ -5,8 +5,9 @@
  * regions' one-hot (model order: minus strand reverse-complemented), generates their
  * references (seeded by the region itself, so results do not depend on threads or
  * batch) and runs the attribution engine; then the calling thread hands every region's
- * results, in input order, to each sink of the list (npz, TSV, statistics). A new
- * output (tracks, motif report) is one more sink: open / region / close callbacks.
+ * results, in input order (or c.order, e.g. genome order for tracks), to each sink of
+ * the list (npz, TSV, statistics). A new output (tracks, motif report) is one more
+ * sink: open / region / close callbacks, appended where the sinks are listed.
  */
 #include <getopt.h>
 #include <math.h>
@@ -76,6 +77,9 @@ typedef struct {
     sl_refspec_t *rs;
     sl_target_t *tg;
     int nt, n_refs, len, bed_mode;
+    int64_t *order;     /* processing order of the regions (e.g. genome order for tracks);
+                         * NULL = input order. Sinks see regions in this order, each with
+                         * its input index (npz rows go by index whatever the order). */
 } score_ctx_t;
 
 /* A consumer of per-region results, called from the main thread: open once, region
@@ -284,7 +288,7 @@ static void *run_worker(void *arg)
     w->ret = 0;
     if (w->count <= 0) return NULL;
     for (int64_t k = 0; k < w->count; k++) {
-        int64_t i = w->first + k;
+        int64_t i = c->order ? c->order[w->first + k] : w->first + k;
         const sl_region_t *r = &c->rl->r[i];
         float *x = w->x + (size_t)k * L4;
         if (sl_regions_load(c->rl, i, w->g, w->seq, x) < 0) goto fail;
@@ -403,9 +407,10 @@ static int score(const score_opts_t *o)
         if (err) goto fail;
         for (int t = 0; t < nw; t++)
             for (int64_t k = 0; k < w[t].count; k++)
-                for (int s = 0; s < ns; s++)
-                    if (sinks[s].region(&sinks[s], &c, w[t].first + k, w[t].x + (size_t)k * L4, &w[t].out[k]) < 0)
-                        goto fail;
+                for (int s = 0; s < ns; s++) {
+                    int64_t i = c.order ? c.order[w[t].first + k] : w[t].first + k;
+                    if (sinks[s].region(&sinks[s], &c, i, w[t].x + (size_t)k * L4, &w[t].out[k]) < 0) goto fail;
+                }
     }
     ok = 1;
     ret = 0;
@@ -425,6 +430,7 @@ fail:
         }
     free(w);
     free(tid);
+    free(c.order);
     sl_refspec_destroy(c.rs);
     sl_regions_destroy(c.rl);
     sl_targets_free(c.tg, c.nt);

@@ -1,5 +1,5 @@
-/* forward.c — the forward pass: per-op kernels in the [len][ch] layout, activation
- * planning, and the elementwise nonlinearities with their derivatives.
+/* forward.c — per-op kernels in the [len][ch] layout (forward, and backward of the
+ * linear ops), and the elementwise nonlinearities with their derivatives.
  *
  * conv1d is one GEMM per kernel tap on a shifted (and, for stride > 1, strided)
  * view of the input: tap j reads input row t*stride + j*dilation - pad_left for
@@ -153,6 +153,31 @@ static inline float relu1(float x)
     return x;
 }
 
+/* Blocks of 16 through a local array let GCC -O2 vectorise (SLP) loops it otherwise
+ * leaves scalar for fear of aliasing; in-place calls are fine. */
+#define VBLK 16
+static void relu_vec(const float *x, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = relu1(x[i + k]);
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = relu1(x[i]);
+}
+
+static void add_vec(float *y, const float *x, size_t n) /* y += x */
+{
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = y[i + k] + x[i + k];
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] += x[i];
+}
+
 static inline float max2(float a, float b)
 {
     uint32_t ua, ub, m = -(uint32_t)(a > b);
@@ -172,7 +197,7 @@ void sl_elementwise(const sl_layer_t *L, const float *x, float *y, size_t count)
     float beta = L->alpha, th = L->threshold, a = L->alpha;
     switch (L->op) {
     case SL_OP_RELU:
-        for (i = 0; i < count; i++) y[i] = relu1(x[i]);
+        relu_vec(x, y, count);
         break;
     case SL_OP_SIGMOID:
         for (i = 0; i < count; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
@@ -237,6 +262,14 @@ void sl_elementwise_grad(const sl_layer_t *L, const float *x, float *g, size_t c
 
 /* ---- other ops ---------------------------------------------------------------- */
 
+/* Input rows [*s0, *e0) of pool window t (padding clipped); returns the average's divisor. */
+static int pool_window(const sl_layer_t *L, int t, long *s0, long *e0)
+{
+    long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
+    *s0 = s < 0 ? 0 : s, *e0 = e > L->in_len ? L->in_len : e;
+    return L->count_include_pad ? L->kernel : (int)(*e0 - *s0);
+}
+
 static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *x, float *y, int n)
 {
     int C = L->ch, is_max = L->op == SL_OP_MAXPOOL;
@@ -244,8 +277,8 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
         const float *xb = x + (size_t)b * P->len * C;
         float *yb = y + (size_t)b * L->len * C;
         for (int t = 0; t < L->len; t++) {
-            long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
-            long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
+            long s0, e0;
+            float inv = 1.0f / (float)pool_window(L, t, &s0, &e0);
             float *yr = yb + (size_t)t * C;
             const float *xr = xb + (size_t)s0 * C;
             memcpy(yr, xr, (size_t)C * sizeof(float));
@@ -257,10 +290,8 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
                     for (int c = 0; c < C; c++) yr[c] += xr[c];
                 }
             }
-            if (!is_max) {
-                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+            if (!is_max)
                 for (int c = 0; c < C; c++) yr[c] *= inv;
-            }
         }
     }
 }
@@ -368,8 +399,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
     case SL_OP_DROPOUT: memcpy(out, x, size * sizeof(float)); break;
     case SL_OP_ADD:
         if (out != x) memcpy(out, x, size * sizeof(float));
-        for (int i = 1; i < L->n_in; i++)
-            for (size_t j = 0; j < size; j++) out[j] += in[i][j];
+        for (int i = 1; i < L->n_in; i++) add_vec(out, in[i], size);
         break;
     case SL_OP_CONCAT: concat_walk(net, L, n, out, in, NULL, NULL); break;
     case SL_OP_CROP:
@@ -405,9 +435,8 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
             const float *gb = dy + (size_t)b * L->len * C;
             float *db = d + (size_t)b * P->len * C;
             for (int t = 0; t < L->len; t++) {
-                long s = (long)t * L->stride - L->pad_left, e = s + L->kernel;
-                long s0 = s < 0 ? 0 : s, e0 = e > P->len ? P->len : e;
-                float inv = 1.0f / (float)(L->count_include_pad ? L->kernel : e0 - s0);
+                long s0, e0;
+                float inv = 1.0f / (float)pool_window(L, t, &s0, &e0);
                 for (long p = s0; p < e0; p++)
                     for (int c = 0; c < C; c++) db[(size_t)p * C + c] += gb[(size_t)t * C + c] * inv;
             }
@@ -431,12 +460,9 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
                 }
         }
         break;
-    case SL_OP_DROPOUT:
-        for (size_t j = 0; j < size; j++) d[j] += dy[j];
-        break;
+    case SL_OP_DROPOUT: add_vec(d, dy, size); break;
     case SL_OP_ADD:
-        for (int i = 0; i < L->n_in; i++)
-            for (size_t j = 0; j < size; j++) dx[i][j] += dy[j];
+        for (int i = 0; i < L->n_in; i++) add_vec(dx[i], dy, size);
         break;
     case SL_OP_CONCAT: concat_walk(net, L, n, NULL, NULL, dy, dx); break;
     case SL_OP_CROP:
@@ -449,64 +475,4 @@ void sl_layer_backward_linear(const sl_net_t *net, int l, const float *dy, float
     default:
         sl_log_error("layer '%s': not a linear op (no linear backward)", L->name);
     }
-}
-
-/* ---- activations and the whole forward pass ------------------------------------ */
-
-sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch)
-{
-    int max_in = 1;
-    if (max_batch < 1) max_batch = 1;
-    sl_acts_t *a = sl_calloc(1, sizeof *a, "activations");
-    sl_acts_priv_t *p = sl_calloc(1, sizeof *p, "activations");
-    if (!a || !p) goto fail;
-    a->net = net, a->max_batch = max_batch, a->priv = p;
-    if (!(a->act = sl_calloc((size_t)net->n_layers, sizeof *a->act, "activations"))) goto fail;
-    for (int l = 0; l < net->n_layers; l++) {
-        size_t s = sl_nn_col_size(&net->layers[l]);
-        if (s > p->col_size) p->col_size = s;
-        if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
-        if (!(a->act[l] = sl_malloc((size_t)max_batch * sl_layer_size(&net->layers[l]) * sizeof(float),
-                                    "activations")))
-            goto fail;
-    }
-    if (!(p->ins = sl_calloc((size_t)max_in, sizeof *p->ins, "activations"))) goto fail;
-    if (p->col_size && !(p->col = sl_malloc(p->col_size * sizeof(float), "im2col scratch"))) goto fail;
-    return a;
-fail:
-    if (!a) free(p);
-    sl_acts_destroy(a);
-    return NULL;
-}
-
-void sl_acts_destroy(sl_acts_t *a)
-{
-    if (!a) return;
-    if (a->act)
-        for (int l = 0; l < a->net->n_layers; l++) free(a->act[l]);
-    free(a->act);
-    sl_acts_priv_t *p = a->priv;
-    if (p) {
-        free(p->col);
-        free(p->ins);
-    }
-    free(a->priv);
-    free(a);
-}
-
-int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
-{
-    sl_acts_priv_t *p = a->priv;
-    if (n < 0 || n > a->max_batch || a->net != net) {
-        sl_log_error("%s: forward pass of %d sequences with activations planned for %d", net->path, n,
-                     a->max_batch);
-        return -1;
-    }
-    memcpy(a->act[0], x, (size_t)n * sl_layer_size(&net->layers[0]) * sizeof(float));
-    for (int l = 1; l < net->n_layers; l++) {
-        const sl_layer_t *L = &net->layers[l];
-        for (int i = 0; i < L->n_in; i++) p->ins[i] = a->act[L->in[i]];
-        sl_layer_forward(net, l, p->ins, a->act[l], n, a);
-    }
-    return 0;
 }

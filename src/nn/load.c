@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <htslib/khash.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -360,6 +361,11 @@ static int parse_conv(const ctx_t *c, sl_layer_t *L, const cJSON *o, const sl_la
     }
     L->kernel = k, L->in_ch = ci, L->out_ch = co;
     int64_t span = (int64_t)L->dilation * (k - 1);
+    /* GEMM dimensions and leading strides are ints */
+    if ((int64_t)L->stride * ci > INT_MAX || (int64_t)k * ci > INT_MAX || (int64_t)k * co > INT_MAX) {
+        sl_log_error("%s: layer '%s': stride or kernel_size too large for %d channels", c->file, L->name, ci);
+        return -1;
+    }
     if (span > MAX_DIM) {
         sl_log_error("%s: layer '%s': dilation * (kernel_size - 1) is too large", c->file, L->name);
         return -1;
@@ -712,7 +718,6 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
 
     sl_layer_t *L0 = &net->layers[0];
     const cJSON *iname = cJSON_GetObjectItemCaseSensitive(input, "name");
-    const cJSON *ilen = cJSON_GetObjectItemCaseSensitive(input, "length");
     const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(input, "alphabet");
     if (!(L0->name = sl_strdup(cJSON_IsString(iname) ? iname->valuestring : "input"))) goto fail;
     L0->op = SL_OP_INPUT;
@@ -722,7 +727,6 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
         goto fail;
     }
     if (get_int(&c, L0, input, "length", 0, 0, 1, MAX_DIM, &net->in_len) < 0) goto fail;
-    (void)ilen;
     if (set_shape(&c, L0, net->in_len, 4) < 0) goto fail;
     int ret;
     khint_t it = kh_put(sl_name, c.names, L0->name, &ret);

@@ -13,6 +13,10 @@ typedef struct {
     float *col;        /* im2col buffer: max over im2col convs of out_len * kernel * in_ch */
     size_t col_size;
     const float **ins; /* producer pointers for the layer being run */
+    size_t *stride;    /* [n_layers] floats between sequences in act[l] (the layer's size,
+                        * or a shared slot's size in outputs-only activations) */
+    float **blocks;    /* allocations behind act[] */
+    int n_blocks;
 } sl_acts_priv_t;
 
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */

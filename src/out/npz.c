@@ -47,11 +47,12 @@ static uint32_t get16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_
 static uint32_t get32(const unsigned char *p) { return get16(p) | get16(p + 2) << 16; }
 static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+/* Whole-buffer pread/pwrite at an offset: 0, or -1 on error or end of file. */
+static int pio_all(int fd, void *buf, size_t n, int64_t off, int write)
 {
-    const char *p = buf;
+    char *p = buf;
     while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, (off_t)off);
+        ssize_t k = write ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) return -1;
         p += k, n -= (size_t)k, off += k;
@@ -59,18 +60,12 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
     return 0;
 }
 
-/* 0 on n bytes read; -1 on error or end of file */
-static int pread_all(int fd, void *buf, size_t n, int64_t off)
+static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
 {
-    char *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1;
-        p += k, n -= (size_t)k, off += k;
-    }
-    return 0;
+    return pio_all(fd, (void *)buf, n, off, 1);
 }
+
+static int pread_all(int fd, void *buf, size_t n, int64_t off) { return pio_all(fd, buf, n, off, 0); }
 
 /* ---- writer ------------------------------------------------------------------------ */
 
@@ -95,22 +90,29 @@ static int npy_header(int ndim, const int64_t *shape, char *out, size_t cap, int
     return 0;
 }
 
+/* The 26 bytes that local and central headers share, from "version needed" to
+ * "extra length": stored, fixed date, sizes (0xFFFFFFFF when in the ZIP64 extra). */
+static void put_entry_fields(unsigned char *h, const sl_npz_writer_t *w, uint32_t crc, uint32_t extra_len)
+{
+    put16(h, w->zip64 ? 45 : 20);
+    put16(h + 2, 0);             /* flags */
+    put16(h + 4, 0);             /* stored */
+    put16(h + 6, 0);             /* time */
+    put16(h + 8, ZIP_DOS_DATE);
+    put32(h + 10, crc);
+    put32(h + 14, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
+    put32(h + 18, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
+    put16(h + 22, (uint32_t)strlen(w->entry));
+    put16(h + 24, extra_len);
+}
+
 /* Local file header; crc is 0 at open and rewritten at close. */
 static int write_local_header(sl_npz_writer_t *w, uint32_t crc)
 {
     size_t nlen = strlen(w->entry);
     unsigned char h[30 + 20];
     put32(h, ZIP_LOCAL_SIG);
-    put16(h + 4, w->zip64 ? 45 : 20);
-    put16(h + 6, 0);             /* flags */
-    put16(h + 8, 0);             /* stored */
-    put16(h + 10, 0);            /* time */
-    put16(h + 12, ZIP_DOS_DATE);
-    put32(h + 14, crc);
-    put32(h + 18, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put32(h + 22, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put16(h + 26, (uint32_t)nlen);
-    put16(h + 28, w->zip64 ? 20 : 0);
+    put_entry_fields(h + 4, w, crc, w->zip64 ? 20 : 0);
     if (w->zip64) {  /* ZIP64 extra: uncompressed and compressed sizes */
         put16(h + 30, 1);
         put16(h + 32, 16);
@@ -228,16 +230,7 @@ static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
     unsigned char *c = buf;
     put32(c, ZIP_CENTRAL_SIG);
     put16(c + 4, (3u << 8) | (w->zip64 ? 45 : 20)); /* made by: Unix */
-    put16(c + 6, w->zip64 ? 45 : 20);
-    put16(c + 8, 0);
-    put16(c + 10, 0);
-    put16(c + 12, 0);
-    put16(c + 14, ZIP_DOS_DATE);
-    put32(c + 16, crc);
-    put32(c + 20, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put32(c + 24, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put16(c + 28, (uint32_t)nlen);
-    put16(c + 30, w->zip64 ? 28 : 0);
+    put_entry_fields(c + 6, w, crc, w->zip64 ? 28 : 0);
     put16(c + 32, 0);
     put16(c + 34, 0);
     put16(c + 36, 0);

@@ -63,6 +63,7 @@ void sl_track_opts_init(sl_track_opts_t *o)
     o->overlap = SL_OVERLAP_MEAN;
     o->track_width = 0;
     o->merge_runs = 0;
+    o->threads = 0;
 }
 
 static const char *const overlap_names[] = {"mean", "max-abs", "first"};
@@ -344,6 +345,18 @@ fail:
 
 int64_t sl_track_n_entries(const sl_track_t *w) { return w->n_entries; }
 
+void sl_track_project(const float *contrib, const float *onehot, int64_t len, int n_absent, float *out)
+{
+    for (int64_t p = 0; p < len; p++) {
+        const float *c = contrib + p * SL_NBASES;
+        out[p] = c[0] + c[1] + c[2] + c[3];
+        if (n_absent && onehot) {
+            const float *x = onehot + p * SL_NBASES;
+            if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0) out[p] = NAN;
+        }
+    }
+}
+
 /* ---- open / close ----------------------------------------------------------------- */
 
 static pthread_once_t bw_once = PTHREAD_ONCE_INIT;
@@ -471,6 +484,11 @@ sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
         if (!to_stdout && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
         if (!(w->bg = bgzf_open(to_stdout ? "-" : w->bg_tmp, gz ? "w" : "wu"))) {
             sl_log_error("%s: cannot open for writing", bedgraph);
+            goto fail;
+        }
+        /* compression dominates the cost of a .gz bedGraph */
+        if (gz && w->opts.threads > 1 && bgzf_mt(w->bg, w->opts.threads, 256) < 0) {
+            sl_log_error("%s: cannot start %d compression threads", bedgraph, w->opts.threads);
             goto fail;
         }
     }

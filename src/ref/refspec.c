@@ -226,8 +226,10 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
     if (!spec || !*spec) spec = SL_REF_DEFAULT_SPEC;
     sl_refspec_t *rs = sl_calloc(1, sizeof *rs, "reference spec");
     char *buf = sl_strdup(spec);
-    char str[512];
-    if (!rs || !buf) goto fail;
+    /* canonical form: the spec's own fields plus at most a few numbers */
+    const size_t ssz = strlen(spec) + 64;
+    char *str = sl_malloc(ssz, "reference spec");
+    if (!rs || !buf || !str) goto fail;
     rs->gc = -1;
     /* split "kind:a:rest" — the last field keeps any further ':' (file paths) */
     char *kind = buf, *a = NULL, *rest = NULL;
@@ -246,7 +248,7 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
             if (parse_count(spec, a, "K", 1, SL_REF_MAX_K, &rs->k) < 0) goto fail;
             if (rest && parse_count(spec, rest, "N", 1, SL_REF_MAX_N, &rs->n) < 0) goto fail;
         }
-        snprintf(str, sizeof str, "kmer:%d:%d", rs->k, rs->n);
+        snprintf(str, ssz, "kmer:%d:%d", rs->k, rs->n);
     } else if (strcmp(kind, "gc") == 0 || strncmp(kind, "gc=", 3) == 0) {
         rs->kind = SL_REF_GC;
         if (rest) goto extra;
@@ -256,9 +258,9 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 sl_log_error("bad reference spec '%s': GC fraction must be a number in [0,1]", spec);
                 goto fail;
             }
-            snprintf(str, sizeof str, "gc=%.17g:%d", rs->gc, rs->n);
+            snprintf(str, ssz, "gc=%.17g:%d", rs->gc, rs->n);
         } else {
-            snprintf(str, sizeof str, "gc:%d", rs->n);
+            snprintf(str, ssz, "gc:%d", rs->n);
         }
     } else if (strcmp(kind, "background") == 0 || strcmp(kind, "background-global") == 0) {
         rs->kind = SL_REF_BACKGROUND;
@@ -269,11 +271,11 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 goto fail;
             }
             if (!(rs->path = sl_strdup(rest)) || read_freq_file(rs, rest) < 0) goto fail;
-            snprintf(str, sizeof str, "background:%d:%s", rs->n, rest);
+            snprintf(str, ssz, "background:%d:%s", rs->n, rest);
         } else {
             rs->from_data = 1;
             rs->per_pos = kind[10] == 0;
-            snprintf(str, sizeof str, "%s:%d", kind, rs->n);
+            snprintf(str, ssz, "%s:%d", kind, rs->n);
         }
     } else if (strcmp(kind, "expected") == 0 || strcmp(kind, "expected-global") == 0) {
         rs->kind = SL_REF_EXPECTED;
@@ -285,17 +287,17 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
             }
             if (rest) a[strlen(a)] = ':'; /* the whole remainder is the path */
             if (!(rs->path = sl_strdup(a)) || read_freq_file(rs, a) < 0) goto fail;
-            snprintf(str, sizeof str, "expected:%s", a);
+            snprintf(str, ssz, "expected:%s", a);
         } else {
             rs->from_data = 1;
             rs->per_pos = kind[8] == 0;
-            snprintf(str, sizeof str, "%s", kind);
+            snprintf(str, ssz, "%s", kind);
         }
     } else if (strcmp(kind, "zero") == 0) {
         rs->kind = SL_REF_ZERO;
         rs->n = 1;
         if (a) goto extra;
-        snprintf(str, sizeof str, "zero");
+        snprintf(str, ssz, "zero");
     } else if (strcmp(kind, "fasta") == 0) {
         rs->kind = SL_REF_FASTA;
         rs->n = 1;
@@ -312,19 +314,20 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
             if (parse_count(spec, colon + 1, "K", 1, SL_REF_MAX_N, &rs->n) < 0) goto fail;
         }
         if (!(rs->path = sl_strdup(a)) || load_fasta(rs, spec) < 0) goto fail;
-        snprintf(str, sizeof str, "fasta:%s:%d", a, rs->n);
+        snprintf(str, ssz, "fasta:%s:%d", a, rs->n);
     } else {
         sl_log_error("bad reference spec '%s': unknown kind '%s' (dinuc, kmer, gc, background, "
                      "expected, zero, fasta)", spec, kind);
         goto fail;
     }
-    if (!(rs->str = sl_strdup(str))) goto fail;
+    rs->str = str;
     free(buf);
     return rs;
 extra:
     sl_log_error("bad reference spec '%s': too many ':' fields", spec);
 fail:
     free(buf);
+    free(str);
     sl_refspec_destroy(rs);
     return NULL;
 }
@@ -416,7 +419,13 @@ int sl_refspec_finalize(sl_refspec_t *rs, int64_t n_regions)
         int64_t m = rs->fa->n, k = rs->n;
         if (m == k) {
             rs->shared = 1;
-        } else if (n_regions < 0 || m != k * n_regions) {
+        } else if (n_regions < 0 && m % k == 0) {
+            /* count unknown (streaming): each region's index is checked when generating */
+        } else if (n_regions < 0) {
+            sl_log_error("%s: %lld reference records is not a multiple of K=%lld", rs->path, (long long)m,
+                         (long long)k);
+            return -1;
+        } else if (m != k * n_regions) {
             sl_log_error("%s: %lld reference records, but %lld region(s) x K=%lld need %lld (or exactly %lld "
                          "shared by all regions)", rs->path, (long long)m, (long long)n_regions, (long long)k,
                          (long long)(k * n_regions), (long long)k);

@@ -19,31 +19,16 @@
 /* Scratch space for one run, sized for the longest run of the sequence. */
 typedef struct {
     uint32_t *code;    /* (k-1)-mer code at each run position [m-k+2] */
-    uint32_t *uniq;    /* sorted distinct codes = vertices */
+    uint32_t *uniq;    /* code of each vertex (distinct, in order of first appearance) */
     int32_t *vert;     /* vertex of each position */
+    uint32_t *hkey;    /* open-addressing hash (k-1)-mer code -> vertex, [2^hbits] */
+    int32_t *hval;     /* -1: empty slot */
     int64_t *off;      /* CSR offsets of out-edges [nv+1] */
     int64_t *fill;     /* fill pointer / walk cursor per vertex */
     int32_t *tgt;      /* edge targets, grouped by source */
     int64_t *next;     /* Wilson: chosen edge (index in tgt) per vertex */
     uint8_t *intree;
 } scratch_t;
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int32_t find_vertex(const uint32_t *uniq, int32_t nv, uint32_t c)
-{
-    int32_t lo = 0, hi = nv - 1;
-    while (lo < hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        if (uniq[mid] < c) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
 
 static void fisher_yates(uint8_t *a, int64_t n, sl_rng_t *rng)
 {
@@ -67,12 +52,23 @@ static void shuffle_run(const uint8_t *s, int64_t m, int k, sl_rng_t *rng, scrat
         c = ((c << 2) | s[p + k - 2]) & mask;
         w->code[p] = c;
     }
-    memcpy(w->uniq, w->code, (size_t)np * sizeof(uint32_t));
-    qsort(w->uniq, (size_t)np, sizeof(uint32_t), cmp_u32);
+    /* vertices numbered by first appearance, through an open-addressing hash with
+     * at least twice as many slots as (k-1)-mers in this run */
+    int hbits = 1;
+    while (((int64_t)1 << hbits) < 2 * np) hbits++;
+    const uint32_t hmask = (1u << hbits) - 1;
+    memset(w->hval, 0xff, ((size_t)1 << hbits) * sizeof(int32_t));
     int32_t nv = 0;
-    for (int64_t p = 0; p < np; p++)
-        if (nv == 0 || w->uniq[nv - 1] != w->uniq[p]) w->uniq[nv++] = w->uniq[p];
-    for (int64_t p = 0; p < np; p++) w->vert[p] = find_vertex(w->uniq, nv, w->code[p]);
+    for (int64_t p = 0; p < np; p++) {
+        uint32_t h = (w->code[p] * 0x9e3779b1u) >> (32 - hbits);
+        while (w->hval[h] >= 0 && w->hkey[h] != w->code[p]) h = (h + 1) & hmask;
+        if (w->hval[h] < 0) {
+            w->hkey[h] = w->code[p];
+            w->hval[h] = nv;
+            w->uniq[nv++] = w->code[p];
+        }
+        w->vert[p] = w->hval[h];
+    }
 
     /* CSR out-edge lists: edge p goes vert[p] -> vert[p+1] */
     memset(w->off, 0, (size_t)(nv + 1) * sizeof(int64_t));
@@ -141,6 +137,10 @@ int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng,
         if (i - b > longest) longest = i - b;
         b = i + 1;
     }
+    if (longest >= ((int64_t)1 << 29)) { /* vertex ids and hash slots are 32-bit */
+        sl_log_error("k-mer shuffle: an ACGT run of %lld bp is too long (limit 2^29)", (long long)longest);
+        return -1;
+    }
     if (k >= 2 && longest >= k) {
         size_t np = (size_t)(longest - k + 2);
         w.code = sl_malloc(np * sizeof(uint32_t), "k-mer shuffle codes");
@@ -152,6 +152,11 @@ int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng,
         w.next = sl_malloc(np * sizeof(int64_t), "k-mer shuffle tree");
         w.intree = sl_malloc(np, "k-mer shuffle tree");
         if (!w.code || !w.uniq || !w.vert || !w.off || !w.fill || !w.tgt || !w.next || !w.intree) goto fail;
+        size_t nh = 2;
+        while (nh < 2 * np) nh *= 2;
+        w.hkey = sl_malloc(nh * sizeof(uint32_t), "k-mer shuffle hash");
+        w.hval = sl_malloc(nh * sizeof(int32_t), "k-mer shuffle hash");
+        if (!w.hkey || !w.hval) goto fail;
     }
     /* each ACGT run between N's separately; runs shorter than k have one arrangement */
     for (int64_t i = 0, b = 0; i <= len; i++) {
@@ -166,6 +171,8 @@ fail:
     free(w.code);
     free(w.uniq);
     free(w.vert);
+    free(w.hkey);
+    free(w.hval);
     free(w.off);
     free(w.fill);
     free(w.tgt);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +100,16 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
         f->fp = stdout;
         return f;
     }
+    /* Devices and pipes (/dev/null, a FIFO) are written in place: renaming a
+     * temporary file onto them would replace the device with a regular file. */
+    if (sl_path_is_special(path)) {
+        if (!(f->fp = fopen(path, mode ? mode : "w"))) {
+            sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
+            goto fail;
+        }
+        f->direct = 1;
+        return f;
+    }
     if (!(f->tmp = sl_tmp_path(path))) goto fail;
     if (!(f->fp = fopen(f->tmp, mode ? mode : "w"))) {
         sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
@@ -117,8 +128,10 @@ int sl_ofile_commit(sl_ofile_t *f)
     int ret = 0;
     if (!f) return -1;
     if (!f->tmp) {
-        if (fflush(f->fp) != 0) {
-            sl_log_error("%s: write failed: %s", "stdout", strerror(errno));
+        int bad = fflush(f->fp) != 0 || ferror(f->fp);
+        if (f->direct && fclose(f->fp) != 0) bad = 1;
+        if (bad) {
+            sl_log_error("%s: write failed: %s", f->path, strerror(errno));
             ret = -1;
         }
     } else {
@@ -143,6 +156,8 @@ void sl_ofile_abort(sl_ofile_t *f)
     if (f->tmp) {
         fclose(f->fp);
         remove(f->tmp);
+    } else if (f->direct) {
+        fclose(f->fp);
     }
     free(f->path);
     free(f->tmp);
@@ -195,4 +210,10 @@ double sl_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int sl_path_is_special(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
 }
