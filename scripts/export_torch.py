@@ -22,7 +22,6 @@ import argparse
 import importlib.util
 import inspect
 import json
-import math
 import operator
 import os
 import struct

@@ -24,7 +24,6 @@ Command line: `torch_deeplift.py --help`.
 import argparse
 import collections
 import copy
-import operator
 import os
 import sys
 import time
