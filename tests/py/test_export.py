@@ -13,6 +13,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -184,6 +185,10 @@ def seqlift_implements(cmd):
 
 
 class TestExport(unittest.TestCase):
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_export_", dir=TMP if os.path.isdir(TMP) else None)

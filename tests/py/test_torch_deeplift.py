@@ -12,6 +12,7 @@ nonlinearity's derivative) on the same weights:
 The PyTorch reference itself is checked for summation-to-delta (float64) first.
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,10 @@ def column(header, *keys):
 
 
 class TestTorchDeepLift(unittest.TestCase):
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_torch_deeplift_", dir=TMP if os.path.isdir(TMP) else None)
