@@ -11,15 +11,17 @@ nn.ReLU/Sigmoid/Tanh/Softplus/ELU/GELU, torch.exp, nn.MaxPool1d/AvgPool1d,
 nn.AdaptiveAvgPool1d(1)/AdaptiveMaxPool1d(1), x.mean(-1) and x.amax(-1) as global
 pools, nn.Flatten/torch.flatten/view/reshape/squeeze/unsqueeze, nn.Dropout,
 nn.Identity, nn.Softmax over channels, `+` (residuals), torch.cat over channels or
-length, and slicing x[:, :, a:b] as a crop. Anything else raises ExportError naming
-the module or graph node.
+length, and slicing x[:, :, a:b] as a crop (bounds may be computed from x.shape), plus
+the functional spellings (F.relu, torch.exp, F.max_pool1d, torch.max(x, dim)[0], ...).
+forward() arguments after the input are fixed at their defaults (e.g. ctl=None).
+Anything else raises ExportError naming the module or graph node.
 
 Command line: see `export_torch.py --help`.
 """
 import argparse
 import importlib.util
+import inspect
 import json
-import math
 import operator
 import os
 import struct
@@ -98,6 +100,18 @@ def read_safetensors(path):
 
 # ---- graph conversion ---------------------------------------------------------
 
+def trace_module(module):
+    """torch.fx trace of module.forward(x, ...): arguments after the first input are
+    fixed at their defaults (e.g. an optional control track `ctl=None`)."""
+    params = list(inspect.signature(module.forward).parameters.values())
+    empty = inspect.Parameter.empty
+    if not params or any(p.default is empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                         for p in params[1:]):
+        raise ExportError("forward() must take one input (N, 4, L); further arguments need defaults")
+    concrete = {p.name: p.default for p in params[1:] if p.default is not empty}
+    return torch.fx.symbolic_trace(module, concrete_args=concrete or None)
+
+
 class _Exporter:
     def __init__(self, module, input_length):
         self.module = module
@@ -108,6 +122,7 @@ class _Exporter:
         self.layer_of = {}      # fx node -> seqlift layer name producing its value
         self.val = {}           # fx node -> concrete value on a dummy input
         self.module_names = dict(module.named_modules())
+        self.max_tuples = set()  # torch.max(x, dim) nodes (a (values, indices) pair)
 
     # -- helpers
     def err(self, node, what):
@@ -298,7 +313,7 @@ class _Exporter:
     def global_reduce(self, node, a0, v, dims, op):
         self.require_3d(node, v, op)
         dims = dims if isinstance(dims, (tuple, list)) else (dims,)
-        if len(dims) != 1 or dims[0] % 3 != 2:
+        if len(dims) != 1 or not isinstance(dims[0], int) or dims[0] % 3 != 2:
             self.err(node, "reduction over dim=%s is not supported (length, dim=-1, only)" % (dims,))
         self.emit(node, op, [self.src(node, a0)])
 
@@ -318,6 +333,17 @@ class _Exporter:
         out = self.val[node]
         tensor_args = [a for a in node.args if isinstance(a, torch.fx.Node)
                        and isinstance(self.val[a], torch.Tensor)]
+        is_m = node.op == "call_method"
+        if ((not is_m and t is torch.max) or (is_m and t == "max")) and isinstance(out, tuple):
+            # torch.max(x, dim=-1) -> (values, indices): values is a global max pool
+            self.global_reduce(node, node.args[0], args[0], self.dim_arg(args, kwargs), "global_maxpool")
+            self.max_tuples.add(node)
+            return
+        if node.args and isinstance(node.args[0], torch.fx.Node) and node.args[0] in self.max_tuples:
+            if (t is operator.getitem and args[1] == 0) or (t is getattr and args[1] == "values"):
+                self.alias(node, node.args[0])
+                return
+            self.err(node, "only the values of torch.max(x, dim) are supported, not its indices")
         if not isinstance(out, torch.Tensor):
             # shape arithmetic (x.shape[2] // 2, x.size(0), ...): evaluated, not exported
             if tensor_args and not (t is getattr or (node.op == "call_method" and t in ("size", "dim"))):
@@ -329,7 +355,6 @@ class _Exporter:
                      % (self.fname(node), list(out.shape)))
         a0 = node.args[0] if node.args else None
         v = args[0] if args else None
-        is_m = node.op == "call_method"
         if (not is_m and t in self._ELEMENTWISE) or (is_m and t in self._METHOD_ELEMENTWISE):
             op = self._METHOD_ELEMENTWISE[t] if is_m else self._ELEMENTWISE[t]
             extra = {}
@@ -350,9 +375,9 @@ class _Exporter:
         elif (not is_m and t in self._RESHAPE_FUNCS) or (is_m and t in self._RESHAPE_METHODS):
             self.reshape(node, a0, v, out)
         elif (not is_m and t is torch.mean) or (is_m and t == "mean"):
-            self.global_reduce(node, a0, v, self.arg(args, kwargs, 1, "dim", None), "global_avgpool")
+            self.global_reduce(node, a0, v, self.dim_arg(args, kwargs), "global_avgpool")
         elif (not is_m and t is torch.amax) or (is_m and t == "amax"):
-            self.global_reduce(node, a0, v, self.arg(args, kwargs, 1, "dim", None), "global_maxpool")
+            self.global_reduce(node, a0, v, self.dim_arg(args, kwargs), "global_maxpool")
         elif (not is_m and t in (torch.softmax, F.softmax)) or (is_m and t == "softmax"):
             self.softmax(node, a0, v, self.arg(args, kwargs, 1, "dim", None))
         elif (not is_m and t is F.dropout) or (is_m and t == "clone"):
@@ -393,6 +418,10 @@ class _Exporter:
         if key in kwargs:
             return kwargs[key]
         return args[i] if len(args) > i else default
+
+    @classmethod
+    def dim_arg(cls, args, kwargs):
+        return kwargs["axis"] if "axis" in kwargs else cls.arg(args, kwargs, 1, "dim", None)
 
     def add(self, node, args, kwargs):
         if len(node.args) != 2 or any(not isinstance(a, torch.fx.Node) for a in node.args):
@@ -441,16 +470,16 @@ class _Exporter:
 
     # -- whole graph
     def convert(self, output_names):
-        gm = torch.fx.symbolic_trace(self.module)
-        placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-        if len(placeholders) != 1:
-            raise ExportError("forward() must take exactly one input (N, 4, L), not %d"
-                              % len(placeholders))
+        gm = trace_module(self.module)
         self.run(gm)
-        out_node = None
+        out_node, first = None, True
         for node in gm.graph.nodes:
             if node.op == "placeholder":
-                self.layer_of[node] = INPUT_NAME
+                if not first and isinstance(self.val[node], torch.Tensor):
+                    self.err(node, "forward() arguments after the input must not be tensors")
+                if first:
+                    self.layer_of[node] = INPUT_NAME
+                first = False
             elif node.op == "call_module":
                 self.do_module(node)
             elif node.op in ("call_function", "call_method"):

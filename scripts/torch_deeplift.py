@@ -22,8 +22,8 @@ Library: DeepLiftRescale(model, output_names, maxpool).attribute(x, refs, target
 Command line: `torch_deeplift.py --help`.
 """
 import argparse
+import collections
 import copy
-import operator
 import os
 import sys
 import time
@@ -33,6 +33,10 @@ import torch
 import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_torch  # noqa: E402
+from torch_models import onehot, read_fasta  # noqa: E402
 
 NEAR_ZERO = 1e-7
 
@@ -57,9 +61,12 @@ class _Rescale(torch.autograd.Function):
         x, y = ctx.saved_tensors
         k = ctx.k
         xr = x[k:].detach()
-        with torch.enable_grad():
-            r = xr.clone().requires_grad_(True)
-            (dref,) = torch.autograd.grad(ctx.fn(r).sum(), r)
+        if isinstance(ctx.fn, nn.ReLU) or ctx.fn in (torch.relu, F.relu):
+            dref = (xr > 0).to(xr.dtype)  # PyTorch's and the reference implementation's relu'(0) = 0
+        else:
+            with torch.enable_grad():
+                r = xr.clone().requires_grad_(True)
+                (dref,) = torch.autograd.grad(ctx.fn(r).sum(), r)
         dx = x[:k] - xr
         near = dx.abs() < NEAR_ZERO
         m = torch.where(near, dref, (y[:k] - y[k:]) / torch.where(near, torch.ones_like(dx), dx))
@@ -103,6 +110,9 @@ class _MaxPool(torch.autograd.Function):
         return out, None, None, None, None, None
 
 
+_MaxResult = collections.namedtuple("max", "values indices")  # torch.max(x, dim): values only
+
+
 class _Interp(torch.fx.Interpreter):
     """Runs the traced model with Rescale nonlinearities and DeepLIFT max pools."""
 
@@ -134,6 +144,13 @@ class _Interp(torch.fx.Interpreter):
             return _MaxPool.apply(args[0], kern, stride, pad, self.k, self.rule)
         if target is torch.amax:
             return self._gmax(args, kwargs)
+        if target is F.adaptive_max_pool1d:
+            osz = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+            if osz not in (1, (1,), [1]):
+                raise ValueError("adaptive_max_pool1d to %s not supported" % (osz,))
+            return _MaxPool.apply(args[0], None, None, None, self.k, self.rule)
+        if target is torch.max and (len(args) > 1 or "dim" in kwargs):
+            return _MaxResult(self._gmax(args, kwargs), None)
         return super().call_function(target, args, kwargs)
 
     def call_method(self, target, args, kwargs):
@@ -142,11 +159,13 @@ class _Interp(torch.fx.Interpreter):
             return _Rescale.apply(args[0], lambda t: getattr(t, target)(*rest, **kwargs), self.k)
         if target == "amax":
             return self._gmax(args, kwargs)
+        if target == "max" and (len(args) > 1 or "dim" in kwargs):
+            return _MaxResult(self._gmax(args, kwargs), None)
         return super().call_method(target, args, kwargs)
 
     def _gmax(self, args, kwargs):
         x = args[0]
-        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        dim = kwargs.get("dim", kwargs.get("axis", args[1] if len(args) > 1 else None))
         keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
         if dim not in (-1, 2, (-1,), (2,)):
             raise ValueError("amax over dim=%s not supported" % (dim,))
@@ -179,7 +198,7 @@ class DeepLiftRescale:
             raise ValueError("maxpool must be 'summation' or 'gradient'")
         self.model = copy.deepcopy(model).to(dtype).eval()
         self.dtype, self.rule = dtype, maxpool
-        self.gm = torch.fx.symbolic_trace(self.model)
+        self.gm = export_torch.trace_module(self.model)
         out = [n for n in self.gm.graph.nodes if n.op == "output"][0].args[0]
         nodes = list(out) if isinstance(out, (tuple, list)) else [out]
         if len(nodes) != len(output_names):
@@ -279,33 +298,9 @@ def dinuc_shuffle(seq, rng):
     return "".join(out)
 
 
-def onehot(seq):
-    x = np.zeros((4, len(seq)), np.float32)
-    for i, c in enumerate(seq.upper()):
-        j = "ACGT".find(c)
-        if j >= 0:
-            x[j, i] = 1.0
-    return x
-
-
-def read_fasta(path):
-    names, seqs, cur = [], [], None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(">"):
-                names.append(line[1:].split()[0])
-                seqs.append([])
-            elif line:
-                seqs[-1].append(line)
-    return names, ["".join(s) for s in seqs]
-
-
 # ---- command line ----------------------------------------------------------------
 
 def main(argv=None):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import export_torch
 
     ap = argparse.ArgumentParser(
         prog="torch_deeplift.py",

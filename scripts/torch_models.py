@@ -7,9 +7,12 @@ benchmarks and the demo). Every model takes one-hot input (N, 4, L), channels AC
     small_mixed(seed=0)             200 bp in; outputs (logit (N, 3), probs (N, 3) softmax,
                                     track (N, 2, 45)); sigmoid/tanh/softplus/elu/gelu/exp,
                                     avg/max pools, concat, crops, global pools
+    functional_mix(seed=0)          40 bp in; the functional/method spellings (torch.relu,
+                                    x.mean(dim=2), torch.max(x, dim)[0], F.max_pool1d, view, ...)
     MODELS                          name -> (factory, input length, output names)
     random_onehot(n, length, seed, n_frac)   one-hot batch with N (all-zero) positions
     onehot_to_seqs(x)               back to strings ('N' for zero rows)
+    onehot(seq), read_fasta(path), write_fasta(path, seqs, names)
 """
 import numpy as np
 import torch
@@ -25,8 +28,9 @@ def _randomise_batchnorm(model, gen):
             with torch.no_grad():
                 m.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
                 m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
-                m.weight.copy_(torch.rand(c, generator=gen) * 1.0 + 0.5)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+                if m.affine:
+                    m.weight.copy_(torch.rand(c, generator=gen) * 1.0 + 0.5)
+                    m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
 
 
 class BPNetLike(nn.Module):
@@ -120,6 +124,38 @@ class SmallMixed(nn.Module):
         return logit, self.softmax(logit), track
 
 
+class FunctionalMix(nn.Module):
+    """The functional and method spellings the exporter maps (torch.relu, x.mean(dim=2),
+    view(N, -1), torch.add, torch.amax, torch.max(x, dim)[0], F.* pools, squeeze,
+    Identity, an optional forward() argument, ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(4, 6, 3, padding=1)
+        self.conv2 = nn.Conv1d(6, 6, 3, padding="same", dilation=2)
+        self.bn = nn.BatchNorm1d(6, affine=False)
+        self.ident = nn.Identity()
+        self.fc = nn.Linear(6 * 8, 4)
+        self.fc2 = nn.Linear(6, 2, bias=False)
+        self.bn2 = nn.BatchNorm1d(4)
+
+    def forward(self, x, control=None):
+        h = F.relu(self.conv1(x))                                   # (N, 6, 40)
+        if control is not None:  # an optional argument, fixed at its default by the exporter
+            h = h + control
+        h = torch.add(h, torch.relu(self.conv2(h)))
+        h = self.ident(self.bn(h))
+        e = torch.exp(torch.tanh(h)).sigmoid()
+        p = F.max_pool1d(F.avg_pool1d(e, 2), 3, 2, 1)               # (N, 6, 10)
+        v = p[..., 1:-1].reshape(p.size(0), -1)                     # (N, 48)
+        g = h.mean(dim=2) + torch.amax(e, dim=-1) + torch.max(h, dim=2)[0]   # (N, 6)
+        g = g + torch.mean(e, axis=-1) + e.max(-1).values
+        a = F.adaptive_avg_pool1d(F.elu(h, alpha=0.5), 1).squeeze(-1)
+        m = F.adaptive_max_pool1d(F.softplus(h, beta=3.0, threshold=4.0), 1).view(h.shape[0], -1)
+        z = torch.cat([self.fc2(g + a + m), self.bn2(self.fc(F.dropout(v, 0.5, self.training)))], dim=1)
+        return F.softmax(z, dim=1), z.tanh(), F.gelu(torch.cat([h, e], dim=2))[:, :, ::1]
+
+
 def _randomise_weights(model, gen, gain):
     """He-style normal weights (std gain*sqrt(2/fan_in)) and small random biases, so that
     activations keep an O(1) scale through the layers and outputs vary between inputs."""
@@ -152,11 +188,16 @@ def small_mixed(seed=0):
     return _seeded(SmallMixed, seed, 1.0)
 
 
+def functional_mix(seed=0):
+    return _seeded(FunctionalMix, seed, 1.0)
+
+
 MODELS = {
     "bpnet": (bpnet_like, 2114, ["profile", "count"]),
     "bpnet2": (lambda seed=0: bpnet_like(n_tasks=2, seed=seed), 2114, ["profile", "count"]),
     "basset": (basset_like, 600, ["logits"]),
     "small": (small_mixed, 200, ["logit", "probs", "track"]),
+    "functional": (functional_mix, 40, ["probs", "z", "seq"]),
 }
 
 
@@ -180,6 +221,29 @@ def onehot_to_seqs(x):
         s[x[i].sum(axis=0) == 0] = "N"
         seqs.append("".join(s))
     return seqs
+
+
+def onehot(seq):
+    """ACGT string -> (4, L) float32 one-hot; any other letter (N) is a zero column."""
+    x = np.zeros((4, len(seq)), np.float32)
+    idx = np.frombuffer(seq.upper().encode("ascii"), np.uint8)
+    for j, c in enumerate(b"ACGT"):
+        x[j, idx == c] = 1.0
+    return x
+
+
+def read_fasta(path):
+    """-> (names, sequences)."""
+    names, seqs = [], []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(">"):
+                names.append(line[1:].split()[0] if len(line) > 1 else "")
+                seqs.append([])
+            elif line and seqs:
+                seqs[-1].append(line)
+    return names, ["".join(s) for s in seqs]
 
 
 def write_fasta(path, seqs, names=None):

@@ -13,6 +13,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -185,10 +186,14 @@ def seqlift_implements(cmd):
 
 class TestExport(unittest.TestCase):
     @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_export_", dir=TMP if os.path.isdir(TMP) else None)
         cls.models = {}
-        for key in ("bpnet2", "basset", "small"):
+        for key in ("bpnet2", "basset", "small", "functional"):
             factory, length, names = tm.MODELS[key]
             model = factory(seed=1)
             prefix = os.path.join(cls.dir, key)
@@ -207,8 +212,11 @@ class TestExport(unittest.TestCase):
             sd = model.state_dict()
             for ly in g["layers"]:
                 for k in ("weight", "bias", "running_mean", "running_var"):
-                    if ly.get(k):
+                    if ly.get(k) in sd:
                         np.testing.assert_array_equal(st[ly[k]], sd[ly[k]].numpy())
+                    elif ly.get(k):  # BatchNorm1d(affine=False): identity scale and shift
+                        self.assertEqual(ly["op"], "batchnorm")
+                        np.testing.assert_array_equal(st[ly[k]], 1.0 if k == "weight" else 0.0)
 
     def test_numpy_interpreter_matches_torch(self):
         for key, (model, prefix, graph, x, names) in self.models.items():
@@ -246,6 +254,21 @@ class TestExport(unittest.TestCase):
             st = ex.read_safetensors(p + ".safetensors")
             for k, v in st.items():
                 np.testing.assert_allclose(v, model.state_dict()[k].numpy(), rtol=tol, atol=tol)
+            if not seqlift_implements("predict"):
+                continue
+            # seqlift converts on load: it must compute the model with the rounded weights
+            rounded = copy.deepcopy(model).double()
+            rounded.load_state_dict({k: torch.from_numpy(v) for k, v in st.items()}, strict=False)
+            fa, out = p + ".fa", p + ".tsv"
+            tm.write_fasta(fa, tm.onehot_to_seqs(x))
+            r = run_seqlift("predict", "-m", p + ".json", "-s", fa, "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = predict_outputs(out, graph, len(x))
+            want = torch_outputs(rounded, x.astype(np.float64), names)
+            for n in names:
+                w = want[n].reshape(len(x), -1)
+                assert_close(self, got[n], w, "small/%s (%s weights)" % (n, dt),
+                             atol=1e-6 * max(1.0, np.abs(w).max()))
 
     def test_unsupported_module_named(self):
         class Bad(nn.Module):

@@ -12,6 +12,7 @@ nonlinearity's derivative) on the same weights:
 The PyTorch reference itself is checked for summation-to-delta (float64) first.
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,8 @@ CASES = [
     ("small", "logit:0", "summation"),
     ("small", "probs:1", "summation"),
     ("small", "track:1", "summation"),
+    ("functional", "probs:0", "summation"),
+    ("functional", "seq:2", "summation"),
 ]
 
 
@@ -64,6 +67,10 @@ def column(header, *keys):
 
 
 class TestTorchDeepLift(unittest.TestCase):
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_torch_deeplift_", dir=TMP if os.path.isdir(TMP) else None)
