@@ -49,8 +49,7 @@ static const char *capture_end(void)
 static void assert_one_error_line(const char *want)
 {
     const char *e = capture_end();
-    if (!strstr(e, want)) fprintf(stderr, "stderr was: %s\n(wanted '%s')\n", e, want);
-    assert_non_null(strstr(e, want));
+    if (!strstr(e, want)) fail_msg("stderr was: %s (wanted '%s')", e, want);
     assert_non_null(strstr(e, "error"));
     const char *nl = strchr(e, '\n');
     assert_non_null(nl);
