@@ -504,8 +504,11 @@ static int score(const score_opts_t *o)
     if (o->tsv) sinks[ns++] = (score_sink_t){tsv_open, tsv_region, tsv_close, NULL};
     if (o->report || o->report_json) sinks[ns++] = (score_sink_t){report_open, report_region, report_close, NULL};
     sinks[ns++] = (score_sink_t){stats_open, stats_region, stats_close, NULL};
-    for (; opened < ns; opened++)
-        if (sinks[opened].open(&sinks[opened], &c) < 0) goto fail;
+    while (opened < ns) { /* a failed open is closed too: close removes what it made */
+        int rc = sinks[opened].open(&sinks[opened], &c);
+        opened++;
+        if (rc < 0) goto fail;
+    }
 
     sl_attr_opts_t ao = o->ao;
     ao.max_refs = c.n_refs > 0 ? c.n_refs : 1;
