@@ -556,8 +556,8 @@ static int score(const score_opts_t *o)
     ok = 1;
     ret = 0;
 fail:
-    for (int s = 0; s < opened; s++)
-        if (sinks[s].close(&sinks[s], &c, ok) < 0) ret = -1;
+    for (int s = 0; s < opened; s++) /* once one fails, the others are aborted, not committed */
+        if (sinks[s].close(&sinks[s], &c, ok && ret == 0) < 0) ret = -1;
     if (w)
         for (int t = 0; t < nw; t++) {
             sl_attr_destroy(w[t].attr);
