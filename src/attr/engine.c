@@ -36,6 +36,7 @@ struct sl_attr_s {
     sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
     float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers], NULL where unused */
     float **pool;       /* multiplier buffers shared by layers whose lifetimes do not overlap */
+    float **dx;         /* [max n_in]: producers' multiplier buffers for a linear backward */
     int n_pool;
     char *started;      /* [n_layers]: mult[l] zeroed in the current backward */
     char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
@@ -96,6 +97,7 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->pool);
     free(w->started);
     free(w->mult); /* pointers into the pool */
+    free(w->dx);
     float **arrs[4] = {w->mpx, w->mnx, w->dpos, w->dneg};
     for (int a = 0; a < 4; a++) {
         if (!arrs[a]) continue;
@@ -269,7 +271,11 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
         w->mnx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
         w->dpos = sl_calloc((size_t)nl, sizeof(float *), "differences");
         w->dneg = sl_calloc((size_t)nl, sizeof(float *), "differences");
-        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg) {
+        int max_in = 1;
+        for (int l = 0; l < nl; l++)
+            if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
+        w->dx = sl_calloc((size_t)max_in, sizeof(float *), "multipliers");
+        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg || !w->dx) {
             free(need);
             goto fail;
         }
@@ -499,11 +505,8 @@ static void backward(sl_attr_t *w, int t, int rows)
                 w->mnx[p][j] += sp * Nm[j] + sn * Pm[j];
             }
         } else if (sl_op_is_linear(L->op)) {
-            float *dx[64];
-            float **dxp = L->n_in <= 64 ? dx : NULL;
-            if (!dxp) continue; /* more than 64 inputs: refused at load in practice */
-            for (int i = 0; i < L->n_in; i++) dx[i] = w->mult[L->in[i]];
-            sl_layer_backward_linear(net, l, M, dx, rows, w->ar);
+            for (int i = 0; i < L->n_in; i++) w->dx[i] = w->mult[L->in[i]];
+            sl_layer_backward_linear(net, l, M, w->dx, rows, w->ar);
         } else if (sl_op_is_elementwise(L->op)) {
             float *s = w->s[0];
             if (w->grad_mode) {
