@@ -34,11 +34,11 @@ static void usage(FILE *fp)
 }
 
 typedef struct {
-    const sl_net_t *net;
     const sl_regions_t *rl;
     sl_genome_t *g[MAX_THREADS]; /* one per worker: faidx is not thread-safe */
     char *seq[MAX_THREADS];
     FILE *out;
+    size_t n_values; /* per sequence, over all outputs */
     int bed;
 } predict_t;
 
@@ -56,8 +56,7 @@ static int emit(void *ud, int64_t i, const float *v)
         fprintf(p->out, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
                 r->name ? r->name : ".");
     else fputs(r->name ? r->name : ".", p->out);
-    size_t nv = sl_net_n_values(p->net);
-    for (size_t j = 0; j < nv; j++) fprintf(p->out, "\t%.9g", v[j]);
+    for (size_t j = 0; j < p->n_values; j++) fprintf(p->out, "\t%.9g", v[j]);
     if (fputc('\n', p->out) == EOF) {
         sl_log_error("write failed");
         return -1;
@@ -74,7 +73,7 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
     sl_regions_t *rl = NULL;
     sl_net_t *net = sl_net_load(model);
     if (!net) return -1;
-    p.net = net, p.out = out, p.bed = seqs == NULL;
+    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
     if (seqs) {
         rl = sl_regions_read_fasta(seqs, net->in_len);
     } else {
@@ -93,9 +92,8 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
         batch = b < 1 ? 1 : (int)b;
     }
     fputs(p.bed ? "chrom\tstart\tend\tstrand\tname" : "name", out);
-    size_t nv = sl_net_n_values(net);
     char lab[512];
-    for (size_t j = 0; j < nv; j++) {
+    for (size_t j = 0; j < p.n_values; j++) {
         sl_net_value_label(net, j, lab, sizeof lab);
         fprintf(out, "\t%s", lab);
     }
