@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nn/nn_priv.h"
 #include "seqlift/util.h"
@@ -828,6 +829,12 @@ static char *read_file(const char *path, size_t *len)
     char *buf = NULL;
     if (!fp) {
         sl_log_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb; /* a directory opens, and its "size" would be asked of malloc */
+    if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        sl_log_error("%s: not a regular file", path);
+        fclose(fp);
         return NULL;
     }
     if (fseek(fp, 0, SEEK_END) < 0) goto fail;
