@@ -48,7 +48,6 @@ struct sl_attr_s {
     float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
     float *macc;        /* IG: summed gradients [batch*max_refs][len][4] */
     int *row_seq;       /* [max_rows] */
-    double *tv;         /* target values [max_rows] */
     double *tref;       /* target on references [batch*max_refs] */
 };
 
@@ -114,7 +113,6 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->xin);
     free(w->macc);
     free(w->row_seq);
-    free(w->tv);
     free(w->tref);
     free(w);
 }
@@ -253,10 +251,9 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
     }
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
     w->row_seq = sl_malloc(R * sizeof(int), "row map");
-    w->tv = sl_malloc(R * sizeof(double), "target values");
     w->tref = sl_malloc((size_t)w->o.batch * w->o.max_refs * sizeof(double), "target values");
     w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
-    if (!w->g || !w->row_seq || !w->tv || !w->tref || !w->xin) {
+    if (!w->g || !w->row_seq || !w->tref || !w->xin) {
         free(need);
         goto fail;
     }
