@@ -46,9 +46,9 @@ struct sl_attr_s {
     float *g;           /* target weights [n_targets][batch][largest target layer] */
     size_t gsz;
     float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
-    float *macc;        /* IG: summed gradients [batch*max_refs][len][4] */
+    float *macc;        /* IG: summed gradients [n_targets][batch*max_refs][len][4] */
     int *row_seq;       /* [max_rows] */
-    double *tref;       /* target on references [batch*max_refs] */
+    double *tref;       /* targets on references [n_targets][batch*max_refs] */
 };
 
 void sl_attr_opts_default(sl_attr_opts_t *o)
@@ -251,7 +251,7 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
     }
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
     w->row_seq = sl_malloc(R * sizeof(int), "row map");
-    w->tref = sl_malloc((size_t)w->o.batch * w->o.max_refs * sizeof(double), "target values");
+    w->tref = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * sizeof(double), "target values");
     w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
     if (!w->g || !w->row_seq || !w->tref || !w->xin) {
         free(need);
@@ -285,7 +285,8 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
                 goto fail_need;
         }
         if (m == SL_METHOD_IG &&
-            !(w->macc = sl_malloc((size_t)w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float), "gradients")))
+            !(w->macc = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float),
+                                  "gradients")))
             goto fail_need;
     }
     free(need);
@@ -302,6 +303,12 @@ fail:
 static inline const float *tweights(const sl_attr_t *w, int t, int seq)
 {
     return w->g + ((size_t)t * w->o.batch + (size_t)seq) * w->gsz;
+}
+
+/* target t on the references of the batch, [batch*max_refs] */
+static inline double *trefs(const sl_attr_t *w, int t)
+{
+    return w->tref + (size_t)t * w->o.batch * w->o.max_refs;
 }
 
 static inline const float *xact(const sl_attr_t *w, int l, int row)
@@ -581,7 +588,7 @@ static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float
                 c[j] += v / (float)K;
             }
             sl_attr_hyp_accumulate(mk, r, w->len, 1.0f / (float)K, h);
-            double tr = w->tref[s * K + k];
+            double tr = trefs(w, t)[s * K + k];
             dabs += fabs(out[s].out_x[t] - tr) / K;
             mref += tr / K;
             tot += sk / K;
@@ -602,7 +609,7 @@ static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *r
     forward_pn(w, rows);
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
-        for (int i = 0; i < rows; i++) w->tref[i] = target_row(w, t, i);
+        for (int i = 0; i < rows; i++) trefs(w, t)[i] = target_row(w, t, i);
         backward(w, t, rows);
         combine(w, t, n_seqs, x, refs, K, w->s[0], out);
     }
@@ -638,40 +645,42 @@ static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t 
 static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int K,
                   sl_attr_out_t *out)
 {
-    size_t L4 = (size_t)w->len * 4;
-    int steps = w->o.ig_steps;
-    int64_t total = (int64_t)n_seqs * K * steps;
-    for (int t = 0; t < w->nt; t++) {
-        target_setup(w, t, n_seqs, out);
-        /* the target on the references, in chunks of max_rows */
-        for (int i0 = 0; i0 < n_seqs * K; i0 += w->max_rows) {
-            int rows = n_seqs * K - i0 < w->max_rows ? n_seqs * K - i0 : w->max_rows;
-            for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
-            if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
-            for (int i = 0; i < rows; i++) w->tref[i0 + i] = target_row(w, t, i);
+    size_t L4 = (size_t)w->len * 4, BK = (size_t)w->o.batch * w->o.max_refs;
+    int steps = w->o.ig_steps, pairs = n_seqs * K;
+    int64_t total = (int64_t)pairs * steps;
+    for (int t = 0; t < w->nt; t++) target_setup(w, t, n_seqs, out);
+    /* the targets on the references, in chunks of max_rows */
+    for (int i0 = 0; i0 < pairs; i0 += w->max_rows) {
+        int rows = pairs - i0 < w->max_rows ? pairs - i0 : w->max_rows;
+        for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
+        if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
+        for (int t = 0; t < w->nt; t++)
+            for (int i = 0; i < rows; i++) trefs(w, t)[i0 + i] = target_row(w, t, i);
+    }
+    /* each chunk of path points goes forward once; every target's backward reads it */
+    memset(w->macc, 0, (size_t)w->nt * BK * L4 * sizeof(float));
+    for (int64_t g0 = 0; g0 < total; g0 += w->max_rows) {
+        int rows = total - g0 < w->max_rows ? (int)(total - g0) : w->max_rows;
+        for (int i = 0; i < rows; i++) {
+            int64_t gi = g0 + i, pair = gi / steps;
+            int j = (int)(gi % steps), s = (int)(pair / K);
+            float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
+            const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
+            float *o = w->xin + (size_t)i * L4;
+            for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
+            w->row_seq[i] = s;
         }
-        memset(w->macc, 0, (size_t)n_seqs * K * L4 * sizeof(float));
-        for (int64_t g0 = 0; g0 < total; g0 += w->max_rows) {
-            int rows = total - g0 < w->max_rows ? (int)(total - g0) : w->max_rows;
-            for (int i = 0; i < rows; i++) {
-                int64_t gi = g0 + i, pair = gi / steps;
-                int j = (int)(gi % steps), s = (int)(pair / K);
-                float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
-                const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
-                float *o = w->xin + (size_t)i * L4;
-                for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
-                w->row_seq[i] = s;
-            }
-            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        for (int t = 0; t < w->nt; t++) {
             backward(w, t, rows);
             for (int i = 0; i < rows; i++) {
-                float *acc = w->macc + (size_t)((g0 + i) / steps) * L4;
+                float *acc = w->macc + ((size_t)t * BK + (size_t)((g0 + i) / steps)) * L4;
                 const float *m = w->s[0] + (size_t)i * L4;
                 for (size_t q = 0; q < L4; q++) acc[q] += m[q] / (float)steps;
             }
         }
-        combine(w, t, n_seqs, x, refs, K, w->macc, out);
     }
+    for (int t = 0; t < w->nt; t++) combine(w, t, n_seqs, x, refs, K, w->macc + (size_t)t * BK * L4, out);
     return 0;
 }
 
