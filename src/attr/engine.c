@@ -340,13 +340,33 @@ static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
     for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
 }
 
+/* pos = max(d, 0), neg = min(d, 0) */
+static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        pos[j] = d[j] > 0 ? d[j] : 0.0f;
+        neg[j] = d[j] < 0 ? d[j] : 0.0f;
+    }
+}
+
+/* A pair (a, b) through batchnorm/dropout L, y = s·x per channel (a negative scale
+ * swaps the parts): oa = s⁺a + s⁻b, ob = s⁺b + s⁻a; added to oa/ob if acc. */
+static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, float *oa, float *ob, size_t n,
+                         int acc)
+{
+    for (size_t j = 0; j < n; j++) {
+        float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
+        float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
+        float va = sp * a[j] + sn * b[j], vb = sp * b[j] + sn * a[j];
+        if (acc) oa[j] += va, ob[j] += vb;
+        else oa[j] = va, ob[j] = vb;
+    }
+}
+
 void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
                           float *ypos, float *yneg, int n, sl_acts_t *scratch)
 {
-    for (size_t j = 0; j < n_in; j++) {
-        dxp[j] = dx[j] > 0 ? dx[j] : 0.0f;
-        dxn[j] = dx[j] < 0 ? dx[j] : 0.0f;
-    }
+    split_by_sign(dx, dxp, dxn, n_in);
     sl_linear_apply(L, L->wpos, dxp, ypos, n, 0, scratch);
     sl_linear_apply(L, L->wneg, dxn, ypos, n, 1, scratch);
     sl_linear_apply(L, L->wpos, dxn, yneg, n, 0, scratch);
@@ -368,23 +388,13 @@ static void forward_pn(sl_attr_t *w, int rows)
             delta(w, p, rows, w->s[0]);
             sl_attr_linear_parts(L, w->s[0], w->s[1], w->s[2], np, P, N, rows, w->ar);
         } else if (l > 0 && is_pass_pn(L->op)) {
-            int p = L->in[0];
-            const float *pp = w->dpos[p], *pnn = w->dneg[p];
-            for (size_t j = 0; j < n; j++) {
-                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
-                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
-                P[j] = sp * pp[j] + sn * pnn[j];
-                N[j] = sp * pnn[j] + sn * pp[j];
-            }
+            pass_pn_pair(L, w->dpos[L->in[0]], w->dneg[L->in[0]], P, N, n, 0);
         } else if (l > 0 && w->rc[l]) {
             int p = L->in[0];
             sl_attr_revealcancel(L, w->ar->act[p], w->dpos[p], w->dneg[p], P, N, NULL, NULL, n);
         } else {
             delta(w, l, rows, w->s[0]);
-            for (size_t j = 0; j < n; j++) {
-                P[j] = w->s[0][j] > 0 ? w->s[0][j] : 0.0f;
-                N[j] = w->s[0][j] < 0 ? w->s[0][j] : 0.0f;
-            }
+            split_by_sign(w->s[0], P, N, n);
         }
     }
 }
@@ -502,12 +512,7 @@ static void backward(sl_attr_t *w, int t, int rows)
             select_by_sign(d, A, B, A, np);
             for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
         } else if (is_pass_pn(L->op) && Pm != Nm) {
-            for (size_t j = 0; j < n; j++) {
-                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
-                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
-                w->mpx[p][j] += sp * Pm[j] + sn * Nm[j];
-                w->mnx[p][j] += sp * Nm[j] + sn * Pm[j];
-            }
+            pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
         } else if (sl_op_is_linear(L->op)) {
             for (int i = 0; i < L->n_in; i++) w->dx[i] = w->mult[L->in[i]];
             sl_layer_backward_linear(net, l, M, w->dx, rows, w->ar);
