@@ -688,7 +688,10 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
     sl_net_t *net = NULL;
     ctx_t c = {file, &st, NULL, NULL};
     if (st_parse(&st, st_buf, st_len, st_label) < 0) return NULL;
-    if (!(c.names = kh_init(sl_name))) goto fail;
+    if (!(c.names = kh_init(sl_name))) {
+        sl_log_error("%s: out of memory", file);
+        goto fail;
+    }
     if (!cJSON_IsObject(root)) {
         sl_log_error("%s: not a JSON object", file);
         goto fail;
@@ -731,7 +734,10 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
     if (set_shape(&c, L0, net->in_len, 4) < 0) goto fail;
     int ret;
     khint_t it = kh_put(sl_name, c.names, L0->name, &ret);
-    if (ret <= 0) goto fail;
+    if (ret < 0) {
+        sl_log_error("%s: out of memory", file);
+        goto fail;
+    }
     kh_val(c.names, it) = 0;
 
     for (const cJSON *e = layers->child; e; e = e->next) {
