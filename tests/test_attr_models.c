@@ -483,13 +483,36 @@ static void test_batch_independent(void **state)
     sl_net_destroy(net);
 }
 
+/* An add of more producers than a small fixed array would hold: every copy of the
+ * input passes the target's multiplier 1 back, so the gradient is the copy count. */
+static void test_add_many_inputs(void **state)
+{
+    (void)state;
+    enum { COPIES = 70, LEN = 3 };
+    ab_t b;
+    ab_init(&b, 1);
+    char ins[COPIES * 10] = "";
+    for (int i = 0; i < COPIES; i++) strcat(ins, i ? ",\"input\"" : "\"input\"");
+    ab_layer(&b, "\"name\":\"a\",\"op\":\"add\",\"inputs\":[%s]", ins);
+    sl_net_t *net = ab_build(&b, LEN, "{\"name\":\"y\",\"layer\":\"a\"}");
+    assert_non_null(net);
+    float x[LEN * 4] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    run_t r;
+    run_open(&r, net, "y", SL_METHOD_GRADIENT, 1, 1);
+    assert_int_equal(sl_attr_run(r.w, 1, x, NULL, 0, &r.out), 0);
+    for (int i = 0; i < LEN * 4; i++) assert_float_equal(r.out.hyp[i], (float)COPIES, 1e-4);
+    run_close(&r);
+    sl_net_destroy(net);
+    ab_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summation_allops),   cmocka_unit_test(test_summation_bpnet_basset),
         cmocka_unit_test(test_gradient_fd),        cmocka_unit_test(test_rescale_is_grad_input),
         cmocka_unit_test(test_ism),                cmocka_unit_test(test_ig_converges),
-        cmocka_unit_test(test_batch_independent),
+        cmocka_unit_test(test_batch_independent),  cmocka_unit_test(test_add_many_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,12 @@ static void test_base_loads_and_from_file(void **state)
     net = load_capture_any(path, NULL, 0, NULL, 0, err, sizeof err);
     assert_null(net);
     assert_non_null(strstr(err, "base.safetensors"));
+    /* the weights name a directory: refused as such, not as a huge allocation */
+    assert_int_equal(mkdir(wpath, 0755), 0);
+    net = load_capture_any(path, NULL, 0, NULL, 0, err, sizeof err);
+    assert_int_equal(rmdir(wpath), 0); /* before asserting: a rerun writes the file there */
+    assert_null(net);
+    assert_non_null(strstr(err, "not a regular file"));
     free(path);
     sl_mb_destroy(mb);
 }

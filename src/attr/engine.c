@@ -36,6 +36,7 @@ struct sl_attr_s {
     sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
     float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers], NULL where unused */
     float **pool;       /* multiplier buffers shared by layers whose lifetimes do not overlap */
+    float **dx;         /* [max n_in]: producers' multiplier buffers for a linear backward */
     int n_pool;
     char *started;      /* [n_layers]: mult[l] zeroed in the current backward */
     char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
@@ -45,10 +46,9 @@ struct sl_attr_s {
     float *g;           /* target weights [n_targets][batch][largest target layer] */
     size_t gsz;
     float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
-    float *macc;        /* IG: summed gradients [batch*max_refs][len][4] */
+    float *macc;        /* IG: summed gradients [n_targets][batch*max_refs][len][4] */
     int *row_seq;       /* [max_rows] */
-    double *tv;         /* target values [max_rows] */
-    double *tref;       /* target on references [batch*max_refs] */
+    double *tref;       /* targets on references [n_targets][batch*max_refs] */
 };
 
 void sl_attr_opts_default(sl_attr_opts_t *o)
@@ -96,6 +96,7 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->pool);
     free(w->started);
     free(w->mult); /* pointers into the pool */
+    free(w->dx);
     float **arrs[4] = {w->mpx, w->mnx, w->dpos, w->dneg};
     for (int a = 0; a < 4; a++) {
         if (!arrs[a]) continue;
@@ -112,7 +113,6 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->xin);
     free(w->macc);
     free(w->row_seq);
-    free(w->tv);
     free(w->tref);
     free(w);
 }
@@ -251,10 +251,9 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
     }
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
     w->row_seq = sl_malloc(R * sizeof(int), "row map");
-    w->tv = sl_malloc(R * sizeof(double), "target values");
-    w->tref = sl_malloc((size_t)w->o.batch * w->o.max_refs * sizeof(double), "target values");
+    w->tref = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * sizeof(double), "target values");
     w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
-    if (!w->g || !w->row_seq || !w->tv || !w->tref || !w->xin) {
+    if (!w->g || !w->row_seq || !w->tref || !w->xin) {
         free(need);
         goto fail;
     }
@@ -269,7 +268,11 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
         w->mnx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
         w->dpos = sl_calloc((size_t)nl, sizeof(float *), "differences");
         w->dneg = sl_calloc((size_t)nl, sizeof(float *), "differences");
-        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg) {
+        int max_in = 1;
+        for (int l = 0; l < nl; l++)
+            if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
+        w->dx = sl_calloc((size_t)max_in, sizeof(float *), "multipliers");
+        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg || !w->dx) {
             free(need);
             goto fail;
         }
@@ -282,7 +285,8 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
                 goto fail_need;
         }
         if (m == SL_METHOD_IG &&
-            !(w->macc = sl_malloc((size_t)w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float), "gradients")))
+            !(w->macc = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float),
+                                  "gradients")))
             goto fail_need;
     }
     free(need);
@@ -299,6 +303,12 @@ fail:
 static inline const float *tweights(const sl_attr_t *w, int t, int seq)
 {
     return w->g + ((size_t)t * w->o.batch + (size_t)seq) * w->gsz;
+}
+
+/* target t on the references of the batch, [batch*max_refs] */
+static inline double *trefs(const sl_attr_t *w, int t)
+{
+    return w->tref + (size_t)t * w->o.batch * w->o.max_refs;
 }
 
 static inline const float *xact(const sl_attr_t *w, int l, int row)
@@ -330,13 +340,33 @@ static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
     for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
 }
 
+/* pos = max(d, 0), neg = min(d, 0) */
+static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        pos[j] = d[j] > 0 ? d[j] : 0.0f;
+        neg[j] = d[j] < 0 ? d[j] : 0.0f;
+    }
+}
+
+/* A pair (a, b) through batchnorm/dropout L, y = s·x per channel (a negative scale
+ * swaps the parts): oa = s⁺a + s⁻b, ob = s⁺b + s⁻a; added to oa/ob if acc. */
+static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, float *oa, float *ob, size_t n,
+                         int acc)
+{
+    for (size_t j = 0; j < n; j++) {
+        float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
+        float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
+        float va = sp * a[j] + sn * b[j], vb = sp * b[j] + sn * a[j];
+        if (acc) oa[j] += va, ob[j] += vb;
+        else oa[j] = va, ob[j] = vb;
+    }
+}
+
 void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
                           float *ypos, float *yneg, int n, sl_acts_t *scratch)
 {
-    for (size_t j = 0; j < n_in; j++) {
-        dxp[j] = dx[j] > 0 ? dx[j] : 0.0f;
-        dxn[j] = dx[j] < 0 ? dx[j] : 0.0f;
-    }
+    split_by_sign(dx, dxp, dxn, n_in);
     sl_linear_apply(L, L->wpos, dxp, ypos, n, 0, scratch);
     sl_linear_apply(L, L->wneg, dxn, ypos, n, 1, scratch);
     sl_linear_apply(L, L->wpos, dxn, yneg, n, 0, scratch);
@@ -358,23 +388,13 @@ static void forward_pn(sl_attr_t *w, int rows)
             delta(w, p, rows, w->s[0]);
             sl_attr_linear_parts(L, w->s[0], w->s[1], w->s[2], np, P, N, rows, w->ar);
         } else if (l > 0 && is_pass_pn(L->op)) {
-            int p = L->in[0];
-            const float *pp = w->dpos[p], *pnn = w->dneg[p];
-            for (size_t j = 0; j < n; j++) {
-                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
-                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
-                P[j] = sp * pp[j] + sn * pnn[j];
-                N[j] = sp * pnn[j] + sn * pp[j];
-            }
+            pass_pn_pair(L, w->dpos[L->in[0]], w->dneg[L->in[0]], P, N, n, 0);
         } else if (l > 0 && w->rc[l]) {
             int p = L->in[0];
             sl_attr_revealcancel(L, w->ar->act[p], w->dpos[p], w->dneg[p], P, N, NULL, NULL, n);
         } else {
             delta(w, l, rows, w->s[0]);
-            for (size_t j = 0; j < n; j++) {
-                P[j] = w->s[0][j] > 0 ? w->s[0][j] : 0.0f;
-                N[j] = w->s[0][j] < 0 ? w->s[0][j] : 0.0f;
-            }
+            split_by_sign(w->s[0], P, N, n);
         }
     }
 }
@@ -492,18 +512,10 @@ static void backward(sl_attr_t *w, int t, int rows)
             select_by_sign(d, A, B, A, np);
             for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
         } else if (is_pass_pn(L->op) && Pm != Nm) {
-            for (size_t j = 0; j < n; j++) {
-                float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
-                float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
-                w->mpx[p][j] += sp * Pm[j] + sn * Nm[j];
-                w->mnx[p][j] += sp * Nm[j] + sn * Pm[j];
-            }
+            pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
         } else if (sl_op_is_linear(L->op)) {
-            float *dx[64];
-            float **dxp = L->n_in <= 64 ? dx : NULL;
-            if (!dxp) continue; /* more than 64 inputs: refused at load in practice */
-            for (int i = 0; i < L->n_in; i++) dx[i] = w->mult[L->in[i]];
-            sl_layer_backward_linear(net, l, M, dx, rows, w->ar);
+            for (int i = 0; i < L->n_in; i++) w->dx[i] = w->mult[L->in[i]];
+            sl_layer_backward_linear(net, l, M, w->dx, rows, w->ar);
         } else if (sl_op_is_elementwise(L->op)) {
             float *s = w->s[0];
             if (w->grad_mode) {
@@ -581,7 +593,7 @@ static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float
                 c[j] += v / (float)K;
             }
             sl_attr_hyp_accumulate(mk, r, w->len, 1.0f / (float)K, h);
-            double tr = w->tref[s * K + k];
+            double tr = trefs(w, t)[s * K + k];
             dabs += fabs(out[s].out_x[t] - tr) / K;
             mref += tr / K;
             tot += sk / K;
@@ -602,7 +614,7 @@ static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *r
     forward_pn(w, rows);
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
-        for (int i = 0; i < rows; i++) w->tref[i] = target_row(w, t, i);
+        for (int i = 0; i < rows; i++) trefs(w, t)[i] = target_row(w, t, i);
         backward(w, t, rows);
         combine(w, t, n_seqs, x, refs, K, w->s[0], out);
     }
@@ -638,40 +650,42 @@ static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t 
 static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int K,
                   sl_attr_out_t *out)
 {
-    size_t L4 = (size_t)w->len * 4;
-    int steps = w->o.ig_steps;
-    int64_t total = (int64_t)n_seqs * K * steps;
-    for (int t = 0; t < w->nt; t++) {
-        target_setup(w, t, n_seqs, out);
-        /* the target on the references, in chunks of max_rows */
-        for (int i0 = 0; i0 < n_seqs * K; i0 += w->max_rows) {
-            int rows = n_seqs * K - i0 < w->max_rows ? n_seqs * K - i0 : w->max_rows;
-            for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
-            if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
-            for (int i = 0; i < rows; i++) w->tref[i0 + i] = target_row(w, t, i);
+    size_t L4 = (size_t)w->len * 4, BK = (size_t)w->o.batch * w->o.max_refs;
+    int steps = w->o.ig_steps, pairs = n_seqs * K;
+    int64_t total = (int64_t)pairs * steps;
+    for (int t = 0; t < w->nt; t++) target_setup(w, t, n_seqs, out);
+    /* the targets on the references, in chunks of max_rows */
+    for (int i0 = 0; i0 < pairs; i0 += w->max_rows) {
+        int rows = pairs - i0 < w->max_rows ? pairs - i0 : w->max_rows;
+        for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
+        if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
+        for (int t = 0; t < w->nt; t++)
+            for (int i = 0; i < rows; i++) trefs(w, t)[i0 + i] = target_row(w, t, i);
+    }
+    /* each chunk of path points goes forward once; every target's backward reads it */
+    memset(w->macc, 0, (size_t)w->nt * BK * L4 * sizeof(float));
+    for (int64_t g0 = 0; g0 < total; g0 += w->max_rows) {
+        int rows = total - g0 < w->max_rows ? (int)(total - g0) : w->max_rows;
+        for (int i = 0; i < rows; i++) {
+            int64_t gi = g0 + i, pair = gi / steps;
+            int j = (int)(gi % steps), s = (int)(pair / K);
+            float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
+            const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
+            float *o = w->xin + (size_t)i * L4;
+            for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
+            w->row_seq[i] = s;
         }
-        memset(w->macc, 0, (size_t)n_seqs * K * L4 * sizeof(float));
-        for (int64_t g0 = 0; g0 < total; g0 += w->max_rows) {
-            int rows = total - g0 < w->max_rows ? (int)(total - g0) : w->max_rows;
-            for (int i = 0; i < rows; i++) {
-                int64_t gi = g0 + i, pair = gi / steps;
-                int j = (int)(gi % steps), s = (int)(pair / K);
-                float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
-                const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
-                float *o = w->xin + (size_t)i * L4;
-                for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
-                w->row_seq[i] = s;
-            }
-            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        for (int t = 0; t < w->nt; t++) {
             backward(w, t, rows);
             for (int i = 0; i < rows; i++) {
-                float *acc = w->macc + (size_t)((g0 + i) / steps) * L4;
+                float *acc = w->macc + ((size_t)t * BK + (size_t)((g0 + i) / steps)) * L4;
                 const float *m = w->s[0] + (size_t)i * L4;
                 for (size_t q = 0; q < L4; q++) acc[q] += m[q] / (float)steps;
             }
         }
-        combine(w, t, n_seqs, x, refs, K, w->macc, out);
     }
+    for (int t = 0; t < w->nt; t++) combine(w, t, n_seqs, x, refs, K, w->macc + (size_t)t * BK * L4, out);
     return 0;
 }
 

@@ -34,11 +34,11 @@ static void usage(FILE *fp)
 }
 
 typedef struct {
-    const sl_net_t *net;
     const sl_regions_t *rl;
     sl_genome_t *g[MAX_THREADS]; /* one per worker: faidx is not thread-safe */
     char *seq[MAX_THREADS];
-    FILE *out;
+    const sl_ofile_t *out;
+    size_t n_values; /* per sequence, over all outputs */
     int bed;
 } predict_t;
 
@@ -52,21 +52,21 @@ static int emit(void *ud, int64_t i, const float *v)
 {
     predict_t *p = ud;
     const sl_region_t *r = &p->rl->r[i];
+    FILE *fp = p->out->fp;
     if (p->bed)
-        fprintf(p->out, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
+        fprintf(fp, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
                 r->name ? r->name : ".");
-    else fputs(r->name ? r->name : ".", p->out);
-    size_t nv = sl_net_n_values(p->net);
-    for (size_t j = 0; j < nv; j++) fprintf(p->out, "\t%.9g", v[j]);
-    if (fputc('\n', p->out) == EOF) {
-        sl_log_error("write failed");
+    else fputs(r->name ? r->name : ".", fp);
+    for (size_t j = 0; j < p->n_values; j++) fprintf(fp, "\t%.9g", v[j]);
+    if (fputc('\n', fp) == EOF) {
+        sl_log_error("%s: write failed", p->out->path);
         return -1;
     }
     return 0;
 }
 
 static int predict(const char *model, const char *fa, const char *bed, const char *seqs, sl_edge_t edge,
-                   int threads, int batch, FILE *out)
+                   int threads, int batch, const sl_ofile_t *out)
 {
     int ret = -1;
     predict_t p;
@@ -74,7 +74,7 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
     sl_regions_t *rl = NULL;
     sl_net_t *net = sl_net_load(model);
     if (!net) return -1;
-    p.net = net, p.out = out, p.bed = seqs == NULL;
+    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
     if (seqs) {
         rl = sl_regions_read_fasta(seqs, net->in_len);
     } else {
@@ -92,14 +92,13 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
         int64_t b = (rl->n + threads - 1) / threads;
         batch = b < 1 ? 1 : (int)b;
     }
-    fputs(p.bed ? "chrom\tstart\tend\tstrand\tname" : "name", out);
-    size_t nv = sl_net_n_values(net);
+    fputs(p.bed ? "chrom\tstart\tend\tstrand\tname" : "name", out->fp);
     char lab[512];
-    for (size_t j = 0; j < nv; j++) {
+    for (size_t j = 0; j < p.n_values; j++) {
         sl_net_value_label(net, j, lab, sizeof lab);
-        fprintf(out, "\t%s", lab);
+        fprintf(out->fp, "\t%s", lab);
     }
-    fputc('\n', out);
+    fputc('\n', out->fp);
     ret = sl_net_predict(net, rl->n, threads, batch, fill, emit, &p);
 fail:
     for (int t = 0; t < MAX_THREADS; t++) {
@@ -156,7 +155,7 @@ int sl_cmd_predict(int argc, char **argv)
     }
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
-    if (predict(model, fa, bed, seqs, edge, threads, batch, out->fp) < 0) {
+    if (predict(model, fa, bed, seqs, edge, threads, batch, out) < 0) {
         sl_ofile_abort(out);
         return SL_EXIT_ERROR;
     }

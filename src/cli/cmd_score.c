@@ -504,8 +504,11 @@ static int score(const score_opts_t *o)
     if (o->tsv) sinks[ns++] = (score_sink_t){tsv_open, tsv_region, tsv_close, NULL};
     if (o->report || o->report_json) sinks[ns++] = (score_sink_t){report_open, report_region, report_close, NULL};
     sinks[ns++] = (score_sink_t){stats_open, stats_region, stats_close, NULL};
-    for (; opened < ns; opened++)
-        if (sinks[opened].open(&sinks[opened], &c) < 0) goto fail;
+    while (opened < ns) { /* a failed open is closed too: close removes what it made */
+        int rc = sinks[opened].open(&sinks[opened], &c);
+        opened++;
+        if (rc < 0) goto fail;
+    }
 
     sl_attr_opts_t ao = o->ao;
     ao.max_refs = c.n_refs > 0 ? c.n_refs : 1;
@@ -553,8 +556,8 @@ static int score(const score_opts_t *o)
     ok = 1;
     ret = 0;
 fail:
-    for (int s = 0; s < opened; s++)
-        if (sinks[s].close(&sinks[s], &c, ok) < 0) ret = -1;
+    for (int s = 0; s < opened; s++) /* once one fails, the others are aborted, not committed */
+        if (sinks[s].close(&sinks[s], &c, ok && ret == 0) < 0) ret = -1;
     if (w)
         for (int t = 0; t < nw; t++) {
             sl_attr_destroy(w[t].attr);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nn/nn_priv.h"
 #include "seqlift/util.h"
@@ -345,6 +346,22 @@ static int set_shape(const ctx_t *c, sl_layer_t *L, int64_t len, int64_t ch)
     return 0;
 }
 
+/* Tensor "weight" of shape wshape (PyTorch layout, wshape[0] outputs) and the optional
+ * "bias" [wshape[0]] into L->b; L->w is allocated (numel floats) for the caller's
+ * repacking. Returns the weight as read (the caller frees it) or NULL (reported). */
+static float *get_weight_bias(const ctx_t *c, sl_layer_t *L, const cJSON *o, int ndim, const int64_t *wshape,
+                              size_t numel)
+{
+    float *w = NULL;
+    int64_t bshape[1] = {wshape[0]};
+    if (get_tensor(c, L, o, "weight", 0, ndim, wshape, &w) < 0) return NULL;
+    if (get_tensor(c, L, o, "bias", 1, 1, bshape, &L->b) < 0 || !(L->w = sl_malloc(numel * sizeof(float), L->name))) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
 static int parse_conv(const ctx_t *c, sl_layer_t *L, const cJSON *o, const sl_layer_t *in)
 {
     int ci, co, k;
@@ -401,19 +418,10 @@ static int parse_conv(const ctx_t *c, sl_layer_t *L, const cJSON *o, const sl_la
         return -1;
     }
     if (set_shape(c, L, span_in / L->stride + 1, co) < 0) return -1;
-    float *w = NULL;
-    int64_t wshape[3] = {co, ci, k}, bshape[1] = {co};
-    if (get_tensor(c, L, o, "weight", 0, 3, wshape, &w) < 0) return -1;
-    if (get_tensor(c, L, o, "bias", 1, 1, bshape, &L->b) < 0) {
-        free(w);
-        return -1;
-    }
+    int64_t wshape[3] = {co, ci, k};
+    float *w = get_weight_bias(c, L, o, 3, wshape, (size_t)co * ci * k);
+    if (!w) return -1;
     /* [out][in][k] -> [k][in][out] */
-    L->w = sl_malloc((size_t)co * ci * k * sizeof(float), L->name);
-    if (!L->w) {
-        free(w);
-        return -1;
-    }
     for (int o_ = 0; o_ < co; o_++)
         for (int i = 0; i < ci; i++)
             for (int j = 0; j < k; j++) L->w[((size_t)j * ci + i) * co + o_] = w[((size_t)o_ * ci + i) * k + j];
@@ -434,18 +442,10 @@ static int parse_dense(const ctx_t *c, sl_layer_t *L, const cJSON *o, const sl_l
     }
     L->in_ch = ni, L->out_ch = no;
     if (set_shape(c, L, 1, no) < 0) return -1;
-    float *w = NULL;
-    int64_t wshape[2] = {no, ni}, bshape[1] = {no};
-    if (get_tensor(c, L, o, "weight", 0, 2, wshape, &w) < 0) return -1;
-    if (get_tensor(c, L, o, "bias", 1, 1, bshape, &L->b) < 0) {
-        free(w);
-        return -1;
-    }
-    L->w = sl_malloc((size_t)ni * no * sizeof(float), L->name); /* [out][in] -> [in][out] */
-    if (!L->w) {
-        free(w);
-        return -1;
-    }
+    int64_t wshape[2] = {no, ni};
+    float *w = get_weight_bias(c, L, o, 2, wshape, (size_t)ni * no);
+    if (!w) return -1;
+    /* [out][in] -> [in][out] */
     for (int o_ = 0; o_ < no; o_++)
         for (int i = 0; i < ni; i++) L->w[(size_t)i * no + o_] = w[(size_t)o_ * ni + i];
     free(w);
@@ -687,7 +687,10 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
     sl_net_t *net = NULL;
     ctx_t c = {file, &st, NULL, NULL};
     if (st_parse(&st, st_buf, st_len, st_label) < 0) return NULL;
-    if (!(c.names = kh_init(sl_name))) goto fail;
+    if (!(c.names = kh_init(sl_name))) {
+        sl_log_error("%s: out of memory", file);
+        goto fail;
+    }
     if (!cJSON_IsObject(root)) {
         sl_log_error("%s: not a JSON object", file);
         goto fail;
@@ -730,7 +733,10 @@ static sl_net_t *net_build(const cJSON *root, const void *st_buf, size_t st_len,
     if (set_shape(&c, L0, net->in_len, 4) < 0) goto fail;
     int ret;
     khint_t it = kh_put(sl_name, c.names, L0->name, &ret);
-    if (ret <= 0) goto fail;
+    if (ret < 0) {
+        sl_log_error("%s: out of memory", file);
+        goto fail;
+    }
     kh_val(c.names, it) = 0;
 
     for (const cJSON *e = layers->child; e; e = e->next) {
@@ -828,6 +834,12 @@ static char *read_file(const char *path, size_t *len)
     char *buf = NULL;
     if (!fp) {
         sl_log_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb; /* a directory opens, and its "size" would be asked of malloc */
+    if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        sl_log_error("%s: not a regular file", path);
+        fclose(fp);
         return NULL;
     }
     if (fseek(fp, 0, SEEK_END) < 0) goto fail;

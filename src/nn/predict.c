@@ -122,6 +122,7 @@ int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_
 {
     int ret = -1, nt = n_threads < 1 ? 1 : n_threads, started = 0;
     if (batch < 1) batch = 1;
+    if (nt > (n + batch - 1) / batch) nt = n > 0 ? (int)((n + batch - 1) / batch) : 1; /* no idle workers' buffers */
     size_t in_size = sl_layer_size(&net->layers[0]);
     pipe_t q = {net, n, (n + batch - 1) / batch, batch, nt * SLOTS_PER_WORKER, NULL, NULL, 0, 0, 0,
                 sl_net_n_values(net), fill, ud, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,

@@ -1,4 +1,5 @@
 /* model_builder.c — in-memory seqlift model files for tests (see model_builder.h). */
+#undef NDEBUG /* the asserts are the checks (and some hold the fwrite/mkdir calls): keep them */
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
