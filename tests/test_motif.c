@@ -338,6 +338,38 @@ static void test_match_null_calibration(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* An infinite contribution (a hostile npz, an overflowing model) must not turn the
+ * column weights into NaN (inf / inf): that indexed the null histogram out of bounds. */
+static void test_match_nonfinite_query(void **state)
+{
+    (void)state;
+    sl_motif_db_t *db = sl_motif_db_read(MD "jaspar_style.meme");
+    assert_non_null(db);
+    sl_matcher_t *mt = sl_matcher_create(db, 5);
+    assert_non_null(mt);
+    enum { L = 12 };
+    float ohe[4 * L] = {0}, contrib[4 * L] = {0}, hyp[4 * L];
+    for (int p = 0; p < L; p++) {
+        ohe[4 * p + p % 4] = 1;
+        contrib[4 * p + p % 4] = 0.1f * (float)(p % 3);
+        for (int b = 0; b < 4; b++) hyp[4 * p + b] = 0.05f * (float)((p + b) % 5);
+    }
+    hyp[4 * 5 + 2] = INFINITY;
+    hyp[4 * 7 + 1] = -INFINITY;
+    contrib[4 * 6 + 2] = INFINITY;
+    double q[4 * L], wt[L];
+    sl_match_t m[3];
+    for (int withhyp = 0; withhyp < 2; withhyp++) {
+        sl_match_query_from_scores(ohe, contrib, withhyp ? hyp : NULL, 0, L, 1, q, wt);
+        for (int i = 0; i < L; i++) assert_true(wt[i] >= 0 && wt[i] <= 1);
+        int n = sl_matcher_match(mt, q, wt, L, 3, m);
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++) assert_true(m[i].pval >= 0 && m[i].pval <= 1);
+    }
+    sl_matcher_destroy(mt);
+    sl_motif_db_destroy(db);
+}
+
 /* ---- scanning ---- */
 
 static void test_scan_pvalues_exact(void **state)
@@ -419,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_parse_memory_and_revcomp),
         cmocka_unit_test(test_match_planted),
         cmocka_unit_test(test_match_null_calibration),
+        cmocka_unit_test(test_match_nonfinite_query),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
     };

@@ -82,7 +82,8 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
  * hypothetical contributions hyp[L][4] (or, when hyp is NULL, contrib[L][4] summed
  * per row and placed on the observed base of ohe[L][4]), multiplied by sign (+1/-1).
  * Column weight = the row's largest |value| divided by the largest over the span.
- * q[(end-start)][4] and wt[end-start] are written by the caller's buffers. */
+ * Non-finite values count as 0. q[(end-start)][4] and wt[end-start] are written by
+ * the caller's buffers. */
 void sl_match_query_from_scores(const float *ohe, const float *contrib, const float *hyp,
                                 int start, int end, int sign, double *q, double *wt);
 

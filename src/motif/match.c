@@ -237,8 +237,13 @@ void sl_match_query_from_scores(const float *ohe, const float *contrib, const fl
             for (int b = 0; b < 4; b++) s += contrib[4 * p + b];
             for (int b = 0; b < 4; b++) row[b] = sign * s * (ohe ? (double)ohe[4 * p + b] : 0);
         }
+        /* non-finite values count as 0 (as in seqlet calling): one infinity would
+         * make every weight inf / inf = NaN */
         double a = 0;
-        for (int b = 0; b < 4; b++) a = fabs(row[b]) > a ? fabs(row[b]) : a;
+        for (int b = 0; b < 4; b++) {
+            if (!isfinite(row[b])) row[b] = 0;
+            a = fabs(row[b]) > a ? fabs(row[b]) : a;
+        }
         wt[i] = a;
         if (a > mx) mx = a;
     }
