@@ -20,11 +20,13 @@ struct sl_scanner_s {
     pwm_t *pwm;   /* [n][2]: '+' then '-' */
 };
 
+/* Also resets *p: a PWM whose build failed is freed again by sl_scanner_destroy(). */
 static void pwm_free(pwm_t *p)
 {
     free(p->s);
     free(p->rest);
     free(p->pv);
+    memset(p, 0, sizeof(*p));
 }
 
 static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const double *bg)
