@@ -441,6 +441,30 @@ static void test_scan_finds_planted(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* A legal but extreme background (or nsites=) must not make the exact score
+ * distribution need gigabytes: such a motif is refused with one error line. */
+static void test_scan_extreme_background(void **state)
+{
+    (void)state;
+    enum { W = 60 };
+    char t[4096];
+    int n = snprintf(t, sizeof t, "MEME version 4\nBackground letter frequencies\nA 1e-300 C 0.3 G 0.3 T 0.4\n"
+                                  "MOTIF X\nletter-probability matrix: alength= 4 w= %d\n", W);
+    for (int i = 0; i < W; i++) n += snprintf(t + n, sizeof t - (size_t)n, "0.25 0.25 0.25 0.25\n");
+    sl_motif_db_t *db = sl_motif_db_parse(t, strlen(t), "mem");
+    assert_non_null(db);
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_null(sc);
+    sl_motif_db_destroy(db);
+    /* nsites= so large that the pseudocount underflows: log2(0) */
+    const char *u = "MEME version 4\nBackground letter frequencies\nA 1e-300 C 0.3 G 0.3 T 0.4\n"
+                    "MOTIF Y\nletter-probability matrix: alength= 4 w= 1 nsites= 1e308\n0 0.5 0.5 0\n";
+    db = sl_motif_db_parse(u, strlen(u), "mem");
+    assert_non_null(db);
+    assert_null(sl_scanner_create(db));
+    sl_motif_db_destroy(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_match_nonfinite_query),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
+        cmocka_unit_test(test_scan_extreme_background),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,9 @@ typedef struct {
     double pval;
 } sl_hit_t;
 
+/* db is borrowed and must outlive the scanner. NULL on error (reported): no memory, or
+ * a motif whose log-odds scores are too extreme (background frequency near 0, huge
+ * nsites=) for the exact p-value table. */
 sl_scanner_t *sl_scanner_create(const sl_motif_db_t *db);
 void sl_scanner_destroy(sl_scanner_t *sc);
 /* p-value of integer score s (in 1/SL_SCAN_SCALE bits) of motif k on strand '+'/'-'. */
