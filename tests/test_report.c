@@ -287,6 +287,28 @@ static void test_edge_inputs(void **state)
     char *h = slurp(html);
     assert_non_null(strstr(h, "region2#1"));
     free(h);
+    /* non-finite contributions (a hostile npz) are not drawn and never reach the SVG
+     * as "nan" / "inf" attribute values */
+    static float bad[4 * L];
+    memcpy(bad, contrib[0], sizeof bad);
+    bad[4 * 40] = INFINITY;
+    bad[4 * 41 + 1] = NAN;
+    bad[4 * 42 + 2] = -INFINITY;
+    sl_report_t *rb = sl_report_create(&o, db);
+    assert_non_null(rb);
+    r.index = 3;
+    assert_int_equal(sl_report_add_region(rb, &r, L, ohe[0], bad, NULL, NAN), 0);
+    snprintf(html, sizeof html, "%s/test_report_nonfinite.html", tmpdir);
+    assert_int_equal(sl_report_write(rb, html, NULL), 0);
+    h = slurp(html);
+    char *svg = strstr(h, "<svg class=\"logo\"");
+    assert_non_null(svg);
+    *strstr(svg, "</svg>") = 0;
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    assert_non_null(strstr(svg, "<use href=\"#g")); /* the finite letters are still drawn */
+    free(h);
+    sl_report_destroy(rb);
     /* unwritable output: error, no crash */
     assert_int_equal(sl_report_write(rep, "/nonexistent-dir/x.html", NULL), -1);
     sl_report_destroy(rep);

@@ -738,7 +738,8 @@ static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const r
     bw = bw > 10 ? 10 : bw < 4 ? 4 : bw;
     double top = 30, plot = 110, hit_h = 8, W = 40 + k->L * bw;
     double mp = 0, mn = 0;
-    for (int p = 0; p < k->L; p++) {
+    for (int p = 0; p < k->L; p++) { /* non-finite values are not drawn (NaN/inf in the SVG) */
+        if (!isfinite(k->x[p])) continue;
         if (k->x[p] > mp) mp = k->x[p];
         if (-k->x[p] > mn) mn = -k->x[p];
     }
@@ -774,7 +775,7 @@ static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const r
     for (int p = 0; p < k->L; p++) {
         const char *c = strchr("ACGT", k->seq[p]);
         double h = fabs(k->x[p]) * scale;
-        if (!c || !*c || h < 0.2) continue; /* invisible: keep the file small */
+        if (!c || !*c || !(h >= 0.2) || !isfinite(h)) continue; /* invisible: keep the file small */
         double x0 = 20 + p * bw + bw * 0.04;
         /* unit glyph scaled to the letter box; negative letters are flipped below the axis */
         fprintf(fp, "<use href=\"#g%c\" transform=\"matrix(%.2f 0 0 %.2f %.1f %.1f)\"/>\n", *c, bw * 0.92,
