@@ -151,6 +151,13 @@ static void test_parse_memory_and_revcomp(void **state)
     static const double want[8] = {0, 0.5, 0.5, 0, 0, 0, 0, 1};
     for (int i = 0; i < 8; i++) assert_true(rc[i] == want[i]);
     sl_motif_db_destroy(db);
+    /* MEME prints E-values below the double range (strong motifs, many sequences) */
+    const char *e = "MEME version 5\nMOTIF ACGT MEME-1\n"
+                    "letter-probability matrix: alength= 4 w= 1 nsites= 3000 E= 1.7e-1034\n1 0 0 0\n";
+    sl_motif_db_t *dbe = sl_motif_db_parse(e, strlen(e), "mem");
+    assert_non_null(dbe);
+    assert_true(dbe->m[0].evalue == 0);
+    sl_motif_db_destroy(dbe);
     /* truncated text (no trailing newline, cut inside a matrix) */
     db = sl_motif_db_parse(t, strlen(t) - 12, "mem");
     assert_null(db);

@@ -16,7 +16,7 @@ typedef struct {
     int w;             /* width (rows) */
     double *p;         /* [w][4] letter probabilities, each row sums to 1 */
     double nsites;     /* from nsites=, or 20 (MEME's default) when absent */
-    double evalue;     /* from E=, or 0 */
+    double evalue;     /* from E= (0 when below the double range), or 0 */
     int64_t line;      /* line of the MOTIF header in the file */
 } sl_motif_t;
 
