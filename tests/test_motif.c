@@ -373,6 +373,9 @@ static void test_match_nonfinite_query(void **state)
         assert_true(n > 0);
         for (int i = 0; i < n; i++) assert_true(m[i].pval >= 0 && m[i].pval <= 1);
     }
+    /* a weight above 1 would index the null histogram out of bounds: refused */
+    wt[3] = 2;
+    assert_int_equal(sl_matcher_match(mt, q, wt, L, 3, m), -1);
     sl_matcher_destroy(mt);
     sl_motif_db_destroy(db);
 }

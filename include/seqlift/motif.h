@@ -72,9 +72,9 @@ typedef struct {
 /* db is borrowed and must outlive the matcher. NULL on error (reported). */
 sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap);
 void sl_matcher_destroy(sl_matcher_t *mt);
-/* Query q[n][4] with weights wt[n] (NULL = all 1). Writes the best `top` matches,
- * sorted by p-value, into out[0..top) and returns how many (<= top, <= db->n), or -1
- * (no memory, reported). Thread-safe (the matcher is read-only after creation). */
+/* Query q[n][4] with weights wt[n] in [0, 1] (NULL = all 1). Writes the best `top`
+ * matches, sorted by p-value, into out[0..top) and returns how many (<= top, <= db->n),
+ * or -1 (no memory or a weight outside [0, 1], reported). Thread-safe (the matcher is read-only after creation). */
 int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n,
                      int top, sl_match_t *out);
 
