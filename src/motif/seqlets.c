@@ -166,7 +166,7 @@ int sl_seqlets_call(const float *x, int L, const sl_seqlet_opts_t *o, sl_seqlet_
             pass[s] = t;
         }
     }
-    qsort(cand, (size_t)nc, sizeof(*cand), cand_cmp);
+    if (nc) qsort(cand, (size_t)nc, sizeof(*cand), cand_cmp); /* cand is NULL when none: qsort(NULL) is UB */
     for (int c = 0; c < nc; c++) {
         int len = cand[c].len, st = cand[c].start, en = st + len, ok = 1, sg = cand[c].sign;
         for (int p = st; p < en && ok; p++) ok = !taken[p];
