@@ -141,6 +141,9 @@ class _Interp(torch.fx.Interpreter):
             kern = kwargs.get("kernel_size", a[1])
             stride = kwargs.get("stride", a[2]) or kern
             pad = kwargs.get("padding", a[3] if a[3] is not None else 0)
+            dil = kwargs.get("dilation", a[4] if a[4] is not None else 1)
+            if dil not in (1, (1,)) or kwargs.get("ceil_mode", a[5] if len(args) > 5 else False):
+                raise ValueError("max_pool1d: dilation/ceil_mode not supported")  # as for nn.MaxPool1d
             return _MaxPool.apply(args[0], kern, stride, pad, self.k, self.rule)
         if target is torch.amax:
             return self._gmax(args, kwargs)

@@ -151,6 +151,13 @@ static void test_parse_memory_and_revcomp(void **state)
     static const double want[8] = {0, 0.5, 0.5, 0, 0, 0, 0, 1};
     for (int i = 0; i < 8; i++) assert_true(rc[i] == want[i]);
     sl_motif_db_destroy(db);
+    /* MEME prints E-values below the double range (strong motifs, many sequences) */
+    const char *e = "MEME version 5\nMOTIF ACGT MEME-1\n"
+                    "letter-probability matrix: alength= 4 w= 1 nsites= 3000 E= 1.7e-1034\n1 0 0 0\n";
+    sl_motif_db_t *dbe = sl_motif_db_parse(e, strlen(e), "mem");
+    assert_non_null(dbe);
+    assert_true(dbe->m[0].evalue == 0);
+    sl_motif_db_destroy(dbe);
     /* truncated text (no trailing newline, cut inside a matrix) */
     db = sl_motif_db_parse(t, strlen(t) - 12, "mem");
     assert_null(db);
@@ -338,6 +345,41 @@ static void test_match_null_calibration(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* An infinite contribution (a hostile npz, an overflowing model) must not turn the
+ * column weights into NaN (inf / inf): that indexed the null histogram out of bounds. */
+static void test_match_nonfinite_query(void **state)
+{
+    (void)state;
+    sl_motif_db_t *db = sl_motif_db_read(MD "jaspar_style.meme");
+    assert_non_null(db);
+    sl_matcher_t *mt = sl_matcher_create(db, 5);
+    assert_non_null(mt);
+    enum { L = 12 };
+    float ohe[4 * L] = {0}, contrib[4 * L] = {0}, hyp[4 * L];
+    for (int p = 0; p < L; p++) {
+        ohe[4 * p + p % 4] = 1;
+        contrib[4 * p + p % 4] = 0.1f * (float)(p % 3);
+        for (int b = 0; b < 4; b++) hyp[4 * p + b] = 0.05f * (float)((p + b) % 5);
+    }
+    hyp[4 * 5 + 2] = INFINITY;
+    hyp[4 * 7 + 1] = -INFINITY;
+    contrib[4 * 6 + 2] = INFINITY;
+    double q[4 * L], wt[L];
+    sl_match_t m[3];
+    for (int withhyp = 0; withhyp < 2; withhyp++) {
+        sl_match_query_from_scores(ohe, contrib, withhyp ? hyp : NULL, 0, L, 1, q, wt);
+        for (int i = 0; i < L; i++) assert_true(wt[i] >= 0 && wt[i] <= 1);
+        int n = sl_matcher_match(mt, q, wt, L, 3, m);
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++) assert_true(m[i].pval >= 0 && m[i].pval <= 1);
+    }
+    /* a weight above 1 would index the null histogram out of bounds: refused */
+    wt[3] = 2;
+    assert_int_equal(sl_matcher_match(mt, q, wt, L, 3, m), -1);
+    sl_matcher_destroy(mt);
+    sl_motif_db_destroy(db);
+}
+
 /* ---- scanning ---- */
 
 static void test_scan_pvalues_exact(void **state)
@@ -409,6 +451,30 @@ static void test_scan_finds_planted(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* A legal but extreme background (or nsites=) must not make the exact score
+ * distribution need gigabytes: such a motif is refused with one error line. */
+static void test_scan_extreme_background(void **state)
+{
+    (void)state;
+    enum { W = 60 };
+    char t[4096];
+    int n = snprintf(t, sizeof t, "MEME version 4\nBackground letter frequencies\nA 1e-300 C 0.3 G 0.3 T 0.4\n"
+                                  "MOTIF X\nletter-probability matrix: alength= 4 w= %d\n", W);
+    for (int i = 0; i < W; i++) n += snprintf(t + n, sizeof t - (size_t)n, "0.25 0.25 0.25 0.25\n");
+    sl_motif_db_t *db = sl_motif_db_parse(t, strlen(t), "mem");
+    assert_non_null(db);
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_null(sc);
+    sl_motif_db_destroy(db);
+    /* nsites= so large that the pseudocount underflows: log2(0) */
+    const char *u = "MEME version 4\nBackground letter frequencies\nA 1e-300 C 0.3 G 0.3 T 0.4\n"
+                    "MOTIF Y\nletter-probability matrix: alength= 4 w= 1 nsites= 1e308\n0 0.5 0.5 0\n";
+    db = sl_motif_db_parse(u, strlen(u), "mem");
+    assert_non_null(db);
+    assert_null(sl_scanner_create(db));
+    sl_motif_db_destroy(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,8 +485,10 @@ int main(void)
         cmocka_unit_test(test_parse_memory_and_revcomp),
         cmocka_unit_test(test_match_planted),
         cmocka_unit_test(test_match_null_calibration),
+        cmocka_unit_test(test_match_nonfinite_query),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
+        cmocka_unit_test(test_scan_extreme_background),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

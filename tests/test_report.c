@@ -257,6 +257,66 @@ static void test_order_independent(void **state)
     free(y);
 }
 
+/* Many regions in a shuffled order, few drawn: the kept set is exactly the first
+ * max_regions of a full sort (prediction, NaN last, ties by input index; or input). */
+static void test_kept_selection(void **state)
+{
+    (void)state;
+    enum { NR = 600, K = 23, LL = 8 };
+    static float z[4 * LL];
+    double pr[NR];
+    int perm[NR];
+    uint64_t st = 17;
+    for (int i = 0; i < NR; i++) {
+        uint64_t u = sl_splitmix64(&st);
+        pr[i] = u % 7 == 0 ? NAN : (double)(u % 50); /* ties and NaNs */
+        perm[i] = i;
+    }
+    for (int i = NR - 1; i > 0; i--) {
+        int j = (int)(sl_splitmix64(&st) % (uint64_t)(i + 1)), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int ord = 0; ord < 2; ord++) {
+        sl_report_opts_t o;
+        sl_report_opts_default(&o);
+        o.max_regions = K;
+        o.order = ord ? SL_REPORT_ORDER_PREDICTION : SL_REPORT_ORDER_INPUT;
+        sl_report_t *rep = sl_report_create(&o, NULL);
+        assert_non_null(rep);
+        for (int i = 0; i < NR; i++) {
+            sl_region_t r = {.start = 0, .end = LL, .strand = '.', .line = 1, .index = perm[i], .summit = -1};
+            assert_int_equal(sl_report_add_region(rep, &r, LL, z, z, NULL, pr[perm[i]]), 0);
+        }
+        char js[512];
+        snprintf(js, sizeof js, "%s/test_report_kept.json", tmpdir);
+        assert_int_equal(sl_report_write(rep, NULL, js), 0);
+        sl_report_destroy(rep);
+        /* expected: selection sort by the report order */
+        int want[K], used[NR] = {0};
+        for (int k = 0; k < K; k++) {
+            int b = -1;
+            for (int i = 0; i < NR; i++) {
+                if (used[i]) continue;
+                if (b < 0) { b = i; continue; }
+                int better = i < b;
+                if (ord && isnan(pr[i]) != isnan(pr[b])) better = !isnan(pr[i]);
+                else if (ord && !isnan(pr[i]) && pr[i] != pr[b]) better = pr[i] > pr[b];
+                if (better) b = i;
+            }
+            used[b] = 1;
+            want[k] = b;
+        }
+        char *t = slurp(js);
+        cJSON *root = cJSON_Parse(t), *regs = cJSON_GetObjectItem(root, "regions");
+        assert_int_equal(cJSON_GetArraySize(regs), K);
+        for (int k = 0; k < K; k++)
+            assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetArrayItem(regs, k), "index")->valuedouble, want[k]);
+        cJSON_Delete(root);
+        free(t);
+    }
+}
+
 static void test_edge_inputs(void **state)
 {
     (void)state;
@@ -287,6 +347,28 @@ static void test_edge_inputs(void **state)
     char *h = slurp(html);
     assert_non_null(strstr(h, "region2#1"));
     free(h);
+    /* non-finite contributions (a hostile npz) are not drawn and never reach the SVG
+     * as "nan" / "inf" attribute values */
+    static float bad[4 * L];
+    memcpy(bad, contrib[0], sizeof bad);
+    bad[4 * 40] = INFINITY;
+    bad[4 * 41 + 1] = NAN;
+    bad[4 * 42 + 2] = -INFINITY;
+    sl_report_t *rb = sl_report_create(&o, db);
+    assert_non_null(rb);
+    r.index = 3;
+    assert_int_equal(sl_report_add_region(rb, &r, L, ohe[0], bad, NULL, NAN), 0);
+    snprintf(html, sizeof html, "%s/test_report_nonfinite.html", tmpdir);
+    assert_int_equal(sl_report_write(rb, html, NULL), 0);
+    h = slurp(html);
+    char *svg = strstr(h, "<svg class=\"logo\"");
+    assert_non_null(svg);
+    *strstr(svg, "</svg>") = 0;
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    assert_non_null(strstr(svg, "<use href=\"#g")); /* the finite letters are still drawn */
+    free(h);
+    sl_report_destroy(rb);
     /* unwritable output: error, no crash */
     assert_int_equal(sl_report_write(rep, "/nonexistent-dir/x.html", NULL), -1);
     sl_report_destroy(rep);
@@ -306,6 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_content),
         cmocka_unit_test(test_order_independent),
+        cmocka_unit_test(test_kept_selection),
         cmocka_unit_test(test_edge_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,7 +16,7 @@ typedef struct {
     int w;             /* width (rows) */
     double *p;         /* [w][4] letter probabilities, each row sums to 1 */
     double nsites;     /* from nsites=, or 20 (MEME's default) when absent */
-    double evalue;     /* from E=, or 0 */
+    double evalue;     /* from E= (0 when below the double range), or 0 */
     int64_t line;      /* line of the MOTIF header in the file */
 } sl_motif_t;
 
@@ -72,9 +72,9 @@ typedef struct {
 /* db is borrowed and must outlive the matcher. NULL on error (reported). */
 sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap);
 void sl_matcher_destroy(sl_matcher_t *mt);
-/* Query q[n][4] with weights wt[n] (NULL = all 1). Writes the best `top` matches,
- * sorted by p-value, into out[0..top) and returns how many (<= top, <= db->n), or -1
- * (no memory, reported). Thread-safe (the matcher is read-only after creation). */
+/* Query q[n][4] with weights wt[n] in [0, 1] (NULL = all 1). Writes the best `top`
+ * matches, sorted by p-value, into out[0..top) and returns how many (<= top, <= db->n),
+ * or -1 (no memory or a weight outside [0, 1], reported). Thread-safe (the matcher is read-only after creation). */
 int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n,
                      int top, sl_match_t *out);
 
@@ -82,7 +82,8 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
  * hypothetical contributions hyp[L][4] (or, when hyp is NULL, contrib[L][4] summed
  * per row and placed on the observed base of ohe[L][4]), multiplied by sign (+1/-1).
  * Column weight = the row's largest |value| divided by the largest over the span.
- * q[(end-start)][4] and wt[end-start] are written by the caller's buffers. */
+ * Non-finite values count as 0. q[(end-start)][4] and wt[end-start] are written by
+ * the caller's buffers. */
 void sl_match_query_from_scores(const float *ohe, const float *contrib, const float *hyp,
                                 int start, int end, int sign, double *q, double *wt);
 
@@ -106,6 +107,9 @@ typedef struct {
     double pval;
 } sl_hit_t;
 
+/* db is borrowed and must outlive the scanner. NULL on error (reported): no memory, or
+ * a motif whose log-odds scores are too extreme (background frequency near 0, huge
+ * nsites=) for the exact p-value table. */
 sl_scanner_t *sl_scanner_create(const sl_motif_db_t *db);
 void sl_scanner_destroy(sl_scanner_t *sc);
 /* p-value of integer score s (in 1/SL_SCAN_SCALE bits) of motif k on strand '+'/'-'. */

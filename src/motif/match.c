@@ -170,6 +170,11 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
     sl_match_t *all = NULL;
     int ret = -1;
     if (n <= 0 || top <= 0 || db->n == 0) return 0;
+    for (int i = 0; wt && i < n; i++)
+        if (!(wt[i] >= 0 && wt[i] <= 1)) { /* col_score's histogram bins assume |w d| <= 1 */
+            sl_log_error("motif matching: query column %d has weight %g, not in [0, 1]", i, wt[i]);
+            return -1;
+        }
     qn = sl_malloc((size_t)n * 4 * sizeof(double), "match query");
     tail = sl_malloc(((size_t)n * 2 * NULL_BINS + 2) * sizeof(double), "match null");
     all = sl_malloc((size_t)db->n * sizeof(*all), "matches");
@@ -237,8 +242,13 @@ void sl_match_query_from_scores(const float *ohe, const float *contrib, const fl
             for (int b = 0; b < 4; b++) s += contrib[4 * p + b];
             for (int b = 0; b < 4; b++) row[b] = sign * s * (ohe ? (double)ohe[4 * p + b] : 0);
         }
+        /* non-finite values count as 0 (as in seqlet calling): one infinity would
+         * make every weight inf / inf = NaN */
         double a = 0;
-        for (int b = 0; b < 4; b++) a = fabs(row[b]) > a ? fabs(row[b]) : a;
+        for (int b = 0; b < 4; b++) {
+            if (!isfinite(row[b])) row[b] = 0;
+            a = fabs(row[b]) > a ? fabs(row[b]) : a;
+        }
         wt[i] = a;
         if (a > mx) mx = a;
     }

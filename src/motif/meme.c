@@ -1,5 +1,7 @@
 /* meme.c — MEME minimal motif format reader (JASPAR, HOCOMOCO, MEME suite output). */
 #include <ctype.h>
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +191,19 @@ static void motif_free(sl_motif_t *m)
     free(m->p);
 }
 
+/* An E= value. MEME prints E-values of strong motifs below the double range
+ * ("E= 1.7e-1034"): those underflow to 0 instead of being an error. */
+static int parse_evalue(const char *s, double *out)
+{
+    if (sl_parse_double(s, out) == 0) return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno != ERANGE || fabs(v) > DBL_MIN) return -1;
+    *out = 0;
+    return 0;
+}
+
 /* Matrix header "letter-probability matrix: alength= 4 w= 11 nsites= 20 E= 0" (the
  * value may follow '=' directly or after spaces). Sets *w (0 = absent). */
 static int parse_matrix_header(reader_t *r, sl_motif_t *m, int *w)
@@ -207,7 +222,8 @@ static int parse_matrix_header(reader_t *r, sl_motif_t *m, int *w)
     if (nt % 2 != 0) goto bad;
     for (int i = 0; i < nt; i += 2) {
         double d;
-        if (sl_parse_double(tok[i + 1], &d) != 0) goto bad;
+        if ((strcmp(tok[i], "E") == 0 ? parse_evalue(tok[i + 1], &d) : sl_parse_double(tok[i + 1], &d)) != 0)
+            goto bad;
         if (strcmp(tok[i], "alength") == 0) {
             if (d != 4) {
                 sl_log_error("%s:%lld: alength= %g, only 4 (ACGT) is supported", r->name, (long long)r->lineno, d);

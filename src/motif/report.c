@@ -42,7 +42,7 @@ struct sl_report_s {
     rseq_t *sq;
     int64_t nsq, msq;
     int64_t nreg;
-    kreg_t **kept;       /* up to o.max_regions */
+    kreg_t **kept;       /* up to o.max_regions, a binary heap: the least worth keeping at [0] */
     int nkept;
 };
 
@@ -141,6 +141,37 @@ static int kept_better(const sl_report_t *rep, int64_t i1, double p1, int64_t i2
     return i1 < i2;
 }
 
+/* Region a is less worth keeping than region b? (the heap order of rep->kept) */
+static int kept_worse(const sl_report_t *rep, const kreg_t *a, const kreg_t *b)
+{
+    return kept_better(rep, b->index, b->pred, a->index, a->pred);
+}
+
+/* Put k into the heap of kept regions when it is worth keeping (it then belongs to
+ * rep); 1 kept, 0 not. One region costs O(log max_regions), not a scan of them all. */
+static int kept_offer(sl_report_t *rep, kreg_t *k)
+{
+    kreg_t **h = rep->kept;
+    int i, n = rep->nkept;
+    if (n < rep->o.max_regions) { /* room: sift up from the end */
+        for (i = rep->nkept++; i > 0 && kept_worse(rep, k, h[(i - 1) / 2]); i = (i - 1) / 2) h[i] = h[(i - 1) / 2];
+        h[i] = k;
+        return 1;
+    }
+    if (!kept_worse(rep, h[0], k)) return 0;
+    kreg_free(h[0]); /* replace the least worth keeping: sift down from the root */
+    for (i = 0;;) {
+        int c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && kept_worse(rep, h[c + 1], h[c])) c++;
+        if (!kept_worse(rep, h[c], k)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = k;
+    return 1;
+}
+
 static void rseq_free(rseq_t *s)
 {
     free(s->label);
@@ -232,26 +263,7 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
     rep->nsq += nsl;
     free(loc);
     loc = NULL;
-    if (k) {
-        int slot = -1;
-        if (rep->nkept < o->max_regions) {
-            slot = rep->nkept++;
-        } else {
-            int worst = 0;
-            for (int i = 1; i < rep->nkept; i++)
-                if (kept_better(rep, rep->kept[worst]->index, rep->kept[worst]->pred, rep->kept[i]->index,
-                                rep->kept[i]->pred))
-                    worst = i;
-            if (kept_better(rep, k->index, k->pred, rep->kept[worst]->index, rep->kept[worst]->pred)) {
-                slot = worst;
-                kreg_free(rep->kept[worst]);
-            }
-        }
-        if (slot >= 0) {
-            rep->kept[slot] = k;
-            k = NULL;
-        }
-    }
+    if (k && kept_offer(rep, k)) k = NULL;
     pthread_mutex_unlock(&rep->lock);
     ret = 0;
 fail:
@@ -738,7 +750,8 @@ static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const r
     bw = bw > 10 ? 10 : bw < 4 ? 4 : bw;
     double top = 30, plot = 110, hit_h = 8, W = 40 + k->L * bw;
     double mp = 0, mn = 0;
-    for (int p = 0; p < k->L; p++) {
+    for (int p = 0; p < k->L; p++) { /* non-finite values are not drawn (NaN/inf in the SVG) */
+        if (!isfinite(k->x[p])) continue;
         if (k->x[p] > mp) mp = k->x[p];
         if (-k->x[p] > mn) mn = -k->x[p];
     }
@@ -774,7 +787,7 @@ static void html_logo(FILE *fp, const sl_report_t *rep, const kreg_t *k, const r
     for (int p = 0; p < k->L; p++) {
         const char *c = strchr("ACGT", k->seq[p]);
         double h = fabs(k->x[p]) * scale;
-        if (!c || !*c || h < 0.2) continue; /* invisible: keep the file small */
+        if (!c || !*c || !(h >= 0.2) || !isfinite(h)) continue; /* invisible: keep the file small */
         double x0 = 20 + p * bw + bw * 0.04;
         /* unit glyph scaled to the letter box; negative letters are flipped below the axis */
         fprintf(fp, "<use href=\"#g%c\" transform=\"matrix(%.2f 0 0 %.2f %.1f %.1f)\"/>\n", *c, bw * 0.92,

@@ -132,7 +132,6 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
             goto fail;
         }
     }
-    if (L > 0x7fffffff) goto fail;
     if (bed_path) {
         sl_region_opts_t ro = {.width = L, .refuse_resize = 0, .edge = SL_EDGE_PAD};
         if (!(rl = sl_regions_read_bed(bed_path, NULL, &ro))) goto fail;

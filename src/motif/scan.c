@@ -6,6 +6,11 @@
 #include "seqlift/motif.h"
 #include "seqlift/util.h"
 
+/* Largest span of integer PWM scores (hi - lo) whose exact distribution is computed:
+ * 32 MB per table. Real motifs stay far below it (about 1000 per column for w <= 1000);
+ * a hostile background (1e-300) or nsites= (1e300) would need gigabytes. */
+#define SCAN_MAX_RANGE (1 << 22)
+
 typedef struct {
     int w;
     int *s;       /* [w][4] integer log-odds, SL_SCAN_SCALE per bit */
@@ -20,16 +25,19 @@ struct sl_scanner_s {
     pwm_t *pwm;   /* [n][2]: '+' then '-' */
 };
 
+/* Also resets *p: a PWM whose build failed is freed again by sl_scanner_destroy(). */
 static void pwm_free(pwm_t *p)
 {
     free(p->s);
     free(p->rest);
     free(p->pv);
+    memset(p, 0, sizeof(*p));
 }
 
-static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const double *bg)
+static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const double *bg, const char *path)
 {
-    int w = m->w, lo = 0, hi = 0;
+    int w = m->w;
+    int64_t lo = 0, hi = 0;
     double *dist = NULL, *nd = NULL;
     memset(pw, 0, sizeof(*pw));
     pw->w = w;
@@ -39,7 +47,9 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
         int mn = 0, mx = 0;
         for (int b = 0; b < 4; b++) {
             double pp = (p[4 * i + b] * m->nsites + 0.1 * bg[b]) / (m->nsites + 0.1);
-            int v = (int)lround(SL_SCAN_SCALE * log2(pp / bg[b]));
+            double lv = SL_SCAN_SCALE * log2(pp / bg[b]);
+            if (!(fabs(lv) < SCAN_MAX_RANGE)) goto range; /* also pp underflowed to 0 */
+            int v = (int)lround(lv);
             pw->s[4 * i + b] = v;
             if (b == 0 || v < mn) mn = v;
             if (b == 0 || v > mx) mx = v;
@@ -47,6 +57,8 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
         lo += mn;
         hi += mx;
     }
+    /* a column has scores <= 0 and >= 0, so this also bounds every partial sum */
+    if (hi - lo >= SCAN_MAX_RANGE) goto range;
     for (int i = w - 1; i >= 0; i--) {
         int mx = pw->s[4 * i];
         for (int b = 1; b < 4; b++) mx = pw->s[4 * i + b] > mx ? pw->s[4 * i + b] : mx;
@@ -93,6 +105,9 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
     free(dist);
     free(nd);
     return 0;
+range:
+    sl_log_error("%s:%lld: motif %s: log-odds scores too extreme for an exact p-value (background "
+                 "frequency or nsites=)", path, (long long)m->line, m->id);
 fail:
     free(dist);
     free(nd);
@@ -111,8 +126,8 @@ sl_scanner_t *sl_scanner_create(const sl_motif_db_t *db)
         const sl_motif_t *m = &db->m[k];
         if (!(rc = sl_malloc((size_t)m->w * 4 * sizeof(double), "motif"))) goto fail;
         sl_motif_revcomp(m->p, m->w, rc);
-        if (pwm_build(&sc->pwm[2 * k], m, m->p, db->bg) < 0) goto fail;
-        if (pwm_build(&sc->pwm[2 * k + 1], m, rc, db->bg) < 0) goto fail;
+        if (pwm_build(&sc->pwm[2 * k], m, m->p, db->bg, db->path) < 0) goto fail;
+        if (pwm_build(&sc->pwm[2 * k + 1], m, rc, db->bg, db->path) < 0) goto fail;
         free(rc);
         rc = NULL;
     }
