@@ -120,10 +120,7 @@ static void test_empty_and_1d(void **state)
 static void test_special_path_refused(void **state)
 {
     (void)state;
-    char fifo[1024];
-    snprintf(fifo, sizeof fifo, "%s", tmp_file("fifo.npz"));
-    remove(fifo);
-    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *fifo = sl_test_fifo("test_npz_c", "fifo.npz");
     int64_t shape[2] = {2, 3};
     sl_npz_writer_t *w = sl_npz_open(fifo, "arr_0", 2, shape);
     if (w) sl_npz_close(w);

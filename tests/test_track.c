@@ -365,10 +365,7 @@ static void test_empty_bigwig(void **state)
 static void test_fifo_in_place(void **state)
 {
     (void)state;
-    char fifo[1024];
-    snprintf(fifo, sizeof fifo, "%s", tmp_file("fifo.bedGraph"));
-    remove(fifo);
-    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *fifo = sl_test_fifo("test_track_c", "fifo.bedGraph");
     int rfd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open succeeds */
     assert_true(rfd >= 0);
     const char *names[] = {"chr1"};
