@@ -401,8 +401,8 @@ static int open_bigwig(sl_track_t *w)
         return -1;
     }
     if (sl_path_is_special(w->bw_path)) { /* the rename would replace a device or FIFO */
-        sl_log_error("%s: a bigWig must be written to a regular file (libBigWig seeks in it)",
-                     w->bw_path);
+        sl_log_error("%s: not a regular file (stdout, a device, a pipe or a directory); "
+                     "a bigWig must be written to a regular file", w->bw_path);
         return -1;
     }
     if (!(w->bw_tmp = sl_tmp_path(w->bw_path))) return -1;
