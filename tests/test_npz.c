@@ -115,6 +115,22 @@ static void test_empty_and_1d(void **state)
     remove(path);
 }
 
+/* The writer renames a temporary file onto its path: an existing FIFO or device
+ * (as root, /dev/null) would be replaced. It is refused and left in place. */
+static void test_special_path_refused(void **state)
+{
+    (void)state;
+    const char *fifo = sl_test_fifo("test_npz_c", "fifo.npz");
+    int64_t shape[2] = {2, 3};
+    sl_npz_writer_t *w = sl_npz_open(fifo, "arr_0", 2, shape);
+    if (w) sl_npz_close(w);
+    assert_null(w);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    remove(fifo);
+}
+
 static void test_unwritten_rows_zero_and_range(void **state)
 {
     (void)state;
@@ -304,6 +320,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_roundtrip_any_order),
         cmocka_unit_test(test_roundtrip_zip64),
         cmocka_unit_test(test_empty_and_1d),
+        cmocka_unit_test(test_special_path_refused),
         cmocka_unit_test(test_unwritten_rows_zero_and_range),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hostile_files),

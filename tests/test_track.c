@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,38 @@ static void test_empty_bigwig(void **state)
     remove(bg);
 }
 
+/* An existing FIFO (or device) is written in place, like sl_ofile_open does: renaming
+ * a temporary file onto it would replace it (as root, even /dev/null). A bigWig needs
+ * a seekable regular file, so a FIFO there is refused and left alone. */
+static void test_fifo_in_place(void **state)
+{
+    (void)state;
+    const char *fifo = sl_test_fifo("test_track_c", "fifo.bedGraph");
+    int rfd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open succeeds */
+    assert_true(rfd >= 0);
+    const char *names[] = {"chr1"};
+    int64_t sizes[] = {100};
+    sl_track_t *w = sl_track_open(fifo, NULL, 1, names, sizes, NULL);
+    assert_non_null(w);
+    float v[2] = {1.5f, -2.0f};
+    sl_region_t r = {.chrom = "chr1", .start = 10, .end = 12, .strand = '+', .line = 1};
+    assert_int_equal(sl_track_add(w, &r, v), 0);
+    assert_int_equal(sl_track_close(w), 0);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    char buf[256];
+    ssize_t n = read(rfd, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = 0;
+    assert_string_equal(buf, "chr1\t10\t11\t1.5\nchr1\t11\t12\t-2\n");
+    close(rfd);
+    assert_null(sl_track_open(NULL, fifo, 1, names, sizes, NULL));
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    remove(fifo);
+}
+
 /* Contigs from a real genome's .fai: clipping at the contig end, bigWig header read
  * back with libBigWig (names in byte order, sizes from the .fai). */
 static void test_open_genome(void **state)
@@ -478,6 +511,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_target_path_and_options),
         cmocka_unit_test(test_project),
         cmocka_unit_test(test_empty_bigwig),
+        cmocka_unit_test(test_fifo_in_place),
         cmocka_unit_test(test_open_genome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

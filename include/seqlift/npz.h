@@ -24,7 +24,7 @@ typedef struct sl_npz_writer_s sl_npz_writer_t;
 /* Flags for sl_npz_open_flags. */
 #define SL_NPZ_FORCE_ZIP64 1u   /* test-only: ZIP64 records even for small arrays */
 
-/* Create path (via a temporary file) holding array_name ("arr_0" when NULL) of
+/* Create path (via a temporary file; "-", a device or a FIFO is refused) holding array_name ("arr_0" when NULL) of
  * shape[0..ndim) float32; ndim 1..SL_NPZ_MAX_DIM. A "row" is one index of the first
  * dimension (shape[1]*...*shape[ndim-1] floats). NULL on error (reported).
  * The caller owns the writer: sl_npz_close() or sl_npz_abort() frees it. */

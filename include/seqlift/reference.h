@@ -140,7 +140,8 @@ int sl_ref_onehot_codes(const float *onehot, int64_t len, uint8_t *codes, const 
 /* Shuffle codes[0..len) into out (may not alias codes) preserving every k-mer count
  * of every ACGT run between N's, uniformly among the sequences with those counts
  * (Kandel et al. 1996 random last-edge arborescence; k = 1: Fisher-Yates). N codes
- * stay in place. 0 / -1 (reported: k out of 1..SL_REF_MAX_K, len < k, no memory). */
+ * stay in place. 0 / -1 (reported: k out of 1..SL_REF_MAX_K, len < k, an ACGT run
+ * of 2^29 bp or more, no memory). */
 int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out);
 
 #endif

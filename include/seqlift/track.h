@@ -11,7 +11,9 @@
  * chromosome sizes. Values are printed with "%.7g" and the bigWig stores exactly the
  * float that the printed text parses to, so both files hold the same numbers.
  * Memory: only the windows that can still overlap later regions are held.
- * Both files are written to temporary names and renamed on sl_track_close().
+ * Both files are written to temporary names and renamed on sl_track_close(), except
+ * a bedGraph to "-" (stdout) or to an existing device or FIFO, written in place; a
+ * bigWig path that is a device or FIFO is refused (libBigWig needs a regular file).
  *
  * Several targets: open one writer per target and name the files with
  * sl_track_target_path() — "out.bedGraph" for one target, "out.<target>.bedGraph"

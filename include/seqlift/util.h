@@ -50,7 +50,8 @@ void sl_ofile_abort(sl_ofile_t *f);
  * (caller frees) and the final rename (0 / -1 reported). */
 char *sl_tmp_path(const char *path);
 int sl_rename_into_place(const char *tmp, const char *path);
-/* 1 if path exists and is not a regular file (device, pipe): write it in place. */
+/* 1 if path is "-" (stdout) or exists and is not a regular file (device, pipe,
+ * directory): write it in place, never rename a temporary file onto it. */
 int sl_path_is_special(const char *path);
 
 /* Strict number parsing of a whole string; 0 on success, -1 if not a number. */

@@ -33,6 +33,7 @@ static int write_list(const sl_regions_t *rl, sl_genome_t *g, FILE *out)
 {
     int ret = -1;
     int64_t cap = sl_regions_max_len(rl);
+    size_t lab_cap = 0;
     char *seq = sl_malloc((size_t)cap, "sequence"), *lab = NULL;
     float *x = sl_malloc((size_t)cap * SL_NBASES * sizeof(float), "one-hot");
     if (!seq || !x) goto fail;
@@ -40,11 +41,14 @@ static int write_list(const sl_regions_t *rl, sl_genome_t *g, FILE *out)
         const sl_region_t *r = &rl->r[i];
         int64_t n = r->end - r->start;
         if (sl_regions_load(rl, i, g, seq, x) < 0) goto fail;
-        int len = sl_region_label(r, NULL, 0);
-        char *l = sl_realloc(lab, (size_t)len + 1, "label");
-        if (!l) goto fail;
-        lab = l;
-        sl_region_label(r, lab, (size_t)len + 1);
+        size_t len = (size_t)sl_region_label(r, NULL, 0);
+        if (len + 1 > lab_cap) { /* grows to the longest label, not once per region */
+            char *l = sl_realloc(lab, len + 1, "label");
+            if (!l) goto fail;
+            lab = l;
+            lab_cap = len + 1;
+        }
+        sl_region_label(r, lab, lab_cap);
         fprintf(out, ">%s\n", lab);
         fwrite(seq, 1, (size_t)n, out);
         fputc('\n', out);

@@ -23,15 +23,51 @@ struct sl_genome_s {
  * alone (no global writes on the hot path); they fail only on I/O errors. */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int file_exists(const char *path, const char *suffix)
+/* path + suffix (caller frees); NULL on error (reported). */
+static char *with_suffix(const char *path, const char *suffix)
 {
     size_t n = strlen(path) + strlen(suffix) + 1;
     char *p = sl_malloc(n, "index path");
-    if (!p) return 0;
-    snprintf(p, n, "%s%s", path, suffix);
-    int ok = access(p, F_OK) == 0;
+    if (p) snprintf(p, n, "%s%s", path, suffix);
+    return p;
+}
+
+static int file_exists(const char *path, const char *suffix)
+{
+    char *p = with_suffix(path, suffix);
+    int ok = p && access(p, F_OK) == 0;
     free(p);
     return ok;
+}
+
+/* Build the .fai (and .gzi for BGZF) under temporary names and rename them into
+ * place: htslib writes the index in place, so an interrupted build, or several
+ * shards opening the same unindexed genome at once, could leave or read a partial
+ * index. 0 / -1 (reported). */
+static int build_index(const char *path, int bgzf)
+{
+    char *fai = with_suffix(path, ".fai"), *gzi = with_suffix(path, ".gzi");
+    char *tfai = fai ? sl_tmp_path(fai) : NULL, *tgzi = gzi && bgzf ? sl_tmp_path(gzi) : NULL;
+    int ret = -1;
+    if (!tfai || (bgzf && !tgzi)) goto done;
+    if (fai_build3(path, tfai, tgzi) != 0) {
+        sl_log_error("%s: cannot build the FASTA index; run `samtools faidx %s` to see why",
+                     path, path);
+        remove(tfai);
+        if (tgzi) remove(tgzi);
+        goto done;
+    }
+    if (tgzi && sl_rename_into_place(tgzi, gzi) < 0) {
+        remove(tfai);
+        goto done;
+    }
+    ret = sl_rename_into_place(tfai, fai);
+done:
+    free(fai);
+    free(gzi);
+    free(tfai);
+    free(tgzi);
+    return ret;
 }
 
 static int dir_writable(const char *path)
@@ -93,11 +129,7 @@ sl_genome_t *sl_genome_open(const char *path)
                          "next to the file", path, comp == 2 ? " + .gzi" : "", path);
             goto fail;
         }
-        if (fai_build3(path, NULL, NULL) != 0) {
-            sl_log_error("%s: cannot build the FASTA index; run `samtools faidx %s` to see why",
-                         path, path);
-            goto fail;
-        }
+        if (build_index(path, comp == 2) < 0) goto fail;
         sl_log_info("%s: built the FASTA index", path);
     }
     if (!(g = sl_calloc(1, sizeof(*g), "genome"))) goto fail;

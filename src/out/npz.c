@@ -158,6 +158,11 @@ sl_npz_writer_t *sl_npz_open_flags(const char *path, const char *array_name, int
         sl_log_error("%s: npz array too large (%" PRId64 " rows)", path, shape[0]);
         return NULL;
     }
+    if (sl_path_is_special(path)) { /* the final rename would replace a device or FIFO */
+        sl_log_error("%s: not a regular file (stdout, a device, a pipe or a directory); "
+                     "an npz must be written to a regular file", path);
+        return NULL;
+    }
     if (!(w = sl_calloc(1, sizeof(*w), "npz writer"))) return NULL;
     w->fd = -1;
     if (!(w->path = sl_strdup(path)) || !(w->tmp = sl_tmp_path(path)) ||

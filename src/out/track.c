@@ -400,6 +400,11 @@ static int open_bigwig(sl_track_t *w)
         sl_log_error("%s: libBigWig initialisation failed", w->bw_path);
         return -1;
     }
+    if (sl_path_is_special(w->bw_path)) { /* the rename would replace a device or FIFO */
+        sl_log_error("%s: not a regular file (stdout, a device, a pipe or a directory); "
+                     "a bigWig must be written to a regular file", w->bw_path);
+        return -1;
+    }
     if (!(w->bw_tmp = sl_tmp_path(w->bw_path))) return -1;
     if (!(w->bw_start = sl_malloc(BW_BATCH * sizeof(uint32_t), "bigWig batch")) ||
         !(w->bw_end = sl_malloc(BW_BATCH * sizeof(uint32_t), "bigWig batch")) ||
@@ -480,9 +485,11 @@ sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
         if (!(w->bg_path = sl_strdup(bedgraph))) goto fail;
         size_t bl = strlen(bedgraph);
         int gz = bl > 3 && strcmp(bedgraph + bl - 3, ".gz") == 0;
-        int to_stdout = strcmp(bedgraph, "-") == 0;
-        if (!to_stdout && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
-        if (!(w->bg = bgzf_open(to_stdout ? "-" : w->bg_tmp, gz ? "w" : "wu"))) {
+        /* "-" (stdout), a device or a FIFO is written in place: renaming a temporary
+         * file onto it would replace it (as sl_ofile_open does) */
+        int in_place = sl_path_is_special(bedgraph);
+        if (!in_place && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
+        if (!(w->bg = bgzf_open(in_place ? bedgraph : w->bg_tmp, gz ? "w" : "wu"))) {
             sl_log_error("%s: cannot open for writing", bedgraph);
             goto fail;
         }

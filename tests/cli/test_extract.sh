@@ -144,6 +144,24 @@ timeout 20 cat "$T/fifo" >"$T/from_fifo" &
 "$SEQLIFT" extract -f "$D/genome.fa" -b "$D/regions_inside.bed" -o "$T/fifo"; wait
 [ -p "$T/fifo" ] && cmp -s "$T/from_fifo" "$T/in.fa" && ok "-o FIFO written in place" || fail "-o FIFO"
 
+# Several runs (shards) opening one unindexed genome at once: each builds the .fai under
+# a temporary name and renames it, so none reads another's half-written index.
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf ">c%05d\nACGTACGTAACCGGTT\n", i }' >"$T/many.fa"
+printf 'c19999\t2\t10\t.\t0\t-\n' >"$T/many.bed"
+racefail=0
+for trial in 1 2 3; do
+    rm -f "$T/many.fa.fai"
+    for j in 1 2 3 4 5 6; do
+        "$SEQLIFT" extract -f "$T/many.fa" -b "$T/many.bed" >"$T/many.$j.out" 2>"$T/many.$j.err" &
+    done
+    for j in 1 2 3 4 5 6; do wait -n || racefail=1; done
+    for j in 1 2 3 4 5 6; do
+        [ "$(cat "$T/many.$j.out")" = "$(printf '>c19999:2-10(-)\nTTACGTAC')" ] || racefail=1
+    done
+done
+[ $racefail = 0 ] && ! ls "$T"/many.fa.fai.tmp.* >/dev/null 2>&1 && ok "concurrent index builds" \
+    || fail "concurrent index builds: $(cat "$T"/many.*.err | sort -u)"
+
 # 9. Usage: --help 0 (stdout), no args / bad option / bad value 2.
 "$SEQLIFT" extract --help | grep -q 'Usage: seqlift extract' && ok "--help" || fail "--help"
 expect 2 'Usage' -- extract

@@ -1,6 +1,10 @@
 /* test_support.c — helpers shared by the cmocka tests. */
 #include "support/test_support.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,4 +30,12 @@ char *sl_test_tmp_path(const char *prefix, const char *name)
     char *b = buf[k++ & 3];
     snprintf(b, sizeof buf[0], "%s/%s.%ld.%s", dir, prefix, (long)getpid(), name);
     return b;
+}
+
+char *sl_test_fifo(const char *prefix, const char *name)
+{
+    char *p = sl_test_tmp_path(prefix, name);
+    remove(p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    return p;
 }

@@ -11,4 +11,8 @@ double sl_test_gauss(uint64_t *state);
  * created). Returned from a ring of 4 static buffers: copy it to keep it longer. */
 char *sl_test_tmp_path(const char *prefix, const char *name);
 
+/* sl_test_tmp_path(prefix, name) made a FIFO (anything there before is removed);
+ * the same ring buffer. Fails the test if mkfifo fails. */
+char *sl_test_fifo(const char *prefix, const char *name);
+
 #endif
