@@ -690,6 +690,22 @@ int sl_cmd_score(int argc, char **argv)
         sl_log_error("--bedgraph/--bigwig need genome regions (-f/-b), not -s SEQS.fa");
         return SL_EXIT_USAGE;
     }
+    /* two outputs on one path would share a temporary file; "-" cannot hold one file
+     * per target */
+    const char *paths[] = {o.tsv, o.bedgraph, o.bigwig, o.report, o.report_json};
+    const int np = (int)(sizeof paths / sizeof *paths);
+    for (int i = 0; i < np; i++)
+        for (int j = i + 1; j < np; j++)
+            if (paths[i] && paths[j] && strcmp(paths[i], paths[j]) == 0 && strcmp(paths[i], "-") != 0) {
+                sl_log_error("two outputs are written to '%s': give each its own file", paths[i]);
+                return SL_EXIT_USAGE;
+            }
+    if (o.target && strchr(o.target, ',') &&
+        ((o.bedgraph && !strcmp(o.bedgraph, "-")) || (o.report && !strcmp(o.report, "-")) ||
+         (o.report_json && !strcmp(o.report_json, "-")))) {
+        sl_log_error("with several targets, tracks and reports are one file per target: name a file, not '-'");
+        return SL_EXIT_USAGE;
+    }
     if (o.motifs && !o.report && !o.report_json) {
         sl_log_error("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
         return SL_EXIT_USAGE;

@@ -207,6 +207,7 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
         int64_t a = sl_region_genome_pos(r, sl[i].start), b = sl_region_genome_pos(r, sl[i].end - 1);
         s->gstart = a < b ? a : b;
         s->gend = (a < b ? b : a) + 1;
+        if (r->chrom && s->gstart < 0) s->gstart = 0; /* window N-padded before the contig start */
         sl_seqlet_flanked(&sl[i], L, o->seqlet.flank, &s->fs, &s->fe);
         size_t n = strlen(label) + 24;
         if (!(s->label = sl_malloc(n, "seqlet name"))) goto fail;

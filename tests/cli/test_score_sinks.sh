@@ -36,4 +36,16 @@ if [ "$rc" != 1 ] || [ "$n" != 1 ]; then fail "npz commit failure -> exit $rc, $
 elif [ -n "$left" ]; then fail "npz commit failure left files behind: $left"
 else ok "npz commit failure aborts the other outputs"; fi
 
+# Two outputs on one path, or '-' for per-target files, are usage errors (exit 2, one line).
+G=$D/demo
+rm -rf "$T"/*
+for args in "--tsv $T/same --bedgraph $T/same" "--target gata,ebox --bedgraph -" "--target gata,ebox --motifs $G/motifs.meme --report -"; do
+  # shellcheck disable=SC2086
+  "$SEQLIFT" score -m "$G/model.json" -f "$G/genome.fa.gz" -b "$G/test.bed" $args >"$T/out" 2>"$T/err"
+  rc=$?
+  n=$(wc -l <"$T/err")
+  if [ "$rc" != 2 ] || [ "$n" != 1 ] || [ -e "$T/same" ]; then fail "$args -> exit $rc, $n stderr lines: $(cat "$T/err")"
+  else ok "$args refused"; fi
+done
+
 [ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
