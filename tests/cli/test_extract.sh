@@ -1,26 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of `seqlift extract` against bedtools getfasta -s and samtools faidx.
 set -uo pipefail
-SEQLIFT=${SEQLIFT:-build/seqlift}
-SRC=${SEQLIFT_SRC:-.}
-T=${SEQLIFT_TMP:-build/test_tmp}/extract
-D=$SRC/test_data
-rm -rf "$T" && mkdir -p "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-# expect CODE PATTERN -- args: exit code CODE, stderr exactly one line matching PATTERN
-expect() {
-    local code=$1 pat=$2; shift 3
-    "$SEQLIFT" "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    local n; n=$(wc -l <"$T/err")
-    if [ "$rc" != "$code" ]; then fail "$* -> exit $rc, want $code: $(cat "$T/err")"
-    elif [ "$code" = 1 ] && [ "$n" != 1 ]; then fail "$* -> $n stderr lines, want 1: $(cat "$T/err")"
-    elif ! grep -Eq -- "$pat" "$T/err"; then fail "$* -> stderr '$(cat "$T/err")' lacks /$pat/"
-    else ok "$* -> $code"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" extract
 
 # Resized BED from our own headers (chrom:start-end(strand)), for bedtools.
 headers_to_bed() { grep '>' "$1" | sed -E 's/^>(.*):(-?[0-9]+)-([0-9]+)\((.)\)$/\1\t\2\t\3\tr\t0\t\4/'; }
@@ -170,4 +151,4 @@ expect 2 'edge' -- extract -f "$D/genome.fa" -b "$D/regions.bed" --edge wrap
 expect 2 'width' -- extract -f "$D/genome.fa" -b "$D/regions.bed" -w ten
 expect 2 'either' -- extract -f "$D/genome.fa"
 
-[ $fails = 0 ] && echo "all extract tests passed" || { echo "$fails extract test(s) failed" >&2; exit 1; }
+cli_done

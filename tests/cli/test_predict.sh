@@ -3,28 +3,8 @@
 # pass of the model files, BED mode against FASTA mode on `seqlift extract`'s windows,
 # threads/batch invariance, and the error paths.
 set -uo pipefail
-SEQLIFT=${SEQLIFT:-build/seqlift}
-SRC=${SEQLIFT_SRC:-.}
-PY=${SEQLIFT_PYTHON:-/usr/bin/python3}
-T=${SEQLIFT_TMP:-build/test_tmp}/predict
-D=$SRC/test_data
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" predict
 M=$D/models/tiny.json
-rm -rf "$T" && mkdir -p "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-# expect CODE PATTERN -- args: exit code CODE, stderr matching PATTERN (one line for errors)
-expect() {
-    local code=$1 pat=$2; shift 3
-    "$SEQLIFT" "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    local n; n=$(wc -l <"$T/err")
-    if [ "$rc" != "$code" ]; then fail "$* -> exit $rc, want $code: $(cat "$T/err")"
-    elif [ "$code" = 1 ] && [ "$n" != 1 ]; then fail "$* -> $n stderr lines, want 1: $(cat "$T/err")"
-    elif ! grep -Eq -- "$pat" "$T/err"; then fail "$* -> stderr '$(cat "$T/err")' lacks /$pat/"
-    else ok "$* -> $code"; fi
-}
 
 # 1. FASTA mode against numpy, in PyTorch's (C, L) layout from the files themselves.
 "$SEQLIFT" predict -m "$M" -s "$D/models/seqs100.fa" -o "$T/fa.tsv" 2>"$T/err" || fail "predict -s: $(cat "$T/err")"
@@ -107,5 +87,4 @@ sed 's/tiny.safetensors/gone.safetensors/' "$M" >"$T/gone.json"
 expect 1 "gone.safetensors" -- predict -m "$T/gone.json" -s "$D/models/seqs100.fa"
 expect 1 "length|100" -- predict -m "$M" -s "$D/seqs.fa"
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
-echo "all predict tests passed"
+cli_done

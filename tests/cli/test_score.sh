@@ -4,28 +4,9 @@
 # threads and any batch; BED mode (minus strand) = FASTA mode on the extracted
 # windows; every method runs and the ones without summation-to-delta say NA.
 set -uo pipefail
-SEQLIFT=${SEQLIFT:-build/seqlift}
-SRC=${SEQLIFT_SRC:-.}
-PY=${SEQLIFT_PYTHON:-/usr/bin/python3}
-T=${SEQLIFT_TMP:-build/test_tmp}/score
-D=$SRC/test_data
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" score
 M=$D/models/tiny.json
 S=$D/models/seqs100.fa
-rm -rf "$T" && mkdir -p "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-expect() { # expect CODE PATTERN -- args
-    local code=$1 pat=$2; shift 3
-    "$SEQLIFT" "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    local n; n=$(wc -l <"$T/err")
-    if [ "$rc" != "$code" ]; then fail "$* -> exit $rc, want $code: $(cat "$T/err")"
-    elif [ "$code" = 1 ] && [ "$n" != 1 ]; then fail "$* -> $n stderr lines, want 1: $(cat "$T/err")"
-    elif ! grep -Eq -- "$pat" "$T/err"; then fail "$* -> stderr '$(cat "$T/err")' lacks /$pat/"
-    else ok "$* -> $code"; fi
-}
 
 # 1. usage and errors
 "$SEQLIFT" score --help >"$T/out" 2>&1 && grep -q "Usage: seqlift score" "$T/out" && ok "--help" || fail "--help"
@@ -111,5 +92,4 @@ done
 [ "$(grep -c 'summation-to-delta' "$T/err")" -le 1 ] && ok "--maxpool gradient: at most one warning line" \
     || fail "--maxpool gradient: $(cat "$T/err")"
 
-[ $fails = 0 ] && echo "all score CLI tests passed" || echo "$fails score CLI test(s) failed"
-exit $((fails > 0))
+cli_done

@@ -2,16 +2,9 @@
 # `seqlift score` failing while its outputs are opened or committed leaves no output and
 # no temporary file behind.
 set -uo pipefail
-SEQLIFT=${SEQLIFT:-build/seqlift}
-SRC=${SEQLIFT_SRC:-.}
-T=${SEQLIFT_TMP:-build/test_tmp}/score_sinks
-D=$SRC/test_data
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" score_sinks
 M=$D/models/tiny.json
 S=$D/models/seqs100.fa
-rm -rf "$T" && mkdir -p "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 # The second npz of two targets fails to open (its name, longer by the target label,
 # exceeds NAME_MAX) after the one-hot npz was opened.
@@ -48,4 +41,4 @@ for args in "--tsv $T/same --bedgraph $T/same" "--target gata,ebox --bedgraph -"
   else ok "$args refused"; fi
 done
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
+cli_done

@@ -4,14 +4,8 @@
 # in chromosome byte order (the README's recipe), give byte-identical bedGraphs, and the
 # same npz rows and TSV rows for every region.
 set -uo pipefail
-SEQLIFT=${SEQLIFT:-build/seqlift}
-SRC=${SEQLIFT_SRC:-.}
-PY=${SEQLIFT_PYTHON:-/usr/bin/python3}
-T=${SEQLIFT_TMP:-build/test_tmp}/shard
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" shard
 D=$SRC/test_data/demo
-rm -rf "$T" && mkdir -p "$T"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # 8 regions per chromosome, every third on the minus strand, plus a shifted overlapping copy
 { head -8 "$D/train.bed"; awk '$1 == "chr2"' "$D/train.bed" | head -8; head -8 "$D/test.bed"; } |
@@ -52,5 +46,4 @@ for n, (a, t) in one.items():
 print("ok: %d regions identical" % len(one))
 PYEOF
 
-if [ "$fails" -gt 0 ]; then echo "$fails failed"; exit 1; fi
-echo "ok: sharded bedGraph byte-identical to one run"
+cli_done
