@@ -298,22 +298,28 @@ static void pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *
 
 static void global_pool_forward(const sl_layer_t *L, const sl_layer_t *P, const float *x, float *y, int n)
 {
+    enum { CHUNK = 256 };
     int C = L->ch;
+    double acc[CHUNK]; /* the average sums in double: thousands of positions lose ~1e-6 in float */
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * P->len * C;
         float *yr = y + (size_t)b * C;
-        memcpy(yr, xb, (size_t)C * sizeof(float));
-        for (int p = 1; p < P->len; p++) {
-            const float *xr = xb + (size_t)p * C;
-            if (L->op == SL_OP_GLOBAL_MAXPOOL) {
+        if (L->op == SL_OP_GLOBAL_MAXPOOL) {
+            memcpy(yr, xb, (size_t)C * sizeof(float));
+            for (int p = 1; p < P->len; p++) {
+                const float *xr = xb + (size_t)p * C;
                 for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
-            } else {
-                for (int c = 0; c < C; c++) yr[c] += xr[c];
             }
+            continue;
         }
-        if (L->op == SL_OP_GLOBAL_AVGPOOL) {
-            float inv = 1.0f / (float)P->len;
-            for (int c = 0; c < C; c++) yr[c] *= inv;
+        for (int c0 = 0; c0 < C; c0 += CHUNK) {
+            int m = C - c0 < CHUNK ? C - c0 : CHUNK;
+            for (int c = 0; c < m; c++) acc[c] = 0;
+            for (int p = 0; p < P->len; p++) {
+                const float *xr = xb + (size_t)p * C + c0;
+                for (int c = 0; c < m; c++) acc[c] += xr[c];
+            }
+            for (int c = 0; c < m; c++) yr[c0 + c] = (float)(acc[c] / P->len);
         }
     }
 }
