@@ -158,12 +158,12 @@ static void test_kmer_counts_preserved(void **state)
                 random_codes(&gen, in, len, withn ? 0.01 : 0);
                 if (len < k) {
                     capture_start();
-                    assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &rng, out), -1);
+                    assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &rng, out, NULL), -1);
                     assert_one_error_line("shorter than k");
                     continue;
                 }
                 for (int rep = 0; rep < 3; rep++) {
-                    assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &rng, out), 0);
+                    assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &rng, out, NULL), 0);
                     check_shuffle(in, out, len, k);
                     if (len >= 500) {
                         long_cases++;
@@ -178,10 +178,10 @@ static void test_kmer_counts_preserved(void **state)
     assert_int_equal(changed, long_cases);
     /* all-N and low-complexity inputs */
     memset(in, SL_REF_CODE_N, 50);
-    assert_int_equal(sl_ref_kmer_shuffle(in, 50, 2, &rng, out), 0);
+    assert_int_equal(sl_ref_kmer_shuffle(in, 50, 2, &rng, out, NULL), 0);
     assert_memory_equal(in, out, 50);
     memset(in, 2, 200);
-    assert_int_equal(sl_ref_kmer_shuffle(in, 200, 3, &rng, out), 0);
+    assert_int_equal(sl_ref_kmer_shuffle(in, 200, 3, &rng, out, NULL), 0);
     assert_memory_equal(in, out, 200);
     free(in);
     free(out);
@@ -290,7 +290,7 @@ static double shuffle_chi2(const char *s, int k, int draws, int expect_classes)
     sl_rng_t rng;
     sl_rng_seed(&rng, 20240601);
     for (int d = 0; d < draws; d++) {
-        assert_int_equal(sl_ref_kmer_shuffle(in, L, k, &rng, out), 0);
+        assert_int_equal(sl_ref_kmer_shuffle(in, L, k, &rng, out, NULL), 0);
         char o[32];
         for (int i = 0; i < L; i++) o[i] = SL_ALPHABET[out[i]];
         o[L] = 0;
@@ -357,10 +357,10 @@ static void test_generate_matches_shuffle(void **state)
     assert_int_equal(sl_refspec_n(rs), N);
     assert_int_equal(sl_refspec_kind(rs), SL_REF_SHUFFLE);
     assert_string_equal(sl_refspec_str(rs), "kmer:3:4");
-    assert_int_equal(sl_ref_generate(rs, x, L, 4242, 0, "r", refs), 0);
+    assert_int_equal(sl_ref_generate(rs, x, L, 4242, 0, "r", refs, NULL), 0);
     sl_rng_seed(&rng, 4242);
     for (int i = 0; i < N; i++) {
-        assert_int_equal(sl_ref_kmer_shuffle(in, L, 3, &rng, out), 0);
+        assert_int_equal(sl_ref_kmer_shuffle(in, L, 3, &rng, out, NULL), 0);
         assert_int_equal(sl_ref_onehot_codes(refs + i * L * 4, L, got, "ref"), 0);
         assert_memory_equal(out, got, L);
         check_shuffle(in, got, L, 3);
@@ -383,14 +383,68 @@ typedef struct {
     int from, step;
 } det_job_t;
 
+/* one workspace per thread, reused across its regions (as in `seqlift score`) */
 static void *det_worker(void *arg)
 {
     det_job_t *j = arg;
-    for (int i = j->from; i < DET_R; i += j->step)
+    void *ret = NULL;
+    sl_ref_ws_t *ws = sl_ref_ws_create();
+    if (!ws) return arg;
+    for (int i = j->from; i < DET_R && !ret; i += j->step)
         if (sl_ref_generate(j->rs, j->x + (int64_t)i * DET_L * 4, DET_L, sl_region_seed(1, &j->reg[i]), i, NULL,
-                            j->out + (int64_t)i * DET_N * DET_L * 4) < 0)
-            return arg;
-    return NULL;
+                            j->out + (int64_t)i * DET_N * DET_L * 4, ws) < 0)
+            ret = arg;
+    sl_ref_ws_destroy(ws);
+    return ret;
+}
+
+/* A reused workspace (long, then short, then long again, k changing too) gives the
+ * same shuffles and references as a fresh workspace per call and as NULL. */
+static void test_workspace_reuse(void **state)
+{
+    (void)state;
+    enum { LONG = 2114, LONG2 = 3000, SHORT = 60, N = 3 };
+    const int lens[] = {LONG, SHORT, LONG2, SHORT, LONG};
+    const int ks[] = {2, 3, 1, 4}; /* check_shuffle counts k <= 4 */
+    static uint8_t in[LONG2], a[LONG2], b[LONG2], c[LONG2];
+    static float x[LONG2 * 4], ra[N * LONG2 * 4], rb[N * LONG2 * 4];
+    sl_rng_t gen;
+    sl_rng_seed(&gen, 31);
+    sl_ref_ws_t *ws = sl_ref_ws_create();
+    assert_non_null(ws);
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        const int k = ks[ki];
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            const int len = lens[li];
+            random_codes(&gen, in, len, li == 2 ? 0.01 : 0); /* one with N runs */
+            sl_rng_t r1, r2, r3;
+            sl_rng_seed(&r1, 100 + li), sl_rng_seed(&r2, 100 + li), sl_rng_seed(&r3, 100 + li);
+            for (int d = 0; d < 2; d++) { /* two draws per sequence */
+                sl_ref_ws_t *fresh = sl_ref_ws_create();
+                assert_non_null(fresh);
+                assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &r1, a, ws), 0);
+                assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &r2, b, fresh), 0);
+                assert_int_equal(sl_ref_kmer_shuffle(in, len, k, &r3, c, NULL), 0);
+                sl_ref_ws_destroy(fresh);
+                assert_memory_equal(a, b, (size_t)len);
+                assert_memory_equal(a, c, (size_t)len);
+                check_shuffle(in, a, len, k);
+            }
+        }
+    }
+    /* sl_ref_generate with the same workspace, after the shuffles above */
+    sl_refspec_t *rs = ready("dinuc:3");
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        const int len = lens[li];
+        random_codes(&gen, in, len, 0.005);
+        codes_onehot(in, len, x);
+        assert_int_equal(sl_ref_generate(rs, x, len, 7 + li, 0, "r", ra, ws), 0);
+        assert_int_equal(sl_ref_generate(rs, x, len, 7 + li, 0, "r", rb, NULL), 0);
+        assert_memory_equal(ra, rb, (size_t)N * len * 4 * sizeof(float));
+    }
+    sl_refspec_destroy(rs);
+    sl_ref_ws_destroy(ws);
+    sl_ref_ws_destroy(NULL);
 }
 
 static void test_determinism(void **state)
@@ -426,11 +480,11 @@ static void test_determinism(void **state)
         /* forward order, one thread */
         det_job_t j1 = {rs, reg, x, a, 0, 1};
         assert_null(det_worker(&j1));
-        /* reverse order */
+        /* reverse order, a temporary workspace per call */
         memset(b, 0, DET_R * per * sizeof(float));
         for (int i = DET_R - 1; i >= 0; i--)
             assert_int_equal(sl_ref_generate(rs, x + i * DET_L * 4, DET_L, sl_region_seed(1, &reg[i]), i, NULL,
-                                             b + i * per), 0);
+                                             b + i * per, NULL), 0);
         assert_memory_equal(a, b, DET_R * per * sizeof(float));
         /* three threads, interleaved */
         memset(b, 0, DET_R * per * sizeof(float));
@@ -449,7 +503,7 @@ static void test_determinism(void **state)
         /* different regions (here: same sequence, other strand) -> different references */
         for (int i = 0; i + 1 < DET_R; i += 2) assert_memory_not_equal(a + i * per, a + (i + 1) * per, per * sizeof(float));
         /* a different global seed changes them */
-        assert_int_equal(sl_ref_generate(rs, x, DET_L, sl_region_seed(2, &reg[0]), 0, NULL, b), 0);
+        assert_int_equal(sl_ref_generate(rs, x, DET_L, sl_region_seed(2, &reg[0]), 0, NULL, b, NULL), 0);
         assert_memory_not_equal(a, b, per * sizeof(float));
         sl_refspec_destroy(rs);
     }
@@ -534,7 +588,7 @@ static void test_gc(void **state)
     const double tol = 5 * sqrt(0.25 / (N * (L - 100)));
     double f[4];
     sl_refspec_t *rs = ready("gc:20");
-    assert_int_equal(sl_ref_generate(rs, x, L, 77, 0, NULL, refs), 0);
+    assert_int_equal(sl_ref_generate(rs, x, L, 77, 0, NULL, refs, NULL), 0);
     for (int i = 0; i < N; i++)
         for (int p = 100; p < 200; p++) assert_int_equal(refs[((int64_t)i * L + p) * 4] + refs[((int64_t)i * L + p) * 4 + 1] + refs[((int64_t)i * L + p) * 4 + 2] + refs[((int64_t)i * L + p) * 4 + 3], 0);
     ref_freqs(refs, N, L, -1, f);
@@ -543,7 +597,7 @@ static void test_gc(void **state)
     assert_close(f[0], f[3], 2 * tol);
     sl_refspec_destroy(rs);
     rs = ready("gc=0.41:20");
-    assert_int_equal(sl_ref_generate(rs, x, L, 77, 0, NULL, refs), 0);
+    assert_int_equal(sl_ref_generate(rs, x, L, 77, 0, NULL, refs, NULL), 0);
     ref_freqs(refs, N, L, -1, f);
     assert_close(f[1] + f[2], 0.41, tol);
     sl_refspec_destroy(rs);
@@ -580,7 +634,7 @@ static void test_background(void **state)
     for (int p = 0; p < L; p++) full[p * 4] = 1;
     float *refs = malloc((size_t)REP * N * L * 4 * sizeof(float));
     for (int k = 0; k < REP; k++)
-        assert_int_equal(sl_ref_generate(rs, full, L, 1000 + k, k, NULL, refs + (size_t)k * N * L * 4), 0);
+        assert_int_equal(sl_ref_generate(rs, full, L, 1000 + k, k, NULL, refs + (size_t)k * N * L * 4, NULL), 0);
     const int M = REP * N; /* 2000 draws per position: sd <= 0.011 */
     double f[4];
     const double tol = 5 * sqrt(0.25 / M);
@@ -605,7 +659,7 @@ static void test_background(void **state)
     assert_int_equal(sl_refspec_finalize(ex, R), 0);
     assert_int_equal(sl_refspec_n(ex), 1);
     float e[L * 4];
-    assert_int_equal(sl_ref_generate(ex, x, L, 1, 0, NULL, e), 0); /* x[0] has N at pos 4 */
+    assert_int_equal(sl_ref_generate(ex, x, L, 1, 0, NULL, e, NULL), 0); /* x[0] has N at pos 4 */
     assert_close(e[0], 1, 1e-6);
     assert_close(e[1 * 4 + 0], 0, 0);
     assert_close(e[3 * 4 + 0], 0.1, 1e-6);
@@ -618,7 +672,7 @@ static void test_background(void **state)
     assert_non_null(ex);
     for (int r = 0; r < R; r++) assert_int_equal(sl_refspec_observe(ex, x + r * L * 4, L), 0);
     assert_int_equal(sl_refspec_finalize(ex, R), 0);
-    assert_int_equal(sl_ref_generate(ex, full, L, 1, 0, NULL, e), 0);
+    assert_int_equal(sl_ref_generate(ex, full, L, 1, 0, NULL, e, NULL), 0);
     for (int p = 0; p < L; p++)
         for (int b = 0; b < 4; b++) assert_close(e[p * 4 + b], glob[b], 1e-6);
     sl_refspec_destroy(ex);
@@ -627,7 +681,7 @@ static void test_background(void **state)
     for (int r = 0; r < R; r++) assert_int_equal(sl_refspec_observe(bg, x + r * L * 4, L), 0);
     assert_int_equal(sl_refspec_finalize(bg, R), 0);
     for (int k = 0; k < REP; k++)
-        assert_int_equal(sl_ref_generate(bg, full, L, 1000 + k, k, NULL, refs + (size_t)k * N * L * 4), 0);
+        assert_int_equal(sl_ref_generate(bg, full, L, 1000 + k, k, NULL, refs + (size_t)k * N * L * 4, NULL), 0);
     ref_freqs(refs, M, L, -1, f);
     for (int b = 0; b < 4; b++) assert_close(f[b], glob[b], 5 * sqrt(0.25 / (M * L)));
     sl_refspec_destroy(bg);
@@ -651,7 +705,7 @@ static void test_frequency_files(void **state)
         assert_non_null(rs);
         assert_false(sl_refspec_needs_fit(rs));
         assert_int_equal(sl_refspec_finalize(rs, 1), 0);
-        assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, NULL, e), 0);
+        assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, NULL, e, NULL), 0);
         const float want[12] = {0.3f, 0.2f, 0.2f, 0.3f, 0, 0, 0, 0, 0.3f, 0.2f, 0.2f, 0.3f};
         for (int j = 0; j < 12; j++) assert_close(e[j], want[j], 1e-6);
         sl_refspec_destroy(rs);
@@ -661,7 +715,7 @@ static void test_frequency_files(void **state)
         assert_non_null(rs);
         assert_int_equal(sl_refspec_finalize(rs, 1), 0);
         float *refs = malloc(2000 * 3 * 4 * sizeof(float));
-        assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, NULL, refs), 0);
+        assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, NULL, refs, NULL), 0);
         double f[4];
         ref_freqs(refs, 2000, 3, 0, f);
         for (int b = 0; b < 4; b++) assert_close(f[b], b == 0 || b == 3 ? 0.3 : 0.2, 5 * sqrt(0.25 / 2000));
@@ -676,12 +730,12 @@ static void test_frequency_files(void **state)
     assert_non_null(rs);
     assert_int_equal(sl_refspec_finalize(rs, 1), 0);
     float y[3 * 4] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, big[4 * 4] = {0};
-    assert_int_equal(sl_ref_generate(rs, y, 3, 1, 0, NULL, e), 0);
+    assert_int_equal(sl_ref_generate(rs, y, 3, 1, 0, NULL, e, NULL), 0);
     assert_close(e[0], 1, 0);
     assert_close(e[5], 0.5, 1e-7);
     assert_close(e[11], 0.25, 1e-7);
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, big, 4, 1, 0, "chr1:0-4", e), -1);
+    assert_int_equal(sl_ref_generate(rs, big, 4, 1, 0, "chr1:0-4", e, NULL), -1);
     assert_one_error_line("3 per-position frequency rows");
     sl_refspec_destroy(rs);
 }
@@ -706,18 +760,18 @@ static void test_fasta_and_zero(void **state)
     sl_refspec_t *rs = parse_path("fasta:%s:2", two);
     assert_int_equal(sl_refspec_n(rs), 2);
     assert_int_equal(sl_refspec_finalize(rs, 7), 0);
-    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 5, NULL, out), 0);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 5, NULL, out, NULL), 0);
     for (int p = 0; p < 4; p++)
         for (int b = 0; b < 4; b++) assert_close(out[p * 4 + b], p == b, 0);
     for (int j = 16; j < 32; j++) assert_close(out[j], 0, 0);
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, "seqA", out), -1);
+    assert_int_equal(sl_ref_generate(rs, x, 3, 1, 0, "seqA", out, NULL), -1);
     assert_one_error_line("has 4 bp, region seqA has 3");
     sl_refspec_destroy(rs);
     /* K=2 per region: region 1 gets records 2 and 3 */
     rs = parse_path("fasta:%s:2", four);
     assert_int_equal(sl_refspec_finalize(rs, 2), 0);
-    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out), 0);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out, NULL), 0);
     assert_close(out[2], 1, 0);
     assert_close(out[16 + 3], 1, 0);
     sl_refspec_destroy(rs);
@@ -730,10 +784,10 @@ static void test_fasta_and_zero(void **state)
     /* region count unknown (streaming): checked per region when generating */
     rs = parse_path("fasta:%s:2", four);
     assert_int_equal(sl_refspec_finalize(rs, -1), 0);
-    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out), 0);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 1, NULL, out, NULL), 0);
     assert_close(out[16 + 3], 1, 0);
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 2, "seqC", out), -1);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 2, "seqC", out, NULL), -1);
     assert_one_error_line("seqC: region index 2 has no records");
     sl_refspec_destroy(rs);
     rs = parse_path("fasta:%s:3", four);
@@ -745,7 +799,7 @@ static void test_fasta_and_zero(void **state)
     rs = ready("zero");
     for (int j = 0; j < 16; j++) out[j] = 9;
     x[0] = 1;
-    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 0, NULL, out), 0);
+    assert_int_equal(sl_ref_generate(rs, x, 4, 1, 0, NULL, out, NULL), 0);
     for (int j = 0; j < 16; j++) assert_close(out[j], 0, 0);
     sl_refspec_destroy(rs);
 }
@@ -805,14 +859,14 @@ static void test_bad_specs(void **state)
     float x[5 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0}, out[5 * 5 * 4];
     sl_refspec_t *rs = ready("kmer:9:5");
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "chr1:10-15(+)", out), -1);
+    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "chr1:10-15(+)", out, NULL), -1);
     assert_one_error_line("chr1:10-15(+): 5 bp is shorter than k=9");
     sl_refspec_destroy(rs);
     /* a shuffle needs one-hot rows */
     rs = ready("dinuc:2");
     x[0] = 0.5f;
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "s", out), -1);
+    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "s", out, NULL), -1);
     assert_one_error_line("position 0 is not one-hot");
     sl_refspec_destroy(rs);
     /* per-position fit needs equal lengths; data kinds need observations */
@@ -831,7 +885,7 @@ static void test_bad_specs(void **state)
     /* generate before finalize */
     rs = sl_refspec_parse("zero");
     capture_start();
-    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "s", out), -1);
+    assert_int_equal(sl_ref_generate(rs, x, 5, 1, 0, "s", out, NULL), -1);
     assert_one_error_line("finalize");
     sl_refspec_destroy(rs);
 }
@@ -843,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_chi2_pvalue),
         cmocka_unit_test(test_uniformity),
         cmocka_unit_test(test_generate_matches_shuffle),
+        cmocka_unit_test(test_workspace_reuse),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_region_seed),
         cmocka_unit_test(test_gc),

@@ -51,9 +51,12 @@
  *       for each region: sl_refspec_observe(rs, onehot, len);
  *   }
  *   sl_refspec_finalize(rs, n_regions);                    // always, once
- *   // then from any number of threads:
+ *   // then from any number of threads, each with its own workspace:
+ *   sl_ref_ws_t *ws = sl_ref_ws_create();                  // NULL: reported
  *   float *refs = malloc(sl_refspec_n(rs) * len * 4 * sizeof(float));
- *   sl_ref_generate(rs, onehot, len, sl_region_seed(seed, r), r->index, label, refs);
+ *   for each region:
+ *       sl_ref_generate(rs, onehot, len, sl_region_seed(seed, r), r->index, label, refs, ws);
+ *   sl_ref_ws_destroy(ws);
  *   sl_refspec_destroy(rs);
  */
 #ifndef SEQLIFT_REFERENCE_H
@@ -78,6 +81,17 @@ typedef enum {
 } sl_ref_kind_t;
 
 typedef struct sl_refspec_s sl_refspec_t;
+
+/* Workspace: the scratch buffers of sl_ref_generate and sl_ref_kmer_shuffle, kept
+ * between calls so that scoring many regions does not allocate per region. Buffers
+ * grow on demand: the first call for a length allocates, later calls of equal or
+ * smaller length allocate nothing. It holds no results and does not change them
+ * (same output with any workspace, fresh or reused, or NULL). Not thread-safe: one
+ * workspace per thread. The creator owns it: sl_ref_ws_destroy (NULL is a no-op).
+ * sl_ref_ws_create returns NULL on error (reported). */
+typedef struct sl_ref_ws_s sl_ref_ws_t;
+sl_ref_ws_t *sl_ref_ws_create(void);
+void sl_ref_ws_destroy(sl_ref_ws_t *ws);
 
 /* Parse a spec (NULL or "" means SL_REF_DEFAULT_SPEC). Reads FILE / PATH now, so a
  * missing or malformed file is reported here. NULL on error (one line, reported).
@@ -107,12 +121,13 @@ int sl_refspec_finalize(sl_refspec_t *rs, int64_t n_regions);
 /* Write the region's sl_refspec_n(rs) references into out[n][len][4] (float32,
  * A,C,G,T). onehot is the region's input [len][4] in model order; region_index is
  * its 0-based input index (fasta kind); label names the region in error messages
- * (may be NULL). Thread-safe: rs is read-only, all state is per call.
- * 0 / -1 (reported: sequence shorter than K, length mismatch with a frequency
+ * (may be NULL). ws is the calling thread's workspace, or NULL for a temporary one
+ * (allocated and freed in this call). Thread-safe with one ws per thread: rs is
+ * read-only. 0 / -1 (reported: sequence shorter than K, length mismatch with a frequency
  * file or fasta record, region index beyond the fasta file, no memory). */
 int sl_ref_generate(const sl_refspec_t *rs, const float *onehot, int64_t len,
                     uint64_t region_seed, int64_t region_index, const char *label,
-                    float *out);
+                    float *out, sl_ref_ws_t *ws);
 
 /* Seed of a region's generator from the global seed and the region's identity:
  * (chrom, start, end, strand) for genome regions, (name, index) for FASTA records
@@ -140,8 +155,10 @@ int sl_ref_onehot_codes(const float *onehot, int64_t len, uint8_t *codes, const 
 /* Shuffle codes[0..len) into out (may not alias codes) preserving every k-mer count
  * of every ACGT run between N's, uniformly among the sequences with those counts
  * (Kandel et al. 1996 random last-edge arborescence; k = 1: Fisher-Yates). N codes
- * stay in place. 0 / -1 (reported: k out of 1..SL_REF_MAX_K, len < k, an ACGT run
- * of 2^29 bp or more, no memory). */
-int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out);
+ * stay in place. ws: the thread's workspace, or NULL for a temporary one. 0 / -1
+ * (reported: k out of 1..SL_REF_MAX_K, len < k, an ACGT run of 2^29 bp or more,
+ * no memory). */
+int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out,
+                        sl_ref_ws_t *ws);
 
 #endif

@@ -406,6 +406,7 @@ typedef struct {
     char *seq;
     float *x, *refs;     /* [batch][len][4], [batch][n_refs][len][4] */
     sl_attr_out_t *out;  /* [batch] */
+    sl_ref_ws_t *ws;     /* reference scratch, reused across regions */
     int64_t first, count;
     int ret;
 } worker_t;
@@ -427,7 +428,7 @@ static void *run_worker(void *arg)
             if (r->chrom) snprintf(label, sizeof label, "%s:%lld-%lld", r->chrom, (long long)r->start, (long long)r->end);
             else snprintf(label, sizeof label, "%s", r->name ? r->name : "record");
             if (sl_ref_generate(c->rs, x, c->len, sl_region_seed(c->o->seed, r), r->index, label,
-                                w->refs + (size_t)k * c->n_refs * L4) < 0)
+                                w->refs + (size_t)k * c->n_refs * L4, w->ws) < 0)
                 goto fail;
         }
     }
@@ -525,7 +526,8 @@ static int score(const score_opts_t *o)
         w[t].x = sl_malloc((size_t)batch * L4 * sizeof(float), "one-hot batch");
         w[t].refs = sl_malloc((size_t)batch * (c.n_refs > 0 ? c.n_refs : 1) * L4 * sizeof(float), "references");
         w[t].out = sl_calloc((size_t)batch, sizeof(sl_attr_out_t), "results");
-        if (!w[t].seq || !w[t].x || !w[t].refs || !w[t].out) goto fail;
+        w[t].ws = sl_ref_ws_create();
+        if (!w[t].seq || !w[t].x || !w[t].refs || !w[t].out || !w[t].ws) goto fail;
         for (int k = 0; k < batch; k++)
             if (sl_attr_out_init(&w[t].out[k], c.nt, c.len) < 0) goto fail;
     }
@@ -568,6 +570,7 @@ fail:
             if (w[t].out)
                 for (int k = 0; k < batch; k++) sl_attr_out_free(&w[t].out[k]);
             free(w[t].out);
+            sl_ref_ws_destroy(w[t].ws);
         }
     free(w);
     free(tid);

@@ -36,8 +36,9 @@ static int shuffle_records(const char *in, int k, int n, uint64_t seed, FILE *ou
     uint8_t *codes = NULL, *shuf = NULL;
     char *line = NULL;
     int64_t cap = 0;
+    sl_ref_ws_t *ws = NULL;
     sl_regions_t *rl = sl_regions_read_fasta(in, 0);
-    if (!rl) return -1;
+    if (!rl || !(ws = sl_ref_ws_create())) goto fail;
     for (int64_t i = 0; i < rl->n; i++) {
         const sl_region_t *r = &rl->r[i];
         const char *seq = rl->seqs[i];
@@ -63,7 +64,7 @@ static int shuffle_records(const char *in, int k, int n, uint64_t seed, FILE *ou
         sl_rng_t rng;
         sl_rng_seed(&rng, sl_region_seed(seed, r));
         for (int j = 0; j < n; j++) {
-            if (sl_ref_kmer_shuffle(codes, len, k, &rng, shuf) < 0) goto fail;
+            if (sl_ref_kmer_shuffle(codes, len, k, &rng, shuf, ws) < 0) goto fail;
             for (int64_t p = 0; p < len; p++) line[p] = shuf[p] < SL_REF_CODE_N ? SL_ALPHABET[shuf[p]] : seq[p];
             line[len] = '\n';
             if (fprintf(out, ">%s_shuf%d\n", r->name, j) < 0 || fwrite(line, 1, (size_t)len + 1, out) != (size_t)len + 1) {
@@ -78,6 +79,7 @@ fail:
     free(codes);
     free(shuf);
     free(line);
+    sl_ref_ws_destroy(ws);
     sl_regions_destroy(rl);
     return ret;
 }

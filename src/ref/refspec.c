@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ref/ref_internal.h"
 #include "seqlift/reference.h"
 #include "seqlift/seqio.h"
 #include "seqlift/util.h"
@@ -525,9 +526,10 @@ static int fasta_refs(const sl_refspec_t *rs, int64_t len, int64_t idx, const ch
 }
 
 int sl_ref_generate(const sl_refspec_t *rs, const float *onehot, int64_t len, uint64_t region_seed,
-                    int64_t region_index, const char *label, float *out)
+                    int64_t region_index, const char *label, float *out, sl_ref_ws_t *ws)
 {
-    uint8_t *codes = NULL, *shuf = NULL;
+    sl_ref_ws_t *tmp = NULL;
+    uint8_t *codes, *shuf;
     int ret = -1;
     sl_rng_t rng;
     if (!label) label = "sequence";
@@ -548,11 +550,11 @@ int sl_ref_generate(const sl_refspec_t *rs, const float *onehot, int64_t len, ui
                          rs->str);
             return -1;
         }
-        codes = sl_malloc((size_t)len + 1, "shuffle codes");
-        shuf = sl_malloc((size_t)len + 1, "shuffle codes");
-        if (!codes || !shuf || sl_ref_onehot_codes(onehot, len, codes, label) < 0) goto fail;
+        if (!ws && !(ws = tmp = sl_ref_ws_create())) return -1;
+        if (sl_ref_ws_codes(ws, len, &codes, &shuf) < 0 || sl_ref_onehot_codes(onehot, len, codes, label) < 0)
+            goto fail;
         for (int i = 0; i < rs->n; i++) {
-            if (sl_ref_kmer_shuffle(codes, len, rs->k, &rng, shuf) < 0) goto fail;
+            if (sl_ref_kmer_shuffle(codes, len, rs->k, &rng, shuf, ws) < 0) goto fail;
             codes_to_onehot(shuf, len, out + i * stride);
         }
         break;
@@ -589,7 +591,6 @@ int sl_ref_generate(const sl_refspec_t *rs, const float *onehot, int64_t len, ui
     }
     ret = 0;
 fail:
-    free(codes);
-    free(shuf);
+    sl_ref_ws_destroy(tmp);
     return ret;
 }

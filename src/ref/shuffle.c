@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref/ref_internal.h"
 #include "seqlift/reference.h"
 #include "seqlift/util.h"
 
-/* Scratch space for one run, sized for the longest run of the sequence. */
+/* Scratch space for one run, sized for the longest run seen so far. */
 typedef struct {
     uint32_t *code;    /* (k-1)-mer code at each run position [m-k+2] */
     uint32_t *uniq;    /* code of each vertex (distinct, in order of first appearance) */
@@ -118,9 +119,95 @@ static void shuffle_run(const uint8_t *s, int64_t m, int k, sl_rng_t *rng, scrat
     }
 }
 
-int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out)
+/* Reusable buffers: the k-mer shuffle scratch (np_cap (k-1)-mers) and the code
+ * buffers of sl_ref_generate (len_cap bytes each). They only grow. */
+struct sl_ref_ws_s {
+    scratch_t w;
+    int64_t np_cap;
+    uint8_t *codes, *shuf;
+    int64_t len_cap;
+};
+
+sl_ref_ws_t *sl_ref_ws_create(void)
 {
-    scratch_t w = {0};
+    return sl_calloc(1, sizeof(sl_ref_ws_t), "reference workspace");
+}
+
+static void scratch_free(scratch_t *w)
+{
+    free(w->code);
+    free(w->uniq);
+    free(w->vert);
+    free(w->hkey);
+    free(w->hval);
+    free(w->off);
+    free(w->fill);
+    free(w->tgt);
+    free(w->next);
+    free(w->intree);
+    memset(w, 0, sizeof *w);
+}
+
+void sl_ref_ws_destroy(sl_ref_ws_t *ws)
+{
+    if (!ws) return;
+    scratch_free(&ws->w);
+    free(ws->codes);
+    free(ws->shuf);
+    free(ws);
+}
+
+/* Scratch for runs of up to np (k-1)-mers. Old contents are not kept, so free and
+ * allocate rather than realloc (no copy). On failure the scratch is emptied. */
+static int scratch_reserve(sl_ref_ws_t *ws, int64_t np_req)
+{
+    if (np_req <= ws->np_cap) return 0;
+    scratch_t *w = &ws->w;
+    size_t np = (size_t)np_req, nh = 2;
+    while (nh < 2 * np) nh *= 2;
+    scratch_free(w);
+    ws->np_cap = 0;
+    w->code = sl_malloc(np * sizeof(uint32_t), "k-mer shuffle codes");
+    w->uniq = sl_malloc(np * sizeof(uint32_t), "k-mer shuffle vertices");
+    w->vert = sl_malloc(np * sizeof(int32_t), "k-mer shuffle vertices");
+    w->off = sl_malloc((np + 1) * sizeof(int64_t), "k-mer shuffle edges");
+    w->fill = sl_malloc(np * sizeof(int64_t), "k-mer shuffle edges");
+    w->tgt = sl_malloc(np * sizeof(int32_t), "k-mer shuffle edges");
+    w->next = sl_malloc(np * sizeof(int64_t), "k-mer shuffle tree");
+    w->intree = sl_malloc(np, "k-mer shuffle tree");
+    w->hkey = sl_malloc(nh * sizeof(uint32_t), "k-mer shuffle hash");
+    w->hval = sl_malloc(nh * sizeof(int32_t), "k-mer shuffle hash");
+    if (!w->code || !w->uniq || !w->vert || !w->off || !w->fill || !w->tgt || !w->next || !w->intree || !w->hkey ||
+        !w->hval) {
+        scratch_free(w);
+        return -1;
+    }
+    ws->np_cap = np_req;
+    return 0;
+}
+
+int sl_ref_ws_codes(sl_ref_ws_t *ws, int64_t len, uint8_t **codes, uint8_t **shuf)
+{
+    if (len + 1 > ws->len_cap) {
+        free(ws->codes);
+        free(ws->shuf);
+        ws->codes = sl_malloc((size_t)len + 1, "shuffle codes");
+        ws->shuf = sl_malloc((size_t)len + 1, "shuffle codes");
+        ws->len_cap = ws->codes && ws->shuf ? len + 1 : 0;
+        if (!ws->len_cap) {
+            free(ws->codes), free(ws->shuf);
+            ws->codes = ws->shuf = NULL;
+            return -1;
+        }
+    }
+    *codes = ws->codes;
+    *shuf = ws->shuf;
+    return 0;
+}
+
+int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out, sl_ref_ws_t *ws)
+{
+    sl_ref_ws_t *tmp = NULL;
     int ret = -1;
     if (k < 1 || k > SL_REF_MAX_K) {
         sl_log_error("k-mer shuffle: k=%d is out of range 1..%d", k, SL_REF_MAX_K);
@@ -142,41 +229,19 @@ int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng,
         return -1;
     }
     if (k >= 2 && longest >= k) {
-        size_t np = (size_t)(longest - k + 2);
-        w.code = sl_malloc(np * sizeof(uint32_t), "k-mer shuffle codes");
-        w.uniq = sl_malloc(np * sizeof(uint32_t), "k-mer shuffle vertices");
-        w.vert = sl_malloc(np * sizeof(int32_t), "k-mer shuffle vertices");
-        w.off = sl_malloc((np + 1) * sizeof(int64_t), "k-mer shuffle edges");
-        w.fill = sl_malloc(np * sizeof(int64_t), "k-mer shuffle edges");
-        w.tgt = sl_malloc(np * sizeof(int32_t), "k-mer shuffle edges");
-        w.next = sl_malloc(np * sizeof(int64_t), "k-mer shuffle tree");
-        w.intree = sl_malloc(np, "k-mer shuffle tree");
-        if (!w.code || !w.uniq || !w.vert || !w.off || !w.fill || !w.tgt || !w.next || !w.intree) goto fail;
-        size_t nh = 2;
-        while (nh < 2 * np) nh *= 2;
-        w.hkey = sl_malloc(nh * sizeof(uint32_t), "k-mer shuffle hash");
-        w.hval = sl_malloc(nh * sizeof(int32_t), "k-mer shuffle hash");
-        if (!w.hkey || !w.hval) goto fail;
+        if (!ws && !(ws = tmp = sl_ref_ws_create())) return -1;
+        if (scratch_reserve(ws, longest - k + 2) < 0) goto fail;
     }
     /* each ACGT run between N's separately; runs shorter than k have one arrangement */
     for (int64_t i = 0, b = 0; i <= len; i++) {
         if (i < len && codes[i] < SL_REF_CODE_N) continue;
         int64_t m = i - b;
         if (k == 1) fisher_yates(out + b, m, rng);
-        else if (m > k) shuffle_run(codes + b, m, k, rng, &w, out + b);
+        else if (m > k) shuffle_run(codes + b, m, k, rng, &ws->w, out + b);
         b = i + 1;
     }
     ret = 0;
 fail:
-    free(w.code);
-    free(w.uniq);
-    free(w.vert);
-    free(w.hkey);
-    free(w.hval);
-    free(w.off);
-    free(w.fill);
-    free(w.tgt);
-    free(w.next);
-    free(w.intree);
+    sl_ref_ws_destroy(tmp);
     return ret;
 }
