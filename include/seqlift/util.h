@@ -54,6 +54,15 @@ int sl_rename_into_place(const char *tmp, const char *path);
  * directory): write it in place, never rename a temporary file onto it. */
 int sl_path_is_special(const char *path);
 
+/* A character safe in a file name made from a user label (target names in output
+ * file names): [A-Za-z0-9._-] are kept, anything else becomes '_'. */
+static inline char sl_file_name_char(char c)
+{
+    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+             c == '_' || c == '-';
+    return ok ? c : '_';
+}
+
 /* Strict number parsing of a whole string; 0 on success, -1 if not a number. */
 int sl_parse_long(const char *s, long long *out);
 int sl_parse_double(const char *s, double *out);

@@ -139,8 +139,7 @@ static int npz_open(score_sink_t *s, const score_ctx_t *c)
             /* several targets: PREFIX.<target>.hyp.npz, the label made file-name safe */
             char lab[128];
             snprintf(lab, sizeof lab, "%s", c->tg[(k - 1) / 2].label);
-            for (char *q = lab; *q; q++)
-                if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' || *q == '_')) *q = '_';
+            for (char *q = lab; *q; q++) *q = sl_file_name_char(*q);
             snprintf(path, plen, "%s.%s.%s.npz", c->o->npz, lab, kind);
         }
         if (!(z->w[k] = sl_npz_open(path, "arr_0", 3, shape))) {

@@ -129,12 +129,7 @@ char *sl_track_target_path(const char *path, const char *target, int n_targets)
     if (!out) return NULL;
     memcpy(out, path, ext);
     out[ext] = '.';
-    for (size_t i = 0; i < tlen; i++) {
-        char c = target[i];
-        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        out[ext + 1 + i] = ok ? c : '_';
-    }
+    for (size_t i = 0; i < tlen; i++) out[ext + 1 + i] = sl_file_name_char(target[i]);
     memcpy(out + ext + 1 + tlen, path + ext, plen - ext + 1);
     return out;
 }
