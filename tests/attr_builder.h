@@ -1,6 +1,6 @@
-/* attr_builder.h — build small models in memory for the attribution tests: layers as
- * JSON text, weights packed into a safetensors buffer, loaded with sl_net_load_mem.
- * Header-only (static) so each test executable carries its own copy. */
+/* attr_builder.h — the attribution tests' model shorthand: layers as JSON text and
+ * tensors drawn from their own seeded stream (the tests' expected properties were set
+ * on these weights), serialised and loaded by tests/support/model_builder. */
 #ifndef SEQLIFT_TEST_ATTR_BUILDER_H
 #define SEQLIFT_TEST_ATTR_BUILDER_H
 
@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "seqlift/model.h"
+#include "support/model_builder.h"
 
 #define AB_MAX_T 128
 
@@ -131,43 +134,32 @@ static inline void ab_act(ab_t *b, const char *name, const char *op, const char 
     ab_layer(b, "\"name\":\"%s\",\"op\":\"%s\",\"inputs\":[\"%s\"]", name, op, in);
 }
 
-/* Build and load; outputs_json is the "outputs" array body, e.g.
- * "{\"name\":\"y\",\"layer\":\"d1\"}". Splits the weights by sign. */
+/* Build and load through the shared test builder (tests/support/model_builder.h), which
+ * serialises the JSON graph and the safetensors; outputs_json is the "outputs" array
+ * body, e.g. "{\"name\":\"y\",\"layer\":\"d1\"}". Splits the weights by sign. */
 static inline sl_net_t *ab_build(ab_t *b, int in_len, const char *outputs_json)
 {
-    size_t jcap = b->ln + 4096;
-    char *json = malloc(jcap);
-    snprintf(json, jcap,
-             "{\"format\":\"seqlift-model\",\"version\":1,\"weights\":\"m.safetensors\","
-             "\"input\":{\"name\":\"input\",\"length\":%d,\"alphabet\":\"ACGT\"},\"layers\":[%s],\"outputs\":[%s]}",
-             in_len, b->layers, outputs_json);
-    /* safetensors: header JSON, padded to 8 bytes, then the data */
-    char hdr[16384];
-    size_t hn = 0, off = 0;
-    hn += (size_t)snprintf(hdr + hn, sizeof hdr - hn, "{");
-    for (int i = 0; i < b->nt; i++) {
-        hn += (size_t)snprintf(hdr + hn, sizeof hdr - hn, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[", i ? "," : "",
-                               b->tname[i]);
-        for (int d = 0; d < b->nd[i]; d++)
-            hn += (size_t)snprintf(hdr + hn, sizeof hdr - hn, "%s%lld", d ? "," : "", (long long)b->shape[i][d]);
-        hn += (size_t)snprintf(hdr + hn, sizeof hdr - hn, "],\"data_offsets\":[%zu,%zu]}", off,
-                               off + b->n[i] * 4);
-        off += b->n[i] * 4;
+    sl_mb_t *mb = sl_mb_create(in_len, 0);
+    for (int i = 0; i < b->nt; i++) sl_mb_tensor(mb, b->tname[i], b->nd[i], b->shape[i], b->data[i]);
+    size_t cap = b->ln + strlen(outputs_json) + 8;
+    char *text = malloc(cap);
+    snprintf(text, cap, "[%s]", b->layers);
+    cJSON *arr = cJSON_Parse(text), *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        char *layer = cJSON_PrintUnformatted(it);
+        sl_mb_layer(mb, "%s", layer);
+        cJSON_free(layer);
     }
-    hn += (size_t)snprintf(hdr + hn, sizeof hdr - hn, "}");
-    while (hn % 8) hdr[hn++] = ' ';
-    size_t stn = 8 + hn + off;
-    unsigned char *st = malloc(stn);
-    for (int i = 0; i < 8; i++) st[i] = (unsigned char)((uint64_t)hn >> (8 * i));
-    memcpy(st + 8, hdr, hn);
-    size_t p = 8 + hn;
-    for (int i = 0; i < b->nt; i++) {
-        memcpy(st + p, b->data[i], b->n[i] * 4); /* little-endian host (x86-64) */
-        p += b->n[i] * 4;
-    }
-    sl_net_t *net = sl_net_load_mem(json, strlen(json), st, stn, "test-model");
-    free(json);
-    free(st);
+    cJSON_Delete(arr);
+    snprintf(text, cap, "[%s]", outputs_json);
+    arr = cJSON_Parse(text);
+    cJSON_ArrayForEach(it, arr)
+    sl_mb_output(mb, cJSON_GetObjectItem(it, "name")->valuestring, cJSON_GetObjectItem(it, "layer")->valuestring);
+    cJSON_Delete(arr);
+    free(text);
+    sl_net_t *net = sl_mb_load(mb);
+    sl_mb_destroy(mb);
     if (net && sl_net_split_weights(net) < 0) {
         sl_net_destroy(net);
         net = NULL;
