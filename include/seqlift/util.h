@@ -14,6 +14,10 @@
 
 #include "seqlift/log.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Allocation that reports failure (with what) through sl_log_error; returns NULL. */
 void *sl_malloc(size_t n, const char *what);
 void *sl_calloc(size_t n, size_t size, const char *what);
@@ -62,5 +66,9 @@ uint64_t sl_splitmix64(uint64_t *state);
 
 /* Wall-clock seconds (monotonic), for benchmarks and progress. */
 double sl_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
