@@ -4,7 +4,7 @@
 # the man page there; tests/install/embed.c built against it with `pkg-config --cflags --libs`
 # (as C and as C++), with `pkg-config --static` (static libseqlift.a) and with
 # find_package(seqlift) prints the installed CLI's --version and its `predict` output.
-# Needs SEQLIFT_BUILD, CC, CXX and CMAKE (from CMake).
+# Needs SEQLIFT_BUILD, CC, CXX, CMAKE and CFLAGS (-fsanitize=... for a sanitizer build) from CMake.
 . "$(dirname "$0")/../cli/lib.sh" install
 CC=${CC:-cc} CXX=${CXX:-c++} CMAKE=${CMAKE:-cmake}
 T=$(cd "$T" && pwd) SRC=$(cd "$SRC" && pwd) SEQLIFT_BUILD=$(cd "$SEQLIFT_BUILD" && pwd)
@@ -43,12 +43,12 @@ export PKG_CONFIG_PATH=$lib/pkgconfig
 # pkg-config, shared library, as C and as C++ (links only if the headers say extern "C")
 src=$SRC/tests/install/embed.c
 # shellcheck disable=SC2046
-if "$CC" -std=c11 -Wall -Wextra -Werror "$src" -o "$T/embed_pc" $(pkg-config --cflags --libs seqlift) 2>"$T/err"; then
+if "$CC" $CFLAGS -std=c11 -Wall -Wextra -Werror "$src" -o "$T/embed_pc" $(pkg-config --cflags --libs seqlift) 2>"$T/err"; then
     needs_so "$T/embed_pc" || fail "pkg-config build does not use libseqlift.so.0"
     run pkg-config LD_LIBRARY_PATH="$lib" "$T/embed_pc"
 else fail "build with pkg-config --cflags --libs seqlift: $(head -c 500 "$T/err")"; fi
 # shellcheck disable=SC2046
-if "$CXX" -x c++ -Wall -Wextra -Werror "$src" -o "$T/embed_cxx" $(pkg-config --cflags --libs seqlift) 2>"$T/err"; then
+if "$CXX" $CFLAGS -x c++ -Wall -Wextra -Werror "$src" -o "$T/embed_cxx" $(pkg-config --cflags --libs seqlift) 2>"$T/err"; then
     run pkg-config-c++ LD_LIBRARY_PATH="$lib" "$T/embed_cxx"
 else fail "build as C++ with pkg-config: $(head -c 500 "$T/err")"; fi
 
@@ -56,7 +56,7 @@ else fail "build as C++ with pkg-config: $(head -c 500 "$T/err")"; fi
 # Libs.private must name everything libseqlift.a needs
 cp -a "$P" "$T/static" && rm -f "$T/static/${lib#"$P"/}"/libseqlift.so*
 # shellcheck disable=SC2046
-if "$CC" -std=c11 "$src" -o "$T/embed_static" $(PKG_CONFIG_PATH=${lib/"$P"/"$T/static"}/pkgconfig pkg-config --static --cflags --libs seqlift) 2>"$T/err"; then
+if "$CC" $CFLAGS -std=c11 "$src" -o "$T/embed_static" $(PKG_CONFIG_PATH=${lib/"$P"/"$T/static"}/pkgconfig pkg-config --static --cflags --libs seqlift) 2>"$T/err"; then
     needs_so "$T/embed_static" && fail "static build still needs libseqlift.so"
     run pkg-config-static "$T/embed_static"
 else fail "build with pkg-config --static: $(head -c 500 "$T/err")"; fi
@@ -70,7 +70,7 @@ find_package(seqlift 0.1 REQUIRED)
 add_executable(embed "$src")
 target_link_libraries(embed PRIVATE seqlift::seqlift)
 CM
-if "$CMAKE" -S "$T/cm" -B "$T/cm/build" -DCMAKE_PREFIX_PATH="$P" >"$T/cm.log" 2>&1 &&
+if "$CMAKE" -S "$T/cm" -B "$T/cm/build" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="$CFLAGS" >"$T/cm.log" 2>&1 &&
    "$CMAKE" --build "$T/cm/build" >>"$T/cm.log" 2>&1; then
     run find_package "$T/cm/build/embed"
 else fail "find_package(seqlift) build: $(tail -5 "$T/cm.log")"; fi
