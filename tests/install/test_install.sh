@@ -23,6 +23,14 @@ for f in libseqlift.a libseqlift.so libseqlift.so.0 seqlift/seqlift-config.cmake
     f=${f/seqlift\//cmake/seqlift/}
     [ -e "$lib/$f" ] && ok "installed $f" || fail "$f not installed in $lib"
 done
+# the library is every src/<module>/*.c but the CLI's (the CMake glob)
+miss=
+for c in "$SRC"/src/*/*.c; do
+    case $c in "$SRC"/src/cli/*) continue ;; esac
+    ar t "$lib/libseqlift.a" | grep -qx "$(basename "$c").o" || miss="$miss ${c#"$SRC"/}"
+done
+[ -z "$miss" ] && ok "libseqlift.a holds every src/<module>/*.c" || fail "not in libseqlift.a:$miss"
+ar t "$lib/libseqlift.a" | grep -q '^main\.c\.o$' && fail "libseqlift.a holds the CLI's main.c"
 soname=$(readelf -d "$lib/libseqlift.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libseqlift.so.0 ] && ok "SONAME $soname" || fail "SONAME '$soname'"
 

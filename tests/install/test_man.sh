@@ -10,6 +10,8 @@ if command -v man >/dev/null; then
     if MANWIDTH=80 man -l "$page" >"$T/man.txt" 2>"$T/err" && [ ! -s "$T/err" ] && grep -q 'EXIT STATUS' "$T/man.txt"
     then ok "man -l renders"; else fail "man -l: $(head -5 "$T/err")"; fi
 fi
+v=$("$SEQLIFT" --version)
+grep -q "^\.TH SEQLIFT 1 .* \"$v\"" "$page" && ok ".TH names $v" || fail ".TH does not name '$v'"
 # the rendered text, plain ASCII (\- is '-'), no hyphenation (.nh)
 groff -man -Tascii -P-cbou "$page" >"$T/page.txt" 2>/dev/null
 cmds=$("$SEQLIFT" --help | awk '/^Commands:/ { on = 1; next } on && NF { print $1 } on && !NF { exit }')
