@@ -18,7 +18,7 @@ expect 1 'error: .*missing\.json' -- -q predict -m "$T/missing.json" -s "$seqs"
 for v in -v --verbose -vv "-v -v"; do
     # shellcheck disable=SC2086
     "$SEQLIFT" $v score -m "$m" -s "$seqs" --refs dinuc:2 >"$T/v.tsv" 2>"$T/v.err"
-    grep -q '^seqlift: summation-to-delta: worst relative error' "$T/v.err" && cmp -s "$T/s.tsv" "$T/v.tsv" \
+    grep -v 'error:\|warning:' "$T/v.err" | grep -q '^seqlift: ' && cmp -s "$T/s.tsv" "$T/v.tsv" \
         && ok "$v prints info, same output" || fail "$v: $(cat "$T/v.err")"
 done
 expect 2 'Usage' -- -v
