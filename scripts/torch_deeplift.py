@@ -149,9 +149,9 @@ _MaxResult = collections.namedtuple("max", "values indices")  # torch.max(x, dim
 class _Interp(torch.fx.Interpreter):
     """Runs the traced model with Rescale nonlinearities and DeepLIFT max pools."""
 
-    def __init__(self, gm, k, rule):
+    def __init__(self, gm, k, rule, pool_rules=None):
         super().__init__(gm, garbage_collect_values=False)
-        self.k, self.rule = k, rule
+        self.k, self.rule, self.pool_rules = k, rule, pool_rules or {}
 
     def call_module(self, target, args, kwargs):
         m = self.fetch_attr(target)
@@ -160,9 +160,10 @@ class _Interp(torch.fx.Interpreter):
         if isinstance(m, nn.MaxPool1d):
             if m.dilation not in (1, (1,)) or m.ceil_mode:
                 raise ValueError("max pool %s: dilation/ceil_mode not supported" % target)
-            return _MaxPool.apply(args[0], m.kernel_size, m.stride, m.padding, self.k, self.rule)
+            return _MaxPool.apply(args[0], m.kernel_size, m.stride, m.padding, self.k,
+                                  self.pool_rules.get(target, self.rule))
         if isinstance(m, nn.AdaptiveMaxPool1d):
-            return _MaxPool.apply(args[0], None, None, None, self.k, self.rule)
+            return _MaxPool.apply(args[0], None, None, None, self.k, self.pool_rules.get(target, self.rule))
         return super().call_module(target, args, kwargs)
 
     def call_function(self, target, args, kwargs):
@@ -227,12 +228,14 @@ def _is_logit_transform(gm, node):
 
 class DeepLiftRescale:
     """model: an nn.Module taking (N, 4, L); output_names: names in forward()'s return
-    order; maxpool: one of MAXPOOL_RULES (default 'cross', the peers' rule); dtype of
-    the computation."""
+    order; maxpool: one of MAXPOOL_RULES (default 'cross', the peers' rule); pool_rules:
+    {max-pool module name: rule} overriding it for some modules (what captum does when a
+    ReLU feeds a MaxPool: 'gradient' there); dtype of the computation."""
 
-    def __init__(self, model, output_names, maxpool="cross", dtype=torch.float64):
-        if maxpool not in MAXPOOL_RULES:
+    def __init__(self, model, output_names, maxpool="cross", dtype=torch.float64, pool_rules=None):
+        if maxpool not in MAXPOOL_RULES or any(r not in MAXPOOL_RULES for r in (pool_rules or {}).values()):
             raise ValueError("maxpool must be one of %s" % ", ".join(MAXPOOL_RULES))
+        self.pool_rules = dict(pool_rules or {})
         self.model = copy.deepcopy(model).to(dtype).eval()
         self.dtype, self.rule = dtype, maxpool
         self.gm = export_torch.trace_module(self.model)
@@ -299,7 +302,7 @@ class DeepLiftRescale:
         x, refs = self._tensor(x), self._tensor(refs)
         k = refs.shape[0]
         batch = torch.cat([x.expand(k, -1, -1), refs]).requires_grad_(True)
-        interp = _Interp(self.gm, k, self.rule)
+        interp = _Interp(self.gm, k, self.rule, self.pool_rules)
         interp.run(batch)
         t, _ = self._target_rows(interp.env, node, sel, softmax)
         t[:k].sum().backward()
