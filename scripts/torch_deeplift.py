@@ -230,12 +230,16 @@ class DeepLiftRescale:
     """model: an nn.Module taking (N, 4, L); output_names: names in forward()'s return
     order; maxpool: one of MAXPOOL_RULES (default 'cross', the peers' rule); pool_rules:
     {max-pool module name: rule} overriding it for some modules (what captum does when a
-    ReLU feeds a MaxPool: 'gradient' there); dtype of the computation."""
+    ReLU feeds a MaxPool: 'gradient' there); dtype of the computation; post_activation:
+    score sigmoid outputs after the sigmoid (its Rescale multiplier included, as
+    `seqlift score --post-activation`) instead of on their logits."""
 
-    def __init__(self, model, output_names, maxpool="cross", dtype=torch.float64, pool_rules=None):
+    def __init__(self, model, output_names, maxpool="cross", dtype=torch.float64, pool_rules=None,
+                 post_activation=False):
         if maxpool not in MAXPOOL_RULES or any(r not in MAXPOOL_RULES for r in (pool_rules or {}).values()):
             raise ValueError("maxpool must be one of %s" % ", ".join(MAXPOOL_RULES))
         self.pool_rules = dict(pool_rules or {})
+        self.post_activation = post_activation
         self.model = copy.deepcopy(model).to(dtype).eval()
         self.dtype, self.rule = dtype, maxpool
         self.gm = export_torch.trace_module(self.model)
@@ -249,6 +253,8 @@ class DeepLiftRescale:
     def _target_node(self, name):
         node = self.outputs[name]
         kind = _is_logit_transform(self.gm, node)
+        if kind == "sigmoid" and self.post_activation:
+            return node, False
         return (node.args[0], kind == "softmax") if kind else (node, False)
 
     def _parse_target(self, spec):

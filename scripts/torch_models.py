@@ -3,7 +3,8 @@
 benchmarks and the demo). Every model takes one-hot input (N, 4, L), channels ACGT.
 
     bpnet_like(n_tasks=1, seed=0)   2114 bp in; outputs (profile (N, n_tasks, 1000), count (N, 1))
-    basset_like(seed=0)             600 bp in; output (N, 164) logits
+    basset_like(seed=0, shared_relu=True)   600 bp in; output (N, 164) logits (shared_relu=False:
+                                    one ReLU module per use, for hook-based peers)
     small_mixed(seed=0)             200 bp in; outputs (logit (N, 3), probs (N, 3) softmax,
                                     track (N, 2, 45)); sigmoid/tanh/softplus/elu/gelu/exp,
                                     avg/max pools, concat, crops, global pools
@@ -277,8 +278,8 @@ def bpnet_like(n_tasks=1, seed=0):
     return _seeded(BPNetLike, seed, 0.6, n_tasks=n_tasks)
 
 
-def basset_like(seed=0):
-    return _seeded(BassetLike, seed, 1.0)
+def basset_like(seed=0, shared_relu=True):
+    return _seeded(BassetLike, seed, 1.0, shared_relu=shared_relu)
 
 
 def small_mixed(seed=0):

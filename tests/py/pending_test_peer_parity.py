@@ -36,10 +36,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
 sys.path.insert(0, HERE)
-import export_torch as ex  # noqa: E402
 import torch_deeplift as td  # noqa: E402
 import torch_models as tm  # noqa: E402
 from test_export import predict_outputs, torch_outputs  # noqa: E402
+from test_torch_deeplift import export_case  # noqa: E402
 
 SEQLIFT = os.environ.get("SEQLIFT")
 TMP = os.environ.get("SEQLIFT_TMP") or tempfile.gettempdir()
@@ -92,18 +92,7 @@ class TestPeerParity(unittest.TestCase):
         if not SEQLIFT or not os.path.exists(SEQLIFT):
             raise unittest.SkipTest("SEQLIFT not set")
         cls.dir = tempfile.mkdtemp(prefix="test_peer_parity_", dir=TMP if os.path.isdir(TMP) else None)
-        cls.data = {}
-        for key in sorted({c[0] for c in CASES}):
-            f, L, names = tm.MODELS[key]
-            model = f(seed=5)
-            prefix = os.path.join(cls.dir, key)
-            ex.export_model(model, prefix, L, names)
-            x = tm.random_onehot(N_SEQS, L, seed=21, n_frac=0.03)
-            refs = tm.random_onehot(N_SEQS * K, L, seed=22, n_frac=0.0)
-            fa, rfa = prefix + ".fa", prefix + "_refs.fa"
-            tm.write_fasta(fa, tm.onehot_to_seqs(x))
-            tm.write_fasta(rfa, tm.onehot_to_seqs(refs), ["ref%d" % i for i in range(len(refs))])
-            cls.data[key] = (model, names, prefix, x, refs.reshape(N_SEQS, K, 4, L), fa, rfa)
+        cls.data = {key: export_case(cls.dir, key, 5, 21, N_SEQS, K) for key in sorted({c[0] for c in CASES})}
 
     @classmethod
     def tearDownClass(cls):

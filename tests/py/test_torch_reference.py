@@ -299,6 +299,22 @@ class TestProjectedIsmRc(unittest.TestCase):
         self.assertEqual(tm.onehot_to_seqs(td.revcomp(x[None]))[0], "NACCGT")
 
 
+class TestPostActivation(unittest.TestCase):
+    def test_post_sigmoid_sums_to_delta(self):
+        """Scored after the sigmoid (a reference for `--post-activation`, issue 12 item 6):
+        exact in float64 and different from the logit scores."""
+        net = nn.Sequential(nn.Conv1d(4, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26, 2), nn.Sigmoid())
+        torch.manual_seed(2)
+        x, refs = data(30, 3, 16)
+        post = td.DeepLiftRescale(net, ["p"], post_activation=True).attribute(x, refs, "p:1")
+        logit = td.DeepLiftRescale(net, ["p"]).attribute(x, refs, "p:1")
+        assert_sums_to_delta(self, post)
+        with torch.no_grad():
+            p = net.double()(torch.tensor(x[None]))[0, 1]
+        self.assertAlmostEqual(post["out_x"], float(p), places=14)
+        self.assertGreater(np.abs(post["contrib"] - logit["contrib"]).max(), 1e-6)
+
+
 class TestBpnetLiteExport(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
