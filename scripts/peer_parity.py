@@ -16,7 +16,26 @@ without its package __init__ (which needs compiled extensions).
     peer_parity.py --tangermeme DIR --shap DIR --captum DIR [--models convpool,...]
 
 Relative error per base: |peer − reference| / max(|reference|, 1e-6·max|reference| of
-the region), maximised over bases and regions.
+the region), maximised over bases and regions. `captum-quirk` is cross everywhere except
+`gradient` at the max pools a ReLU feeds directly (captum 0.8 drops its max-pool rule
+there: its tensor hooks, captum/_utils/common.py:846-895, put the ReLU's output hook and
+the MaxPool's input hook on one tensor, and the ReLU reads the gradient before the
+MaxPool's hook rewrites it).
+
+Measured (2026-12-01; tangermeme 1.4.0 7cf0f45, shap df974a1, captum 0.8.0 faac087,
+torch 1.13, 2 sequences x 4 references, float64), max relative error per base:
+  BPNet-like count/profile      tangermeme 0, shap 0, captum 1e-12 (all rules equal: no pool)
+  Basset-like, conv-pool        tangermeme 0, shap 0 vs cross; captum 3e-12 vs captum-quirk
+                                (= gradient on Basset, whose three pools are ReLU-fed)
+  conv-pool, overlapping pool   all peers 90-550 vs cross: max_unpool1d keeps one window's
+                                value per position (last write wins) instead of the sum
+  ChromBPNet count              tangermeme 0 (bpnet-lite registers _Exp/_Log); captum 0.2
+                                and shap 0.19-6.5: they see _Exp/_Log as unknown modules
+                                (gradient at the input, resp. at the reference)
+  ChromBPNet profile            tangermeme 0, shap 0, captum 1e-11
+  IG, 32 steps                  captum riemann_middle 3e-12, gausslegendre 2-6e-6 (captum
+                                rounds the step sizes to float32)
+  ISM                           tangermeme saturation_mutagenesis 0 (hyp and projected)
 """
 import argparse
 import importlib.util

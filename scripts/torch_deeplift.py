@@ -12,7 +12,8 @@ NEAR_ZERO_THRESHOLD, "gradient at default activation"). Max pools (MAXPOOL_RULES
   and reference argmax ar, Δy = x[ax] − r[ar] goes to ax when x[ax] ≥ r[ar], else to
   ar; the multiplier at a position is (Σ of what its windows gave it)/Δx there, and
   the plain gradient (Σ of the multipliers of the windows whose input argmax it is)
-  where |Δx| < 1e-7; overlapping windows accumulate.
+  where |Δx| < 1e-7; overlapping windows accumulate (the peers' max_unpool1d keeps one
+  window's value per position instead, so they lose summation-to-delta there).
 * `gradient` (the reference implementation kundajelab/deeplift): the input's argmax.
 * `summation` (seqlift's own): split between the input's and the reference's argmax
   with weights λ, 1−λ, λΔ[a_x] + (1−λ)Δ[a_r] = Δy, λ = 1/2 when Δ[a_x] ≈ Δ[a_r].
