@@ -22,6 +22,7 @@ import copy
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -350,6 +351,26 @@ class TestBpnetLiteExport(unittest.TestCase):
             want = torch_outputs(copy.deepcopy(model).double(), x.astype(np.float64), names)
             for n in names:
                 np.testing.assert_allclose(got[n], want[n], rtol=1e-9, atol=1e-10, err_msg="%s/%s" % (key, n))
+
+    def test_cli_methods(self):
+        fa, prefix = os.path.join(self.dir, "cli.fa"), os.path.join(self.dir, "cli")
+        tm.write_fasta(fa, tm.onehot_to_seqs(tm.random_onehot(2, 200, seed=5, n_frac=0.03)))
+        script = os.path.join(os.path.dirname(td.__file__), "torch_deeplift.py")
+        for opts in (["--method", "rescale", "--rc", "average"],
+                     ["--method", "integrated-gradients", "--ig-rule", "gauss-legendre", "--ig-steps", "4"],
+                     ["--method", "ism"]):
+            r = subprocess.run([sys.executable, script, tm.__file__ + ":conv_pool", "-", "-s", fa,
+                                "--outputs", "logits", "--target", "logits:0", "--refs", "dinuc:2",
+                                "--npz", prefix] + opts, capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = [l.split("\t") for l in r.stdout.splitlines() if not l.startswith("#")]
+            self.assertEqual(len(rows), 2)
+            if opts[1] == "rescale":
+                self.assertTrue(all(float(row[5]) < 1e-9 for row in rows), r.stdout)
+            x = np.load(prefix + ".ohe.npz")["arr_0"]
+            proj = np.load(prefix + ".projected.npz")["arr_0"]
+            self.assertEqual(proj.shape, (2, 4, 200))
+            self.assertTrue((proj[x == 0] == 0).all())
 
     def test_bpnetlite_seqlift_predict(self):
         if not seqlift_implements("predict"):
