@@ -1157,10 +1157,16 @@ static int conv_entry(kctx_t *c, const cJSON *e, const char *prefix, const ktens
     if (!L.nname) return -1;
     L.in = in, L.n_in = n_in;
     if (!cJSON_IsObject(e)) return lerr(&L, "a layer entry must be a JSON object");
+    int model = is_model_class(L.cls), k = -1;
+    for (int i = 0; i < (int)(sizeof CLASSES / sizeof CLASSES[0]) && k < 0; i++)
+        if (strcmp(L.cls, CLASSES[i].cls) == 0) k = i;
+    if (!model && k < 0)
+        return lerr(&L, "layer class not supported (a 2D/3D layer, a recurrent layer or a custom layer?)");
+    if (k >= 0 && !CLASSES[k].fn) return lerr(&L, "not supported: %s", CLASSES[k].refused);
     if (!ws && depth > 0 && open_weights(c, &L, &ws) < 0) return -1;
     L.ws = ws;
     *outs = NULL, *n_outs = 0;
-    if (is_model_class(L.cls)) {
+    if (model) {
         const cJSON *ls = model_layers(L.cfg);
         if (!ls) return lerr(&L, "config has no 'layers' list");
         if (depth > 16) return lerr(&L, "models nested too deeply");
@@ -1170,24 +1176,18 @@ static int conv_entry(kctx_t *c, const cJSON *e, const char *prefix, const ktens
             return conv_sequential(c, &L, ls, pre, depth ? in : NULL, n_in, ws, depth + 1, outs, n_outs);
         return conv_functional(c, &L, pre, depth ? in : NULL, n_in, ws, depth + 1, outs, n_outs);
     }
-    for (size_t i = 0; i < sizeof CLASSES / sizeof CLASSES[0]; i++) {
-        if (strcmp(L.cls, CLASSES[i].cls) != 0) continue;
-        if (!CLASSES[i].fn) return lerr(&L, "not supported: %s", CLASSES[i].refused);
-        if (!L.cfg) return lerr(&L, "missing 'config'");
-        if (c->permute)
-            for (int k = 0; k < n_in; k++)
-                if (c->input_name && strcmp(in[k].name, c->input_name) == 0 && strcmp(L.cls, "Conv1D") != 0
-                    && strcmp(L.cls, "Dense") != 0)
-                    return lerr(&L, "--alphabet needs the input to feed Conv1D or Dense layers only");
-        if (!(*outs = sl_malloc(sizeof(ktensor_t), "tensor"))) return -1;
-        *n_outs = 1;
-        if (CLASSES[i].fn(&L, *outs) < 0) {
-            free(*outs), *outs = NULL;
-            return -1;
-        }
-        return 0;
+    if (!L.cfg) return lerr(&L, "missing 'config'");
+    for (int i = 0; c->permute && i < n_in; i++)
+        if (c->input_name && strcmp(in[i].name, c->input_name) == 0 && CLASSES[k].fn != k_conv1d
+            && CLASSES[k].fn != k_dense)
+            return lerr(&L, "--alphabet needs the input to feed Conv1D or Dense layers only");
+    if (!(*outs = sl_malloc(sizeof(ktensor_t), "tensor"))) return -1;
+    *n_outs = 1;
+    if (CLASSES[k].fn(&L, *outs) < 0) {
+        free(*outs), *outs = NULL;
+        return -1;
     }
-    return lerr(&L, "layer class not supported (a 2D/3D layer, a recurrent layer or a custom layer?)");
+    return 0;
 }
 
 /* ---- safetensors ------------------------------------------------------------------ */

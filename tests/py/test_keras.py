@@ -125,7 +125,9 @@ def mixed(length=64):
     g.add(kh.conv1d("c2", 4, 1, activation="tanh"), "relu")
     g.add(kh.simple("Concatenate", "cat", axis=-1), "relu", "c2")
     g.add(kh.pool("MaxPooling1D", "mp_same", 3, 1, padding="same"), "cat")
-    g.add(kh.simple("ELU", "elu", alpha=0.7), "mp_same")
+    g.add(kh.pool("AveragePooling1D", "ap_same", 3, 1, padding="same"), "mp_same")
+    g.add(kh.simple("GaussianDropout", "gdrop", rate=0.2), "ap_same")
+    g.add(kh.simple("ELU", "elu", alpha=0.7), "gdrop")
     g.add(kh.conv1d("c3", 5, 4, strides=2, padding="same", activation="softplus"), "elu")
     g.add(kh.simple("GlobalMaxPooling1D", "gmp", data_format="channels_last"), "c3")
     g.add(kh.dense("probs", 3, activation="softmax"), "gmp")
@@ -423,6 +425,19 @@ class TestKerasRefused(KerasBase):
         self.refused(m, w, "layer 'c2d' (Conv2D)", "not supported")
         m, w = self.small(kh.simple("LeakyReLU", "lrelu", alpha=0.3))
         self.refused(m, w, "layer 'lrelu' (LeakyReLU)", "not supported")
+        m, w = self.small(kh.simple("PReLU", "prelu"))
+        self.refused(m, w, "layer 'prelu' (PReLU)", "not supported")
+        m, w = self.small(kh.simple("LSTM", "lstm", units=4))
+        self.refused(m, w, "layer 'lstm' (LSTM)", "not supported")
+
+    def test_unsupported_settings(self):
+        m, w = self.small()
+        m["config"]["layers"][1]["config"]["data_format"] = "channels_first"
+        self.refused(m, w, "layer 'c1' (Conv1D)", "channels_first")
+        m, w = self.small(kh.pool("MaxPooling1D", "mp", 2, 1, padding="same"))
+        self.refused(m, w, "layer 'mp' (MaxPooling1D)", "only equal padding")
+        m, w = self.small(kh.simple("Reshape", "rs", target_shape=[8, 18]))
+        self.refused(m, w, "layer 'rs' (Reshape)", "not supported")
 
     def test_unknown_activation(self):
         m, w = self.small()
