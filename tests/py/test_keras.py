@@ -204,6 +204,8 @@ class KerasBase(unittest.TestCase):
         scale = np.abs(want).max(0, keepdims=True)
         err = (np.abs(got - want) / np.maximum(scale, 1e-30)).max()
         self.assertLessEqual(err, 1e-5, "%s: worst error %.3g relative to each column's largest value" % (key, err))
+        print("\n%s: predict vs NumPy float64: worst error %.2g of each output column's largest value"
+              % (key, err), file=sys.stderr)
         return header, err
 
 
@@ -363,6 +365,28 @@ class TestKerasScore(KerasBase):
             self.compare("chrombpnet", model, w, 300, self.path("chrombpnet.h5"),
                          ["logits_profile_predictions", "logcount_predictions"], t)
 
+    def test_readme_chrombpnet_commands(self):
+        """The README's ChromBPNet commands: bias-free and full model, genome + narrowPeak,
+        one bigWig per target; targets by output name or by index."""
+        model, ch = chrombpnet()
+        w = kh.random_weights(model, ch, self.rng)
+        kh.save_model(self.path("chrombpnet.h5"), model, w)
+        nob = {"class_name": "Functional", "config": model["config"]["layers"][2]["config"]}
+        kh.save_model(self.path("chrombpnet_nobias.h5"), nob, w)
+        d = os.path.join(SRC, "test_data")
+        for m, t in (("chrombpnet_nobias.h5",
+                      "wo_bias_bpnet_logcount_predictions:0,wo_bias_bpnet_logits_profile_predictions:profile"),
+                     ("chrombpnet_nobias.h5", "1:0,0:profile"),
+                     ("chrombpnet.h5", "logcount_predictions:0,logits_profile_predictions:profile")):
+            bw = self.path("out.bw")
+            p = run("score", "-m", self.path(m), "-f", os.path.join(d, "genome.fa"), "-b",
+                    os.path.join(d, "peaks.narrowPeak"), "--target", t, "--bigwig", bw)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for name in t.split(","):
+                f = self.path("out.%s.bw" % name.replace(":", "_"))
+                self.assertTrue(os.path.getsize(f) > 0, f)
+                os.remove(f)
+
     def test_basset(self):
         model, ch = basset()
         w = kh.random_weights(model, ch, self.rng)
@@ -404,6 +428,12 @@ class TestKerasRefused(KerasBase):
         m, w = self.small()
         del m["config"]["layers"][1]["config"]["filters"]
         self.refused(m, w, "layer 'c1' (Conv1D)", "missing attribute 'filters'")
+        m, w = self.small()
+        m["config"]["layers"][1]["config"]["filters"] = "4"
+        self.refused(m, w, "layer 'c1' (Conv1D)", "'filters' must be an integer")
+        m, w = self.small()
+        m["config"]["layers"][1]["config"]["padding"] = "full"
+        self.refused(m, w, "layer 'c1' (Conv1D)", "padding 'full'")
 
     def test_wrong_shape(self):
         m, w = self.small()
