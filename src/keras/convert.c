@@ -118,28 +118,34 @@ static const char *kstr(kctx_t *c, const char *fmt, ...)
     return s;
 }
 
-static int lerr(const klayer_t *L, const char *fmt, ...) SL_PRINTF(2, 3);
-static int lerr(const klayer_t *L, const char *fmt, ...)
+/* One line "FILE: layer 'NAME' (CLASS): what"; returns -1. */
+static int vlayer_err(const klayer_t *L, const char *file, const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    sl_log_error("%s: layer '%s' (%s): %s", L->c->file, L->name, L->cls, msg);
+    sl_log_error("%s: layer '%s' (%s): %s", file, L->name, L->cls, msg);
     return -1;
 }
 
-/* The same about the layer's weights (naming the weights file). */
+/* About the layer's architecture (naming the architecture's file) ... */
+static int lerr(const klayer_t *L, const char *fmt, ...) SL_PRINTF(2, 3);
+static int lerr(const klayer_t *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlayer_err(L, L->c->file, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ... and about its weights (naming the weights' file). */
 static int wlerr(const klayer_t *L, const char *fmt, ...) SL_PRINTF(2, 3);
 static int wlerr(const klayer_t *L, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vlayer_err(L, L->c->wfile, fmt, ap);
     va_end(ap);
-    sl_log_error("%s: layer '%s' (%s): %s", L->c->wfile, L->name, L->cls, msg);
     return -1;
 }
 

@@ -348,22 +348,13 @@ class TestKerasScore(KerasBase):
                 self.assertFalse(bad.any(), "%s %s seq %d %s: max |diff| %.3g of max %.3g"
                                  % (key, target, i, name, np.abs(got - ref).max(), scale))
 
-    def test_bpnet(self):
-        g, ch = bpnet()
-        model = g.config()
-        w = kh.random_weights(model, ch, self.rng)
-        kh.save_model(self.path("bpnet.h5"), model, w)
-        for t in ("logcount_predictions:0", "logits_profile_predictions:profile"):
-            self.compare("bpnet", model, w, 300, self.path("bpnet.h5"),
-                         ["logits_profile_predictions", "logcount_predictions"], t)
-
-    def test_chrombpnet(self):
-        model, ch = chrombpnet()
-        w = kh.random_weights(model, ch, self.rng)
-        kh.save_model(self.path("chrombpnet.h5"), model, w)
-        for t in ("logcount_predictions:0", "logits_profile_predictions:profile"):
-            self.compare("chrombpnet", model, w, 300, self.path("chrombpnet.h5"),
-                         ["logits_profile_predictions", "logcount_predictions"], t)
+    def test_bpnet_and_chrombpnet(self):
+        for key, (model, ch) in (("bpnet", (bpnet()[0].config(), bpnet()[1])), ("chrombpnet", chrombpnet())):
+            w = kh.random_weights(model, ch, self.rng)
+            kh.save_model(self.path(key + ".h5"), model, w)
+            for t in ("logcount_predictions:0", "logits_profile_predictions:profile"):
+                self.compare(key, model, w, 300, self.path(key + ".h5"),
+                             ["logits_profile_predictions", "logcount_predictions"], t)
 
     def test_readme_chrombpnet_commands(self):
         """The README's ChromBPNet commands: bias-free and full model, genome + narrowPeak,
