@@ -25,6 +25,7 @@ static void usage(FILE *fp)
             "Options:\n"
             "  -m, --model FILE    model JSON (its safetensors file next to it)\n"
             "                      or Keras .h5, or Keras JSON with --weights FILE.h5\n"
+            "      --alphabet ORD  a Keras model\'s input channel order if not ACGT\n"
             "  -f, --fasta FILE    indexed genome FASTA, plain or bgzip\n"
             "  -b, --bed FILE      regions: BED3-12 or narrowPeak, plain or gzip\n"
             "  -s, --seqs FILE     instead of -f/-b: every record of a FASTA file, in order\n"
@@ -67,7 +68,7 @@ static int emit(void *ud, int64_t i, const float *v)
     return 0;
 }
 
-static const char *keras_weights; /* --weights: a Keras JSON's weights .h5 */
+static const char *keras_weights, *keras_alphabet; /* --weights, --alphabet: Keras models */
 
 static int predict(const char *model, const char *fa, const char *bed, const char *seqs, sl_edge_t edge,
                    int threads, int batch, const sl_ofile_t *out)
@@ -76,7 +77,7 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
     predict_t p;
     memset(&p, 0, sizeof p);
     sl_regions_t *rl = NULL;
-    sl_net_t *net = sl_model_load(model, keras_weights, NULL);
+    sl_net_t *net = sl_model_load(model, keras_weights, keras_alphabet);
     if (!net) return -1;
     p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
     if (seqs) {
@@ -121,7 +122,7 @@ int sl_cmd_predict(int argc, char **argv)
         {"bed", required_argument, NULL, 'b'},   {"seqs", required_argument, NULL, 's'},
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, 1},   {"edge", required_argument, NULL, 2},
-        {"weights", required_argument, NULL, 'W'},
+        {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
     sl_edge_t edge = SL_EDGE_PAD;
@@ -136,6 +137,7 @@ int sl_cmd_predict(int argc, char **argv)
         switch (c) {
         case 'm': model = optarg; break;
         case 'W': keras_weights = optarg; break;
+        case 'A': keras_alphabet = optarg; break;
         case 'f': fa = optarg; break;
         case 'b': bed = optarg; break;
         case 's': seqs = optarg; break;

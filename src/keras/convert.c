@@ -1047,7 +1047,7 @@ static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, con
     int n = cJSON_GetArraySize(ls), ret = -1;
     if (!ls || !cJSON_IsArray(il) || !cJSON_IsArray(ol) || n < 1 || cJSON_GetArraySize(ol) < 1)
         return lerr(M, "config needs 'layers', 'input_layers' and 'output_layers'");
-    if (n > 100000) return lerr(M, "too many layers");
+    if (n > 4096) return lerr(M, "more than 4096 layers"); /* resolution below is quadratic */
     knode_t *nodes = sl_calloc((size_t)n, sizeof *nodes, "layers");
     ktensor_t *ins = NULL;
     if (!nodes) return -1;

@@ -198,7 +198,10 @@ int kh5_read_floats(hid_t grp, const char *path, int rank, const long *dims, con
     }
     int match = nd == rank;
     size_t n = 1;
-    for (int i = 0; match && i < rank; i++) match = hd[i] == (hsize_t)dims[i], n *= (size_t)dims[i];
+    for (int i = 0; match && i < rank; i++) {
+        match = hd[i] == (hsize_t)dims[i];
+        n = dims[i] <= 0 ? 0 : n <= ((size_t)1 << 29) / (size_t)dims[i] ? n * (size_t)dims[i] : ((size_t)1 << 29);
+    }
     if (!match) {
         char want[128];
         pos = snprintf(want, sizeof want, "(");

@@ -296,6 +296,19 @@ class TestKerasPredict(KerasBase):
         xt = x[:, [3, 2, 1, 0], :].transpose(0, 2, 1)  # T G C A channels
         want = kh.numpy_forward(model, w, xt.astype(np.float64))[0]
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        out2 = self.path("tgca2.tsv")  # the same, read directly
+        p = run("predict", "-m", self.path("tgca.h5"), "--alphabet", "TGCA", "-s", fa, "-o", out2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out) as a, open(out2) as b:
+            self.assertEqual(a.read(), b.read())
+        g = kh.Graph("m", kh.input_layer("seq", 40))
+        g.add(kh.batchnorm("bn"), "seq")
+        g.add(kh.simple("GlobalAveragePooling1D", "gap"), "bn")
+        g.outputs = ["gap"]
+        kh.save_model(self.path("bn_first.h5"), g.config(), kh.random_weights(g.config(), {"bn": 4}, self.rng))
+        p = run("convert", "--alphabet", "TGCA", self.path("bn_first.h5"), self.path("bad"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("layer 'bn' (BatchNormalization): --alphabet needs the input to feed Conv1D or Dense", p.stderr)
         p = run("convert", "--alphabet", "ACGX", self.path("tgca.h5"), self.path("bad"))
         self.assertEqual(p.returncode, 1)
         self.assertIn("alphabet", p.stderr)
@@ -322,6 +335,30 @@ class TestKerasPredict(KerasBase):
         j = [c.lower() for c in rows[0]].index("delta_error")
         for r in rows[1:]:
             self.assertLessEqual(float(r[j]), 1e-3)
+
+
+class TestKerasCli(KerasBase):
+    def test_usage_and_model_forms(self):
+        self.assertEqual(run("convert").returncode, 2)
+        self.assertEqual(run("convert", "only_one").returncode, 2)
+        p = run("convert", "--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--weights", p.stdout)
+        model, ch = basset()
+        w = kh.random_weights(model, ch, self.rng)
+        js, h5 = self.path("a.json"), self.path("w.h5")
+        with open(js, "w") as f:
+            f.write(kh.to_json(model))
+        kh.save_weights(h5, model, w)
+        seqs = os.path.join(SRC, "test_data", "seqs.fa")
+        for args, want in ((("-m", js), "needs its weights: --weights"),
+                           (("-m", os.path.join(SRC, "test_data", "models", "tiny.json"), "--weights", h5),
+                            "--weights is for a Keras architecture JSON"),
+                           (("-m", h5, "--weights", h5), "--weights is for an architecture JSON")):
+            p = run("predict", *args, "-s", seqs)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertEqual(len(p.stderr.strip().split("\n")), 1, p.stderr)
+            self.assertIn(want, p.stderr)
 
 
 class TestKerasScore(KerasBase):
