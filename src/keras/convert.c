@@ -585,10 +585,9 @@ static int k_dense(klayer_t *L, ktensor_t *out)
     cJSON *n = w ? emit(L->c, name, "linear", x, 1) : NULL;
     long ws[2] = {u, x->ch};
     if (!n) return free(w), free(b), -1;
-    if (add_num(n, "in_features", x->ch) || add_num(n, "out_features", u)
-        || add_tensor(L->c, n, "weight", kstr(L->c, "%s.weight", name), 2, ws, w) < 0
-        || (b && add_tensor(L->c, n, "bias", kstr(L->c, "%s.bias", name), 1, bd, b) < 0))
-        return -1;
+    int bad = add_tensor(L->c, n, "weight", kstr(L->c, "%s.weight", name), 2, ws, w) < 0;
+    bad |= b && add_tensor(L->c, n, "bias", kstr(L->c, "%s.bias", name), 1, bd, b) < 0;
+    if (bad || add_num(n, "in_features", x->ch) || add_num(n, "out_features", u)) return -1;
     lin = (ktensor_t){name, 1, u, 2};
     return emit_act(L, op, &lin, out);
 }
@@ -613,11 +612,11 @@ static int k_batchnorm(klayer_t *L, ktensor_t *out)
     if (!n) return free(g), free(b), free(m), free(v), -1;
     const char *nm = L->nname;
     kctx_t *c = L->c;
-    if (add_num(n, "eps", eps) || add_tensor(c, n, "weight", kstr(c, "%s.weight", nm), 1, cd, g) < 0
-        || add_tensor(c, n, "bias", kstr(c, "%s.bias", nm), 1, cd, b) < 0
-        || add_tensor(c, n, "running_mean", kstr(c, "%s.running_mean", nm), 1, cd, m) < 0
-        || add_tensor(c, n, "running_var", kstr(c, "%s.running_var", nm), 1, cd, v) < 0)
-        return -1;
+    int bad = add_tensor(c, n, "weight", kstr(c, "%s.weight", nm), 1, cd, g) < 0; /* each takes its data */
+    bad |= add_tensor(c, n, "bias", kstr(c, "%s.bias", nm), 1, cd, b) < 0;
+    bad |= add_tensor(c, n, "running_mean", kstr(c, "%s.running_mean", nm), 1, cd, m) < 0;
+    bad |= add_tensor(c, n, "running_var", kstr(c, "%s.running_var", nm), 1, cd, v) < 0;
+    if (bad || add_num(n, "eps", eps)) return -1;
     *out = (ktensor_t){nm, x->len, x->ch, x->rank};
     return 0;
 }
@@ -1005,6 +1004,7 @@ static int conv_sequential(kctx_t *c, const klayer_t *M, const cJSON *ls, const 
 typedef struct {
     const cJSON *e;
     const char *name;
+    klayer_t L;  /* for messages (made once: the resolution passes below repeat) */
     ktensor_t *out;
     int n_out, done;
 } knode_t;
@@ -1040,6 +1040,51 @@ static const ktensor_t *resolve_ref(const klayer_t *L, knode_t *nodes, int n, co
     return &p->out[ti];
 }
 
+/* One Functional graph being converted. */
+typedef struct {
+    kctx_t *c;
+    knode_t *nodes;
+    int n;
+    const char *prefix;
+    kwsrc_t *ws;
+    int depth;
+} kgraph_t;
+
+/* Convert node k after its producers (depth first; each node once). */
+static int resolve_node(kgraph_t *G, int k)
+{
+    knode_t *p = &G->nodes[k];
+    if (p->done == 1) return 0;
+    if (p->done == 2) return lerr(&p->L, "its inputs depend on itself (a cycle)");
+    if (strcmp(p->L.cls, "InputLayer") == 0) return lerr(&p->L, "not listed in the model's input_layers");
+    const cJSON *ib = item(p->e, "inbound_nodes"), *node = cJSON_GetArrayItem(ib, 0);
+    int nn = cJSON_IsArray(ib) ? cJSON_GetArraySize(ib) : -1;
+    if (nn != 1 || !cJSON_IsArray(node) || cJSON_GetArraySize(node) < 1 || cJSON_GetArraySize(node) > 64) {
+        if (nn > 1) return lerr(&p->L, "called %d times (a shared layer); not supported", nn);
+        return lerr(&p->L, "'inbound_nodes' must hold one call as a list of [layer, node, tensor] inputs");
+    }
+    int na = cJSON_GetArraySize(node), bad = 0, r = -1;
+    ktensor_t *ins = sl_malloc((size_t)na * sizeof *ins, "inputs"); /* heap: the recursion may be deep */
+    if (!ins) return -1;
+    p->done = 2;
+    for (int a = 0; a < na; a++) {
+        const cJSON *ref = cJSON_GetArrayItem(node, a), *nm = cJSON_GetArrayItem(ref, 0);
+        knode_t *q = cJSON_IsString(nm) ? find_node(G->nodes, G->n, nm->valuestring) : NULL;
+        if (q && resolve_node(G, (int)(q - G->nodes)) < 0) goto done;
+        const ktensor_t *t = resolve_ref(&p->L, G->nodes, G->n, ref, &bad);
+        if (!t) {
+            if (!bad) lerr(&p->L, "an input is not computed");
+            goto done;
+        }
+        ins[a] = *t;
+    }
+    if (conv_entry(G->c, p->e, G->prefix, ins, na, G->ws, G->depth, &p->out, &p->n_out) < 0) goto done;
+    p->done = 1, r = 0;
+done:
+    free(ins);
+    return r;
+}
+
 static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, const ktensor_t *in, int n_in,
                            kwsrc_t *ws, int depth, ktensor_t **outs, int *n_outs)
 {
@@ -1049,21 +1094,19 @@ static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, con
         return lerr(M, "config needs 'layers', 'input_layers' and 'output_layers'");
     if (n > 4096) return lerr(M, "more than 4096 layers"); /* resolution below is quadratic */
     knode_t *nodes = sl_calloc((size_t)n, sizeof *nodes, "layers");
-    ktensor_t *ins = NULL;
     if (!nodes) return -1;
     const cJSON *e;
     int i = 0;
     cJSON_ArrayForEach(e, ls)
     {
-        nodes[i].e = e, nodes[i].name = entry_name(e);
+        nodes[i].e = e, nodes[i].name = entry_name(e), nodes[i].L = layer_of(c, e, prefix);
+        if (!nodes[i].L.nname) goto done;
         if (!nodes[i].name || !entry_class(e)) {
-            klayer_t L = layer_of(c, e, prefix);
-            lerr(&L, "a layer without 'class_name' or 'name'");
+            lerr(&nodes[i].L, "a layer without 'class_name' or 'name'");
             goto done;
         }
         if (find_node(nodes, i, nodes[i].name)) {
-            klayer_t L = layer_of(c, e, prefix);
-            lerr(&L, "name used twice");
+            lerr(&nodes[i].L, "name used twice");
             goto done;
         }
         i++;
@@ -1074,7 +1117,7 @@ static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, con
         const cJSON *r = cJSON_GetArrayItem(il, n_il > 1 ? 1 : 0);
         knode_t *p = cJSON_IsArray(r) && cJSON_IsString(cJSON_GetArrayItem(r, 0))
                          ? find_node(nodes, n, cJSON_GetArrayItem(r, 0)->valuestring) : NULL;
-        klayer_t L = p ? layer_of(c, p->e, prefix) : *M;
+        klayer_t L = p ? p->L : *M;
         if (!in && n_il > 1) lerr(&L, "a second model input; seqlift models take one sequence input");
         else lerr(&L, "the model has %d inputs, called with %d", n_il, in ? n_in : 1);
         goto done;
@@ -1086,54 +1129,16 @@ static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, con
             lerr(M, "input_layers entry %d is not an InputLayer of the model", k);
             goto done;
         }
-        klayer_t L = layer_of(c, p->e, prefix);
+        klayer_t L = p->L;
         if (!(p->out = sl_malloc(sizeof(ktensor_t), "tensor"))) goto done;
         if (in) p->out[0] = in[k];
         else if (set_input(c, &L, L.cfg, L.name, p->out) < 0) goto done;
         p->n_out = 1, p->done = 1;
     }
     /* the rest in dependency order (Keras lists them topologically; do not rely on it) */
-    for (int progress = 1, left = n - n_il; left > 0;) {
-        if (!progress) {
-            for (int k = 0; k < n; k++)
-                if (!nodes[k].done) {
-                    klayer_t L = layer_of(c, nodes[k].e, prefix);
-                    lerr(&L, "its inputs are never computed (an InputLayer not in input_layers, or a cycle)");
-                    break;
-                }
-            goto done;
-        }
-        progress = 0;
-        for (int k = 0; k < n; k++) {
-            knode_t *p = &nodes[k];
-            if (p->done) continue;
-            klayer_t L = layer_of(c, p->e, prefix);
-            if (!L.nname) goto done;
-            if (strcmp(L.cls, "InputLayer") == 0) {
-                lerr(&L, "not listed in the model's input_layers");
-                goto done;
-            }
-            const cJSON *ib = item(p->e, "inbound_nodes"), *node = cJSON_GetArrayItem(ib, 0);
-            int nn = cJSON_IsArray(ib) ? cJSON_GetArraySize(ib) : -1;
-            if (nn != 1 || !cJSON_IsArray(node) || cJSON_GetArraySize(node) < 1 || cJSON_GetArraySize(node) > 64) {
-                if (nn > 1) lerr(&L, "called %d times (a shared layer); not supported", nn);
-                else lerr(&L, "'inbound_nodes' must hold one call as a list of [layer, node, tensor] inputs");
-                goto done;
-            }
-            int na = cJSON_GetArraySize(node), bad = 0, ready = 1;
-            free(ins);
-            if (!(ins = sl_malloc((size_t)na * sizeof *ins, "inputs"))) goto done;
-            for (int a = 0; a < na && ready; a++) {
-                const ktensor_t *t = resolve_ref(&L, nodes, n, cJSON_GetArrayItem(node, a), &bad);
-                if (bad) goto done;
-                if (!t) ready = 0;
-                else ins[a] = *t;
-            }
-            if (!ready) continue;
-            if (conv_entry(c, p->e, prefix, ins, na, ws, depth, &p->out, &p->n_out) < 0) goto done;
-            p->done = 1, progress = 1, left--;
-        }
-    }
+    kgraph_t G = {c, nodes, n, prefix, ws, depth};
+    for (int k = 0; k < n; k++)
+        if (resolve_node(&G, k) < 0) goto done;
     int no = cJSON_GetArraySize(ol);
     if (!(*outs = sl_malloc((size_t)no * sizeof(ktensor_t), "outputs"))) goto done;
     for (int k = 0; k < no; k++) {
@@ -1151,7 +1156,6 @@ static int conv_functional(kctx_t *c, const klayer_t *M, const char *prefix, con
 done:
     for (int k = 0; k < n; k++) free(nodes[k].out);
     free(nodes);
-    free(ins);
     return ret;
 }
 

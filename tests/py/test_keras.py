@@ -219,6 +219,16 @@ class TestKerasPredict(KerasBase):
         self.assertIn("logcount_predictions", header)
         self.assertIn("logits_profile_predictions_99", header)
 
+    def test_layers_out_of_order(self):
+        """Keras lists layers topologically; the reader does not rely on it."""
+        g, ch = bpnet()
+        model = g.config()
+        w = kh.random_weights(model, ch, self.rng)
+        ls = model["config"]["layers"]
+        rev = {"class_name": "Functional", "config": dict(model["config"], layers=ls[:1] + ls[1:][::-1])}
+        kh.save_model(self.path("reversed.h5"), rev, w)
+        self.check_predict("reversed", model, w, 300, self.path("reversed.h5"))
+
     def test_chrombpnet_nested_and_nobias(self):
         model, ch = chrombpnet()
         w = kh.random_weights(model, ch, self.rng)
@@ -545,6 +555,11 @@ class TestKerasRefused(KerasBase):
         m, w = self.small()
         m["config"]["layers"][1]["inbound_nodes"].append([["seq", 0, 0, {}]])
         self.refused(m, w, "layer 'c1' (Conv1D)", "called 2 times")
+
+    def test_cycle(self):
+        m, w = self.small()
+        m["config"]["layers"][1]["inbound_nodes"] = [[["out", 0, 0, {}]]]
+        self.refused(m, w, "depend on itself")
 
     def test_not_keras(self):
         p = self.path("garbage.h5")
