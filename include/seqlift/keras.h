@@ -21,6 +21,10 @@
 
 #include "seqlift/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A converted model: native JSON (NUL-terminated) and safetensors bytes, both owned
  * by the struct; free with sl_keras_conv_free(). */
 typedef struct {
@@ -52,5 +56,9 @@ int sl_keras_is_hdf5(const char *path);
  * model only "ACGT" is accepted). The caller owns the net (sl_net_destroy). NULL on
  * error (reported). */
 sl_net_t *sl_model_load(const char *path, const char *weights_path, const char *alphabet);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
