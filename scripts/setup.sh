@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config git
       libhts-dev zlib1g-dev libcjson-dev libcmocka-dev libopenblas-dev libbigwig-dev
       samtools tabix bedtools
       python3 python3-numpy python3-torch python3-pybigwig
-      chromium)
+      chromium
+      igv xvfb xauth)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -101,6 +101,17 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
     "  --report-title T      report title\n"
 int sl_report_opt(sl_report_opts_t *o, const char *name, const char *value);
 
+/* Where the seqlets BED9 of a report goes: seqlets_bed when given (one file per target:
+ * sl_track_target_path), else beside the report: <report without .html/.htm/.json>
+ * .seqlets.bed (report = the per-target HTML path, else the JSON path); NULL when neither
+ * is given (no seqlets called) or on no memory. malloc'd. */
+char *sl_report_seqlets_path(const char *seqlets_bed, const char *report, const char *report_json, const char *target,
+                             int n_targets);
+
+/* A region's label in reports, seqlet TSVs and the windows BED: its name, else
+ * "chrom:start+1-end", else "region<index>". malloc'd; NULL on no memory (reported). */
+char *sl_report_region_label(const sl_region_t *r);
+
 /* Counts so far (for logs and tests). */
 int64_t sl_report_n_seqlets(const sl_report_t *rep);
 int64_t sl_report_n_regions(const sl_report_t *rep);

@@ -80,7 +80,7 @@ int64_t sl_report_n_seqlets(const sl_report_t *rep) { return rep->nsq; }
 int64_t sl_report_n_regions(const sl_report_t *rep) { return rep->nreg; }
 
 /* "name", else "chrom:start+1-end", else "region<index>" */
-static char *region_label(const sl_region_t *r)
+char *sl_report_region_label(const sl_region_t *r)
 {
     char buf[64];
     if (r->name && *r->name) return sl_strdup(r->name);
@@ -158,7 +158,7 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
     if (!(x = sl_malloc((size_t)L * sizeof(float), "projected contributions"))) goto fail;
     sl_track_project(contrib, NULL, L, 0, x);
     if (sl_seqlets_call(x, L, &o->seqlet, &sl, &nsl) < 0) goto fail;
-    if (!(label = region_label(r))) goto fail;
+    if (!(label = sl_report_region_label(r))) goto fail;
     if (nsl && !(loc = sl_calloc((size_t)nsl, sizeof(*loc), "seqlets"))) goto fail;
     int maxw = L < o->seqlet.max_len + 2 * o->seqlet.flank ? L : o->seqlet.max_len + 2 * o->seqlet.flank;
     if (!(q = sl_malloc((size_t)maxw * 4 * sizeof(double), "match query"))) goto fail;
