@@ -160,15 +160,21 @@ class ReportTest(unittest.TestCase):
 
     def test_seqlets_cli_bed(self):
         out = os.path.join(self.dir, "s.bed")
-        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out],
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out, "--motifs", MEME],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         rows = [l.split("\t") for l in open(out).read().splitlines()]
         tsv = [l.split("\t") for l in open(self.tsv).read().splitlines()[1:]]
-        self.assertEqual(len(rows), len(tsv))
-        for b, t in zip(rows, tsv):
-            self.assertEqual(len(b), 6)
-            self.assertEqual(b[:6], t[:6])
+        # BED9 in genome order, the TSV in region and rank order: the same seqlets
+        self.assertEqual(sorted((b[0], int(b[1]), int(b[2])) for b in rows),
+                         sorted((t[0], int(t[1]), int(t[2])) for t in tsv))
+        for b in rows:
+            self.assertEqual(len(b), 9)
+        by_pos = {(t[0], t[1], t[2]): t for t in tsv}
+        for b in rows:  # name: best motif (TSV column 13, its id; the name here) and rank
+            t = by_pos[(b[0], b[1], b[2])]
+            self.assertEqual(b[3].split("#")[1], t[3].split("#")[-1])
+            self.assertEqual(b[3].startswith("unlabelled#"), t[12] == ".")
         # -s FASTA: record names, positions in the record
         fa = os.path.join(self.dir, "s.fa")
         ohe = np.load(self.prefix + ".ohe.npz")["arr_0"]
@@ -178,9 +184,9 @@ class ReportTest(unittest.TestCase):
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-s", fa], capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
-        first = p.stdout.splitlines()[0].split("\t")
-        self.assertEqual((first[0], first[3]), ("rec0", "rec0#1"))
-        self.assertEqual(first[1:3], tsv[0][7:9])  # model positions
+        first = [l.split("\t") for l in p.stdout.splitlines() if l.startswith("rec0\t")]
+        want = sorted((t[7], t[8]) for t in tsv if t[6] == "0")  # model positions of region 0
+        self.assertEqual(sorted((f[1], f[2]) for f in first), want)
                 # without -b: region<i> names, window coordinates
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -196,8 +202,11 @@ class ReportTest(unittest.TestCase):
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "--target", "gata", "-b", self.bed, "-o", out],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
-        want = [l.split("\t")[:6] for l in open(self.tsv).read().splitlines()[1:]]
-        self.assertEqual([l.split("\t") for l in open(out).read().splitlines()], want)
+        single = os.path.join(self.dir, "single.bed")
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", single],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(open(out).read(), open(single).read())
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "-o", out], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1)
         self.assertIn("--target", p.stderr)
