@@ -1,5 +1,6 @@
 /* cli_util.c — option parsing shared by the commands. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -69,4 +70,10 @@ int sl_cli_output_dirs(const char *path)
         *p = c;
     }
     return 0;
+}
+
+int sl_cli_version(const char *cmd)
+{
+    printf("seqlift %s %s\n", cmd, SEQLIFT_VERSION);
+    return SL_EXIT_OK;
 }

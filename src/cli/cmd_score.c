@@ -74,10 +74,13 @@ static void usage(FILE *fp)
             "      --seqlets-bed F   seqlets as BED9 (per target) [beside the report: NAME.seqlets.bed]\n"
             "      --igv-session F   IGV session (XML) loading the genome, tracks, seqlets, regions\n"
             "      --ucsc-hub DIR    UCSC track hub (hub.txt, genomes.txt, trackDb.txt) in DIR\n"
-            "      --genome-name G   assembly name (hg38) for the hub and the report's UCSC links\n"
-            "  -h, --help            this help\n\n"
-            "%s\n",
-            SL_REF_DEFAULT_SEED, SL_REPORT_OPTIONS_HELP);
+
+            "  -h, --help            this help\n\n",
+            SL_REF_DEFAULT_SEED);
+    sl_report_opts_t d; /* score's own default order: by prediction */
+    sl_report_opts_default(&d);
+    d.order = SL_REPORT_ORDER_PREDICTION;
+    sl_report_opts_help(fp, &d, 1);
 }
 
 /* ---- options and shared state -------------------------------------------------- */
@@ -91,7 +94,7 @@ typedef struct {
     sl_edge_t edge;
     uint64_t seed;
     int threads, post_activation;
-    const char *seqlets_bed, *igv_session, *ucsc_hub, *genome_name; /* browser views (browser.h) */
+    const char *seqlets_bed, *igv_session, *ucsc_hub; /* browser views (browser.h) */
 } score_opts_t;
 
 typedef struct {
@@ -581,7 +584,7 @@ fail:
     if (ret == 0 && (o->igv_session || o->ucsc_hub)) { /* views of the committed outputs */
         const char **lab = sl_calloc((size_t)c.nt + 1, sizeof(*lab), "targets");
         for (int t = 0; lab && t < c.nt; t++) lab[t] = c.tg[t].label;
-        sl_browser_run_t br = {o->fa, o->genome_name, o->bed, o->bigwig, o->bedgraph, o->seqlets_bed,
+        sl_browser_run_t br = {o->fa, o->ro.genome_name, o->bed, o->bigwig, o->bedgraph, o->seqlets_bed,
                                o->report, o->report_json, lab, c.nt, c.rl};
         if (!lab || sl_browser_write_run(&br, o->igv_session, o->ucsc_hub) < 0) ret = -1;
         free(lab);
@@ -612,7 +615,7 @@ int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
            O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
-           O_SBED, O_IGV, O_HUB, O_GNAME };
+           O_SBED, O_IGV, O_HUB };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -628,7 +631,7 @@ int sl_cmd_score(int argc, char **argv)
         {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
         {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
-        {"ucsc-hub", required_argument, NULL, O_HUB}, {"genome-name", required_argument, NULL, O_GNAME},
+        {"ucsc-hub", required_argument, NULL, O_HUB},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -658,7 +661,6 @@ int sl_cmd_score(int argc, char **argv)
         case O_SBED: o.seqlets_bed = optarg; break;
         case O_IGV: o.igv_session = optarg; break;
         case O_HUB: o.ucsc_hub = optarg; break;
-        case O_GNAME: o.genome_name = optarg; break;
         case 'm': o.model = optarg; break;
         case 'f': o.fa = optarg; break;
         case 'b': o.bed = optarg; break;
@@ -749,7 +751,7 @@ int sl_cmd_score(int argc, char **argv)
     for (int i = 0; i < np; i++) /* output directories are created, like mkdir -p */
         if (sl_cli_output_dirs(paths[i]) < 0) return SL_EXIT_ERROR;
     if (sl_cli_output_dirs(o.npz) < 0 || sl_cli_output_dirs(o.ucsc_hub) < 0) return SL_EXIT_ERROR;
-    if (o.ucsc_hub && !o.genome_name) {
+    if (o.ucsc_hub && !o.ro.genome_name) {
         sl_log_error("--ucsc-hub needs the assembly name: give --genome-name (e.g. hg38)");
         return SL_EXIT_USAGE;
     }

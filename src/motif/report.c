@@ -141,6 +141,27 @@ static void rseq_free(rseq_t *s)
     free(s->label);
     free(s->chrom);
     free(s->m);
+    free(s->cwm);
+}
+
+/* The contributions under s's best motif, column j of the motif as given: on '-' the
+ * reverse complement was aligned, so motif column j sits at query column
+ * offset + w-1-j with the complementary base. Columns outside the window stay 0. */
+static float *aligned_cwm(const sl_report_t *rep, const rseq_t *s, int L, const float *contrib)
+{
+    const sl_match_t *b = &s->m[0];
+    int w = rep->db->m[b->motif].w;
+    float *c = sl_calloc((size_t)w * 4, sizeof(float), "motif contributions");
+    if (!c) return NULL;
+    for (int j = 0; j < w; j++) {
+        int p = s->fs + b->offset + (b->strand == '-' ? w - 1 - j : j);
+        if (p < 0 || p >= L) continue;
+        for (int a = 0; a < 4; a++) {
+            float v = contrib[4 * (size_t)p + (b->strand == '-' ? 3 - a : a)];
+            c[4 * j + a] = isfinite(v) ? v : 0;
+        }
+    }
+    return c;
 }
 
 int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const float *ohe, const float *contrib,
@@ -181,6 +202,8 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
             if (!(s->m = sl_malloc((size_t)o->top_matches * sizeof(sl_match_t), "matches"))) goto fail;
             sl_match_query_from_scores(ohe, contrib, hyp, s->fs, s->fe, sl[i].sign, q, wt);
             if ((s->nm = sl_matcher_match(rep->mt, q, wt, s->fe - s->fs, o->top_matches, s->m)) < 0) goto fail;
+            if (s->nm > 0 && s->m[0].evalue <= o->match_evalue && !(s->cwm = aligned_cwm(rep, s, L, contrib)))
+                goto fail;
         }
     }
     /* per-base data only for a region that may be drawn */
@@ -198,6 +221,7 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
         k->x = x;
         x = NULL;
         if (!(k->chrom = sl_strdup(r->chrom ? r->chrom : k->label))) goto fail;
+        k->genomic = r->chrom != NULL;
         if (!(k->seq = sl_malloc((size_t)L + 1, "region sequence"))) goto fail;
         if (nsl && !(k->sq = sl_malloc((size_t)nsl * sizeof(*loc), "region seqlets"))) goto fail;
         for (int p = 0; p < L; p++) {
@@ -301,6 +325,7 @@ void sl_rep_summary_free(summary_t *S, int nkept)
             free(S->hits[i].used);
         }
     free(S->hits);
+    for (int k = 0; S->ms && k < S->nms; k++) free(S->ms[k].cwm);
     free(S->ms);
 }
 
@@ -314,6 +339,7 @@ int sl_rep_summarise(sl_report_t *rep, summary_t *S)
     if (!(S->kept = sl_malloc((size_t)(rep->nkept + 1) * sizeof(kreg_t *), "report order"))) goto fail;
     if (!(S->hits = sl_calloc((size_t)(rep->nkept + 1), sizeof(rhits_t), "motif hits"))) goto fail;
     if (!(S->ms = sl_calloc((size_t)(nm + 1), sizeof(mstat_t), "motif summary"))) goto fail;
+    S->nms = nm;
     if (rep->nkept) memcpy(S->kept, rep->kept, (size_t)rep->nkept * sizeof(kreg_t *));
     qsort(S->kept, (size_t)rep->nkept, sizeof(kreg_t *),
           rep->o.order == SL_REPORT_ORDER_PREDICTION ? kept_cmp_pred : kept_cmp_input);
@@ -332,6 +358,11 @@ int sl_rep_summarise(sl_report_t *rep, summary_t *S)
         if (s->s.sign > 0) m->npos++;
         else m->nneg++;
         m->sum += s->s.score;
+        if (s->cwm) { /* summed in (region, rank) order: the same bytes for any thread count */
+            int w = rep->db->m[b->motif].w;
+            if (!m->cwm && !(m->cwm = sl_calloc((size_t)w * 4, sizeof(double), "motif logo"))) goto fail;
+            for (int j = 0; j < 4 * w; j++) m->cwm[j] += s->cwm[j];
+        }
         if (b->pval < m->bestp) m->bestp = b->pval;
         if (b->evalue < m->beste) m->beste = b->evalue;
     }

@@ -17,6 +17,8 @@ typedef struct {
     int fs, fe;          /* flanked span used for matching */
     int nm;
     sl_match_t *m;       /* top matches, best first */
+    float *cwm;          /* [w][4] contributions under the best motif (E <= match_evalue),
+                          * in the motif's orientation, for its average logo; else NULL */
 } rseq_t;
 
 typedef struct {
@@ -30,6 +32,7 @@ typedef struct {
     float *x;            /* projected contribution per base */
     rseq_t *sq;          /* copies of the region's seqlets (match arrays shared with the list) */
     int nsq;
+    int genomic;         /* genome coordinates (browser links), not a FASTA record */
 } kreg_t;
 
 struct sl_report_s {
@@ -48,6 +51,7 @@ typedef struct {
     int64_t nseq, npos, nneg;
     double sum, bestp, beste;
     int64_t nhits, nused;
+    double *cwm;         /* [w][4] mean contribution of its seqlets (NULL: none) */
 } mstat_t;
 
 typedef struct {
@@ -62,6 +66,7 @@ typedef struct {
     kreg_t **kept;    /* kept regions in report order */
     rhits_t *hits;    /* per kept region */
     mstat_t *ms;      /* per motif */
+    int nms;
     int64_t unmatched, npos, nneg;
 } summary_t;
 

@@ -127,7 +127,7 @@ class ReportTest(unittest.TestCase):
         cls.json = cls.prefix + ".json"
         cls.tsv = cls.prefix + ".tsv"
         cmd = [SEQLIFT, "report", "--npz", cls.prefix, "-b", cls.bed, "--motifs", MEME, "-o", cls.html,
-               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5"]
+               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5", "--genome-name", "hg38"]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             raise AssertionError("%s\n%s" % (" ".join(cmd), p.stderr))
@@ -242,6 +242,20 @@ class ReportTest(unittest.TestCase):
         # nothing loaded from outside: no src/link/import/url(), only plain <a href> links
         self.assertIsNone(re.search(r"\ssrc\s*=|<link|@import|url\(|<iframe|<img", html))
         self.assertIn("chr3:5001-5240", html)
+        # each region links to UCSC (the assembly given) and to a running IGV
+        self.assertIn('href="https://genome.ucsc.edu/cgi-bin/hgTracks?db=hg38&amp;position=chr3:5001-5240"', html)
+        self.assertIn('href="http://localhost:60151/goto?locus=chr3:5001-5240"', html)
+        # logos scale to the width (viewBox, no fixed width) and can be zoomed
+        self.assertEqual(len(re.findall(r'<svg class="logo"[^>]*viewBox="0 0 [\d.]+ [\d.]+"', html)), 5)
+        self.assertIsNone(re.search(r'<svg class="logo"[^>]*\swidth=', html))
+        self.assertEqual(html.count('<div class="zoom">'), 5)
+        # every table scrolls inside its own box
+        self.assertEqual(html.count("<table"), html.count('<div class="tbl"><table'))
+        # per-motif summary: the database's logo and the average seqlet beside it
+        row = re.search(r"<tr><td><a [^>]*>MA9001\.1</a>.*?</tr>", html, re.S).group(0)
+        self.assertEqual(row.count('<svg class="mlogo"'), 2)
+        # the motif of the seqlets sits on the region for the filter
+        self.assertEqual(len(re.findall(r'data-motifs="[^"]*MA9001\.1', html)), 5)
 
     def chromium(self, *args):
         prof = tempfile.mkdtemp(prefix="chromium_", dir=self.dir)
@@ -249,6 +263,34 @@ class ReportTest(unittest.TestCase):
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--user-data-dir=" + prof] + list(args) + ["file://" + os.path.abspath(self.html)]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+    def dom(self, width, hash=""):
+        prof = tempfile.mkdtemp(prefix="chromium_", dir=self.dir)
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--user-data-dir=" + prof, "--window-size=%d,900" % width, "--dump-dom",
+               "file://" + os.path.abspath(self.html) + hash]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        m = re.search(r'<pre id="sl-errors">(.*?)</pre>', p.stdout, re.S)
+        self.assertEqual(m.group(1).strip(), "", "page errors: " + m.group(1))
+        body = dict(re.findall(r'(data-[\w-]+)="([^"]*)"', re.search(r"<body([^>]*)>", p.stdout).group(1)))
+        self.assertEqual(body.get("data-ready"), "1")
+        return body, p.stdout
+
+    @unittest.skipUnless(os.path.exists(CHROMIUM), "chromium not installed")
+    def test_chromium_widths_and_filter(self):
+        for width in (1400, 390):
+            body, _ = self.dom(width)
+            self.assertEqual(int(body["data-overflow"]), 0, "page wider than a %d px window" % width)
+            self.assertEqual(body["data-label-overlaps"], "0", "seqlet labels overlap at %d px" % width)
+            self.assertEqual(body["data-shown"], "5")
+        # search box (name, locus) and motif filter, filled from the address
+        for hash, shown in (("#q=peak3", 1), ("#q=chr3:7001-7100", 1), ("#q=chr3:7001", 1), ("#q=chr9:1-10", 0),
+                            ("#motif=MA9001.1", 5), ("#motif=MA9001.1&q=peak", 4)):
+            body, dom = self.dom(1400, hash)
+            self.assertEqual(body["data-shown"], str(shown), hash)
+            self.assertEqual(dom.count('class="region hidden"'), 5 - shown, hash)
 
     @unittest.skipUnless(os.path.exists(CHROMIUM), "chromium not installed")
     def test_chromium_dom_and_screenshot(self):
