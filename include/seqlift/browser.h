@@ -14,6 +14,8 @@
 #ifndef SEQLIFT_BROWSER_H
 #define SEQLIFT_BROWSER_H
 
+#include <stdio.h>
+
 #include "seqlift/seqio.h"
 
 #ifdef __cplusplus
@@ -82,6 +84,10 @@ typedef struct {
 /* The run's IGV session (xml, may be NULL) and UCSC hub (hub_dir, may be NULL): per target
  * its bigWig (or bedGraph) and seqlets, then the regions. 0 / -1 (reported). */
 int sl_browser_write_run(const sl_browser_run_t *r, const char *xml, const char *hub_dir);
+
+/* s escaped for XML and HTML text and attribute values (& < > " ' as entities, control
+ * bytes other than tab dropped); NULL writes nothing. */
+void sl_browser_xml_escape(FILE *fp, const char *s);
 
 /* path relative to directory dir (both as given, relative to the cwd or absolute;
  * resolved lexically, symlinks are not followed). malloc'd; NULL (reported) on no memory. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "motif/report_priv.h"
+#include "seqlift/browser.h"
 #include "seqlift/util.h"
 
 /* ---- HTML ---- */
@@ -11,16 +12,7 @@
 /* Every user-provided string (names, ids, paths, URLs) goes through this. */
 static void esc(FILE *fp, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&#39;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
+    sl_browser_xml_escape(fp, s);
 }
 
 /* Letters as paths in a unit box (x 0..1, y 0 top .. 1 baseline): no fonts needed. */

@@ -110,7 +110,7 @@ static int is_bigwig(const char *p)
 
 /* ---- IGV ------------------------------------------------------------------------- */
 
-static void xml_esc(FILE *fp, const char *s)
+void sl_browser_xml_escape(FILE *fp, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -118,7 +118,7 @@ static void xml_esc(FILE *fp, const char *s)
         case '<': fputs("&lt;", fp); break;
         case '>': fputs("&gt;", fp); break;
         case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&apos;", fp); break;
+        case '\'': fputs("&#39;", fp); break;
         default:
             if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, fp); /* XML 1.0: no control bytes */
         }
@@ -168,23 +168,23 @@ int sl_browser_write_igv(const sl_browser_view_t *v, const char *xml_path)
     if (v->genome_fasta) {
         char *g = sl_browser_relpath(dir, v->genome_fasta);
         if (!g) goto done;
-        xml_esc(fp, g);
+        sl_browser_xml_escape(fp, g);
         free(g);
     } else {
-        xml_esc(fp, v->genome_name);
+        sl_browser_xml_escape(fp, v->genome_name);
     }
     fputs("\"", fp);
     if (v->locus) {
         fputs(" locus=\"", fp);
-        xml_esc(fp, v->locus);
+        sl_browser_xml_escape(fp, v->locus);
         fputs("\"", fp);
     }
     fprintf(fp, " nextAutoscaleGroup=\"%d\" version=\"8\">\n    <Resources>\n", ng + 1);
     for (int k = 0; k < v->n; k++) {
         fputs("        <Resource name=\"", fp);
-        xml_esc(fp, v->tracks[k].name);
+        sl_browser_xml_escape(fp, v->tracks[k].name);
         fputs("\" path=\"", fp);
-        xml_esc(fp, rel[k]);
+        sl_browser_xml_escape(fp, rel[k]);
         /* IGV takes the format from the extension (.bed, .narrowPeak, .bw, .bedGraph[.gz]);
          * signal files are named in case theirs is another */
         if (v->tracks[k].kind == SL_BROWSER_SIGNAL) fprintf(fp, "\" type=\"%s", is_bigwig(rel[k]) ? "bigwig" : "bedgraph");
@@ -200,16 +200,16 @@ int sl_browser_write_igv(const sl_browser_view_t *v, const char *xml_path)
             if (!any++) {
                 fputs("    <Panel name=\"", fp);
                 if (g < 0) fputs("DataPanel", fp);
-                else xml_esc(fp, t->group);
+                else sl_browser_xml_escape(fp, t->group);
                 fputs("\">\n", fp);
             }
             fprintf(fp, "        <Track altColor=\"%s\" autoScale=\"true\"", SL_BROWSER_RGB_NEG);
             if (g >= 0) fprintf(fp, " autoscaleGroup=\"%d\"", g + 1);
             fprintf(fp, " clazz=\"org.broad.igv.track.DataSourceTrack\" color=\"%s\" fontSize=\"10\" id=\"",
                     SL_BROWSER_RGB_POS);
-            xml_esc(fp, rel[k]);
+            sl_browser_xml_escape(fp, rel[k]);
             fputs("\" name=\"", fp);
-            xml_esc(fp, t->name);
+            sl_browser_xml_escape(fp, t->name);
             fputs("\" renderer=\"BAR_CHART\" visible=\"true\" windowFunction=\"mean\"/>\n", fp); /* autoscaled: no DataRange */
         }
         if (any) fputs("    </Panel>\n", fp);
@@ -220,9 +220,9 @@ int sl_browser_write_igv(const sl_browser_view_t *v, const char *xml_path)
         if (t->kind != SL_BROWSER_FEATURES) continue;
         fputs("        <Track clazz=\"org.broad.igv.track.FeatureTrack\" displayMode=\"EXPANDED\" fontSize=\"10\" id=\"",
               fp);
-        xml_esc(fp, rel[k]);
+        sl_browser_xml_escape(fp, rel[k]);
         fputs("\" name=\"", fp);
-        xml_esc(fp, t->name);
+        sl_browser_xml_escape(fp, t->name);
         fputs("\" visible=\"true\"/>\n", fp);
     }
     fputs("    </Panel>\n</Session>\n", fp);

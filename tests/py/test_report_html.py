@@ -242,6 +242,9 @@ class ReportTest(unittest.TestCase):
         # nothing loaded from outside: no src/link/import/url(), only plain <a href> links
         self.assertIsNone(re.search(r"\ssrc\s*=|<link|@import|url\(|<iframe|<img", html))
         self.assertIn("chr3:5001-5240", html)
+        # the seqlets BED9 beside the report, the same as `seqlets -o` gives
+        beside = self.html[:-len(".html")] + ".seqlets.bed"
+        self.assertEqual(len(open(beside).readline().split("\t")), 9)
         # each region links to UCSC (the assembly given) and to a running IGV
         self.assertIn('href="https://genome.ucsc.edu/cgi-bin/hgTracks?db=hg38&amp;position=chr3:5001-5240"', html)
         self.assertIn('href="http://localhost:60151/goto?locus=chr3:5001-5240"', html)
