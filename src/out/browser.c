@@ -49,7 +49,8 @@ static char *abs_norm(const char *p)
             o += len;
             *o++ = '/';
         }
-        q += len + (e ? 1 : 0);
+        if (!e) break; /* the '/' just written may sit on the terminating NUL: stop here */
+        q = e + 1;
     }
     if (o > s + 1) o--; /* no trailing '/' */
     *o = 0;
@@ -60,23 +61,26 @@ char *sl_browser_relpath(const char *dir, const char *path)
 {
     char *d = abs_norm(dir), *p = abs_norm(path), *r = NULL;
     if (!d || !p) goto done;
-    /* common prefix, on component boundaries */
-    size_t i = 0, last = 0;
-    while (d[i] && p[i] && d[i] == p[i]) {
-        if (d[i] == '/') last = i;
-        i++;
+    /* D = dir with a trailing '/'; the common part ends at the last '/' both share */
+    size_t nd = strlen(d);
+    if (d[nd - 1] != '/') {
+        char *t = sl_realloc(d, nd + 2, "path");
+        if (!t) goto done;
+        d = t;
+        d[nd++] = '/';
+        d[nd] = 0;
     }
-    if (!d[i] && (p[i] == '/' || !p[i])) last = i;
-    else if (d[i] == 0 && i == 1) last = 0; /* dir is "/" */
+    size_t last = 0;
+    for (size_t i = 0; d[i] && d[i] == p[i]; i++)
+        if (d[i] == '/') last = i;
     int up = 0;
-    for (const char *q = d + last; *q; q++)
+    for (const char *q = d + last + 1; *q; q++)
         if (*q == '/') up++;
-    const char *rest = p + last + (p[last] == '/' ? 1 : 0);
-    size_t n = (size_t)up * 3 + strlen(rest) + 2;
-    if (!(r = sl_malloc(n, "path"))) goto done;
+    const char *rest = p + last + 1;
+    if (!(r = sl_malloc((size_t)up * 3 + strlen(rest) + 2, "path"))) goto done;
     r[0] = 0;
     for (int k = 0; k < up; k++) strcat(r, "../");
-    strcat(r, *rest ? rest : ".");
+    strcat(r, *rest || up ? rest : ".");
 done:
     free(d);
     free(p);
@@ -284,7 +288,7 @@ int sl_browser_write_hub(const sl_browser_view_t *v, const char *dir)
     }
     if (write_text(dir, "hub.txt",
                    "hub seqlift\nshortLabel seqlift\nlongLabel seqlift contribution scores and seqlets\n"
-                   "genomesFile genomes.txt\nemail none@localhost\ndescriptionUrl trackDb.txt\n") < 0)
+                   "genomesFile genomes.txt\nemail none@localhost\n") < 0)
         return -1;
     snprintf(buf, sizeof buf, "genome %s\ntrackDb trackDb.txt\n", v->genome_name);
     if (write_text(dir, "genomes.txt", buf) < 0) return -1;
