@@ -740,7 +740,7 @@ int sl_cmd_score(int argc, char **argv)
             }
     if (o.target && strchr(o.target, ',') &&
         ((o.bedgraph && !strcmp(o.bedgraph, "-")) || (o.report && !strcmp(o.report, "-")) ||
-         (o.report_json && !strcmp(o.report_json, "-")))) {
+         (o.report_json && !strcmp(o.report_json, "-")) || (o.seqlets_bed && !strcmp(o.seqlets_bed, "-")))) {
         sl_log_error("with several targets, tracks and reports are one file per target: name a file, not '-'");
         return SL_EXIT_USAGE;
     }

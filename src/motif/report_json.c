@@ -81,6 +81,7 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
     cJSON_AddItemToObject(o, "scan_pthresh", jnum(rep->o.scan_pthresh));
     cJSON_AddItemToObject(o, "max_regions", jnum(rep->o.max_regions));
     cJSON_AddItemToObject(o, "order", jstr(rep->o.order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input"));
+    cJSON_AddItemToObject(o, "genome_name", jstr(rep->o.genome_name));
     cJSON_AddItemToObject(root, "n_regions", jnum((double)rep->nreg));
     cJSON_AddItemToObject(root, "n_seqlets", jnum((double)rep->nsq));
     cJSON_AddItemToObject(root, "n_unmatched", jnum((double)S->unmatched));
