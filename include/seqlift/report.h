@@ -27,6 +27,10 @@
 #include "seqlift/seqio.h"
 #include "seqlift/seqlets.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     SL_REPORT_ORDER_INPUT = 0,     /* the first max_regions regions in input order */
     SL_REPORT_ORDER_PREDICTION = 1 /* the max_regions highest predictions (ties: input order) */
@@ -107,5 +111,9 @@ char *sl_report_region_label(const sl_region_t *r);
 /* Counts so far (for logs and tests). */
 int64_t sl_report_n_seqlets(const sl_report_t *rep);
 int64_t sl_report_n_regions(const sl_report_t *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
