@@ -748,9 +748,6 @@ int sl_cmd_score(int argc, char **argv)
         sl_log_error("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
         return SL_EXIT_USAGE;
     }
-    for (int i = 0; i < np; i++) /* output directories are created, like mkdir -p */
-        if (sl_cli_output_dirs(paths[i]) < 0) return SL_EXIT_ERROR;
-    if (sl_cli_output_dirs(o.npz) < 0 || sl_cli_output_dirs(o.ucsc_hub) < 0) return SL_EXIT_ERROR;
     if (o.ucsc_hub && !o.ro.genome_name) {
         sl_log_error("--ucsc-hub needs the assembly name: give --genome-name (e.g. hg38)");
         return SL_EXIT_USAGE;
@@ -759,6 +756,9 @@ int sl_cmd_score(int argc, char **argv)
         sl_log_error("--igv-session/--ucsc-hub need genome regions (-f/-b), not -s SEQS.fa");
         return SL_EXIT_USAGE;
     }
+    for (int i = 0; i < np; i++) /* output directories are created, like mkdir -p */
+        if (sl_cli_output_dirs(paths[i]) < 0) return SL_EXIT_ERROR;
+    if (sl_cli_output_dirs(o.npz) < 0 || sl_cli_output_dirs(o.ucsc_hub) < 0) return SL_EXIT_ERROR;
     if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig && !o.report && !o.report_json && !o.seqlets_bed) o.tsv = "-";
     return score(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

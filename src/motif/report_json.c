@@ -100,6 +100,15 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
         cJSON_AddItemToObject(x, "best_evalue", m->nseq ? jnum(m->beste) : cJSON_CreateNull());
         cJSON_AddItemToObject(x, "scan_hits", jnum((double)m->nhits));
         cJSON_AddItemToObject(x, "scan_hits_in_seqlets", jnum((double)m->nused));
+        if (m->cwm) { /* the average seqlet logo: mean contribution [w][A,C,G,T] in the motif's orientation */
+            cJSON *cw = cJSON_CreateArray();
+            for (int j = 0; j < rep->db->m[k].w; j++) {
+                cJSON *col = cJSON_CreateArray();
+                for (int c = 0; c < 4; c++) cJSON_AddItemToArray(col, jnum(m->cwm[4 * j + c] / (double)m->nseq));
+                cJSON_AddItemToArray(cw, col);
+            }
+            cJSON_AddItemToObject(x, "average_contribution", cw);
+        }
         cJSON_AddItemToArray(a, x);
     }
     cJSON_AddItemToObject(root, "seqlets", a = cJSON_CreateArray());

@@ -125,6 +125,39 @@ class BrowserTest(unittest.TestCase):
                                text=True, check=True).stdout.splitlines()
             self.assertIn("\t".join(r0), q)
 
+    def test_average_seqlet_both_strands(self):
+        # the report's average seqlet per motif, recomputed here from the npz: each
+        # labelled seqlet's motif columns (a '-' match: reverse complement), then the mean
+        widths = {}
+        cur = None
+        for l in open(os.path.join(DATA, "motifs.meme")):
+            t = l.split()
+            if t and t[0] == "MOTIF":
+                cur = t[1]
+            elif cur and "w=" in l:
+                widths[cur] = int(l.split("w=")[1].split()[0])
+        strands = set()
+        for t in TARGETS:
+            rep = json.load(open("%s.%s.json" % (self.prefix, t)))
+            contrib = np.load("%s.%s.contrib.npz" % (self.prefix, t))["arr_0"].astype(np.float64)
+            L = contrib.shape[2]
+            for m in rep["motifs"]:
+                if not m["n_seqlets"]:
+                    continue
+                w = widths[m["motif"]]
+                acc = np.zeros((w, 4))
+                sl = [s for s in rep["seqlets"] if s["motif"] == m["motif"]]
+                self.assertEqual(len(sl), m["n_seqlets"])
+                for s in sl:
+                    ms, st = s["matches"][0]["model_start"], s["matches"][0]["strand"]
+                    strands.add(st)
+                    for j in range(w):
+                        p = ms + (w - 1 - j if st == "-" else j)
+                        if 0 <= p < L:
+                            acc[j] += contrib[s["region_index"], ::-1 if st == "-" else 1, p]
+                np.testing.assert_allclose(np.array(m["average_contribution"]), acc / len(sl), rtol=1e-4, atol=1e-6)
+        self.assertEqual(strands, {"+", "-"})
+
     def test_windows_bed_round_trip(self):
         ohe = np.load(self.prefix + ".ohe.npz")["arr_0"]  # (n, 4, L)
         rows = [l.split("\t") for l in open(self.prefix + ".windows.bed").read().splitlines()]

@@ -158,6 +158,28 @@ class ReportTest(unittest.TestCase):
             self.assertGreater(summary[mid]["scan_hits_in_seqlets"], 0)
         self.assertEqual(rep["regions"][2]["name"], HOSTILE)
 
+    def test_json_average_seqlet(self):
+        # the average seqlet of a motif, in the motif's orientation, computed here from the
+        # arrays: column j of a '+' match at at+j; of a '-' match at at+w-1-j with the
+        # complementary base
+        rep = json.load(open(self.json))
+        summary = {m["motif"]: m for m in rep["motifs"]}
+        contrib = np.load(self.prefix + ".contrib.npz")["arr_0"].astype(np.float64)  # (N, 4, L)
+        mot = read_meme(MEME)
+        for mid, at, _ in PLANTS:
+            w = len(mot[mid])
+            # the strand the matcher chose (a near-palindrome planted reversed may match '+')
+            (strand,) = {s["matches"][0]["strand"] for s in rep["seqlets"] if s["motif"] == mid}
+            (start,) = {s["matches"][0]["model_start"] for s in rep["seqlets"] if s["motif"] == mid}
+            self.assertEqual(start, at)
+            rc = strand == "-"
+            cols = [at + (w - 1 - j if rc else j) for j in range(w)]
+            want = np.array([[contrib[:, 3 - a if rc else a, p].mean() for a in range(4)] for p in cols])
+            got = np.array(summary[mid]["average_contribution"])
+            self.assertEqual(got.shape, (w, 4))
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+            self.assertTrue((got.argmax(1) == mot[mid].argmax(1)).all())
+
     def test_seqlets_cli_bed(self):
         out = os.path.join(self.dir, "s.bed")
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out, "--motifs", MEME],
