@@ -90,6 +90,17 @@ class CliSmall(unittest.TestCase):
                     "--report-json", os.path.join(d, "o.json"), "--motifs", os.path.join(DATA, "motifs.meme")]
         self.assertGreaterEqual(self.check_defaults("score", base), 15)
 
+    def test_predict_extract_help_defaults(self):
+        def pbase(d):
+            return ["predict", "-m", os.path.join(DATA, "model.json"), "-f", os.path.join(DATA, "genome.fa.gz"),
+                    "-b", self.bed, "-o", os.path.join(d, "o.tsv")]
+        self.assertGreaterEqual(self.check_defaults("predict", pbase), 2)  # --edge, --threads
+
+        def ebase(d):
+            return ["extract", "-f", os.path.join(DATA, "genome.fa.gz"), "-b", self.bed, "-w", "100",
+                    "-o", os.path.join(d, "o.fa")]
+        self.assertGreaterEqual(self.check_defaults("extract", ebase, skip=("--width",)), 1)  # --edge
+
     def test_shuffle_help_defaults(self):
         def base(d):
             return ["shuffle", "-o", os.path.join(d, "o.fa"), self.fa]
