@@ -21,6 +21,7 @@
 #include "seqlift/model.h"
 #include "seqlift/npz.h"
 #include "seqlift/report.h"
+#include "seqlift/browser.h"
 #include "seqlift/reference.h"
 #include "seqlift/seqio.h"
 #include "seqlift/track.h"
@@ -73,9 +74,16 @@ static void usage(FILE *fp)
             "      --report FILE     self-contained HTML motif-highlight report (per target)\n"
             "      --report-json F   the report's content as JSON\n"
             "                        (score draws the top regions by prediction by default)\n"
-            "  -h, --help            this help\n\n"
-            "%s\n",
-            SL_REF_DEFAULT_SEED, SL_REPORT_OPTIONS_HELP);
+            "      --seqlets-bed F   seqlets as BED9 (per target) [beside the report: NAME.seqlets.bed]\n"
+            "      --igv-session F   IGV session (XML) loading the genome, tracks, seqlets, regions\n"
+            "      --ucsc-hub DIR    UCSC track hub (hub.txt, genomes.txt, trackDb.txt) in DIR\n"
+
+            "  -h, --help            this help\n\n",
+            SL_REF_DEFAULT_SEED);
+    sl_report_opts_t d; /* score's own default order: by prediction */
+    sl_report_opts_default(&d);
+    d.order = SL_REPORT_ORDER_PREDICTION;
+    sl_report_opts_help(fp, &d, 1);
 }
 
 /* ---- options and shared state -------------------------------------------------- */
@@ -91,6 +99,7 @@ typedef struct {
     sl_edge_t edge;
     uint64_t seed;
     int threads, post_activation;
+    const char *seqlets_bed, *igv_session, *ucsc_hub; /* browser views (browser.h) */
 } score_opts_t;
 
 typedef struct {
@@ -121,6 +130,7 @@ typedef struct {
     sl_npz_writer_t **w; /* [1 + 2 * nt]: ohe, then hyp and contrib per target */
     int n;
     float *row;          /* [4][len] */
+    double *pred;        /* first target's prediction per region, for PREFIX.windows.bed */
 } npz_sink_t;
 
 static int npz_open(score_sink_t *s, const score_ctx_t *c)
@@ -131,7 +141,8 @@ static int npz_open(score_sink_t *s, const score_ctx_t *c)
     z->n = 1 + 2 * c->nt;
     z->w = sl_calloc((size_t)z->n, sizeof(*z->w), "npz writers");
     z->row = sl_malloc((size_t)c->len * 4 * sizeof(float), "npz row");
-    if (!z->w || !z->row) return -1;
+    z->pred = sl_calloc((size_t)c->rl->n + 1, sizeof(double), "predictions");
+    if (!z->w || !z->row || !z->pred) return -1;
     int64_t shape[3] = {c->rl->n, 4, c->len};
     size_t plen = strlen(c->o->npz) + 256;
     char *path = sl_malloc(plen, "path");
@@ -161,6 +172,7 @@ static int npz_region(score_sink_t *s, const score_ctx_t *c, int64_t i, const fl
 {
     npz_sink_t *z = s->st;
     int L = c->len;
+    z->pred[i] = res->out_x[0];
     for (int k = 0; k < z->n; k++) {
         const float *src = k == 0 ? onehot : (k - 1) % 2 == 0 ? res->hyp : res->contrib;
         if (k > 0) src += (size_t)((k - 1) / 2) * L * 4;
@@ -182,6 +194,13 @@ static int npz_close(score_sink_t *s, const score_ctx_t *c, int ok)
         if (ok && ret == 0) ret = sl_npz_close(z->w[k]);
         else sl_npz_abort(z->w[k]);
     }
+    if (ok && ret == 0) { /* PREFIX.windows.bed: npz rows back to the genome */
+        char *p = sl_malloc(strlen(c->o->npz) + 16, "path");
+        if (p) sprintf(p, "%s.windows.bed", c->o->npz);
+        if (!p || sl_browser_write_windows(p, c->rl, z->pred) < 0) ret = -1;
+        free(p);
+    }
+    free(z->pred);
     free(z->w);
     free(z->row);
     free(z);
@@ -233,6 +252,9 @@ static int report_close(score_sink_t *s, const score_ctx_t *c, int ok)
         char *h = c->o->report ? sl_track_target_path(c->o->report, c->tg[t].label, z->nt) : NULL;
         char *j = c->o->report_json ? sl_track_target_path(c->o->report_json, c->tg[t].label, z->nt) : NULL;
         if (ok && ret == 0 && z->rep[t] && sl_report_write(z->rep[t], h, j) < 0) ret = -1;
+        char *sb = sl_report_seqlets_path(c->o->seqlets_bed, c->o->report, c->o->report_json, c->tg[t].label, z->nt);
+        if (ok && ret == 0 && z->rep[t] && sb && sl_report_write_seqlets(z->rep[t], sb, NULL) < 0) ret = -1;
+        free(sb);
         free(h);
         free(j);
         sl_report_destroy(z->rep[t]);
@@ -507,7 +529,7 @@ static int score(const score_opts_t *o)
     if (o->bedgraph || o->bigwig) sinks[ns++] = (score_sink_t){track_open, track_region, track_close, NULL};
     if (o->npz) sinks[ns++] = (score_sink_t){npz_open, npz_region, npz_close, NULL};
     if (o->tsv) sinks[ns++] = (score_sink_t){tsv_open, tsv_region, tsv_close, NULL};
-    if (o->report || o->report_json) sinks[ns++] = (score_sink_t){report_open, report_region, report_close, NULL};
+    if (o->report || o->report_json || o->seqlets_bed) sinks[ns++] = (score_sink_t){report_open, report_region, report_close, NULL};
     sinks[ns++] = (score_sink_t){stats_open, stats_region, stats_close, NULL};
     while (opened < ns) { /* a failed open is closed too: close removes what it made */
         int rc = sinks[opened].open(&sinks[opened], &c);
@@ -564,6 +586,14 @@ static int score(const score_opts_t *o)
 fail:
     for (int s = 0; s < opened; s++) /* once one fails, the others are aborted, not committed */
         if (sinks[s].close(&sinks[s], &c, ok && ret == 0) < 0) ret = -1;
+    if (ret == 0 && (o->igv_session || o->ucsc_hub)) { /* views of the committed outputs */
+        const char **lab = sl_calloc((size_t)c.nt + 1, sizeof(*lab), "targets");
+        for (int t = 0; lab && t < c.nt; t++) lab[t] = c.tg[t].label;
+        sl_browser_run_t br = {o->fa, o->ro.genome_name, o->bed, o->bigwig, o->bedgraph, o->seqlets_bed,
+                               o->report, o->report_json, lab, c.nt, c.rl};
+        if (!lab || sl_browser_write_run(&br, o->igv_session, o->ucsc_hub) < 0) ret = -1;
+        free(lab);
+    }
     if (w)
         for (int t = 0; t < nw; t++) {
             sl_attr_destroy(w[t].attr);
@@ -589,7 +619,8 @@ fail:
 int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
-           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON };
+           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
+           O_SBED, O_IGV, O_HUB };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -605,6 +636,8 @@ int sl_cmd_score(int argc, char **argv)
         {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
+        {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
+        {"ucsc-hub", required_argument, NULL, O_HUB},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -631,6 +664,9 @@ int sl_cmd_score(int argc, char **argv)
         case O_MOTIFS: o.motifs = optarg; break;
         case O_REPORT: o.report = optarg; break;
         case O_RJSON: o.report_json = optarg; break;
+        case O_SBED: o.seqlets_bed = optarg; break;
+        case O_IGV: o.igv_session = optarg; break;
+        case O_HUB: o.ucsc_hub = optarg; break;
         case 'm': o.model = optarg; break;
         case 'W': keras_weights = optarg; break;
         case 'A': keras_alphabet = optarg; break;
@@ -702,7 +738,7 @@ int sl_cmd_score(int argc, char **argv)
     }
     /* two outputs on one path would share a temporary file; "-" cannot hold one file
      * per target */
-    const char *paths[] = {o.tsv, o.bedgraph, o.bigwig, o.report, o.report_json};
+    const char *paths[] = {o.tsv, o.bedgraph, o.bigwig, o.report, o.report_json, o.seqlets_bed, o.igv_session};
     const int np = (int)(sizeof paths / sizeof *paths);
     for (int i = 0; i < np; i++)
         for (int j = i + 1; j < np; j++)
@@ -712,14 +748,25 @@ int sl_cmd_score(int argc, char **argv)
             }
     if (o.target && strchr(o.target, ',') &&
         ((o.bedgraph && !strcmp(o.bedgraph, "-")) || (o.report && !strcmp(o.report, "-")) ||
-         (o.report_json && !strcmp(o.report_json, "-")))) {
+         (o.report_json && !strcmp(o.report_json, "-")) || (o.seqlets_bed && !strcmp(o.seqlets_bed, "-")))) {
         sl_log_error("with several targets, tracks and reports are one file per target: name a file, not '-'");
         return SL_EXIT_USAGE;
     }
-    if (o.motifs && !o.report && !o.report_json) {
+    if (o.motifs && !o.report && !o.report_json && !o.seqlets_bed) {
         sl_log_error("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
         return SL_EXIT_USAGE;
     }
-    if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig && !o.report && !o.report_json) o.tsv = "-";
+    if (o.ucsc_hub && !o.ro.genome_name) {
+        sl_log_error("--ucsc-hub needs the assembly name: give --genome-name (e.g. hg38)");
+        return SL_EXIT_USAGE;
+    }
+    if ((o.igv_session || o.ucsc_hub) && o.seqs) {
+        sl_log_error("--igv-session/--ucsc-hub need genome regions (-f/-b), not -s SEQS.fa");
+        return SL_EXIT_USAGE;
+    }
+    for (int i = 0; i < np; i++) /* output directories are created, like mkdir -p */
+        if (sl_cli_output_dirs(paths[i]) < 0) return SL_EXIT_ERROR;
+    if (sl_cli_output_dirs(o.npz) < 0 || sl_cli_output_dirs(o.ucsc_hub) < 0) return SL_EXIT_ERROR;
+    if (!o.npz && !o.tsv && !o.bedgraph && !o.bigwig && !o.report && !o.report_json && !o.seqlets_bed) o.tsv = "-";
     return score(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

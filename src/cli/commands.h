@@ -27,5 +27,10 @@ int sl_cli_edge(const char *s, sl_edge_t *edge);
 /* Inputs are either -f GENOME and -b BED, or -s SEQS alone, and no stray arguments;
  * else one error line and -1 (the caller prints usage and returns SL_EXIT_USAGE). */
 int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs);
+/* `seqlift <cmd> --version` / -V: prints "seqlift <cmd> VERSION" on stdout, returns 0. */
+int sl_cli_version(const char *cmd);
+/* Create the directory an output file goes into (mkdir -p of its parent; "-" and
+ * /dev/ paths are left alone); else one error line naming the path, and -1. */
+int sl_cli_output_dirs(const char *path);
 
 #endif
