@@ -27,13 +27,16 @@ static sl_acts_t *acts_new(const sl_net_t *net, int max_batch, int n_blocks)
     for (int l = 0; l < net->n_layers; l++) {
         size_t s = sl_nn_col_size(&net->layers[l]);
         if (s > p->col_size) p->col_size = s;
+        s = sl_nn_pad_size(&net->layers[l]);
+        if (s > p->pad_size) p->pad_size = s;
         if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
     }
     if (!(a->act = sl_calloc((size_t)net->n_layers, sizeof *a->act, "activations"))
         || !(p->stride = sl_calloc((size_t)net->n_layers, sizeof *p->stride, "activations"))
         || !(p->blocks = sl_calloc((size_t)n_blocks, sizeof *p->blocks, "activations"))
         || !(p->ins = sl_calloc((size_t)max_in, sizeof *p->ins, "activations"))
-        || (p->col_size && !(p->col = sl_malloc(p->col_size * sizeof(float), "im2col scratch")))) {
+        || (p->col_size && !(p->col = sl_malloc(p->col_size * sizeof(float), "im2col scratch")))
+        || (p->pad_size && !(p->pad = sl_malloc(p->pad_size * sizeof(float), "dense scratch")))) {
         sl_acts_destroy(a);
         return NULL;
     }
@@ -132,6 +135,7 @@ void sl_acts_destroy(sl_acts_t *a)
         for (int i = 0; i < p->n_blocks && p->blocks; i++) free(p->blocks[i]);
         free(p->blocks);
         free(p->col);
+        free(p->pad);
         free(p->ins);
         free(p->stride);
     }

@@ -83,14 +83,46 @@ static void conv_apply(const sl_layer_t *L, const float *w, const float *x, floa
     }
 }
 
+/* Dense GEMMs c[n][cols] += a[n][inner] · op(W) run over blocks of exactly
+ * SL_NN_GEMM_ROWS rows, the last one padded with zero rows in scratch: OpenBLAS picks
+ * its kernels by the call's shape, and a row computed in a call of M = 4 rows differs in
+ * its last bits from the same row in a call of M = 1 or M = 7 (measured, OpenBLAS 0.3.21
+ * on AMD EPYC), so without fixed shapes a sequence's numbers would depend on the
+ * sequences batched with it. W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
+static void dense_gemm(CBLAS_TRANSPOSE op, int n, int cols, int inner, const float *a, const float *w, float *c,
+                       sl_acts_t *scratch)
+{
+    const int F = SL_NN_GEMM_ROWS, ldw = op == CblasNoTrans ? cols : inner;
+    int full = n / F * F, rest = n - full;
+    for (int r = 0; r < full; r += F)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, a + (size_t)r * inner, inner, w, ldw,
+                    1.0f, c + (size_t)r * cols, cols);
+    if (!rest) return;
+    sl_acts_priv_t *p = scratch ? scratch->priv : NULL;
+    size_t need = (size_t)F * ((size_t)inner + cols);
+    float *pad = p && p->pad_size >= need ? p->pad : NULL, *own = NULL;
+    if (!pad && !(pad = own = sl_malloc(need * sizeof(float), "dense scratch"))) return; /* reported */
+    float *pa = pad, *pc = pad + (size_t)F * inner;
+    memset(pad, 0, need * sizeof(float));
+    memcpy(pa, a + (size_t)full * inner, (size_t)rest * inner * sizeof(float));
+    memcpy(pc, c + (size_t)full * cols, (size_t)rest * cols * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, pa, inner, w, ldw, 1.0f, pc, cols);
+    memcpy(c + (size_t)full * cols, pc, (size_t)rest * cols * sizeof(float));
+    free(own);
+}
+
+size_t sl_nn_pad_size(const sl_layer_t *L)
+{
+    return L->op == SL_OP_DENSE ? (size_t)SL_NN_GEMM_ROWS * ((size_t)L->in_ch + L->out_ch) : 0;
+}
+
 void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
                      sl_acts_t *scratch)
 {
     size_t ysize = (size_t)n * sl_layer_size(L);
     if (!acc) memset(y, 0, ysize * sizeof(float));
     if (L->op == SL_OP_DENSE) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch, w,
-                    L->out_ch, 1.0f, y, L->out_ch);
+        dense_gemm(CblasNoTrans, n, L->out_ch, L->in_ch, x, w, y, scratch);
     } else if (L->op == SL_OP_CONV1D) {
         conv_apply(L, w, x, y, n, scratch);
     }
@@ -132,8 +164,7 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
                         sl_acts_t *scratch)
 {
     if (L->op == SL_OP_DENSE) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in_ch, L->out_ch, 1.0f, dy, L->out_ch, w,
-                    L->out_ch, 1.0f, dx, L->in_ch);
+        dense_gemm(CblasTrans, n, L->in_ch, L->out_ch, dy, w, dx, scratch);
     } else if (L->op == SL_OP_CONV1D) {
         conv_backward(L, w, dy, dx, n, scratch);
     }
@@ -376,9 +407,7 @@ void sl_layer_forward(const sl_net_t *net, int l, const float *const *in, float 
         if (L->b)
             for (size_t r = 0; r < rows; r++) memcpy(out + r * C, L->b, (size_t)C * sizeof(float));
         else memset(out, 0, size * sizeof(float));
-        if (L->op == SL_OP_DENSE)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out_ch, L->in_ch, 1.0f, x, L->in_ch,
-                        L->w, L->out_ch, 1.0f, out, L->out_ch);
+        if (L->op == SL_OP_DENSE) dense_gemm(CblasNoTrans, n, L->out_ch, L->in_ch, x, L->w, out, scratch);
         else conv_apply(L, L->w, x, out, n, scratch);
         break;
     }
