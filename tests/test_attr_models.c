@@ -121,6 +121,7 @@ static sl_net_t *basset_net(uint64_t seed)
 typedef struct {
     sl_target_t *tg;
     int nt;
+    sl_attr_plan_t *p;
     sl_attr_t *w;
     sl_attr_out_t out;
 } run_t;
@@ -133,7 +134,9 @@ static void run_open(run_t *r, const sl_net_t *net, const char *targets, sl_meth
     o.method = m;
     o.max_refs = K;
     o.ig_steps = steps;
-    r->w = sl_attr_create(net, r->tg, r->nt, &o);
+    r->p = sl_attr_plan_create(net, r->tg, r->nt, &o);
+    assert_non_null(r->p);
+    r->w = sl_attr_create(r->p);
     assert_non_null(r->w);
     assert_int_equal(sl_attr_out_init(&r->out, r->nt, net->in_len), 0);
 }
@@ -142,6 +145,7 @@ static void run_close(run_t *r)
 {
     sl_attr_out_free(&r->out);
     sl_attr_destroy(r->w);
+    sl_attr_plan_destroy(r->p);
     sl_targets_free(r->tg, r->nt);
 }
 
@@ -502,7 +506,9 @@ static void test_batch_bytes(void **state)
         sl_attr_opts_default(&o);
         o.max_refs = K;
         o.batch = 1;
-        sl_attr_t *w1 = sl_attr_create(net, tg, nt, &o);
+        sl_attr_plan_t *p1 = sl_attr_plan_create(net, tg, nt, &o);
+        assert_non_null(p1);
+        sl_attr_t *w1 = sl_attr_create(p1);
         assert_non_null(w1);
         sl_attr_out_t alone[B], ob[B];
         for (int s = 0; s < B; s++) {
@@ -512,7 +518,9 @@ static void test_batch_bytes(void **state)
         }
         for (int bi = 0; bi < 3; bi++) {
             o.batch = sizes[bi];
-            sl_attr_t *wb = sl_attr_create(net, tg, nt, &o);
+            sl_attr_plan_t *pb = sl_attr_plan_create(net, tg, nt, &o);
+            assert_non_null(pb);
+            sl_attr_t *wb = sl_attr_create(pb);
             assert_non_null(wb);
             for (int g0 = 0; g0 < B; g0 += sizes[bi]) {
                 int n = B - g0 < sizes[bi] ? B - g0 : sizes[bi];
@@ -525,12 +533,14 @@ static void test_batch_bytes(void **state)
                 assert_memory_equal(alone[s].out_x, ob[s].out_x, (size_t)nt * 4 * sizeof(double));
             }
             sl_attr_destroy(wb);
+            sl_attr_plan_destroy(pb);
         }
         for (int s = 0; s < B; s++) {
             sl_attr_out_free(&alone[s]);
             sl_attr_out_free(&ob[s]);
         }
         sl_attr_destroy(w1);
+        sl_attr_plan_destroy(p1);
         sl_targets_free(tg, nt);
         free(x);
         free(refs);

@@ -25,13 +25,16 @@ static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, con
     o.method = m;
     o.maxpool = mp;
     o.max_refs = 1;
-    sl_attr_t *w = sl_attr_create(net, tg, nt, &o);
+    sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+    assert_non_null(p);
+    sl_attr_t *w = sl_attr_create(p);
     assert_non_null(w);
     float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
     assert_int_equal(sl_attr_out_init(out, nt, net->in_len), 0);
     assert_int_equal(sl_attr_run(w, 1, x, ref, 1, out), 0);
     free(ref);
     sl_attr_destroy(w);
+    sl_attr_plan_destroy(p);
     sl_targets_free(tg, nt);
 }
 
@@ -185,7 +188,12 @@ static void test_ref3_conv(void **state)
     /* parts with reference 1 */
     float dx[16], dxp[16], dxn[16], yp[6], yn[6];
     for (int i = 0; i < 16; i++) dx[i] = x[i] - 1.0f;
-    sl_attr_linear_parts(&net->layers[1], dx, dxp, dxn, 16, yp, yn, 1, a);
+    const sl_layer_t *L1 = &net->layers[1];
+    float wp[64], wn[64]; /* W⁺, W⁻ */
+    size_t nw = (size_t)L1->in_ch * L1->out_ch * L1->kernel;
+    assert_true(nw <= 64);
+    for (size_t j = 0; j < nw; j++) wp[j] = L1->w[j] > 0 ? L1->w[j] : 0, wn[j] = L1->w[j] < 0 ? L1->w[j] : 0;
+    sl_attr_linear_parts(L1, wp, wn, dx, dxp, dxn, 16, yp, yn, 1, a);
     const double p0[3] = {26, 23, 20}, p1[3] = {4, 3, 2}, n0[3] = {-4, -3, -2}, n1[3] = {-26, -23, -20};
     assert_vec(yp, p0, 3, 2);
     assert_vec(yp + 1, p1, 3, 2);

@@ -1,0 +1,31 @@
+/* naive_ops.h — every op of the model format written again as plain loops in double,
+ * from the builder's PyTorch-layout tensors (not the loader's repacked weights): the
+ * independent reference of tests/test_ops.c and tests/test_model.c. One entry per
+ * sl_op_t, like the engine's own table (src/nn/ops.c). */
+#ifndef SEQLIFT_TEST_NAIVE_OPS_H
+#define SEQLIFT_TEST_NAIVE_OPS_H
+
+#include "seqlift/model.h"
+#include "support/model_builder.h"
+
+/* Batchnorm layers of models checked against the naive loops use this eps (the loader
+ * folds it into a scale, so the naive loop cannot read it back). */
+#define SL_NAIVE_BN_EPS 1e-3
+
+/* out = layer L of one sequence from its producers' activations in[i] (engine layout). */
+typedef void sl_naive_forward_f(sl_mb_t *mb, const sl_net_t *net, const sl_layer_t *L, const float *const *in,
+                                double *out);
+/* Elementwise ops: f(x) with L's attributes. */
+typedef double sl_naive_f(const sl_layer_t *L, double x);
+
+typedef struct {
+    sl_naive_forward_f *forward; /* NULL only for the input */
+    sl_naive_f *f;               /* elementwise ops */
+} sl_naive_op_t;
+
+extern const sl_naive_op_t sl_naive_ops[SL_OP_COUNT];
+
+/* Layer l of one sequence through sl_naive_ops; 0, or -1 when the op has no entry. */
+int sl_naive_layer(sl_mb_t *mb, const sl_net_t *net, int l, const float *const *in, double *out);
+
+#endif
