@@ -115,28 +115,6 @@ static void test_shapes(void **state)
     sl_mb_destroy(mb);
 }
 
-/* Every layer's activation equals the naive loop on its producers' activations. */
-static void check_layers(sl_mb_t *mb, const sl_net_t *net, const sl_acts_t *a, int n)
-{
-    for (int l = 1; l < net->n_layers; l++) {
-        const sl_layer_t *L = &net->layers[l];
-        size_t sz = sl_layer_size(L);
-        double *ref = malloc(sz * sizeof(double));
-        const float *ins[8];
-        for (int b = 0; b < n; b++) {
-            for (int i = 0; i < L->n_in; i++)
-                ins[i] = a->act[L->in[i]] + (size_t)b * sl_layer_size(&net->layers[L->in[i]]);
-            assert_int_equal(sl_naive_layer(mb, net, l, ins, ref), 0);
-            const float *got = a->act[l] + (size_t)b * sz;
-            for (size_t j = 0; j < sz; j++) {
-                if (fabs(got[j] - ref[j]) > 2e-5 * fmax(1.0, fabs(ref[j])))
-                    fail_msg("layer %s seq %d value %zu: %.9g vs naive %.9g", L->name, b, j, got[j], ref[j]);
-            }
-        }
-        free(ref);
-    }
-}
-
 static void test_forward_all_ops(void **state)
 {
     (void)state;
@@ -148,7 +126,8 @@ static void test_forward_all_ops(void **state)
     assert_non_null(a);
     float *x = sl_mb_random_onehot(mb, n, 40);
     assert_int_equal(sl_net_forward(net, a, x, n), 0);
-    check_layers(mb, net, a, n);
+    char msg[256];
+    if (sl_naive_check_layers(mb, net, a, n, 2e-5, msg, sizeof msg) < 0) fail_msg("%s", msg);
     /* the softmax output sums to one */
     int sm = net->output_layer[0];
     double s = 0;
@@ -259,13 +238,6 @@ static void test_half_dtypes(void **state)
 
 /* ---- backward -------------------------------------------------------------------- */
 
-static float *rand_buf(sl_mb_t *mb, size_t n)
-{
-    float *x = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) x[i] = sl_mb_rand(mb);
-    return x;
-}
-
 /* Gradient of a scalar (sum of outputs times fixed weights) w.r.t. the input by
  * chaining the engine's backward ops, against central differences of the forward. */
 static void test_gradient_fd(void **state)
@@ -293,7 +265,7 @@ static void test_gradient_fd(void **state)
     assert_non_null(net);
     assert_int_equal(net->layers[find_layer(net, "c3")].len, 10);
     sl_acts_t *a = sl_acts_create(net, 1);
-    float *x = rand_buf(mb, 24 * 4);
+    float *x = sl_naive_rand(mb, 24 * 4);
     int nl = net->n_layers, lo = net->output_layer[0], lp = net->output_layer[1];
     float **d = calloc((size_t)nl, sizeof *d);
     for (int l = 0; l < nl; l++) d[l] = calloc(sl_layer_size(&net->layers[l]), sizeof(float));

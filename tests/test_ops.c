@@ -99,20 +99,6 @@ static int op_layer(const sl_net_t *net)
     return -1;
 }
 
-static double dot(const float *a, const float *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
-
-static float *rand_buf(sl_mb_t *mb, size_t n)
-{
-    float *x = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) x[i] = sl_mb_rand(mb);
-    return x;
-}
-
 /* ---- the table ------------------------------------------------------------------------ */
 
 static void test_table_complete(void **state)
@@ -160,23 +146,9 @@ static void test_forward_naive(void **state)
         sl_acts_t *a = sl_acts_create(net, N);
         float *x = sl_mb_random_onehot(mb, N, LEN);
         assert_int_equal(sl_net_forward(net, a, x, N), 0);
-        for (int l = 1; l < net->n_layers; l++) { /* the op and the convs feeding it */
-            const sl_layer_t *L = &net->layers[l];
-            size_t sz = sl_layer_size(L);
-            double *ref = malloc(sz * sizeof(double));
-            const float *ins[4];
-            for (int b = 0; b < N; b++) {
-                for (int i = 0; i < L->n_in; i++)
-                    ins[i] = a->act[L->in[i]] + (size_t)b * sl_layer_size(&net->layers[L->in[i]]);
-                assert_int_equal(sl_naive_layer(mb, net, l, ins, ref), 0);
-                const float *got = a->act[l] + (size_t)b * sz;
-                for (size_t j = 0; j < sz; j++)
-                    if (fabs(got[j] - ref[j]) > 2e-5 * fmax(1.0, fabs(ref[j])))
-                        fail_msg("op %s, layer %s, seq %d, value %zu: %.9g, naive %.9g", sl_op_name((sl_op_t)k),
-                                 L->name, b, j, got[j], ref[j]);
-            }
-            free(ref);
-        }
+        char msg[256]; /* the op and the convs feeding it */
+        if (sl_naive_check_layers(mb, net, a, N, 2e-5, msg, sizeof msg) < 0)
+            fail_msg("op %s: %s", sl_op_name((sl_op_t)k), msg);
         free(x);
         sl_acts_destroy(a);
         sl_net_destroy(net);
@@ -205,30 +177,30 @@ static void test_adjoint(void **state)
         float *x[4], *z[4], *dx[4], *dxn[4];
         for (int i = 0; i < L->n_in; i++) {
             isz[i] = (size_t)N * sl_layer_size(&net->layers[L->in[i]]);
-            x[i] = rand_buf(mb, isz[i]);
+            x[i] = sl_naive_rand(mb, isz[i]);
             z[i] = calloc(isz[i], sizeof(float));
             dx[i] = calloc(isz[i], sizeof(float));
             dxn[i] = calloc(isz[i], sizeof(float));
         }
-        float *y = rand_buf(mb, osz), *fx = malloc(osz * 4), *f0 = malloc(osz * 4);
+        float *y = sl_naive_rand(mb, osz), *fx = malloc(osz * 4), *f0 = malloc(osz * 4);
         sl_layer_forward(net, l, (const float *const *)x, fx, N, a);
         sl_layer_forward(net, l, (const float *const *)z, f0, N, a);
         for (size_t j = 0; j < osz; j++) fx[j] -= f0[j];
         sl_layer_backward_linear(net, l, y, dx, N, a);
         sl_layer_backward_linear(net, l, y, dxn, N, NULL);
-        double lhs = dot(fx, y, osz), rhs = 0, rhsn = 0, rhs2 = 0;
-        for (int i = 0; i < L->n_in; i++) rhs += dot(x[i], dx[i], isz[i]), rhsn += dot(x[i], dxn[i], isz[i]);
+        double lhs = sl_naive_dot(fx, y, osz), rhs = 0, rhsn = 0, rhs2 = 0;
+        for (int i = 0; i < L->n_in; i++) rhs += sl_naive_dot(x[i], dx[i], isz[i]), rhsn += sl_naive_dot(x[i], dxn[i], isz[i]);
         if (fabs(lhs - rhs) > 1e-4 * fmax(1, fabs(lhs)) || fabs(lhs - rhsn) > 1e-4 * fmax(1, fabs(lhs)))
             fail_msg("op %s: <Jx,y> = %.9g but <x,J^T y> = %.9g / %.9g", sl_op_name((sl_op_t)k), lhs, rhs, rhsn);
         sl_layer_backward_linear(net, l, y, dx, N, a);
-        for (int i = 0; i < L->n_in; i++) rhs2 += dot(x[i], dx[i], isz[i]);
+        for (int i = 0; i < L->n_in; i++) rhs2 += sl_naive_dot(x[i], dx[i], isz[i]);
         assert_true(fabs(rhs2 - 2 * rhs) <= 1e-4 * fmax(1, fabs(rhs)));
         if (sl_ops[k].flags & SL_OPF_WEIGHTS) {
             size_t nw = (size_t)L->in_ch * L->out_ch * L->kernel;
-            float *w = rand_buf(mb, nw), *wy = malloc(osz * 4), *wd = calloc(isz[0], 4);
+            float *w = sl_naive_rand(mb, nw), *wy = malloc(osz * 4), *wd = calloc(isz[0], 4);
             sl_linear_apply(L, w, x[0], wy, N, 0, a);
             sl_linear_backward(L, w, y, wd, N, a);
-            double l2 = dot(wy, y, osz), r2 = dot(x[0], wd, isz[0]);
+            double l2 = sl_naive_dot(wy, y, osz), r2 = sl_naive_dot(x[0], wd, isz[0]);
             if (fabs(l2 - r2) > 1e-4 * fmax(1, fabs(l2)))
                 fail_msg("op %s: explicit weights <Wx,y> = %.9g, <x,W^T y> = %.9g", sl_op_name((sl_op_t)k), l2, r2);
             /* W x = the op's own linear part with w = L->w */

@@ -240,15 +240,25 @@ static int parse_global_pool(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o
     return sl_nn_set_shape(c, L, 1, in->ch);
 }
 
+/* String attribute `key` that must be a or b: *is_b. 0 / -1 (reported). */
+static int get_choice(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, const char *key, const char *a,
+                      const char *b, int *is_b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || (strcmp(v->valuestring, a) && strcmp(v->valuestring, b))) {
+        sl_log_error("%s: layer '%s': %s needs %s '%s' or '%s'", c->file, L->name, sl_op_name(L->op), key, a, b);
+        return -1;
+    }
+    *is_b = strcmp(v->valuestring, b) == 0;
+    return 0;
+}
+
 static int parse_flatten(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
 {
     const sl_layer_t *in = sl_nn_in(c, L, 0);
-    const cJSON *ord = cJSON_GetObjectItemCaseSensitive(o, "order");
-    if (!cJSON_IsString(ord) || (strcmp(ord->valuestring, "channel_first") && strcmp(ord->valuestring, "channel_last"))) {
-        sl_log_error("%s: layer '%s': flatten needs order 'channel_first' or 'channel_last'", c->file, L->name);
-        return -1;
-    }
-    L->flatten_channel_first = strcmp(ord->valuestring, "channel_first") == 0;
+    int last;
+    if (get_choice(c, L, o, "order", "channel_first", "channel_last", &last) < 0) return -1;
+    L->flatten_channel_first = !last;
     return sl_nn_set_shape(c, L, 1, (int64_t)in->len * in->ch);
 }
 
@@ -270,18 +280,13 @@ static int parse_add(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
 static int parse_concat(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
 {
     const sl_layer_t *in = sl_nn_in(c, L, 0);
-    const cJSON *ax = cJSON_GetObjectItemCaseSensitive(o, "axis");
-    if (!cJSON_IsString(ax) || (strcmp(ax->valuestring, "channel") && strcmp(ax->valuestring, "length"))) {
-        sl_log_error("%s: layer '%s': concat needs axis 'channel' or 'length'", c->file, L->name);
-        return -1;
-    }
-    L->concat_axis = strcmp(ax->valuestring, "length") == 0;
+    if (get_choice(c, L, o, "axis", "channel", "length", &L->concat_axis) < 0) return -1;
     int64_t sum = 0;
     for (int i = 0; i < L->n_in; i++) {
         const sl_layer_t *x = sl_nn_in(c, L, i);
         if (L->concat_axis ? x->ch != in->ch : x->len != in->len) {
             sl_log_error("%s: layer '%s': concat along %s of '%s' [%d][%d] and '%s' [%d][%d]: shapes differ", c->file,
-                         L->name, ax->valuestring, in->name, in->len, in->ch, x->name, x->len, x->ch);
+                         L->name, L->concat_axis ? "length" : "channel", in->name, in->len, in->ch, x->name, x->len, x->ch);
             return -1;
         }
         sum += L->concat_axis ? x->len : x->ch;

@@ -1,6 +1,7 @@
 /* naive_ops.c — see naive_ops.h. Plain loops over one sequence, in double. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "support/naive_ops.h"
 
@@ -201,6 +202,49 @@ const sl_naive_op_t sl_naive_ops[SL_OP_COUNT] = {
     [SL_OP_GLOBAL_MAXPOOL] = {global_maxpool, NULL},
     [SL_OP_SOFTMAX] = {softmax, NULL},
 };
+
+int sl_naive_check_layers(sl_mb_t *mb, const sl_net_t *net, const sl_acts_t *a, int n, double tol, char *msg,
+                          size_t size)
+{
+    int ret = 0;
+    for (int l = 1; l < net->n_layers && !ret; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        size_t sz = sl_layer_size(L);
+        double *ref = malloc(sz * sizeof(double));
+        const float **ins = malloc((size_t)L->n_in * sizeof *ins);
+        for (int b = 0; b < n && !ret; b++) {
+            for (int i = 0; i < L->n_in; i++)
+                ins[i] = a->act[L->in[i]] + (size_t)b * sl_layer_size(&net->layers[L->in[i]]);
+            if (sl_naive_layer(mb, net, l, ins, ref) < 0) {
+                snprintf(msg, size, "layer %s: op %s has no naive reference", L->name, sl_op_name(L->op));
+                ret = -1;
+            }
+            const float *got = a->act[l] + (size_t)b * sz;
+            for (size_t j = 0; j < sz && !ret; j++)
+                if (fabs(got[j] - ref[j]) > tol * fmax(1.0, fabs(ref[j]))) {
+                    snprintf(msg, size, "layer %s seq %d value %zu: %.9g vs naive %.9g", L->name, b, j, got[j], ref[j]);
+                    ret = -1;
+                }
+        }
+        free(ins);
+        free(ref);
+    }
+    return ret;
+}
+
+float *sl_naive_rand(sl_mb_t *mb, size_t n)
+{
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = sl_mb_rand(mb);
+    return x;
+}
+
+double sl_naive_dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
 
 int sl_naive_layer(sl_mb_t *mb, const sl_net_t *net, int l, const float *const *in, double *out)
 {

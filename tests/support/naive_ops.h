@@ -25,6 +25,16 @@ typedef struct {
 
 extern const sl_naive_op_t sl_naive_ops[SL_OP_COUNT];
 
+/* Every layer l >= 1 of the n sequences in a (a forward pass of net) against
+ * sl_naive_layer on its producers' activations, within tol relative (absolute below 1).
+ * 0, or -1 with the first difference described in msg. */
+int sl_naive_check_layers(sl_mb_t *mb, const sl_net_t *net, const sl_acts_t *a, int n, double tol, char *msg,
+                          size_t size);
+
+/* n floats uniform from the builder's stream (malloc'ed), and <a, b> in double. */
+float *sl_naive_rand(sl_mb_t *mb, size_t n);
+double sl_naive_dot(const float *a, const float *b, size_t n);
+
 /* Layer l of one sequence through sl_naive_ops; 0, or -1 when the op has no entry. */
 int sl_naive_layer(sl_mb_t *mb, const sl_net_t *net, int l, const float *const *in, double *out);
 
