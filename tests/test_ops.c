@@ -228,6 +228,8 @@ static void test_derivative_fd(void **state)
     enum { NX = 241 };
     float x[NX], y[NX], g[NX];
     for (int i = 0; i < NX; i++) x[i] = -6.0f + 0.05f * i + 0.0123f;
+    float xpos[NX]; /* for ops defined on x > 0 only */
+    for (int i = 0; i < NX; i++) xpos[i] = 0.05f + 0.025f * i;
     int tested = 0;
     for (int k = 1; k < SL_OP_COUNT; k++) {
         if (!(sl_ops[k].flags & SL_OPF_ELEMENTWISE)) continue;
@@ -235,10 +237,11 @@ static void test_derivative_fd(void **state)
         sl_net_t *net = case_net((sl_op_t)k, 0, &mb);
         const sl_layer_t *L = &net->layers[op_layer(net)];
         sl_naive_f *f = sl_naive_ops[k].f;
-        sl_ops[k].f(L, x, y, NX);
-        sl_ops[k].df(L, x, g, NX);
+        const float *xs = sl_naive_ops[k].positive ? xpos : x;
+        sl_ops[k].f(L, xs, y, NX);
+        sl_ops[k].df(L, xs, g, NX);
         for (int i = 0; i < NX; i++) {
-            double h = 1e-5, xi = x[i];
+            double h = 1e-5, xi = xs[i];
             if (L->op == SL_OP_SOFTPLUS && fabs(L->alpha * xi - L->threshold) < 2 * h * L->alpha) continue;
             double fd = (f(L, xi + h) - f(L, xi - h)) / (2 * h), fv = f(L, xi);
             if (fabs(y[i] - fv) > 2e-6 * fmax(1, fabs(fv)) || fabs(g[i] - fd) > 1e-5 * fmax(1, fabs(fd)))
@@ -261,6 +264,8 @@ static void test_rules_sum_to_delta(void **state)
     (void)state;
     enum { K = 3 };
     static const sl_method_t methods[] = {SL_METHOD_RESCALE, SL_METHOD_REVEALCANCEL, SL_METHOD_GENOMICS};
+    /* the max-pool rules that keep summation-to-delta (not the gradient rule) */
+    static const sl_maxpool_rule_t pool_rules[] = {SL_MAXPOOL_SUMMATION};
     double worst = 0;
     for (int k = 1; k < SL_OP_COUNT; k++) {
         sl_mb_t *mb;
@@ -269,11 +274,13 @@ static void test_rules_sum_to_delta(void **state)
         int nt;
         assert_int_equal(sl_targets_parse(net, "after", 0, &tg, &nt), 0);
         float *x = sl_mb_random_onehot(mb, 1, LEN), *refs = sl_mb_random_onehot(mb, K, LEN);
-        for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        int n_pool = sl_ops[k].rule == SL_RULE_MAXPOOL ? (int)(sizeof pool_rules / sizeof pool_rules[0]) : 1;
+        for (int r = 0; r < n_pool * (int)(sizeof methods / sizeof methods[0]); r++) {
+            int m = r / n_pool;
             sl_attr_opts_t o;
             sl_attr_opts_default(&o);
             o.method = methods[m];
-            o.maxpool = SL_MAXPOOL_SUMMATION; /* the gradient rule does not sum to delta */
+            o.maxpool = pool_rules[r % n_pool];
             o.max_refs = K;
             sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
             if (sl_ops[k].rule == SL_RULE_NONE) { /* refused, with a message */
@@ -287,8 +294,8 @@ static void test_rules_sum_to_delta(void **state)
             assert_int_equal(sl_attr_out_init(&out, nt, LEN), 0);
             assert_int_equal(sl_attr_run(w, 1, x, refs, K, &out), 0);
             if (!(out.err[0] < 1e-4))
-                fail_msg("op %s, method %s: summation-to-delta error %.3g (sum %.9g, delta %.9g)",
-                         sl_op_name((sl_op_t)k), sl_method_name(methods[m]), out.err[0], out.sum[0],
+                fail_msg("op %s, method %s, max-pool rule %d: summation-to-delta error %.3g (sum %.9g, delta %.9g)",
+                         sl_op_name((sl_op_t)k), sl_method_name(methods[m]), (int)o.maxpool, out.err[0], out.sum[0],
                          out.out_x[0] - out.out_ref[0]);
             worst = fmax(worst, out.err[0]);
             sl_attr_out_free(&out);

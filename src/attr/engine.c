@@ -488,7 +488,11 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
     int C = L->ch; /* global pools: one window of kernel = stride = the input length */
     int d = L->dilation > 0 ? L->dilation : 1;
-    int summation = !w->grad_mode && w->o.maxpool == SL_MAXPOOL_SUMMATION;
+    int summation = 0; /* a new rule must be handled here (no default) */
+    switch (w->o.maxpool) {
+    case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
+    case SL_MAXPOOL_GRADIENT: break;
+    }
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);

@@ -21,6 +21,7 @@ typedef double sl_naive_f(const sl_layer_t *L, double x);
 typedef struct {
     sl_naive_forward_f *forward; /* NULL only for the input */
     sl_naive_f *f;               /* elementwise ops */
+    int positive;                /* f is defined for x > 0 only (test f' there) */
 } sl_naive_op_t;
 
 extern const sl_naive_op_t sl_naive_ops[SL_OP_COUNT];
