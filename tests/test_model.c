@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_priv.h" /* the liveness planner */
 #include "seqlift/model.h"
 #include "support/model_builder.h"
 #include "support/naive_ops.h"
@@ -207,6 +208,35 @@ static void test_outputs_only_acts(void **state)
         sl_net_destroy(net);
         sl_mb_destroy(mb);
     }
+}
+
+/* The liveness planner: buffers whose lives overlap never share a slot, every slot
+ * holds its largest buffer, unplanned buffers get none, and disjoint lives do share. */
+static void test_plan_slots(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    int first[N], last[N], slot[N];
+    size_t size[N], slot_size[N];
+    sl_mb_t *mb = sl_mb_create(1, 5);
+    for (int i = 0; i < N; i++) {
+        first[i] = i % 7 == 6 ? -1 : (int)((sl_mb_rand(mb) + 1) * 10); /* [0, 20) */
+        last[i] = first[i] + (int)((sl_mb_rand(mb) + 1) * 3);
+        size[i] = 1 + (size_t)((sl_mb_rand(mb) + 1) * 50);
+    }
+    int n = sl_nn_plan_slots(N, first, last, size, slot, slot_size);
+    assert_true(n > 0 && n < N);
+    for (int i = 0; i < N; i++) {
+        if (first[i] < 0) {
+            assert_int_equal(slot[i], -1);
+            continue;
+        }
+        assert_true(slot[i] >= 0 && slot[i] < n);
+        assert_true(slot_size[slot[i]] >= size[i]);
+        for (int j = 0; j < i; j++)
+            if (first[j] >= 0 && slot[j] == slot[i]) assert_true(last[j] < first[i] || last[i] < first[j]);
+    }
+    sl_mb_destroy(mb);
 }
 
 /* F16 and BF16 weights load to the same floats (the builder's values are exact). */
@@ -481,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_forward_all_ops),
         cmocka_unit_test(test_outputs_only_acts),
+        cmocka_unit_test(test_plan_slots),
         cmocka_unit_test(test_half_dtypes),
         cmocka_unit_test(test_gradient_fd),
         cmocka_unit_test(test_predict),
