@@ -1,7 +1,8 @@
 /* test_ops.c — every op of the op table (src/nn/ops.c), one by one, in the manner of
  * ggml's test-backend-ops: for each op a tiny net around it, and
- *   - the table entry is complete (name, functions its flags need, a naive reference
- *     and a case here): adding an op to sl_op_t without all of these fails;
+ *   - the table entry is complete (name, functions its flags need, a naive reference,
+ *     a case here, a line in docs/model-format.md): adding an op to sl_op_t without
+ *     all of these fails;
  *   - forward against the naive double loops of tests/support/naive_ops.c;
  *   - linear ops: the adjoint identity <J x, y> = <x, J^T y> of the linear backward
  *     (with and without scratch), and for weighted ops of the explicit-weight GEMMs;
@@ -132,6 +133,27 @@ static void test_table_complete(void **state)
         assert_string_equal(sl_op_name((sl_op_t)k), o->name);
     }
     assert_string_equal(sl_op_name(SL_OP_COUNT), "?");
+}
+
+/* docs/model-format.md documents every op name and alias of the table. */
+static void test_table_documented(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("docs/model-format.md", "rb");
+    assert_non_null(fp);
+    static char doc[1 << 16];
+    size_t n = fread(doc, 1, sizeof doc - 1, fp);
+    fclose(fp);
+    doc[n] = 0;
+    for (int k = 0; k < SL_OP_COUNT; k++) {
+        if (!sl_ops[k].parse) continue; /* the input is not a layer op */
+        const char *names[3] = {sl_ops[k].name, sl_ops[k].alias[0], sl_ops[k].alias[0] ? sl_ops[k].alias[1] : NULL};
+        for (int i = 0; i < 3 && names[i]; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "`%s`", names[i]);
+            if (!strstr(doc, want)) fail_msg("docs/model-format.md does not document op '%s'", names[i]);
+        }
+    }
 }
 
 /* ---- forward ---------------------------------------------------------------------------- */
@@ -314,7 +336,8 @@ static void test_rules_sum_to_delta(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_complete), cmocka_unit_test(test_forward_naive),
+        cmocka_unit_test(test_table_complete), cmocka_unit_test(test_table_documented),
+        cmocka_unit_test(test_forward_naive),
         cmocka_unit_test(test_adjoint),        cmocka_unit_test(test_derivative_fd),
         cmocka_unit_test(test_rules_sum_to_delta),
     };
