@@ -376,10 +376,55 @@ static void test_targets_parse(void **state)
     }
 }
 
+/* The plan splits W by sign exactly where RevealCancel reaches a weighted layer: the
+ * genomics default after the dense layer only, revealcancel after both, rescale nowhere;
+ * W⁺ + W⁻ = W. */
+static void test_plan_split(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 3);
+    ab_conv(&b, "c1", "input", 4, 3, 3, 1, 1, "\"same\"", 0.5f);
+    ab_act(&b, "r1", "relu", "c1");
+    ab_layer(&b, "\"name\":\"fl\",\"op\":\"flatten\",\"inputs\":[\"r1\"],\"order\":\"channel_last\"");
+    ab_dense(&b, "d1", "fl", 24, 4, 0.5f);
+    ab_act(&b, "r2", "relu", "d1");
+    ab_dense(&b, "d2", "r2", 4, 1, 0.5f);
+    sl_net_t *net = ab_build(&b, 8, "{\"name\":\"y\",\"layer\":\"d2\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y", 0, &tg, &nt), 0);
+    static const sl_method_t m[3] = {SL_METHOD_GENOMICS, SL_METHOD_REVEALCANCEL, SL_METHOD_RESCALE};
+    static const int want_c1[3] = {0, 1, 0}, want_d1[3] = {1, 1, 0};
+    for (int k = 0; k < 3; k++) {
+        sl_attr_opts_t o;
+        sl_attr_opts_default(&o);
+        o.method = m[k];
+        sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+        assert_non_null(p);
+        const float *wp, *wn;
+        assert_int_equal(sl_attr_plan_split(p, 1, &wp, &wn) == 0, want_c1[k]);
+        assert_int_equal(sl_attr_plan_split(p, 4, &wp, &wn) == 0, want_d1[k]);
+        assert_int_equal(sl_attr_plan_split(p, 6, &wp, &wn), -1); /* the target layer */
+        if (want_d1[k]) {
+            const sl_layer_t *L = &net->layers[4];
+            for (int j = 0; j < L->in_ch * L->out_ch; j++) {
+                assert_true(wp[j] >= 0 && wn[j] <= 0);
+                assert_true(wp[j] + wn[j] == L->w[j]);
+            }
+        }
+        sl_attr_plan_destroy(p);
+    }
+    sl_targets_free(tg, nt);
+    sl_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
+        cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_targets_parse),

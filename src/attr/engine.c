@@ -137,7 +137,7 @@ void sl_attr_destroy(sl_attr_t *w)
 void sl_attr_plan_destroy(sl_attr_plan_t *p)
 {
     if (!p) return;
-    for (int l = 0; p->wpos && l < p->net->n_layers; l++) {
+    for (int l = 0; p->wpos && p->wneg && l < p->net->n_layers; l++) {
         free(p->wpos[l]);
         free(p->wneg[l]);
     }
@@ -178,6 +178,7 @@ static int plan_buffers(sl_attr_plan_t *p)
             for (int i = 0; p->need[c] && i < C->n_in; i++)
                 if (C->in[i] == l && p->last - c < born) born = p->last - c;
         }
+        if (born > dies) born = dies; /* not reached from a target: never written */
         size_t sz = (size_t)p->max_rows * sl_layer_size(&net->layers[l]);
         for (int b = 0; b < N_BUF; b++) {
             if (b != BUF_MULT && !p->pn[l]) continue;
