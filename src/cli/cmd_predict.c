@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "seqlift/keras.h"
 #include "seqlift/model.h"
 #include "seqlift/seqio.h"
 #include "seqlift/util.h"
@@ -23,6 +24,8 @@ static void usage(FILE *fp)
             "value: <output>, or <output>_<i> for outputs with several values ([len][ch] order).\n\n"
             "Options:\n"
             "  -m, --model FILE    model JSON (its safetensors file next to it)\n"
+            "                      or Keras .h5, or Keras JSON with --weights FILE.h5\n"
+            "      --alphabet ORD  a Keras model\'s input channel order if not ACGT\n"
             "  -f, --fasta FILE    indexed genome FASTA, plain or bgzip\n"
             "  -b, --bed FILE      regions: BED3-12 or narrowPeak, plain or gzip\n"
             "  -s, --seqs FILE     instead of -f/-b: every record of a FASTA file, in order\n"
@@ -65,6 +68,8 @@ static int emit(void *ud, int64_t i, const float *v)
     return 0;
 }
 
+static const char *keras_weights, *keras_alphabet; /* --weights, --alphabet: Keras models */
+
 static int predict(const char *model, const char *fa, const char *bed, const char *seqs, sl_edge_t edge,
                    int threads, int batch, const sl_ofile_t *out)
 {
@@ -72,7 +77,7 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
     predict_t p;
     memset(&p, 0, sizeof p);
     sl_regions_t *rl = NULL;
-    sl_net_t *net = sl_net_load(model);
+    sl_net_t *net = sl_model_load(model, keras_weights, keras_alphabet);
     if (!net) return -1;
     p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
     if (seqs) {
@@ -117,6 +122,7 @@ int sl_cmd_predict(int argc, char **argv)
         {"bed", required_argument, NULL, 'b'},   {"seqs", required_argument, NULL, 's'},
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, 1},   {"edge", required_argument, NULL, 2},
+        {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
     sl_edge_t edge = SL_EDGE_PAD;
@@ -130,6 +136,8 @@ int sl_cmd_predict(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:f:b:s:o:t:h", lopts, NULL)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
+        case 'W': keras_weights = optarg; break;
+        case 'A': keras_alphabet = optarg; break;
         case 'f': fa = optarg; break;
         case 'b': bed = optarg; break;
         case 's': seqs = optarg; break;

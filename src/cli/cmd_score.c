@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "seqlift/attribution.h"
+#include "seqlift/keras.h"
 #include "seqlift/model.h"
 #include "seqlift/npz.h"
 #include "seqlift/report.h"
@@ -37,6 +38,8 @@ static void usage(FILE *fp)
             "length; minus strand scored as its reverse complement) or FASTA record.\n\n"
             "Options:\n"
             "  -m, --model FILE      model JSON (its safetensors file next to it)\n"
+            "                        or Keras .h5, or Keras JSON with --weights FILE.h5\n"
+            "      --alphabet ORD    a Keras model\'s input channel order if not ACGT\n"
             "  -f, --fasta FILE      indexed genome FASTA, plain or bgzip\n"
             "  -b, --bed FILE        regions: BED3-12 or narrowPeak, plain or gzip\n"
             "  -s, --seqs FILE       instead of -f/-b: every record of a FASTA file, in order\n"
@@ -76,6 +79,8 @@ static void usage(FILE *fp)
 }
 
 /* ---- options and shared state -------------------------------------------------- */
+
+static const char *keras_weights, *keras_alphabet; /* --weights, --alphabet: Keras models */
 
 typedef struct {
     const char *model, *fa, *bed, *seqs, *refs, *target, *npz, *tsv, *bedgraph, *bigwig;
@@ -449,7 +454,7 @@ static int score(const score_opts_t *o)
     pthread_t *tid = NULL;
     score_sink_t sinks[8];
     int ns = 0, opened = 0;
-    if (!(c.net = sl_net_load(o->model))) return -1;
+    if (!(c.net = sl_model_load(o->model, keras_weights, keras_alphabet))) return -1;
     c.len = c.net->in_len;
     if (sl_targets_parse(c.net, o->target, o->post_activation, &c.tg, &c.nt) < 0) goto fail;
     c.bed_mode = o->seqs == NULL;
@@ -601,6 +606,7 @@ int sl_cmd_score(int argc, char **argv)
         {"merge-runs", no_argument, NULL, O_MERGE_RUNS},
         {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
+        {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -628,6 +634,8 @@ int sl_cmd_score(int argc, char **argv)
         case O_REPORT: o.report = optarg; break;
         case O_RJSON: o.report_json = optarg; break;
         case 'm': o.model = optarg; break;
+        case 'W': keras_weights = optarg; break;
+        case 'A': keras_alphabet = optarg; break;
         case 'f': o.fa = optarg; break;
         case 'b': o.bed = optarg; break;
         case 's': o.seqs = optarg; break;

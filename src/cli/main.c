@@ -18,6 +18,7 @@ static const command_t commands[] = {
     {"shuffle", sl_cmd_shuffle, "k-mer preserving shuffles of FASTA records (references)"},
     {"seqlets", sl_cmd_seqlets, "call seqlets (high-contribution stretches) from scores"},
     {"report", sl_cmd_report, "motif-highlight report (HTML + JSON) from scored arrays"},
+    {"convert", sl_cmd_convert, "convert a Keras .h5 / JSON + weights model to seqlift's format"},
 };
 static const int n_commands = (int)(sizeof(commands) / sizeof(commands[0]));
 
