@@ -133,6 +133,16 @@ static void test_table_complete(void **state)
         assert_string_equal(sl_op_name((sl_op_t)k), o->name);
     }
     assert_string_equal(sl_op_name(SL_OP_COUNT), "?");
+    /* an op without f is never a silent identity: NaN (and an error line) */
+    sl_layer_t L;
+    memset(&L, 0, sizeof L);
+    L.name = "conv";
+    L.op = SL_OP_CONV1D;
+    float x[2] = {1, 2}, y[2] = {0, 0};
+    sl_elementwise(&L, x, y, 2);
+    assert_true(isnan(y[0]) && isnan(y[1]));
+    sl_elementwise_grad(&L, x, y, 2);
+    assert_true(isnan(y[0]) && isnan(y[1]));
 }
 
 /* docs/model-format.md documents every op name and alias of the table. */
