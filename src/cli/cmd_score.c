@@ -472,12 +472,12 @@ static int score(const score_opts_t *o)
     memset(&c, 0, sizeof c);
     c.o = o;
     worker_t *w = NULL;
+    sl_attr_plan_t *plan = NULL;
     pthread_t *tid = NULL;
     score_sink_t sinks[8];
     int ns = 0, opened = 0;
     if (!(c.net = sl_model_load(o->model, keras_weights, keras_alphabet))) return -1;
     c.len = c.net->in_len;
-    if (sl_net_split_weights(c.net) < 0) goto fail;
     if (sl_targets_parse(c.net, o->target, o->post_activation, &c.tg, &c.nt) < 0) goto fail;
     c.bed_mode = o->seqs == NULL;
     sl_genome_t *g0 = NULL;
@@ -539,6 +539,7 @@ static int score(const score_opts_t *o)
 
     sl_attr_opts_t ao = o->ao;
     ao.max_refs = c.n_refs > 0 ? c.n_refs : 1;
+    if (!(plan = sl_attr_plan_create(c.net, c.tg, c.nt, &ao))) goto fail;
     size_t L4 = (size_t)c.len * 4;
     w = sl_calloc((size_t)nw, sizeof(*w), "workers");
     tid = sl_calloc((size_t)nw, sizeof(*tid), "workers");
@@ -546,7 +547,7 @@ static int score(const score_opts_t *o)
     sl_net_blas_threads(1); /* threads over regions; one GEMM thread each */
     for (int t = 0; t < nw; t++) {
         w[t].c = &c;
-        if (!(w[t].attr = sl_attr_create(c.net, c.tg, c.nt, &ao))) goto fail;
+        if (!(w[t].attr = sl_attr_create(plan))) goto fail;
         if (c.bed_mode && !(w[t].g = sl_genome_open(o->fa))) goto fail;
         w[t].seq = sl_malloc((size_t)c.len, "sequence");
         w[t].x = sl_malloc((size_t)batch * L4 * sizeof(float), "one-hot batch");
@@ -611,6 +612,7 @@ fail:
     free(c.order);
     sl_refspec_destroy(c.rs);
     sl_regions_destroy(c.rl);
+    sl_attr_plan_destroy(plan);
     sl_targets_free(c.tg, c.nt);
     sl_net_destroy(c.net);
     return ret;
