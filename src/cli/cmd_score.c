@@ -52,9 +52,14 @@ static void usage(FILE *fp)
             "      --target T        output name or index, OUTPUT:CHANNEL, OUTPUT:profile or\n"
             "                        OUTPUT:sum; several comma-separated [output 0]\n"
             "      --post-activation score a sigmoid output after the sigmoid (default: logits)\n"
-            "      --maxpool MODE    summation (keeps summation-to-delta) or gradient (the\n"
-            "                        reference implementation's rule) [summation]\n"
+            "      --maxpool MODE    cross (shap, tangermeme, captum), summation (seqlift's,\n"
+            "                        splits between both argmaxes) or gradient (the reference\n"
+            "                        implementation's rule) [cross]\n"
             "      --ig-steps N      integrated gradients: steps per reference [50]\n"
+            "      --ig-rule R       integrated gradients: riemann-middle or gauss-legendre\n"
+            "                        (captum's default) [riemann-middle]\n"
+            "      --rc MODE         none, or average: the mean of the scores of each window and\n"
+            "                        of its reverse complement, mapped back [none]\n"
             "      --seed S          seed of the random references [%d]\n"
             "      --edge MODE       windows running off a contig: pad (with N), skip, error [pad]\n"
             "  -t, --threads N       worker threads [1]\n"
@@ -273,7 +278,7 @@ static int tsv_open(score_sink_t *s, const score_ctx_t *c)
     sl_ofile_t *f = sl_ofile_open(c->o->tsv, "w");
     if (!f) return -1;
     s->st = f;
-    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\n",
+    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\n",
             c->bed_mode ? "chrom\tstart\tend\tstrand\tname" : "name");
     return 0;
 }
@@ -300,7 +305,9 @@ static int tsv_region(score_sink_t *s, const score_ctx_t *c, int64_t i, const fl
         put_num(fp, res->out_ref[t]);
         put_num(fp, res->sum[t]);
         put_num(fp, res->err[t]);
-        if (fprintf(fp, "\t%d\n", res->n_refs) < 0) {
+        fprintf(fp, "\t%d", res->n_refs);
+        put_num(fp, res->n_part[t]);
+        if (fputc('\n', fp) == EOF) {
             sl_log_error("%s: write failed", c->o->tsv);
             return -1;
         }
@@ -622,7 +629,7 @@ int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
            O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
-           O_SBED, O_IGV, O_HUB };
+           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -640,6 +647,7 @@ int sl_cmd_score(int argc, char **argv)
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
         {"ucsc-hub", required_argument, NULL, O_HUB},
+        {"ig-rule", required_argument, NULL, O_IG_RULE}, {"rc", required_argument, NULL, O_RC},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     score_opts_t o;
     memset(&o, 0, sizeof o);
@@ -702,7 +710,7 @@ int sl_cmd_score(int argc, char **argv)
             break;
         case O_MAXPOOL:
             if (sl_maxpool_parse(optarg, &o.ao.maxpool) < 0) {
-                sl_log_error("--maxpool: '%s' is not summation or gradient", optarg);
+                sl_log_error("--maxpool: '%s' is not cross, summation or gradient", optarg);
                 return SL_EXIT_USAGE;
             }
             break;
@@ -724,6 +732,19 @@ int sl_cmd_score(int argc, char **argv)
             break;
         case O_EDGE:
             if (sl_cli_edge(optarg, &o.edge) < 0) return SL_EXIT_USAGE;
+            break;
+        case O_IG_RULE:
+            if (sl_ig_rule_parse(optarg, &o.ao.ig_rule) < 0) {
+                sl_log_error("--ig-rule: '%s' is not riemann-middle or gauss-legendre", optarg);
+                return SL_EXIT_USAGE;
+            }
+            break;
+        case O_RC:
+            if (strcmp(optarg, "none") && strcmp(optarg, "average")) {
+                sl_log_error("--rc: '%s' is not none or average", optarg);
+                return SL_EXIT_USAGE;
+            }
+            o.ao.rc_average = strcmp(optarg, "average") == 0;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: usage(stderr); return SL_EXIT_USAGE;

@@ -48,7 +48,7 @@ for i, s in enumerate(seqs):
         assert (ohe[i, :, p] == want).all(), (i, p)
 rows = [l.rstrip("\n").split("\t") for l in open(pre + ".tsv")]
 hdr, rows = rows[0], rows[1:]
-assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs"], hdr
+assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "n_part"], hdr
 assert len(rows) == 2 * len(seqs)
 for t, lab in ((0, "count"), (1, "profile_profile")):
     c = np.load(pre + "." + lab + ".contrib.npz")["arr_0"]
@@ -56,10 +56,13 @@ for t, lab in ((0, "count"), (1, "profile_profile")):
     assert c.shape == h.shape == ohe.shape
     for i in range(len(seqs)):
         r = rows[2 * i + t]
-        out, ref, s, err, k = float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6])
+        out, ref, s, err, k, npart = float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6]), float(r[7])
         assert k == 6
         assert abs(c[i].sum(dtype=np.float64) - s) <= 1e-5 * max(1, abs(s)), (lab, i)
-        assert abs(s - (out - ref)) <= 1e-4 * max(abs(out - ref), 1e-2), (lab, i, s, out - ref)
+        # projected contributions: none off the observed base or at N; the N positions'
+        # part of the output difference is n_part
+        assert (c[i][ohe[i] == 0] == 0).all(), (lab, i)
+        assert abs(s + npart - (out - ref)) <= 1e-4 * max(abs(out - ref), 1e-2), (lab, i, s, npart, out - ref)
         assert err <= 1e-4, err
 EOF
 

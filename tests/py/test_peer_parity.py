@@ -1,8 +1,5 @@
-"""PENDING (issue 12, C side): `seqlift score` with the options issue 12 adds, against
-scripts/torch_deeplift.py (PyTorch float64), within 1e-5 relative per base.
-
-Not collected by CMake (the glob is tests/py/test_*.py): rename this file to
-test_peer_parity.py once the engine has every option below. What it expects:
+"""`seqlift score` with the options issue 12 added, against scripts/torch_deeplift.py
+(PyTorch float64), within 1e-5 relative per base. What it checks:
 
 * `--maxpool cross` (and it being the default: the run without --maxpool must give
   the cross numbers), on the conv-pool models (non-overlapping and overlapping windows,
