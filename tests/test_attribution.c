@@ -267,6 +267,59 @@ static void test_ref4_pool(void **state)
     sl_net_destroy(net);
 }
 
+/* The cross rule (shap, tangermeme) by hand: a max pool of kernel 2, stride 1, padding
+ * 1 straight on a 2-position input, so 3 overlapping windows ({0}, {0,1}, {1}); target
+ * the sum of the outputs. Per channel (x; r) and the multipliers the rule gives:
+ *   0: (1, 0.5; 0, 2)    windows give 1·1/1 to 0; −1/−1.5 and −1.5/−1.5 to 1 (x[ax] < r[ar])
+ *   1: (−3, −1; −2, −4)  padding never wins: 1 to 0; 1/3 + 1 to 1
+ *   2: (1, 1; 0, 0)      ties go to the first maximum: 2 to 0, 1 to 1
+ *   3: (2, 0; 2, 1)      Δx = 0 at 0: the gradient there (two windows), −1/−1 to 1 */
+static void test_maxpool_cross(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 1);
+    ab_layer(&b, "\"name\":\"p\",\"op\":\"maxpool1d\",\"inputs\":[\"input\"],\"kernel_size\":2,\"stride\":1,"
+                 "\"padding\":1");
+    sl_net_t *net = ab_build(&b, 2, "{\"name\":\"y\",\"layer\":\"p\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    const float x[8] = {1, -3, 1, 2, 0.5f, -1, 1, 0}, r[8] = {0, -2, 0, 2, 2, -4, 0, 1};
+    const double m[8] = {1, 1, 2, 2, 5.0 / 3, 4.0 / 3, 1, 1};
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y", 0, &tg, &nt), 0);
+    sl_attr_opts_t o;
+    sl_attr_opts_default(&o);
+    assert_int_equal(o.maxpool, SL_MAXPOOL_CROSS); /* the default */
+    o.method = SL_METHOD_RESCALE;
+    o.max_refs = 1;
+    sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+    sl_attr_t *w = sl_attr_create(p);
+    sl_attr_out_t out;
+    assert_int_equal(sl_attr_out_init(&out, nt, 2), 0);
+    assert_int_equal(sl_attr_run(w, 1, x, r, 1, &out), 0);
+    double want[8], tot = 0; /* hyp of one reference: m[b] − Σ_c r[c]·m[c] */
+    for (int q = 0; q < 2; q++) {
+        double s = 0;
+        for (int c = 0; c < 4; c++) s += r[4 * q + c] * m[4 * q + c], tot += (x[4 * q + c] - r[4 * q + c]) * m[4 * q + c];
+        for (int c = 0; c < 4; c++) want[4 * q + c] = m[4 * q + c] - s;
+    }
+    assert_vec(out.hyp, want, 8, 1);
+    /* Σ m·Δx = Δ of the three windows' sum: (1 − 1 − 1.5) + (−1 + 1 + 3) + (1 + 1 + 1) + (0 + 0 − 1) */
+    assert_true(fabs(tot - 3.5) < 1e-12);
+    assert_true(fabs(out.out_x[0] - out.out_ref[0] - 3.5) < TOL);
+    assert_true(fabs(out.sum[0] + out.n_part[0] - 3.5) < 1e-5);
+    sl_maxpool_rule_t rule;
+    assert_int_equal(sl_maxpool_parse("cross", &rule), 0);
+    assert_int_equal(rule, SL_MAXPOOL_CROSS);
+    sl_attr_out_free(&out);
+    sl_attr_destroy(w);
+    sl_attr_plan_destroy(p);
+    sl_targets_free(tg, nt);
+    sl_net_destroy(net);
+}
+
 /* 5. RevealCancel through Dense + ReLU */
 static void test_ref5_revealcancel(void **state)
 {
@@ -427,7 +480,7 @@ int main(void)
         cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_targets_parse),
+        cmocka_unit_test(test_targets_parse),     cmocka_unit_test(test_maxpool_cross),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

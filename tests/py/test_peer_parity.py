@@ -14,7 +14,8 @@
 * `--rc average`: forward and reverse-complement scores averaged on forward bases;
   `output`/`ref_mean` the means of the two strands, summation-to-delta on that mean;
 * the `log` op (ChromBPNet counts = log(exp(a) + exp(b))): `seqlift predict` equals
-  PyTorch, and `score --target count` / `profile` equal the reference.
+  PyTorch, and `score --target count` / `profile` equal the reference;
+* `--post-activation` on a sigmoid output: within 1e-5 of float64 per base.
 
 The peers' own numbers (tangermeme, shap, captum) are measured by scripts/peer_parity.py;
 this test needs only the in-repo reference, which equals them where they agree.
@@ -174,6 +175,45 @@ class TestPeerParity(unittest.TestCase):
         ok = x[0].sum(0) > 0
         self.assertGreater(np.abs(want[ok]).max(), 0)
         self.assert_per_base(got[ok], want[ok], "ISM bedGraph")
+
+    def test_post_sigmoid(self):
+        """--post-activation (issue 12 item 6): scored after the sigmoid, within 1e-5 of
+        float64 per base (the Rescale secant of the sigmoid computed without cancellation)."""
+        import torch
+        import export_torch as ex
+        torch.manual_seed(4)
+        L = 60
+        net = torch.nn.Sequential(torch.nn.Conv1d(4, 6, 5), torch.nn.ReLU(), torch.nn.Flatten(),
+                                  torch.nn.Linear(6 * (L - 4), 3), torch.nn.Sigmoid())
+        with torch.no_grad():  # small output differences: where a float32 secant of the sigmoid
+            net[3].weight.mul_(0.05)  # (Δy/Δx of outputs) would be ~6e-8/|Δx| off
+        prefix = os.path.join(self.dir, "post_sigmoid")
+        ex.export_model(net, prefix, L, ["p"])
+        x = tm.random_onehot(N_SEQS, L, seed=31, n_frac=0.03)
+        refs = np.repeat(x, K, axis=0)  # the input with one base changed
+        for j in range(len(refs)):
+            q = 3 + 11 * j % (L - 6)
+            refs[j, :, q] = np.roll(refs[j, :, q], 1) if refs[j, :, q].any() else [1, 0, 0, 0]
+        fa, rfa = prefix + ".fa", prefix + "_refs.fa"
+        tm.write_fasta(fa, tm.onehot_to_seqs(x))
+        tm.write_fasta(rfa, tm.onehot_to_seqs(refs), ["ref%d" % i for i in range(len(refs))])
+        refs = refs.reshape(N_SEQS, K, 4, L)
+        dl = td.DeepLiftRescale(net, ["p"], post_activation=True)
+        for target in ("p:0", "p:2"):
+            out = os.path.join(self.dir, "post_sigmoid_" + target[-1])
+            cmd = [SEQLIFT, "score", "-m", prefix + ".json", "-s", fa, "--refs", "fasta:%s:%d" % (rfa, K),
+                   "--method", "rescale", "--post-activation", "--target", target, "--npz", out,
+                   "--tsv", out + ".tsv"]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            self.assertEqual(p.returncode, 0, "%s\n%s" % (" ".join(cmd), p.stderr))
+            contrib = np.load(out + ".contrib.npz")["arr_0"]
+            hyp = np.load(out + ".hyp.npz")["arr_0"]
+            header, rows = read_tsv(out + ".tsv")
+            for i in range(N_SEQS):
+                w = dl.attribute(x[i], refs[i], target)
+                self.assert_per_base(contrib[i], w["projected"], "post-sigmoid %s seq %d contrib" % (target, i))
+                self.assert_per_base(hyp[i], w["hyp"], "post-sigmoid %s seq %d hyp" % (target, i))
+                self.assertAlmostEqual(float(rows[i][col(header, "output")]), w["out_x"], delta=1e-6)
 
     def test_chrombpnet_predict(self):
         model, names, prefix, x, refs, fa, rfa = self.data["chrombpnet_small"]
