@@ -106,8 +106,12 @@ class TestPeerParity(unittest.TestCase):
             return dl.integrated_gradients(x[i], refs[i], target, IG_STEPS, rule, rc=rc)
         return dl.ism(x[i], target, rc=rc)
 
-    def assert_per_base(self, got, want, what):
+    worst = {}
+
+    def assert_per_base(self, got, want, what, case=None):
         scale = np.abs(want).max()
+        if case is not None:  # worst |diff| / the region's largest |score|, for the summary
+            self.worst[case] = max(self.worst.get(case, 0.0), float(np.abs(got - want).max() / max(scale, 1e-30)))
         bad = np.abs(got - want) > RTOL * np.abs(want) + FLOOR * scale
         if bad.any():
             j = tuple(np.argwhere(bad)[0])
@@ -132,8 +136,9 @@ class TestPeerParity(unittest.TestCase):
                 for i in range(N_SEQS):
                     w = self.reference(key, target, call, i)
                     what = "%s %s %s seq %d" % (key, target, " ".join(opts), i)
-                    self.assert_per_base(contrib[i], w["projected"], what + " contrib.npz (projected)")
-                    self.assert_per_base(hyp[i], w["hyp"], what + " hyp.npz")
+                    case = "%s %s %s" % (key, target, " ".join(opts))
+                    self.assert_per_base(contrib[i], w["projected"], what + " contrib.npz (projected)", case)
+                    self.assert_per_base(hyp[i], w["hyp"], what + " hyp.npz", case)
                     self.assertTrue((contrib[i][x[i] == 0] == 0).all(), what + ": contrib off the observed base")
                     row = rows[i]
                     scale = max(1.0, abs(w["out_x"]))
@@ -150,6 +155,11 @@ class TestPeerParity(unittest.TestCase):
                         d = w["out_x"] - ref_mean
                         self.assertLessEqual(abs(s + npart - d), 1e-5 * abs(d) + 1e-6 * scale,
                                              "%s: contrib_sum + n_part %.9g, Δ %.9g" % (what, s + npart, d))
+
+        print("\nworst per-base |seqlift (float32) - PyTorch (float64)| / region's max |score|:",
+              file=sys.stderr)
+        for case, v in self.worst.items():
+            print("  %-75s %.2g" % (case, v), file=sys.stderr)
 
     def test_ism_track_is_the_observed_change(self):
         model, names, prefix, x, refs, fa, rfa = self.data["convpool"]
@@ -211,9 +221,11 @@ class TestPeerParity(unittest.TestCase):
             header, rows = read_tsv(out + ".tsv")
             for i in range(N_SEQS):
                 w = dl.attribute(x[i], refs[i], target)
-                self.assert_per_base(contrib[i], w["projected"], "post-sigmoid %s seq %d contrib" % (target, i))
-                self.assert_per_base(hyp[i], w["hyp"], "post-sigmoid %s seq %d hyp" % (target, i))
+                self.assert_per_base(contrib[i], w["projected"], "post-sigmoid %s seq %d contrib" % (target, i), "post")
+                self.assert_per_base(hyp[i], w["hyp"], "post-sigmoid %s seq %d hyp" % (target, i), "post")
                 self.assertAlmostEqual(float(rows[i][col(header, "output")]), w["out_x"], delta=1e-6)
+        print("\npost-sigmoid: worst per-base |seqlift - PyTorch float64| / region's max |score| %.2g"
+              % self.worst["post"], file=sys.stderr)
 
     def test_chrombpnet_predict(self):
         model, names, prefix, x, refs, fa, rfa = self.data["chrombpnet_small"]
