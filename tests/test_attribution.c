@@ -320,6 +320,42 @@ static void test_maxpool_cross(void **state)
     sl_net_destroy(net);
 }
 
+/* A non-finite target value (log of 0 here) is an error naming the layer, not NaN scores. */
+static void test_nonfinite_refused(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 1);
+    ab_act(&b, "ex", "exp", "input");
+    ab_act(&b, "lg", "log", "input");
+    ab_layer(&b, "\"name\":\"s\",\"op\":\"add\",\"inputs\":[\"ex\",\"lg\"]");
+    ab_layer(&b, "\"name\":\"g\",\"op\":\"global_avgpool\",\"inputs\":[\"s\"]");
+    sl_net_t *net = ab_build(&b, 3, "{\"name\":\"y\",\"layer\":\"g\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    const float x[12] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y:0", 0, &tg, &nt), 0);
+    const sl_method_t ms[3] = {SL_METHOD_RESCALE, SL_METHOD_GRADIENT, SL_METHOD_ISM};
+    for (int k = 0; k < 3; k++) {
+        sl_attr_opts_t o;
+        sl_attr_opts_default(&o);
+        o.method = ms[k];
+        o.max_refs = 1;
+        sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+        sl_attr_t *w = sl_attr_create(p);
+        sl_attr_out_t out;
+        assert_int_equal(sl_attr_out_init(&out, nt, 3), 0);
+        assert_int_equal(sl_attr_run(w, 1, x, x, 1, &out), -1);
+        sl_attr_out_free(&out);
+        sl_attr_destroy(w);
+        sl_attr_plan_destroy(p);
+    }
+    sl_targets_free(tg, nt);
+    sl_net_destroy(net);
+}
+
 /* 5. RevealCancel through Dense + ReLU */
 static void test_ref5_revealcancel(void **state)
 {
@@ -481,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_targets_parse),     cmocka_unit_test(test_maxpool_cross),
+        cmocka_unit_test(test_nonfinite_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -576,6 +576,35 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     }
 }
 
+/* Forward pass of `rows` rows into a; a non-finite target value (log of a value <= 0,
+ * exp overflowing) is an error naming the first layer that produced one, so no NaN
+ * scores come out silently. `what` names the rows in the message. Scans only the
+ * target layers, and the others only once something is wrong. */
+static int forward_checked(sl_attr_t *w, sl_acts_t *a, const float *x, int rows, const char *what)
+{
+    const sl_net_t *net = w->net;
+    if (sl_net_forward(net, a, x, rows) < 0) return -1;
+    for (int t = 0; t < w->nt; t++) {
+        int tl = w->tg[t].layer;
+        size_t sz = sl_layer_size(&net->layers[tl]);
+        for (size_t j = 0; j < (size_t)rows * sz; j++) {
+            if (isfinite(a->act[tl][j])) continue;
+            int row = (int)(j / sz), l = 1;
+            for (; l < tl; l++) { /* the first layer before the target with a non-finite value in that row */
+                const float *v = a->act[l] + (size_t)row * sl_layer_size(&net->layers[l]);
+                size_t k = 0, n = sl_layer_size(&net->layers[l]);
+                while (k < n && isfinite(v[k])) k++;
+                if (w->anc[(size_t)t * net->n_layers + l] && k < n) break;
+            }
+            sl_log_error("%s: layer '%s' (%s) gives a non-finite value on %s (target '%s')",
+                         net->path ? net->path : "model", net->layers[l].name, sl_op_name(net->layers[l].op), what,
+                         w->tg[t].label);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Backward from target t over `rows` rows; the input multipliers end in w->s[0]
  * ([rows][len][4]). Target weights w->g per sequence must be set. */
 static void backward(sl_attr_t *w, int t, int rows)
@@ -767,7 +796,7 @@ static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *r
 {
     int rows = n_seqs * K;
     for (int i = 0; i < rows; i++) w->row_seq[i] = i / K;
-    if (sl_net_forward(w->net, w->ar, refs, rows) < 0) return -1;
+    if (forward_checked(w, w->ar, refs, rows, "a reference") < 0) return -1;
     forward_pn(w, rows);
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
@@ -782,7 +811,7 @@ static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t 
 {
     size_t L4 = (size_t)w->len * 4;
     for (int i = 0; i < n_seqs; i++) w->row_seq[i] = i;
-    if (sl_net_forward(w->net, w->ar, x, n_seqs) < 0) return -1;
+    if (forward_checked(w, w->ar, x, n_seqs, "the input") < 0) return -1;
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
         backward(w, t, n_seqs);
@@ -816,7 +845,7 @@ static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, i
     for (int i0 = 0; i0 < pairs; i0 += w->max_rows) {
         int rows = pairs - i0 < w->max_rows ? pairs - i0 : w->max_rows;
         for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
-        if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
+        if (forward_checked(w, w->ar, refs + (size_t)i0 * L4, rows, "a reference") < 0) return -1;
         for (int t = 0; t < w->nt; t++)
             for (int i = 0; i < rows; i++) trefs(w, t)[i0 + i] = target_row(w, t, i);
     }
@@ -833,7 +862,7 @@ static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, i
             for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
             w->row_seq[i] = s;
         }
-        if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        if (forward_checked(w, w->ar, w->xin, rows, "a point of the integration path") < 0) return -1;
         for (int t = 0; t < w->nt; t++) {
             backward(w, t, rows);
             for (int i = 0; i < rows; i++) {
@@ -873,7 +902,7 @@ static int run_ism(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
                 q++;
             }
             if (rows == 0) break;
-            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+            if (forward_checked(w, w->ar, w->xin, rows, "a mutated sequence") < 0) return -1;
             for (int t = 0; t < w->nt; t++)
                 for (int i = 0; i < rows; i++)
                     out[s].hyp[(size_t)t * L4 + (size_t)idx[i]] = (float)(target_row(w, t, i) - out[s].out_x[t]);
@@ -900,7 +929,7 @@ static int run_ism(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
 /* One strand of sl_attr_run. */
 static int run_strand(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int n_refs, sl_attr_out_t *out)
 {
-    if (sl_net_forward(w->net, w->ax, x, n_seqs) < 0) return -1;
+    if (forward_checked(w, w->ax, x, n_seqs, "the input") < 0) return -1;
     switch (w->o.method) {
     case SL_METHOD_GENOMICS:
     case SL_METHOD_RESCALE:
