@@ -96,5 +96,17 @@ done
     2>"$T/err" || fail "--maxpool gradient"
 [ "$(grep -c 'summation-to-delta' "$T/err")" -le 1 ] && ok "--maxpool gradient: at most one warning line" \
     || fail "--maxpool gradient: $(cat "$T/err")"
+# --rc average: the same bytes with any threads and batch; summation-to-delta on the means
+for b in "-t 1 --batch 1" "-t 2 --batch 3"; do
+    "$SEQLIFT" score -m "$M" -s "$S" --refs dinuc:4 --target count,profile:profile --rc average $b \
+        --npz "$T/rc${b// /}" --tsv "$T/rc${b// /}.tsv" 2>"$T/err" || fail "--rc average $b: $(cat "$T/err")"
+done
+same=1
+for f in count.contrib.npz count.hyp.npz profile_profile.contrib.npz tsv; do
+    cmp -s "$T/rc-t1--batch1.$f" "$T/rc-t2--batch3.$f" || { same=0; fail "--rc average: $f differs with threads/batch"; }
+done
+[ $same = 1 ] && ok "--rc average: same bytes with 2 threads and batch 3"
+awk -F'\t' 'NR > 1 && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/rc-t1--batch1.tsv" \
+    && ok "--rc average: summation-to-delta <= 1e-4" || fail "--rc average: summation error"
 
 cli_done
