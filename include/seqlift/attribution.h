@@ -62,8 +62,9 @@ int sl_maxpool_parse(const char *s, sl_maxpool_rule_t *r);
 /* ---- rules, elementwise over n values (exposed for tests) ------------------- */
 /* Pseudocount of the reference implementation: v ± 1e-7 where |v| < 5e-8 (+ for v >= 0). */
 float sl_attr_pseudocount(float v);
-/* Rescale multipliers of elementwise layer L: m = Δy/Δx, or f'(reference input)
- * where |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
+/* Rescale multipliers of elementwise layer L: m = Δy/Δx (for smooth ops computed in
+ * double from xin/rin without cancellation), or f'(reference input) where
+ * |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                      const float *rout, float *m, size_t n);
 /* RevealCancel of elementwise layer L at reference input rin, for input difference
