@@ -12,10 +12,10 @@
 
 #define TOL 1e-6
 
-/* Score x against one all-zero reference; with a zero reference hyp[p][b] is the
- * multiplier of (p, b). */
-static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
-                   const float *x, sl_attr_out_t *out)
+/* Score x against one reference ref with method m and max-pool rule mp (out is
+ * initialised here); sl_attr_run's return. */
+static int score1(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
+                  const float *x, const float *ref, sl_attr_out_t *out)
 {
     sl_target_t *tg;
     int nt;
@@ -29,13 +29,22 @@ static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, con
     assert_non_null(p);
     sl_attr_t *w = sl_attr_create(p);
     assert_non_null(w);
-    float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
     assert_int_equal(sl_attr_out_init(out, nt, net->in_len), 0);
-    assert_int_equal(sl_attr_run(w, 1, x, ref, 1, out), 0);
-    free(ref);
+    int ret = sl_attr_run(w, 1, x, ref, 1, out);
     sl_attr_destroy(w);
     sl_attr_plan_destroy(p);
     sl_targets_free(tg, nt);
+    return ret;
+}
+
+/* Score x against one all-zero reference; with a zero reference hyp[p][b] is the
+ * multiplier of (p, b). */
+static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
+                   const float *x, sl_attr_out_t *out)
+{
+    float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
+    assert_int_equal(score1(net, m, mp, targets, x, ref, out), 0);
+    free(ref);
 }
 
 static void assert_vec(const float *got, const double *want, int n, int stride)
@@ -286,19 +295,11 @@ static void test_maxpool_cross(void **state)
     assert_non_null(net);
     const float x[8] = {1, -3, 1, 2, 0.5f, -1, 1, 0}, r[8] = {0, -2, 0, 2, 2, -4, 0, 1};
     const double m[8] = {1, 1, 2, 2, 5.0 / 3, 4.0 / 3, 1, 1};
-    sl_target_t *tg;
-    int nt;
-    assert_int_equal(sl_targets_parse(net, "y", 0, &tg, &nt), 0);
     sl_attr_opts_t o;
     sl_attr_opts_default(&o);
     assert_int_equal(o.maxpool, SL_MAXPOOL_CROSS); /* the default */
-    o.method = SL_METHOD_RESCALE;
-    o.max_refs = 1;
-    sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
-    sl_attr_t *w = sl_attr_create(p);
     sl_attr_out_t out;
-    assert_int_equal(sl_attr_out_init(&out, nt, 2), 0);
-    assert_int_equal(sl_attr_run(w, 1, x, r, 1, &out), 0);
+    assert_int_equal(score1(net, SL_METHOD_RESCALE, SL_MAXPOOL_CROSS, "y", x, r, &out), 0);
     double want[8], tot = 0; /* hyp of one reference: m[b] − Σ_c r[c]·m[c] */
     for (int q = 0; q < 2; q++) {
         double s = 0;
@@ -314,9 +315,6 @@ static void test_maxpool_cross(void **state)
     assert_int_equal(sl_maxpool_parse("cross", &rule), 0);
     assert_int_equal(rule, SL_MAXPOOL_CROSS);
     sl_attr_out_free(&out);
-    sl_attr_destroy(w);
-    sl_attr_plan_destroy(p);
-    sl_targets_free(tg, nt);
     sl_net_destroy(net);
 }
 
@@ -334,25 +332,12 @@ static void test_nonfinite_refused(void **state)
     ab_free(&b);
     assert_non_null(net);
     const float x[12] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
-    sl_target_t *tg;
-    int nt;
-    assert_int_equal(sl_targets_parse(net, "y:0", 0, &tg, &nt), 0);
     const sl_method_t ms[3] = {SL_METHOD_RESCALE, SL_METHOD_GRADIENT, SL_METHOD_ISM};
     for (int k = 0; k < 3; k++) {
-        sl_attr_opts_t o;
-        sl_attr_opts_default(&o);
-        o.method = ms[k];
-        o.max_refs = 1;
-        sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
-        sl_attr_t *w = sl_attr_create(p);
         sl_attr_out_t out;
-        assert_int_equal(sl_attr_out_init(&out, nt, 3), 0);
-        assert_int_equal(sl_attr_run(w, 1, x, x, 1, &out), -1);
+        assert_int_equal(score1(net, ms[k], SL_MAXPOOL_CROSS, "y:0", x, x, &out), -1);
         sl_attr_out_free(&out);
-        sl_attr_destroy(w);
-        sl_attr_plan_destroy(p);
     }
-    sl_targets_free(tg, nt);
     sl_net_destroy(net);
 }
 
