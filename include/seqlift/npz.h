@@ -37,7 +37,13 @@ int sl_npz_write_rows(sl_npz_writer_t *w, int64_t first_row, int64_t n_rows, con
 /* Number of floats in one row. */
 int64_t sl_npz_row_size(const sl_npz_writer_t *w);
 /* Complete the archive and rename it into place; frees w. 0 / -1 (reported; the
- * temporary file is removed). Warns when some rows were never written. */
+ * temporary file is removed). Warns when some rows were never written.
+ * Two-phase form (several outputs committed together): sl_npz_prepare completes,
+ * closes and checks the temporary file (0 / -1 reported; w stays to be committed or
+ * aborted), sl_npz_commit renames it into place and frees w (it prepares first when
+ * needed; sl_npz_close is the same). */
+int sl_npz_prepare(sl_npz_writer_t *w);
+int sl_npz_commit(sl_npz_writer_t *w);
 int sl_npz_close(sl_npz_writer_t *w);
 /* Remove the temporary file and free w (w may be NULL). */
 void sl_npz_abort(sl_npz_writer_t *w);
