@@ -48,6 +48,12 @@ int sl_npz_close(sl_npz_writer_t *w);
 /* Remove the temporary file and free w (w may be NULL). */
 void sl_npz_abort(sl_npz_writer_t *w);
 
+/* The path of one npz of a `seqlift score --npz PREFIX` run: PREFIX.<kind>.npz, or
+ * PREFIX.<target>.<kind>.npz when target is not NULL, the target made file-name safe
+ * by sl_file_name_char (the rule of every per-target file). Caller frees; NULL on
+ * error (reported). */
+char *sl_npz_target_path(const char *prefix, const char *target, const char *kind);
+
 /* Read array `name` ("x" matches entry "x.npy"; NULL = the first entry) from an .npz.
  * On success *ndim, shape[0..*ndim) and *data (malloc'd, caller frees, C order float32)
  * are set and 0 is returned; -1 on error (reported, *data untouched). */

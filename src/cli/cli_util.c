@@ -37,3 +37,22 @@ int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, cons
     }
     return 0;
 }
+
+int sl_cli_check_list(const char *opt, const char *list)
+{
+    for (const char *a = list; a;) {
+        const char *ae = strchr(a, ',');
+        size_t an = ae ? (size_t)(ae - a) : strlen(a);
+        for (const char *b = ae ? ae + 1 : NULL; b;) {
+            const char *be = strchr(b, ',');
+            size_t bn = be ? (size_t)(be - b) : strlen(b);
+            if (an == bn && strncmp(a, b, an) == 0) {
+                sl_log_error("--%s: '%.*s' is given twice", opt, (int)an, a);
+                return -1;
+            }
+            b = be ? be + 1 : NULL;
+        }
+        a = ae ? ae + 1 : NULL;
+    }
+    return 0;
+}

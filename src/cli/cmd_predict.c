@@ -88,6 +88,7 @@ static int predict(const char *model, const char *fa, const char *bed, const cha
     for (int t = 0; t < threads; t++)
         if (!(p.seq[t] = sl_malloc((size_t)net->in_len, "sequence"))) goto fail;
     if (batch <= 0) batch = sl_net_auto_batch(net, (size_t)128 << 20);
+    sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
     if (rl->n < (int64_t)threads * batch) { /* few inputs: spread them over the threads */
         int64_t b = (rl->n + threads - 1) / threads;
         batch = b < 1 ? 1 : (int)b;

@@ -26,5 +26,8 @@ int sl_cli_edge(const char *s, sl_edge_t *edge);
 /* Inputs are either -f GENOME and -b BED, or -s SEQS alone, and no stray arguments;
  * else one error line and -1 (the caller prints usage and returns SL_EXIT_USAGE). */
 int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs);
+/* A comma-separated list names no item twice (e.g. --target gata,gata); else one
+ * error line naming --opt and the item, and -1. */
+int sl_cli_check_list(const char *opt, const char *list);
 
 #endif

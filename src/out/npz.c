@@ -292,6 +292,21 @@ fail:
     return -1;
 }
 
+char *sl_npz_target_path(const char *prefix, const char *target, const char *kind)
+{
+    size_t n = strlen(prefix) + (target ? strlen(target) + 1 : 0) + strlen(kind) + 6;
+    char *p = sl_malloc(n, "npz path");
+    if (!p) return NULL;
+    if (!target) {
+        snprintf(p, n, "%s.%s.npz", prefix, kind);
+        return p;
+    }
+    size_t k = (size_t)snprintf(p, n, "%s.", prefix);
+    for (const char *c = target; *c; c++) p[k++] = sl_file_name_char(*c);
+    snprintf(p + k, n - k, ".%s.npz", kind);
+    return p;
+}
+
 int sl_npz_prepare(sl_npz_writer_t *w)
 {
     if (!w) return -1;
