@@ -1,4 +1,5 @@
 /* main.c — `seqlift <command> [options]`, samtools-style dispatch. */
+#include <htslib/hts.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,11 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
+    /* process-wide settings belong to the program, not the library: htslib's own
+     * messages are silenced (every failure is reported once, by seqlift), and a
+     * signal removes the temporary files of the outputs being written */
+    hts_set_log_level(HTS_LOG_OFF);
+    sl_tmp_install_signal_handlers();
     if (argc < 2) {
         usage(stderr);
         return SL_EXIT_USAGE;

@@ -504,8 +504,12 @@ static int open_bigwig(sl_track_t *w)
     }
     /* open it once here: libBigWig prints its own message when it cannot */
     FILE *probe = fopen(w->bw_tmp, "w");
-    if (!probe || fclose(probe) != 0) {
+    if (!probe) {
         sl_log_error("%s: cannot open for writing: %s", w->bw_path, strerror(errno));
+        goto fail;
+    }
+    if (fclose(probe) != 0) {
+        sl_log_error("%s: write failed: %s", w->bw_path, strerror(errno));
         goto fail;
     }
     errno = 0;
