@@ -55,7 +55,9 @@ typedef struct {
 } sl_score_opts_t;
 
 void sl_score_opts_default(sl_score_opts_t *o);
-/* Run it. 0 / -1 (reported as one line; no output file left behind). */
+/* Run it. 0 on success; -1 on error, -2 when the options contradict each other (two
+ * outputs on one file, a target given twice): reported as one line, no output file
+ * left behind. */
 int sl_score_run(const sl_score_opts_t *o);
 
 /* ---- sinks ---------------------------------------------------------------------- */
@@ -80,6 +82,10 @@ typedef struct {
     const char *name;
     int genome_order;
     int (*wanted)(const sl_score_outputs_t *out);
+    /* The final paths it will write, named by the one rule (malloc'd, the run frees
+     * them): up to max into paths; returns how many, -1 on error (reported). The run
+     * refuses two outputs on one path before anything is opened. */
+    int (*paths)(const sl_score_info_t *in, char **paths, int max);
     int (*open)(sl_sink_t *s, const sl_score_info_t *in);
     int (*region)(sl_sink_t *s, const sl_score_info_t *in, int64_t i, const float *onehot,
                   const sl_attr_out_t *res);

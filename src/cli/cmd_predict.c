@@ -58,8 +58,8 @@ static int emit(void *ud, int64_t i, const float *v)
                 r->name ? r->name : ".");
     else fputs(r->name ? r->name : ".", fp);
     for (size_t j = 0; j < p->n_values; j++) fprintf(fp, "\t%.9g", v[j]);
-    if (fputc('\n', fp) == EOF) {
-        sl_log_error("%s: write failed", p->out->path);
+    if (fputc('\n', fp) == EOF || ferror(fp)) {
+        sl_ofile_prepare((sl_ofile_t *)p->out); /* reports the failure, once */
         return -1;
     }
     return 0;
@@ -128,6 +128,7 @@ int sl_cmd_predict(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((c = getopt_long(argc, argv, "m:f:b:s:o:t:h", lopts, NULL)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
@@ -146,13 +147,12 @@ int sl_cmd_predict(int argc, char **argv)
             if (sl_cli_edge(optarg, &edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: return sl_cli_unknown_option(argv, optind);
         }
     }
     if (!model || sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) {
-        if (!model) sl_log_error("give the model with -m MODEL.json");
-        usage(stderr);
-        return SL_EXIT_USAGE;
+        if (!model) return sl_cli_bad("give the model with -m MODEL.json");
+        return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;

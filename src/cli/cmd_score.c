@@ -90,6 +90,7 @@ int sl_cmd_score(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     int li = 0;
     while ((c = getopt_long(argc, argv, "m:f:b:s:t:h", lopts, &li)) >= 0) {
         switch (c) {
@@ -119,8 +120,7 @@ int sl_cmd_score(int argc, char **argv)
         case O_MERGE_RUNS: out->track.merge_runs = 1; break;
         case O_OVERLAP:
             if (sl_track_parse_overlap(optarg, &out->track.overlap) < 0) {
-                sl_log_error("--overlap: '%s' is not mean, max-abs or first", optarg);
-                return SL_EXIT_USAGE;
+                return sl_cli_bad("--overlap: '%s' is not mean, max-abs or first", optarg);
             }
             break;
         case O_TRACK_WIDTH:
@@ -129,15 +129,13 @@ int sl_cmd_score(int argc, char **argv)
             break;
         case O_METHOD:
             if (sl_method_parse(optarg, &o.ao.method) < 0) {
-                sl_log_error("--method: '%s' is not genomics, rescale, revealcancel, gradient, grad-input, "
+                return sl_cli_bad("--method: '%s' is not genomics, rescale, revealcancel, gradient, grad-input, "
                              "integrated-gradients or ism", optarg);
-                return SL_EXIT_USAGE;
             }
             break;
         case O_MAXPOOL:
             if (sl_maxpool_parse(optarg, &o.ao.maxpool) < 0) {
-                sl_log_error("--maxpool: '%s' is not summation or gradient", optarg);
-                return SL_EXIT_USAGE;
+                return sl_cli_bad("--maxpool: '%s' is not summation or gradient", optarg);
             }
             break;
         case O_SEED:
@@ -160,41 +158,29 @@ int sl_cmd_score(int argc, char **argv)
             if (sl_cli_edge(optarg, &o.edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: return sl_cli_unknown_option(argv, optind);
         }
     }
     if (!o.model || sl_cli_check_inputs(argc, argv, optind, o.fasta, o.bed, o.seqs) < 0) {
-        if (!o.model) sl_log_error("give the model with -m MODEL.json");
-        usage(stderr);
-        return SL_EXIT_USAGE;
+        if (!o.model) return sl_cli_bad("give the model with -m MODEL.json");
+        return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
     if (o.seqs && (out->bedgraph || out->bigwig)) {
-        sl_log_error("--bedgraph/--bigwig need genome regions (-f/-b), not -s SEQS.fa");
-        return SL_EXIT_USAGE;
+        return sl_cli_bad("--bedgraph/--bigwig need genome regions (-f/-b), not -s SEQS.fa");
     }
-    /* two outputs on one path would share a temporary file; "-" cannot hold one file
-     * per target */
-    const char *paths[] = {out->tsv, out->bedgraph, out->bigwig, out->report, out->report_json};
-    const int np = (int)(sizeof paths / sizeof *paths);
-    for (int i = 0; i < np; i++)
-        for (int j = i + 1; j < np; j++)
-            if (paths[i] && paths[j] && strcmp(paths[i], paths[j]) == 0 && strcmp(paths[i], "-") != 0) {
-                sl_log_error("two outputs are written to '%s': give each its own file", paths[i]);
-                return SL_EXIT_USAGE;
-            }
+    /* "-" cannot hold one file per target (two outputs on one file: sl_score_run) */
     if (o.target && strchr(o.target, ',') &&
         ((out->bedgraph && !strcmp(out->bedgraph, "-")) || (out->report && !strcmp(out->report, "-")) ||
          (out->report_json && !strcmp(out->report_json, "-")))) {
-        sl_log_error("with several targets, tracks and reports are one file per target: name a file, not '-'");
-        return SL_EXIT_USAGE;
+        return sl_cli_bad("with several targets, tracks and reports are one file per target: name a file, not '-'");
     }
     if (o.target && sl_cli_check_list("target", o.target) < 0) return SL_EXIT_USAGE;
     if (out->motifs && !out->report && !out->report_json) {
-        sl_log_error("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
-        return SL_EXIT_USAGE;
+        return sl_cli_bad("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
     }
     if (!out->npz && !out->tsv && !out->bedgraph && !out->bigwig && !out->report && !out->report_json)
         out->tsv = "-";
     sl_net_blas_threads(1); /* threads over regions; one GEMM thread each */
-    return sl_score_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
+    int rc = sl_score_run(&o);
+    return rc == -2 ? SL_EXIT_USAGE : rc < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

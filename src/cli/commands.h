@@ -19,6 +19,13 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 /* ---- option helpers shared by the commands (cli_util.c) ---- */
 #include "seqlift/seqio.h"
+#include "seqlift/util.h"
+/* The command whose --help the usage hints name (main.c sets it). */
+void sl_cli_set_command(const char *name);
+/* One line "error: <msg> (see 'seqlift <command> --help')"; returns SL_EXIT_USAGE. */
+int sl_cli_bad(const char *fmt, ...) SL_PRINTF(1, 2);
+/* getopt_long returned '?' (set opterr = 0): one line naming argv[optind - 1]. */
+int sl_cli_unknown_option(char **argv, int optind_);
 /* Integer option value in [lo, hi]; else one error line naming --opt, and -1. */
 int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
 /* --edge pad|skip|error; else one error line and -1. */

@@ -55,7 +55,10 @@ int main(int argc, char **argv)
         return SL_EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            sl_cli_set_command(commands[i].name);
+            return commands[i].fn(argc - 1, argv + 1);
+        }
     sl_log_error("unknown command '%s' (run 'seqlift --help')", argv[1]);
     return SL_EXIT_USAGE;
 }

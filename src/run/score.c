@@ -127,16 +127,35 @@ done:
     return ret;
 }
 
-/* Two targets with one label would write one file twice. */
-static int check_targets(const sl_score_info_t *c)
+/* Two targets with one label, or two outputs whose files (named by the one rule, e.g.
+ * targets "a:0" and "a_0") coincide, would write one file twice. 0 / -2 (reported) /
+ * -1 (no memory). */
+static int check_outputs(const run_t *r)
 {
+    const sl_score_info_t *c = &r->in;
     for (int a = 0; a < c->nt; a++)
         for (int b = a + 1; b < c->nt; b++)
             if (strcmp(c->tg[a].label, c->tg[b].label) == 0) {
                 sl_log_error("target '%s' is given twice", c->tg[a].label);
-                return -1;
+                return -2;
             }
-    return 0;
+    int n = 0, ret = 0, max = 4 * c->nt + 8;
+    char **p = sl_calloc((size_t)max * r->ns, sizeof *p, "output paths");
+    if (!p) return -1;
+    for (int j = 0; j < r->ns && ret == 0; j++) {
+        int k = r->sinks[j].ops->paths(c, p + n, max);
+        if (k < 0) ret = -1;
+        else n += k;
+    }
+    for (int a = 0; a < n && ret == 0; a++)
+        for (int b = a + 1; b < n && ret == 0; b++)
+            if (p[a] && p[b] && strcmp(p[a], p[b]) == 0) {
+                sl_log_error("two outputs are written to '%s': give each its own file", p[a]);
+                ret = -2;
+            }
+    for (int a = 0; a < max * r->ns; a++) free(p[a]);
+    free(p);
+    return ret;
 }
 
 static int setup_workers(run_t *r, const sl_score_opts_t *o)
@@ -205,7 +224,6 @@ int sl_score_run(const sl_score_opts_t *o)
     if (sl_net_split_weights(net) < 0) goto fail; /* the one call; before any worker */
     if (sl_targets_parse(net, o->target, o->post_activation, &tg, &c->nt) < 0) goto fail;
     c->tg = tg;
-    if (check_targets(c) < 0 || load_inputs(&r, o) < 0) goto fail;
 
     for (const sl_sink_ops_t *k = sl_sink_kinds; k->name; k++)
         if (k->wanted(&o->out)) {
@@ -216,6 +234,9 @@ int sl_score_run(const sl_score_opts_t *o)
             r.sinks[r.ns++].ops = k;
             genome_order |= k->genome_order;
         }
+    if ((ret = check_outputs(&r)) < 0) goto fail;
+    ret = -1;
+    if (load_inputs(&r, o) < 0) goto fail;
     if (genome_order) { /* every sink then sees the regions in genome order */
         if (!(order = sl_malloc((size_t)(c->rl->n ? c->rl->n : 1) * sizeof(int64_t), "region order")) ||
             sl_track_sort_order(c->rl, order) < 0)

@@ -24,6 +24,20 @@ typedef struct {
 
 static int npz_wanted(const sl_score_outputs_t *o) { return o->npz != NULL; }
 
+static const char *npz_kind(int k) { return k == 0 ? "ohe" : (k - 1) % 2 == 0 ? "hyp" : "contrib"; }
+static const char *npz_target(const sl_score_info_t *c, int k)
+{
+    return k == 0 || c->nt == 1 ? NULL : c->tg[(k - 1) / 2].label;
+}
+
+static int npz_paths(const sl_score_info_t *c, char **p, int max)
+{
+    int n = 1 + 2 * c->nt;
+    for (int k = 0; k < n && k < max; k++)
+        if (!(p[k] = sl_npz_target_path(c->opts->out.npz, npz_target(c, k), npz_kind(k)))) return -1;
+    return n < max ? n : max;
+}
+
 static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
 {
     npz_sink_t *z = sl_calloc(1, sizeof(*z), "npz writers");
@@ -35,9 +49,7 @@ static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
     if (!z->w || !z->row) return -1;
     int64_t shape[3] = {c->rl->n, 4, c->len};
     for (int k = 0; k < z->n; k++) {
-        const char *kind = k == 0 ? "ohe" : (k - 1) % 2 == 0 ? "hyp" : "contrib";
-        const char *target = k == 0 || c->nt == 1 ? NULL : c->tg[(k - 1) / 2].label;
-        char *path = sl_npz_target_path(c->opts->out.npz, target, kind);
+        char *path = sl_npz_target_path(c->opts->out.npz, npz_target(c, k), npz_kind(k));
         if (!path) return -1;
         z->w[k] = sl_npz_open(path, "arr_0", 3, shape);
         free(path);
@@ -110,6 +122,24 @@ typedef struct {
 } report_sink_t;
 
 static int report_wanted(const sl_score_outputs_t *o) { return o->report || o->report_json; }
+
+/* Per-target files given by path (tracks, reports): path, or path.<target>.ext. */
+static int target_paths(const sl_score_info_t *c, const char *a, const char *b, char **p, int max)
+{
+    int n = 0;
+    for (int t = 0; t < c->nt; t++)
+        for (int j = 0; j < 2; j++) {
+            const char *q = j ? b : a;
+            if (!q || !strcmp(q, "-") || n == max) continue;
+            if (!(p[n++] = sl_track_target_path(q, c->tg[t].label, c->nt))) return -1;
+        }
+    return n;
+}
+
+static int report_paths(const sl_score_info_t *c, char **p, int max)
+{
+    return target_paths(c, c->opts->out.report, c->opts->out.report_json, p, max);
+}
 
 static int report_open(sl_sink_t *s, const sl_score_info_t *c)
 {
@@ -203,6 +233,12 @@ static void report_abort(sl_sink_t *s, const sl_score_info_t *c)
 
 static int tsv_wanted(const sl_score_outputs_t *o) { return o->tsv != NULL; }
 
+static int tsv_paths(const sl_score_info_t *c, char **p, int max)
+{
+    if (!strcmp(c->opts->out.tsv, "-") || max < 1) return 0;
+    return (p[0] = sl_strdup(c->opts->out.tsv)) ? 1 : -1;
+}
+
 static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
 {
     sl_ofile_t *f = sl_ofile_open(c->opts->out.tsv, "w");
@@ -271,6 +307,11 @@ typedef struct {
 } track_sink_t;
 
 static int track_wanted(const sl_score_outputs_t *o) { return o->bedgraph || o->bigwig; }
+
+static int track_paths(const sl_score_info_t *c, char **p, int max)
+{
+    return target_paths(c, c->opts->out.bedgraph, c->opts->out.bigwig, p, max);
+}
 
 static int track_open(sl_sink_t *s, const sl_score_info_t *c)
 {
@@ -358,6 +399,14 @@ static int stats_wanted(const sl_score_outputs_t *o)
     return 1;
 }
 
+static int stats_paths(const sl_score_info_t *c, char **p, int max)
+{
+    (void)c;
+    (void)p;
+    (void)max;
+    return 0;
+}
+
 static int stats_open(sl_sink_t *s, const sl_score_info_t *c)
 {
     (void)c;
@@ -412,9 +461,9 @@ static void stats_abort(sl_sink_t *s, const sl_score_info_t *c)
 /* The output kinds, in the order they see each region (tracks first: they need genome
  * order, which then is the order of every sink). */
 const sl_sink_ops_t sl_sink_kinds[] = {
-    {"tracks", 1, track_wanted, track_open, track_region, track_prepare, track_commit, track_abort},
-    {"npz", 0, npz_wanted, npz_open, npz_region, npz_prepare, npz_commit, npz_abort},
-    {"tsv", 0, tsv_wanted, tsv_open, tsv_region, tsv_prepare, tsv_commit, tsv_abort},
-    {"report", 0, report_wanted, report_open, report_region, report_prepare, report_commit, report_abort},
-    {"stats", 0, stats_wanted, stats_open, stats_region, stats_prepare, stats_commit, stats_abort},
-    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL}};
+    {"tracks", 1, track_wanted, track_paths, track_open, track_region, track_prepare, track_commit, track_abort},
+    {"npz", 0, npz_wanted, npz_paths, npz_open, npz_region, npz_prepare, npz_commit, npz_abort},
+    {"tsv", 0, tsv_wanted, tsv_paths, tsv_open, tsv_region, tsv_prepare, tsv_commit, tsv_abort},
+    {"report", 0, report_wanted, report_paths, report_open, report_region, report_prepare, report_commit, report_abort},
+    {"stats", 0, stats_wanted, stats_paths, stats_open, stats_region, stats_prepare, stats_commit, stats_abort},
+    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};

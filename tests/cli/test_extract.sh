@@ -146,7 +146,7 @@ done
 # 9. Usage: --help 0 (stdout), no args / bad option / bad value 2.
 "$SEQLIFT" extract --help | grep -q 'Usage: seqlift extract' && ok "--help" || fail "--help"
 expect 2 'Usage' -- extract
-expect 2 'Usage' -- extract --bogus
+expect 2 "unknown option.*'--bogus'.*seqlift extract --help" -- extract --bogus
 expect 2 'edge' -- extract -f "$D/genome.fa" -b "$D/regions.bed" --edge wrap
 expect 2 'width' -- extract -f "$D/genome.fa" -b "$D/regions.bed" -w ten
 expect 2 'either' -- extract -f "$D/genome.fa"
