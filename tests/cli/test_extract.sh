@@ -132,10 +132,13 @@ printf 'c19999\t2\t10\t.\t0\t-\n' >"$T/many.bed"
 racefail=0
 for trial in 1 2 3; do
     rm -f "$T/many.fa.fai"
+    pids=()
     for j in 1 2 3 4 5 6; do
         "$SEQLIFT" extract -f "$T/many.fa" -b "$T/many.bed" >"$T/many.$j.out" 2>"$T/many.$j.err" &
+        pids+=($!)
     done
-    for j in 1 2 3 4 5 6; do wait -n || racefail=1; done
+    # wait by pid: `wait -n` returns 127 for children that ended before it was called
+    for p in "${pids[@]}"; do wait "$p" || racefail=1; done
     for j in 1 2 3 4 5 6; do
         [ "$(cat "$T/many.$j.out")" = "$(printf '>c19999:2-10(-)\nTTACGTAC')" ] || racefail=1
     done
