@@ -98,28 +98,26 @@ static int call_openat(int dirfd, const char *path, int flags, mode_t mode)
     return real_openat_p(dirfd, path, flags, mode);
 }
 
+/* the mode argument, present only when a file may be created */
+#define OPEN_MODE(flags, mode)                                                      \
+    mode_t mode = 0;                                                                \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {                                          \
+        va_list ap;                                                                 \
+        va_start(ap, flags);                                                        \
+        mode = (mode_t)va_arg(ap, int);                                             \
+        va_end(ap);                                                                 \
+    }
+
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     return open_common(call_openat, AT_FDCWD, path, flags, mode);
 }
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    OPEN_MODE(flags, mode);
     return open_common(call_openat, dirfd, path, flags, mode);
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
