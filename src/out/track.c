@@ -52,7 +52,7 @@ struct sl_track_s {
     /* bigWig */
     bigWigFile_t *bw;
     char *bw_path, *bw_tmp;
-    int bw_prepared;
+    int bw_prepared, bw_finalised;
     int bw_chrom_started;       /* bwAddIntervals done for the current contig */
     uint32_t bw_n, *bw_start, *bw_end;
     float *bw_val;
@@ -596,10 +596,44 @@ fail:
 }
 
 /* bwClose() finalises a file opened for writing and only prints when that fails:
- * finalise here (checked), then let bwClose free the handle without finalising. */
-static void bw_free(bigWigFile_t *bw)
+ * finalise here (checked), then let bwClose free the handle without finalising.
+ * What bwClose does not free is freed here: the list of data-block index nodes until
+ * bwFinalize has turned it into the index tree (which bwClose frees); after a failed
+ * bwFinalize, the zoom buffers not yet written and, when the failure came while a
+ * zoom level's blocks were written, that level's index list (libBigWig frees these
+ * only on success; the conditions below are those under which they are still live). */
+static void free_index_list(bwWriteBuffer_t *wb)
+{
+    for (bwLL *l = wb->firstIndexNode, *next; l; l = next) {
+        next = l->next;
+        bwDestroyIndexNode(l->node);
+        free(l);
+    }
+    wb->firstIndexNode = wb->currentIndexNode = NULL;
+}
+
+static void bw_free(bigWigFile_t *bw, int finalised)
 {
     if (!bw) return;
+    bwWriteBuffer_t *wb = bw->writeBuffer;
+    /* the data index list lives until writeIndex has built bw->idx->root from it */
+    if (wb && (!bw->idx || !bw->idx->root)) free_index_list(wb);
+    bwZoomHdr_t *z = bw->hdr ? bw->hdr->zoomHdrs : NULL;
+    if (wb && finalised && z && wb->firstZoomBuffer) {
+        int cur = -1;
+        for (int i = 0; i < bw->hdr->nLevels; i++) {
+            if (!wb->firstZoomBuffer[i]) continue;
+            if (cur < 0) cur = i;
+            for (bwZoomBuffer_t *b = wb->firstZoomBuffer[i], *next; b; b = next) {
+                next = b->next;
+                free(b->p);
+                free(b);
+            }
+            wb->firstZoomBuffer[i] = NULL;
+        }
+        if (cur >= 0 && z->dataOffset && z->dataOffset[cur] && z->idx && z->idx[cur] && !z->idx[cur]->root)
+            free_index_list(wb);
+    }
     bw->isWrite = 0;
     bwClose(bw);
 }
@@ -612,6 +646,7 @@ static int bw_prepare(sl_track_t *w)
     FILE *fp = w->bw->URL->x.fp;
     /* without entries libBigWig writes no index and says so (a header-only file) */
     int fin = bwFinalize(w->bw);
+    w->bw_finalised = 1;
     if ((fin != 0 && w->n_entries > 0) || fflush(fp) != 0 || ferror(fp))
         return bw_fail(w, "finishing the index and zoom levels");
     long size = ftell(fp);
@@ -626,7 +661,7 @@ static int bw_prepare(sl_track_t *w)
     w->bw = NULL;
     int err = fclose(fp) != 0 ? errno : 0;
     bw->URL->x.fp = nul;
-    bw_free(bw);
+    bw_free(bw, 1);
     if (err) {
         sl_log_error("%s: write failed: %s", w->bw_path, strerror(err));
         return -1;
@@ -695,7 +730,7 @@ void sl_track_abort(sl_track_t *w)
 {
     if (!w) return;
     sl_ofile_abort(w->bg);
-    bw_free(w->bw);
+    bw_free(w->bw, w->bw_finalised);
     if (w->bw_tmp) sl_tmp_remove(w->bw_tmp);
     free_writer(w);
 }
