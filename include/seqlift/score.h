@@ -60,6 +60,22 @@ void sl_score_opts_default(sl_score_opts_t *o);
  * left behind. */
 int sl_score_run(const sl_score_opts_t *o);
 
+/* ---- prediction run: the model's outputs, a TSV with one row per input ------------- */
+
+typedef struct {
+    const char *model;
+    const char *fasta, *bed;  /* genome + regions, or */
+    const char *seqs;         /* FASTA records */
+    sl_edge_t edge;
+    int threads;              /* workers (>= 1) */
+    int batch;                /* sequences per forward pass; <= 0: automatic */
+    const char *out;          /* TSV path; NULL or "-" = stdout */
+} sl_predict_opts_t;
+
+/* Columns: chrom start end strand name (BED) or name (FASTA), then every output
+ * value (sl_net_value_label), "%.9g". 0 / -1 (reported; no output file left). */
+int sl_predict_run(const sl_predict_opts_t *o);
+
 /* ---- sinks ---------------------------------------------------------------------- */
 
 /* What a sink sees of the run. */
