@@ -8,6 +8,8 @@
 #include "seqlift/score.h"
 #include "seqlift/util.h"
 
+#include "run/run_priv.h"
+
 typedef struct {
     const sl_regions_t *rl;
     sl_genome_t **g; /* [threads]: one per worker, faidx is not thread-safe */
@@ -28,10 +30,7 @@ static int emit(void *ud, int64_t i, const float *v)
     predict_t *p = ud;
     const sl_region_t *r = &p->rl->r[i];
     FILE *fp = p->out->fp;
-    if (p->bed)
-        fprintf(fp, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
-                r->name ? r->name : ".");
-    else fputs(r->name ? r->name : ".", fp);
+    sl_run_put_key(fp, r, p->bed);
     for (size_t j = 0; j < p->n_values; j++) fprintf(fp, "\t%.9g", v[j]);
     if (fputc('\n', fp) == EOF || ferror(fp)) {
         sl_ofile_prepare((sl_ofile_t *)p->out); /* reports the failure, once */
@@ -70,7 +69,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out)
         int64_t b = (rl->n + threads - 1) / threads;
         batch = b < 1 ? 1 : (int)b;
     }
-    fputs(p.bed ? "chrom\tstart\tend\tstrand\tname" : "name", out->fp);
+    fputs(SL_RUN_TSV_KEY(p.bed), out->fp);
     char lab[512];
     for (size_t j = 0; j < p.n_values; j++) {
         sl_net_value_label(net, j, lab, sizeof lab);

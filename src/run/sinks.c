@@ -12,6 +12,8 @@
 #include "seqlift/score.h"
 #include "seqlift/util.h"
 
+#include "run/run_priv.h"
+
 #define SUM_WARN 1e-3 /* summation-to-delta relative error that gets a warning */
 
 /* ---- npz: ohe, hyp, contrib as (regions, 4, length) ------------------------------ */
@@ -245,7 +247,7 @@ static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
     if (!f) return -1;
     s->st = f;
     fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\n",
-            c->bed_mode ? "chrom\tstart\tend\tstrand\tname" : "name");
+            SL_RUN_TSV_KEY(c->bed_mode));
     return 0;
 }
 
@@ -262,10 +264,7 @@ static int tsv_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const f
     FILE *fp = ((sl_ofile_t *)s->st)->fp;
     const sl_region_t *r = &c->rl->r[i];
     for (int t = 0; t < c->nt; t++) {
-        if (c->bed_mode)
-            fprintf(fp, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
-                    r->name ? r->name : ".");
-        else fputs(r->name ? r->name : ".", fp);
+        sl_run_put_key(fp, r, c->bed_mode);
         fprintf(fp, "\t%s", c->tg[t].label);
         put_num(fp, res->out_x[t]);
         put_num(fp, res->out_ref[t]);
