@@ -43,6 +43,7 @@ char *sl_strdup(const char *s);
 typedef struct sl_ofile_s {
     FILE *fp;       /* write here */
     char *path;     /* final path */
+    char *name;     /* the file messages name (path, or what a temporary path stands for) */
     char *tmp;      /* temporary path, NULL for stdout or a device written in place */
     int direct;     /* 1: fp is the device/pipe itself (closed on commit/abort) */
     int failed;     /* prepare failed */

@@ -120,6 +120,24 @@ static void tmp_unregister(const char *tmp)
     pthread_mutex_unlock(&tmp_lock);
 }
 
+/* The file a path stands for in messages: a registered temporary ("X.tmp.<pid>", which
+ * a writer such as the report may itself write through an sl_ofile_t) names X. */
+static char *display_name(const char *path)
+{
+    int reg = 0;
+    pthread_mutex_lock(&tmp_lock);
+    for (int i = 0; i < TMP_MAX_FILES && !reg; i++) reg = tmp_used[i] && strcmp(tmp_slot[i], path) == 0;
+    pthread_mutex_unlock(&tmp_lock);
+    char suf[32];
+    size_t n = strlen(path), k = (size_t)snprintf(suf, sizeof suf, ".tmp.%ld", (long)getpid());
+    if (reg && n > k && strcmp(path + n - k, suf) == 0) {
+        char *d = sl_strdup(path);
+        if (d) d[n - k] = 0;
+        return d;
+    }
+    return sl_strdup(path);
+}
+
 char *sl_tmp_path(const char *path)
 {
     size_t n = strlen(path) + 32;
@@ -186,7 +204,7 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
 {
     sl_ofile_t *f = sl_calloc(1, sizeof(*f), "output file");
     if (!f) return NULL;
-    if (!(f->path = sl_strdup(path))) goto fail;
+    if (!(f->path = sl_strdup(path)) || !(f->name = display_name(path))) goto fail;
     if (strcmp(path, "-") == 0) {
         f->fp = stdout;
         return f;
@@ -195,7 +213,7 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
      * temporary file onto them would replace the device with a regular file. */
     if (sl_path_is_special(path)) {
         if (!(f->fp = fopen(path, mode ? mode : "w"))) {
-            sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
+            sl_log_error("%s: cannot open for writing: %s", f->name, strerror(errno));
             goto fail;
         }
         f->direct = 1;
@@ -203,13 +221,14 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
     }
     if (!(f->tmp = sl_tmp_path(path))) goto fail;
     if (!(f->fp = fopen(f->tmp, mode ? mode : "w"))) {
-        sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
+        sl_log_error("%s: cannot open for writing: %s", f->name, strerror(errno));
         goto fail;
     }
     return f;
 fail:
     if (f->tmp) sl_tmp_remove(f->tmp);
     free(f->path);
+    free(f->name);
     free(f->tmp);
     free(f);
     return NULL;
@@ -226,7 +245,7 @@ int sl_ofile_prepare(sl_ofile_t *f)
     }
     f->fp = NULL;
     if (bad) {
-        sl_log_error("%s: write failed: %s", f->path, strerror(err ? err : EIO));
+        sl_log_error("%s: write failed: %s", f->name, strerror(err ? err : EIO));
         f->failed = 1;
         return -1;
     }
@@ -236,6 +255,7 @@ int sl_ofile_prepare(sl_ofile_t *f)
 static void ofile_free(sl_ofile_t *f)
 {
     free(f->path);
+    free(f->name);
     free(f->tmp);
     free(f);
 }

@@ -2,8 +2,8 @@
 # Every writer of `score` and `predict` under injected faults (tests/support/fault:
 # LD_PRELOAD, no root): its open fails, its writes fail with ENOSPC after N bytes for
 # several N, or its close fails. Each run writes every output at once; each must end
-# with exit 1, exactly one stderr line, and no temporary and no final file of any
-# output left (all-or-nothing commit).
+# with exit 1, exactly one stderr line naming the output file (not its temporary), and
+# no temporary and no final file of any output left (all-or-nothing commit).
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" output_faults
 FAULT=${SEQLIFT_FAULT_LIB:-build/libsl_fault.so}
@@ -48,6 +48,7 @@ check() { # what cmd-function pattern mode N
     if [ "$rc" != 1 ] || [ "$lines" != 1 ]; then fail "$what $pat $mode $n -> exit $rc, $lines stderr lines: $(head -3 "$T/err")"
     elif [ -n "$left" ]; then fail "$what $pat $mode $n left files: $left"
     elif grep -q "Sanitizer" "$T/err"; then fail "$what $pat $mode $n: sanitizer report"
+    elif grep -q '\.tmp\.' "$T/err"; then fail "$what $pat $mode $n: the message names a temporary: $(cat "$T/err")"
     else ok "$what $pat $mode $n -> exit 1, one line, nothing left"; fi
 }
 
