@@ -5,9 +5,9 @@
  * can no longer be covered by a later region, so it is emitted and dropped.
  *
  * Errors must surface. The bedGraph goes through stdio (sl_ofile_t); a .gz one is cut
- * into BGZF blocks here with zlib (the layout htslib's bgzf writes, same deflate
- * parameters), because bgzf_close() leaks its handle and logs on its own when the
- * final write fails. libBigWig ignores the failure of buffer flushes made inside
+ * into BGZF blocks here and each compressed with htslib's bgzf_compress (the bytes
+ * bgzf_write gives), but not written through a BGZF handle: bgzf_close() leaks its
+ * handle and logs on its own when the final write fails. libBigWig ignores the failure of buffer flushes made inside
  * bwAppendIntervals and then writes past its 32 KiB buffer, so it is only ever fed
  * what fits in that buffer; a full buffer is flushed through bwAddIntervals, whose
  * flush is checked, and after the first failure nothing more is fed. The closed
@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
-#include <zlib.h>
+#include <htslib/bgzf.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -153,15 +153,10 @@ char *sl_track_target_path(const char *path, const char *target, int n_targets)
 
 /* ---- output ----------------------------------------------------------------------- */
 
-#define BGZF_IN 0xff00 /* uncompressed bytes per block, as htslib */
-#define BGZF_OUT 0x10000
+#define BGZF_IN BGZF_BLOCK_SIZE /* uncompressed bytes per block, as htslib */
+#define BGZF_OUT BGZF_MAX_BLOCK_SIZE
 static const unsigned char bgzf_eof[28] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, 0x42, 0x43,
                                            2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-
-static void put_le(unsigned char *p, uint32_t v, int n)
-{
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
 
 static int bg_fail(sl_track_t *w, int err)
 {
@@ -169,31 +164,16 @@ static int bg_fail(sl_track_t *w, int err)
     return -1;
 }
 
-/* One BGZF block: gzip member with the BC extra field (total size - 1), raw deflate. */
+/* One BGZF block, compressed by htslib (its bytes, libdeflate or zlib as built). */
 static int bgzf_block(sl_track_t *w)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        sl_log_error("%s: zlib initialisation failed", w->bg_path);
+    size_t clen = BGZF_MAX_BLOCK_SIZE;
+    if (bgzf_compress(w->zblk, &clen, w->blk, w->blk_n, -1) != 0) {
+        sl_log_error("%s: cannot compress a BGZF block", w->bg_path);
         return -1;
     }
-    zs.next_in = w->blk, zs.avail_in = (uInt)w->blk_n;
-    zs.next_out = w->zblk + 18, zs.avail_out = BGZF_OUT - 18 - 8;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t clen = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) { /* cannot happen for BGZF_IN bytes: deflateBound < 64 KiB */
-        sl_log_error("%s: zlib failed to compress a block", w->bg_path);
-        return -1;
-    }
-    size_t total = 18 + clen + 8;
-    memcpy(w->zblk, bgzf_eof, 18);
-    put_le(w->zblk + 16, (uint32_t)(total - 1), 2);
-    put_le(w->zblk + 18 + clen, (uint32_t)crc32(crc32(0L, Z_NULL, 0), w->blk, (uInt)w->blk_n), 4);
-    put_le(w->zblk + 18 + clen + 4, (uint32_t)w->blk_n, 4);
     w->blk_n = 0;
-    if (fwrite(w->zblk, 1, total, w->bg->fp) != total) return bg_fail(w, errno);
+    if (fwrite(w->zblk, 1, clen, w->bg->fp) != clen) return bg_fail(w, errno);
     return 0;
 }
 
