@@ -204,7 +204,8 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
 {
     sl_ofile_t *f = sl_calloc(1, sizeof(*f), "output file");
     if (!f) return NULL;
-    if (!(f->path = sl_strdup(path)) || !(f->name = display_name(path))) goto fail;
+    if (!(f->path = sl_strdup(path)) || !(f->name = strcmp(path, "-") ? display_name(path) : sl_strdup("stdout")))
+        goto fail;
     if (strcmp(path, "-") == 0) {
         f->fp = stdout;
         return f;
