@@ -16,6 +16,23 @@
 
 #define SUM_WARN 1e-3 /* summation-to-delta relative error that gets a warning */
 
+/* commit and abort of a sink whose NAME_free(s, commit, &ret) commits (renames) or
+ * aborts (removes) every file it holds and frees its state */
+#define SINK_END(NAME)                                                     \
+    static int NAME##_commit(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 1, &ret);                                           \
+        return ret;                                                        \
+    }                                                                      \
+    static void NAME##_abort(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 0, &ret);                                           \
+    }
+
 /* ---- npz: ohe, hyp, contrib as (regions, 4, length) ------------------------------ */
 
 typedef struct {
@@ -99,20 +116,7 @@ static void npz_free(sl_sink_t *s, int commit, int *ret)
     free(z);
 }
 
-static int npz_commit(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    npz_free(s, 1, &ret);
-    return ret;
-}
-
-static void npz_abort(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    npz_free(s, 0, &ret);
-}
+SINK_END(npz)
 
 /* ---- report: one sl_report_t per target, written at prepare to temporaries -------- */
 
@@ -216,20 +220,7 @@ static void report_free(sl_sink_t *s, int commit, int *ret)
     free(z);
 }
 
-static int report_commit(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    report_free(s, 1, &ret);
-    return ret;
-}
-
-static void report_abort(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    report_free(s, 0, &ret);
-}
+SINK_END(report)
 
 /* ---- TSV ---------------------------------------------------------------------------- */
 
@@ -370,20 +361,7 @@ static void track_free(sl_sink_t *s, int commit, int *ret)
     free(k);
 }
 
-static int track_commit(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    track_free(s, 1, &ret);
-    return ret;
-}
-
-static void track_abort(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    track_free(s, 0, &ret);
-}
+SINK_END(track)
 
 /* ---- summation-to-delta statistics (a message, no file) ---------------------------- */
 
