@@ -78,7 +78,8 @@ int sl_cmd_predict(int argc, char **argv)
         if (!model) return sl_cli_bad("give the model with -m MODEL.json");
         return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
-    sl_predict_opts_t o = {model, fa, bed, seqs, edge, threads, batch, outp};
+    sl_predict_opts_t o = {.model = model, .fasta = fa, .bed = bed, .seqs = seqs, .edge = edge,
+                           .threads = threads, .batch = batch, .out = outp};
     sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
     return sl_predict_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }
