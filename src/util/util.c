@@ -80,7 +80,7 @@ char *sl_strdup(const char *s)
 
 /* A static table, not a heap list: the handler of SIGINT/SIGTERM/SIGHUP only reads it
  * (async-signal-safe: no malloc, no locks), slot by slot, and unlinks what is in use. */
-#define TMP_MAX_FILES 256
+#define TMP_MAX_FILES 1024 /* outputs of one run: 2 + 6 per target at most today */
 #define TMP_PATH_MAX 4096
 static char tmp_slot[TMP_MAX_FILES][TMP_PATH_MAX];
 static volatile sig_atomic_t tmp_used[TMP_MAX_FILES];
