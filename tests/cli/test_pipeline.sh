@@ -29,4 +29,9 @@ else fail "window before 0: $n entries, first '$first'"; fi
 expect 2 "gata.*twice" -- score -m "$G/model.json" -f "$G/genome.fa.gz" -b "$T/sub.bed" --target gata,gata --npz "$T/dup"
 ls "$T" | grep -q '^dup' && fail "duplicate targets wrote files"
 
+# a later output failing (a full device) leaves no earlier one renamed into place
+expect 1 "/dev/full: write failed" -- score -m "$G/model.json" -f "$G/genome.fa.gz" -b "$T/sub.bed" --refs dinuc:2 \
+    --npz "$T/full" --bedgraph "$T/full.bedGraph" --tsv /dev/full
+ls "$T" | grep -q '^full' && fail "--tsv /dev/full left $(ls "$T" | grep '^full')" || ok "--tsv /dev/full: no npz or track left"
+
 cli_done
