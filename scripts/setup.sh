@@ -9,6 +9,8 @@ PKGS=(build-essential cmake pkg-config git
       libhts-dev zlib1g-dev libcjson-dev libcmocka-dev libopenblas-dev libbigwig-dev
       samtools tabix bedtools
       python3 python3-numpy python3-torch python3-pybigwig
+      groff-base
+      libhdf5-dev python3-h5py
       chromium)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then

@@ -13,6 +13,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Compute batch b into slot, on worker (0..n_workers-1). 0 / -1 (reported) stops the run. */
 typedef int (*sl_pipe_work_f)(void *ud, int worker, int64_t b, int slot);
 /* Emit batch b from slot, on the calling thread, b = 0..n_batches-1 in order. 0 / -1
@@ -28,5 +32,9 @@ static inline int sl_pipe_n_slots(int n_workers) { return (n_workers < 1 ? 1 : n
 /* Run the pipeline; returns when every batch was emitted or after the first error
  * (the workers are joined either way). 0 / -1 (reported). */
 int sl_pipe_run(int64_t n_batches, int n_workers, sl_pipe_work_f work, sl_pipe_emit_f emit, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

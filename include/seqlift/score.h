@@ -26,6 +26,10 @@
 #include "seqlift/seqio.h"
 #include "seqlift/track.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Outputs of a run; NULL = not written. Per-target files are named by one rule:
  * sl_track_target_path() for files given by path, sl_npz_target_path() for npz. */
 typedef struct {
@@ -41,7 +45,9 @@ typedef struct {
 } sl_score_outputs_t;
 
 typedef struct {
-    const char *model;        /* model JSON */
+    const char *model;        /* model: seqlift JSON, Keras .h5 or Keras JSON (sl_model_load) */
+    const char *weights;      /* Keras JSON: its weights .h5 (else NULL) */
+    const char *alphabet;     /* Keras: input channel order if not ACGT (else NULL) */
     const char *fasta, *bed;  /* genome + regions, or */
     const char *seqs;         /* FASTA records */
     const char *refs;         /* reference spec (NULL = SL_REF_DEFAULT_SPEC) */
@@ -63,7 +69,7 @@ int sl_score_run(const sl_score_opts_t *o);
 /* ---- prediction run: the model's outputs, a TSV with one row per input ------------- */
 
 typedef struct {
-    const char *model;
+    const char *model, *weights, *alphabet; /* as in sl_score_opts_t */
     const char *fasta, *bed;  /* genome + regions, or */
     const char *seqs;         /* FASTA records */
     sl_edge_t edge;
@@ -117,5 +123,9 @@ struct sl_sink_s {
 
 /* The output kinds, in the order they see each region; ends with a NULL name. */
 extern const sl_sink_ops_t sl_sink_kinds[];
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

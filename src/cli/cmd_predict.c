@@ -25,6 +25,8 @@ static void usage(FILE *fp)
             "value: <output>, or <output>_<i> for outputs with several values ([len][ch] order).\n\n"
             "Options:\n"
             "  -m, --model FILE    model JSON (its safetensors file next to it)\n"
+            "                      or Keras .h5, or Keras JSON with --weights FILE.h5\n"
+            "      --alphabet ORD  a Keras model\'s input channel order if not ACGT\n"
             "  -f, --fasta FILE    indexed genome FASTA, plain or bgzip\n"
             "  -b, --bed FILE      regions: BED3-12 or narrowPeak, plain or gzip\n"
             "  -s, --seqs FILE     instead of -f/-b: every record of a FASTA file, in order\n"
@@ -42,8 +44,10 @@ int sl_cmd_predict(int argc, char **argv)
         {"bed", required_argument, NULL, 'b'},   {"seqs", required_argument, NULL, 's'},
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, 1},   {"edge", required_argument, NULL, 2},
+        {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
+    const char *weights = NULL, *alphabet = NULL; /* Keras models */
     sl_edge_t edge = SL_EDGE_PAD;
     int threads = 1, batch = 0, c;
     long long v;
@@ -56,6 +60,8 @@ int sl_cmd_predict(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:f:b:s:o:t:h", lopts, NULL)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
+        case 'W': weights = optarg; break;
+        case 'A': alphabet = optarg; break;
         case 'f': fa = optarg; break;
         case 'b': bed = optarg; break;
         case 's': seqs = optarg; break;
@@ -78,8 +84,8 @@ int sl_cmd_predict(int argc, char **argv)
         if (!model) return sl_cli_bad("give the model with -m MODEL.json");
         return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
-    sl_predict_opts_t o = {.model = model, .fasta = fa, .bed = bed, .seqs = seqs, .edge = edge,
-                           .threads = threads, .batch = batch, .out = outp};
+    sl_predict_opts_t o = {.model = model, .weights = weights, .alphabet = alphabet, .fasta = fa, .bed = bed,
+                           .seqs = seqs, .edge = edge, .threads = threads, .batch = batch, .out = outp};
     sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
     return sl_predict_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

@@ -23,6 +23,8 @@ static void usage(FILE *fp)
             "length; minus strand scored as its reverse complement) or FASTA record.\n\n"
             "Options:\n"
             "  -m, --model FILE      model JSON (its safetensors file next to it)\n"
+            "                        or Keras .h5, or Keras JSON with --weights FILE.h5\n"
+            "      --alphabet ORD    a Keras model\'s input channel order if not ACGT\n"
             "  -f, --fasta FILE      indexed genome FASTA, plain or bgzip\n"
             "  -b, --bed FILE        regions: BED3-12 or narrowPeak, plain or gzip\n"
             "  -s, --seqs FILE       instead of -f/-b: every record of a FASTA file, in order\n"
@@ -79,6 +81,7 @@ int sl_cmd_score(int argc, char **argv)
         {"merge-runs", no_argument, NULL, O_MERGE_RUNS},
         {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
+        {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     sl_score_opts_t o;
     sl_score_opts_default(&o);
@@ -101,6 +104,8 @@ int sl_cmd_score(int argc, char **argv)
         case O_REPORT: out->report = optarg; break;
         case O_RJSON: out->report_json = optarg; break;
         case 'm': o.model = optarg; break;
+        case 'W': o.weights = optarg; break;
+        case 'A': o.alphabet = optarg; break;
         case 'f': o.fasta = optarg; break;
         case 'b': o.bed = optarg; break;
         case 's': o.seqs = optarg; break;

@@ -14,6 +14,7 @@ int sl_cmd_shuffle(int argc, char **argv);
 int sl_cmd_score(int argc, char **argv);
 int sl_cmd_seqlets(int argc, char **argv);
 int sl_cmd_report(int argc, char **argv);
+int sl_cmd_convert(int argc, char **argv);
 /* report and seqlets share one runner (cmd_report.c); seqlets_only skips the report. */
 int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seqlift/keras.h"
 #include "seqlift/model.h"
 #include "seqlift/score.h"
 #include "seqlift/util.h"
@@ -46,7 +47,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out)
     predict_t p;
     memset(&p, 0, sizeof p);
     sl_regions_t *rl = NULL;
-    sl_net_t *net = sl_net_load(o->model);
+    sl_net_t *net = sl_model_load(o->model, o->weights, o->alphabet);
     if (!net) return -1;
     p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
     p.g = sl_calloc((size_t)threads, sizeof *p.g, "genome handles");

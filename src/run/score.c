@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seqlift/keras.h"
 #include "seqlift/pipeline.h"
 #include "seqlift/reference.h"
 #include "seqlift/util.h"
@@ -218,7 +219,7 @@ int sl_score_run(const sl_score_opts_t *o)
     int ret = -1, opened = 0, committed = 0, genome_order = 0;
     c->opts = o;
     c->bed_mode = o->seqs == NULL;
-    if (!(net = sl_net_load(o->model))) return -1;
+    if (!(net = sl_model_load(o->model, o->weights, o->alphabet))) return -1;
     c->net = net;
     c->len = net->in_len;
     if (sl_net_split_weights(net) < 0) goto fail; /* the one call; before any worker */
