@@ -257,10 +257,13 @@ int sl_score_run(const sl_score_opts_t *o)
     if (setup_workers(&r, o) < 0 || sl_pipe_run(n_batches, r.n_workers, work, emit, &r) < 0) goto fail;
     for (int j = 0; j < r.ns; j++)
         if (r.sinks[j].ops->prepare(&r.sinks[j], c) < 0) goto fail;
-    /* every output is complete and checked: only renames are left */
+    /* every output is complete and checked: only renames are left. A rename failing
+     * (rare: same directory) stops there; the outputs not yet renamed are removed. */
     ret = 0;
-    for (; committed < r.ns; committed++)
-        if (r.sinks[committed].ops->commit(&r.sinks[committed], c) < 0) ret = -1;
+    while (committed < r.ns && ret == 0) {
+        sl_sink_t *s = &r.sinks[committed++];
+        if (s->ops->commit(s, c) < 0) ret = -1;
+    }
 fail:
     for (int j = committed; j < opened; j++) r.sinks[j].ops->abort(&r.sinks[j], c);
     free_workers(&r);
