@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "seqlift/log.h"
+#include "seqlift/reference.h"
 #include "seqlift/util.h"
 
 static const char *cli_command = "";
@@ -19,6 +21,25 @@ int sl_cli_bad(const char *fmt, ...)
     va_end(ap);
     sl_log_error("%s (see 'seqlift %s --help')", msg, cli_command);
     return SL_EXIT_USAGE;
+}
+
+/* the library's message about a bad value, kept to be printed with the usage hint */
+static void keep_error(sl_log_level_t level, const char *msg, void *ud)
+{
+    if (level == SL_LOG_ERROR) snprintf(ud, 512, "%s", msg);
+}
+
+int sl_cli_refs(const char *spec)
+{
+    char msg[512] = "";
+    sl_log_set_callback(keep_error, msg);
+    sl_refspec_t *rs = sl_refspec_parse(spec);
+    sl_log_set_callback(NULL, NULL);
+    if (rs) {
+        sl_refspec_destroy(rs);
+        return 0;
+    }
+    return sl_cli_bad("--refs: %s", msg[0] ? msg : "bad reference spec");
 }
 
 int sl_cli_unknown_option(char **argv, int optind_)

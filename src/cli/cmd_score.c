@@ -109,13 +109,10 @@ int sl_cmd_score(int argc, char **argv)
         case 'f': o.fasta = optarg; break;
         case 'b': o.bed = optarg; break;
         case 's': o.seqs = optarg; break;
-        case O_REFS: {
-            sl_refspec_t *rs = sl_refspec_parse(optarg); /* a bad spec is bad usage */
-            if (!rs) return SL_EXIT_USAGE;
-            sl_refspec_destroy(rs);
+        case O_REFS:
+            if (sl_cli_refs(optarg) != 0) return SL_EXIT_USAGE; /* a bad spec is bad usage */
             o.refs = optarg;
             break;
-        }
         case O_TARGET: o.target = optarg; break;
         case O_NPZ: out->npz = optarg; break;
         case O_TSV: out->tsv = optarg; break;

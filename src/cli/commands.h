@@ -27,6 +27,9 @@ void sl_cli_set_command(const char *name);
 int sl_cli_bad(const char *fmt, ...) SL_PRINTF(1, 2);
 /* getopt_long returned '?' (set opterr = 0): one line naming argv[optind - 1]. */
 int sl_cli_unknown_option(char **argv, int optind_);
+/* A --refs spec that parses (files it names are read now); else one line with the
+ * reference module's reason and the usage hint, and SL_EXIT_USAGE. */
+int sl_cli_refs(const char *spec);
 /* Integer option value in [lo, hi]; else one error line naming --opt, and -1. */
 int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
 /* --edge pad|skip|error; else one error line and -1. */
