@@ -61,9 +61,9 @@ typedef struct {
 } sl_score_opts_t;
 
 void sl_score_opts_default(sl_score_opts_t *o);
-/* Run it. 0 on success; -1 on error, -2 when the options contradict each other (two
- * outputs on one file, a target given twice): reported as one line, no output file
- * left behind. */
+/* Run it. 0 on success; -1 on error, -2 when the options are bad (a target the model
+ * does not have, a target given twice, two outputs on one file): reported as one line,
+ * no output file left behind. */
 int sl_score_run(const sl_score_opts_t *o);
 
 /* ---- prediction run: the model's outputs, a TSV with one row per input ------------- */

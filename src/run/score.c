@@ -223,7 +223,10 @@ int sl_score_run(const sl_score_opts_t *o)
     c->net = net;
     c->len = net->in_len;
     if (sl_net_split_weights(net) < 0) goto fail; /* the one call; before any worker */
-    if (sl_targets_parse(net, o->target, o->post_activation, &tg, &c->nt) < 0) goto fail;
+    if (sl_targets_parse(net, o->target, o->post_activation, &tg, &c->nt) < 0) {
+        ret = -2; /* the target spec does not fit the model: bad options */
+        goto fail;
+    }
     c->tg = tg;
 
     for (const sl_sink_ops_t *k = sl_sink_kinds; k->name; k++)
