@@ -40,10 +40,10 @@ typedef struct {
     sl_overlap_t overlap;
     int64_t track_width;  /* keep the central W bases of each window; 0 = all */
     int merge_runs;       /* 1: merge adjacent entries with equal printed values */
-    int threads;          /* bgzip compression threads for a .gz bedGraph (<= 1: none) */
+    int threads;          /* unused (kept for callers): BGZF blocks are compressed on the writing thread */
 } sl_track_opts_t;
 
-/* Defaults: mean, all bases, no merging, no compression threads. */
+/* Defaults: mean, all bases, no merging. */
 void sl_track_opts_init(sl_track_opts_t *o);
 /* "mean", "max-abs" or "first"; 0 / -1 (not reported: the CLI prints usage). */
 int sl_track_parse_overlap(const char *s, sl_overlap_t *out);
