@@ -25,7 +25,8 @@ start=$SECONDS
 args=(score -m "$data/model.json" -f "$data/genome.fa.gz" -b "$data/test.bed"
       --method genomics --refs dinuc:20 --seed 1 --target gata,ebox,both
       --tsv "$out/demo.tsv" --npz "$out/demo" --bigwig "$out/demo.bw" --bedgraph "$out/demo.bedGraph"
-      --motifs "$data/motifs.meme" --report "$out/demo.html" --threads 2)
+      --motifs "$data/motifs.meme" --report "$out/demo.html" --threads 2
+      --igv-session "$out/demo.xml")
 echo "+ seqlift ${args[*]}" >&2
 "$seqlift" "${args[@]}"
 echo "demo: scored $(wc -l <"$data/test.bed") regions x 3 targets in $((SECONDS - start)) s; outputs in $out/:"

@@ -11,7 +11,8 @@ PKGS=(build-essential cmake pkg-config git
       python3 python3-numpy python3-torch python3-pybigwig
       groff-base
       libhdf5-dev python3-h5py
-      chromium)
+      chromium
+      igv xvfb xauth)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -136,7 +136,7 @@ static inline void ab_act(ab_t *b, const char *name, const char *op, const char 
 
 /* Build and load through the shared test builder (tests/support/model_builder.h), which
  * serialises the JSON graph and the safetensors; outputs_json is the "outputs" array
- * body, e.g. "{\"name\":\"y\",\"layer\":\"d1\"}". Splits the weights by sign. */
+ * body, e.g. "{\"name\":\"y\",\"layer\":\"d1\"}". */
 static inline sl_net_t *ab_build(ab_t *b, int in_len, const char *outputs_json)
 {
     sl_mb_t *mb = sl_mb_create(in_len, 0);
@@ -160,10 +160,6 @@ static inline sl_net_t *ab_build(ab_t *b, int in_len, const char *outputs_json)
     free(text);
     sl_net_t *net = sl_mb_load(mb);
     sl_mb_destroy(mb);
-    if (net && sl_net_split_weights(net) < 0) {
-        sl_net_destroy(net);
-        net = NULL;
-    }
     return net;
 }
 

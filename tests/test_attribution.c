@@ -25,13 +25,16 @@ static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, con
     o.method = m;
     o.maxpool = mp;
     o.max_refs = 1;
-    sl_attr_t *w = sl_attr_create(net, tg, nt, &o);
+    sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+    assert_non_null(p);
+    sl_attr_t *w = sl_attr_create(p);
     assert_non_null(w);
     float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
     assert_int_equal(sl_attr_out_init(out, nt, net->in_len), 0);
     assert_int_equal(sl_attr_run(w, 1, x, ref, 1, out), 0);
     free(ref);
     sl_attr_destroy(w);
+    sl_attr_plan_destroy(p);
     sl_targets_free(tg, nt);
 }
 
@@ -185,7 +188,12 @@ static void test_ref3_conv(void **state)
     /* parts with reference 1 */
     float dx[16], dxp[16], dxn[16], yp[6], yn[6];
     for (int i = 0; i < 16; i++) dx[i] = x[i] - 1.0f;
-    sl_attr_linear_parts(&net->layers[1], dx, dxp, dxn, 16, yp, yn, 1, a);
+    const sl_layer_t *L1 = &net->layers[1];
+    float wp[64], wn[64]; /* W⁺, W⁻ */
+    size_t nw = (size_t)L1->in_ch * L1->out_ch * L1->kernel;
+    assert_true(nw <= 64);
+    for (size_t j = 0; j < nw; j++) wp[j] = L1->w[j] > 0 ? L1->w[j] : 0, wn[j] = L1->w[j] < 0 ? L1->w[j] : 0;
+    sl_attr_linear_parts(L1, wp, wn, dx, dxp, dxn, 16, yp, yn, 1, a);
     const double p0[3] = {26, 23, 20}, p1[3] = {4, 3, 2}, n0[3] = {-4, -3, -2}, n1[3] = {-26, -23, -20};
     assert_vec(yp, p0, 3, 2);
     assert_vec(yp + 1, p1, 3, 2);
@@ -368,10 +376,55 @@ static void test_targets_parse(void **state)
     }
 }
 
+/* The plan splits W by sign exactly where RevealCancel reaches a weighted layer: the
+ * genomics default after the dense layer only, revealcancel after both, rescale nowhere;
+ * W⁺ + W⁻ = W. */
+static void test_plan_split(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 3);
+    ab_conv(&b, "c1", "input", 4, 3, 3, 1, 1, "\"same\"", 0.5f);
+    ab_act(&b, "r1", "relu", "c1");
+    ab_layer(&b, "\"name\":\"fl\",\"op\":\"flatten\",\"inputs\":[\"r1\"],\"order\":\"channel_last\"");
+    ab_dense(&b, "d1", "fl", 24, 4, 0.5f);
+    ab_act(&b, "r2", "relu", "d1");
+    ab_dense(&b, "d2", "r2", 4, 1, 0.5f);
+    sl_net_t *net = ab_build(&b, 8, "{\"name\":\"y\",\"layer\":\"d2\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y", 0, &tg, &nt), 0);
+    static const sl_method_t m[3] = {SL_METHOD_GENOMICS, SL_METHOD_REVEALCANCEL, SL_METHOD_RESCALE};
+    static const int want_c1[3] = {0, 1, 0}, want_d1[3] = {1, 1, 0};
+    for (int k = 0; k < 3; k++) {
+        sl_attr_opts_t o;
+        sl_attr_opts_default(&o);
+        o.method = m[k];
+        sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+        assert_non_null(p);
+        const float *wp, *wn;
+        assert_int_equal(sl_attr_plan_split(p, 1, &wp, &wn) == 0, want_c1[k]);
+        assert_int_equal(sl_attr_plan_split(p, 4, &wp, &wn) == 0, want_d1[k]);
+        assert_int_equal(sl_attr_plan_split(p, 6, &wp, &wn), -1); /* the target layer */
+        if (want_d1[k]) {
+            const sl_layer_t *L = &net->layers[4];
+            for (int j = 0; j < L->in_ch * L->out_ch; j++) {
+                assert_true(wp[j] >= 0 && wn[j] <= 0);
+                assert_true(wp[j] + wn[j] == L->w[j]);
+            }
+        }
+        sl_attr_plan_destroy(p);
+    }
+    sl_targets_free(tg, nt);
+    sl_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
+        cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_targets_parse),

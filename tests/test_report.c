@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "seqlift/browser.h"
 #include "seqlift/report.h"
 #include "seqlift/util.h"
 #include "support/test_support.h"
@@ -213,22 +214,36 @@ static void test_report_content(void **state)
     assert_null(strstr(h, "@import"));
     free(h);
 
-    /* BED: 6 columns, region#rank names, strand of the region */
+    /* BED9: MOTIF#rank names (or unlabelled#rank), score 0..1000, motif strand ('.'
+     * unlabelled), thick = the seqlet, itemRgb by sign, sorted by chrom then start */
     char *b = slurp(bed);
     assert_non_null(b);
     assert_non_null(strstr(b, "chr2\t"));
-    assert_non_null(strstr(b, "peak3#1\t"));
-    char line[512];
+    assert_non_null(strstr(b, "\tGATA_like#"));
+    char line[512], prev_chrom[64] = "";
+    long long prev_start = -1;
+    int max_score = 0;
     FILE *fp = fopen(bed, "r");
     while (fgets(line, sizeof line, fp)) {
-        char chrom[64], name[256], strand;
-        long long s, e;
-        double score;
-        assert_int_equal(sscanf(line, "%63s %lld %lld %255s %lf %c", chrom, &s, &e, name, &score, &strand), 6);
+        char chrom[64], name[256], strand, rgb[32];
+        long long s, e, ts, te;
+        int score;
+        assert_int_equal(sscanf(line, "%63s %lld %lld %255s %d %c %lld %lld %31s", chrom, &s, &e, name, &score,
+                                &strand, &ts, &te, rgb),
+                         9);
         assert_true(s < e);
-        int ri = (int)(s / 1000);
-        assert_int_equal(strand, ri % 2 ? '-' : '+');
+        assert_true(ts == s && te == e);
+        assert_true(score >= 0 && score <= 1000);
+        max_score = score > max_score ? score : max_score;
+        assert_true(strchr("+-.", strand) != NULL);
+        assert_int_equal(strand == '.', strncmp(name, "unlabelled#", 11) == 0);
+        assert_true(strcmp(rgb, SL_BROWSER_RGB_POS) == 0 || strcmp(rgb, SL_BROWSER_RGB_NEG) == 0);
+        int c = strcmp(prev_chrom, chrom);
+        assert_true(c < 0 || (c == 0 && prev_start <= s));
+        snprintf(prev_chrom, sizeof prev_chrom, "%s", chrom);
+        prev_start = s;
     }
+    assert_int_equal(max_score, 1000);
     fclose(fp);
     free(b);
     char *t = slurp(tsv);
@@ -376,7 +391,7 @@ static void test_edge_inputs(void **state)
     sl_report_opts_default(&o);
     assert_int_equal(sl_report_opt(&o, "top", "7"), 1);
     assert_int_equal(o.top_matches, 7);
-    assert_int_equal(sl_report_opt(&o, "report-order", "prediction"), 1);
+    assert_int_equal(sl_report_opt(&o, "report-order", "prediction"), 2); /* a drawing option */
     assert_int_equal(o.order, SL_REPORT_ORDER_PREDICTION);
     assert_int_equal(sl_report_opt(&o, "min-len", "x"), -1);
     assert_int_equal(sl_report_opt(&o, "scan-pvalue", "0.5"), -1);

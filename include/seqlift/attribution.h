@@ -5,10 +5,10 @@
  * element is d(contribution)/d(Δinput): contribution = m·Δx. With several references
  * the multipliers are computed per reference and contributions averaged (DeepLIFT-SHAP).
  *
- * Usage (one sl_attr_t per thread; the net is shared and read-only):
- *   sl_net_split_weights(net);                        // once, before any thread
+ * Usage (the net and the plan are shared and read-only; one sl_attr_t per thread):
  *   sl_targets_parse(net, "count", 0, &tg, &nt);
- *   sl_attr_t *w = sl_attr_create(net, tg, nt, &opts);
+ *   sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &opts);   // once
+ *   sl_attr_t *w = sl_attr_create(p);                                // per thread
  *   sl_attr_out_t out; sl_attr_out_init(&out, nt, net->in_len);
  *   sl_attr_run(w, 1, onehot, refs, n_refs, &out);   // refs [n_seqs][n_refs][L][4]
  * Arrays are in model (sequence) order, [L][4] = position-major, A C G T.
@@ -68,10 +68,10 @@ void sl_attr_revealcancel(const sl_layer_t *L, const float *rin, const float *dp
 
 /* Positive and negative parts of a conv1d/dense layer's output difference for input
  * difference dx ([n][in_len][in_ch]): each term w·Δx goes to Δy⁺ or Δy⁻ by its sign,
- * i.e. Δy⁺ = W⁺Δx⁺ + W⁻Δx⁻ and Δy⁻ = W⁺Δx⁻ + W⁻Δx⁺ (four GEMMs, no bias). dxp, dxn are
- * scratch of dx's size. L->wpos/wneg must be set (sl_net_split_weights). */
-void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
-                          float *ypos, float *yneg, int n, sl_acts_t *scratch);
+ * i.e. Δy⁺ = W⁺Δx⁺ + W⁻Δx⁻ and Δy⁻ = W⁺Δx⁻ + W⁻Δx⁺ (four GEMMs, no bias), with
+ * wpos/wneg = W⁺/W⁻ (sl_attr_plan_split). dxp, dxn are scratch of dx's size. */
+void sl_attr_linear_parts(const sl_layer_t *L, const float *wpos, const float *wneg, const float *dx, float *dxp,
+                          float *dxn, size_t n_in, float *ypos, float *yneg, int n, sl_acts_t *scratch);
 
 /* ---- targets ------------------------------------------------------------------ */
 typedef enum {
@@ -127,12 +127,22 @@ typedef struct {
 int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len);
 void sl_attr_out_free(sl_attr_out_t *o);
 
+/* The attribution plan of (net, targets, options), built once and then read-only, so
+ * every worker shares it: the rule chosen per layer, the sign-split weights W⁺/W⁻ of
+ * the layers RevealCancel needs them for, and the buffer plan (one liveness planner for
+ * multipliers and Δ⁺/Δ⁻ buffers). net and targets must outlive it. NULL on error
+ * (reported: e.g. a softmax inside the network before a target). */
+typedef struct sl_attr_plan_s sl_attr_plan_t;
+sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
+                                    const sl_attr_opts_t *o);
+void sl_attr_plan_destroy(sl_attr_plan_t *p);
+/* W⁺ and W⁻ ([w's layout]) of layer `layer` when the plan split it; 0 / -1 if not. */
+int sl_attr_plan_split(const sl_attr_plan_t *p, int layer, const float **wpos, const float **wneg);
+
+/* One thread's workspace for plan p (all memory allocated here; p must outlive it).
+ * NULL on OOM (reported). */
 typedef struct sl_attr_s sl_attr_t;
-/* Plan a workspace (all memory allocated here). The net must have had
- * sl_net_split_weights() for DeepLIFT methods. NULL on error (reported: e.g. a
- * softmax inside the network before a target). */
-sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
-                          const sl_attr_opts_t *o);
+sl_attr_t *sl_attr_create(const sl_attr_plan_t *p);
 void sl_attr_destroy(sl_attr_t *w);
 /* Score n_seqs <= opts.batch sequences x [n_seqs][L][4] against refs
  * [n_seqs][n_refs][L][4] (n_refs <= opts.max_refs; ignored by methods without

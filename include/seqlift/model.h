@@ -18,23 +18,24 @@
 extern "C" {
 #endif
 
+/* The ops of the model format. Everything about an op (JSON name, arity, flags, shape
+ * inference, kernels, DeepLIFT rule) is in one table, src/nn/ops.c; the order here
+ * carries no meaning. */
 typedef enum {
     SL_OP_INPUT = 0,
-    /* linear in their inputs (DeepLIFT Linear rule) */
     SL_OP_CONV1D, SL_OP_DENSE, SL_OP_BATCHNORM, SL_OP_AVGPOOL, SL_OP_GLOBAL_AVGPOOL,
     SL_OP_FLATTEN, SL_OP_DROPOUT, SL_OP_ADD, SL_OP_CONCAT, SL_OP_CROP,
-    /* elementwise nonlinearities (Rescale / RevealCancel / gradient) */
     SL_OP_RELU, SL_OP_SIGMOID, SL_OP_TANH, SL_OP_SOFTPLUS, SL_OP_ELU, SL_OP_EXP, SL_OP_GELU,
-    /* max pools (gradient rule or summation-preserving rule) */
     SL_OP_MAXPOOL, SL_OP_GLOBAL_MAXPOOL,
-    /* output transform over channels */
     SL_OP_SOFTMAX,
     SL_OP_COUNT
 } sl_op_t;
 
-static inline int sl_op_is_elementwise(sl_op_t op) { return op >= SL_OP_RELU && op <= SL_OP_GELU; }
-static inline int sl_op_is_linear(sl_op_t op) { return op >= SL_OP_CONV1D && op <= SL_OP_CROP; }
-static inline int sl_op_is_maxpool(sl_op_t op) { return op == SL_OP_MAXPOOL || op == SL_OP_GLOBAL_MAXPOOL; }
+/* Properties from the op table. */
+int sl_op_is_elementwise(sl_op_t op); /* y = f(x) per element (Rescale / RevealCancel) */
+int sl_op_is_linear(sl_op_t op);      /* linear in its inputs (DeepLIFT Linear rule) */
+int sl_op_is_maxpool(sl_op_t op);     /* max over windows (max-pool rules) */
+const char *sl_op_name(sl_op_t op);   /* the model JSON's name, "?" if none */
 
 typedef struct {
     char *name;
@@ -50,9 +51,6 @@ typedef struct {
      *         memory order (repacked from PyTorch [out][in]); b is [out] or NULL. */
     float *w, *b;
     int in_ch, out_ch;   /* conv1d / dense fan-in (per position) and fan-out */
-    /* w split by sign, same layout as w: wpos = max(w,0), wneg = min(w,0).
-     * Filled for conv1d and dense by sl_net_split_weights(), else NULL. */
-    float *wpos, *wneg;
     float *bn_scale, *bn_shift; /* batchnorm folded: y = x * scale[c] + shift[c] */
     float alpha;         /* elu: alpha; softplus: beta */
     float threshold;     /* softplus: linear above beta*x > threshold (PyTorch semantics) */
@@ -88,9 +86,6 @@ void sl_net_destroy(sl_net_t *net);
 
 /* Output index by name, or by decimal index; -1 (not reported) if none. */
 int sl_net_find_output(const sl_net_t *net, const char *name_or_index);
-
-/* Fill wpos/wneg for every conv1d and dense layer (idempotent; 0 / -1 on OOM). */
-int sl_net_split_weights(sl_net_t *net);
 
 /* Activations of every layer for up to max_batch sequences; one per thread.
  * act[l] holds n * layers[l].len * layers[l].ch floats after a forward pass.

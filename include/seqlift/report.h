@@ -21,6 +21,7 @@
 #define SEQLIFT_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "seqlift/motif.h"
 #include "seqlift/seqio.h"
@@ -45,6 +46,7 @@ typedef struct {
     sl_report_order_t order;
     const char *title;     /* borrowed; NULL = "seqlift motif report" */
     const char *pred_label;/* borrowed; name of the prediction (e.g. the target), or NULL */
+    const char *genome_name;/* borrowed; assembly (hg38) of the UCSC links, or NULL (UCSC's default) */
 } sl_report_opts_t;
 
 typedef struct sl_report_s sl_report_t;
@@ -84,26 +86,27 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
 /* Options shared by every command that calls seqlets or writes a report (score,
  * seqlets, report). Put SL_REPORT_LONG_OPTIONS in a getopt_long table (they return 0
  * and set the long index), then pass the option's name and optarg to sl_report_opt:
- * 1 = it was one of these (parsed into o), 0 = not one of these, -1 = bad value
- * (reported). SL_REPORT_OPTIONS_HELP is their usage text. */
+ * 1 = a seqlet/matching option, 2 = a report (drawing) option, both parsed into o;
+ * 0 = not one of these; -1 = bad value (reported). sl_report_opts_help prints their
+ * usage with the defaults taken from d (draw = 0: the seqlet options only). */
 #define SL_REPORT_LONG_OPTIONS                                                                      \
     {"seqlet-threshold", 1, 0, 0}, {"min-len", 1, 0, 0}, {"max-len", 1, 0, 0}, {"flank", 1, 0, 0},   \
         {"top", 1, 0, 0}, {"min-overlap", 1, 0, 0}, {"match-evalue", 1, 0, 0}, {"scan-pvalue", 1, 0, 0}, \
-        {"report-regions", 1, 0, 0}, {"report-order", 1, 0, 0}, {"report-title", 1, 0, 0}
-#define SL_REPORT_OPTIONS_HELP                                                                      \
-    "Seqlets and motifs:\n"                                                                         \
-    "  --seqlet-threshold P  span p-value threshold (Laplace null per region) [0.01]\n"             \
-    "  --min-len N           shortest seqlet [4]\n"                                                 \
-    "  --max-len N           longest seqlet [25]\n"                                                 \
-    "  --flank N             bases added each side for motif matching [5]\n"                        \
-    "  --top N               motif matches kept per seqlet [3]\n"                                   \
-    "  --min-overlap N       aligned columns needed for a match [5]\n"                              \
-    "  --match-evalue E      label a seqlet with its best motif when E <= this [0.05]\n"            \
-    "  --scan-pvalue P       motif scan (FIMO-like) threshold [1e-4]; 0 disables\n"                 \
-    "  --report-regions N    regions drawn in the report [50]\n"                                    \
-    "  --report-order O      'input' or 'prediction' (highest first) [input]\n"                     \
-    "  --report-title T      report title\n"
+        {"report-regions", 1, 0, 0}, {"report-order", 1, 0, 0}, {"report-title", 1, 0, 0},          \
+        {"genome-name", 1, 0, 0}
 int sl_report_opt(sl_report_opts_t *o, const char *name, const char *value);
+void sl_report_opts_help(FILE *fp, const sl_report_opts_t *d, int draw);
+
+/* Where the seqlets BED9 of a report goes: seqlets_bed when given (one file per target:
+ * sl_track_target_path), else beside the report: <report without .html/.htm/.json>
+ * .seqlets.bed (report = the per-target HTML path, else the JSON path); NULL when neither
+ * is given (no seqlets called) or on no memory. malloc'd. */
+char *sl_report_seqlets_path(const char *seqlets_bed, const char *report, const char *report_json, const char *target,
+                             int n_targets);
+
+/* A region's label in reports, seqlet TSVs and the windows BED: its name, else
+ * "chrom:start+1-end", else "region<index>". malloc'd; NULL on no memory (reported). */
+char *sl_report_region_label(const sl_region_t *r);
 
 /* Counts so far (for logs and tests). */
 int64_t sl_report_n_seqlets(const sl_report_t *rep);

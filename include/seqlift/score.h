@@ -40,6 +40,9 @@ typedef struct {
     const char *report;       /* HTML motif report, and/or */
     const char *report_json;  /* its JSON */
     const char *motifs;       /* MEME motif database for the report (optional) */
+    const char *seqlets_bed;  /* seqlets BED9 (per target); NULL: beside the report */
+    const char *igv_session;  /* IGV session XML loading the run's outputs (browser.h) */
+    const char *ucsc_hub;     /* UCSC track hub directory (needs ro.genome_name) */
     sl_track_opts_t track;
     sl_report_opts_t ro;
 } sl_score_outputs_t;

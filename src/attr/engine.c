@@ -22,29 +22,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_priv.h" /* the op table */
 #include "seqlift/attribution.h"
 #include "seqlift/util.h"
 
+/* Buffers of the plan, per layer. */
+enum { BUF_MULT, BUF_MPX, BUF_MNX, BUF_DPOS, BUF_DNEG, N_BUF };
+
+/* Built once per (model, targets, options), then read-only: shared by every worker. */
+struct sl_attr_plan_s {
+    const sl_net_t *net;
+    sl_attr_opts_t o;   /* normalised */
+    const sl_target_t *tg;
+    int nt;
+    int max_rows;       /* reference-side batch */
+    int grad_mode;      /* gradient rules on the rows' own activations (gradient, IG) */
+    int last;           /* highest target layer */
+    char *need;         /* [n_layers]: ancestor of some target */
+    char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
+    char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
+    float **wpos, **wneg; /* [n_layers]: W⁺ = max(W, 0), W⁻ = min(W, 0) of the sign-split
+                           * layers that carry Δ⁺/Δ⁻, else NULL */
+    size_t max_size, gsz; /* largest layer; largest target layer */
+    int n_slots;        /* buffer plan: slot s holds slot_size[s] floats; buffer b of layer l */
+    size_t *slot_size;  /* lives in slot buf[b][l] (-1: none) */
+    int *buf[N_BUF];
+};
+
+/* One worker's workspace: the plan's buffers, activations and scratch. */
 struct sl_attr_s {
+    const sl_attr_plan_t *plan;
     const sl_net_t *net;
     sl_attr_opts_t o;
     const sl_target_t *tg;
     int nt;
     int len;            /* input length */
-    int max_rows;       /* reference-side batch */
-    int grad_mode;      /* gradient rules on the rows' own activations (gradient, IG) */
+    int max_rows, grad_mode;
+    const char *pn, *rc, *anc; /* the plan's */
+    size_t max_size, gsz;
     sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
-    float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers], NULL where unused */
-    float **pool;       /* multiplier buffers shared by layers whose lifetimes do not overlap */
-    float **dx;         /* [max n_in]: producers' multiplier buffers for a linear backward */
+    float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers] into pool, NULL where unused */
+    float **pool;       /* [n_slots] */
     int n_pool;
+    float **dx;         /* [max n_in]: producers' multiplier buffers for a linear backward */
     char *started;      /* [n_layers]: mult[l] zeroed in the current backward */
-    char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
-    char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
     float *s[3];        /* scratch, max_rows × largest layer */
-    size_t max_size;
     float *g;           /* target weights [n_targets][batch][largest target layer] */
-    size_t gsz;
     float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
     float *macc;        /* IG: summed gradients [n_targets][batch*max_refs][len][4] */
     int *row_seq;       /* [max_rows] */
@@ -91,24 +114,18 @@ void sl_attr_out_free(sl_attr_out_t *o)
 void sl_attr_destroy(sl_attr_t *w)
 {
     if (!w) return;
-    int nl = w->net->n_layers;
     for (int i = 0; i < w->n_pool; i++) free(w->pool[i]);
     free(w->pool);
     free(w->started);
     free(w->mult); /* pointers into the pool */
+    free(w->mpx);
+    free(w->mnx);
+    free(w->dpos);
+    free(w->dneg);
     free(w->dx);
-    float **arrs[4] = {w->mpx, w->mnx, w->dpos, w->dneg};
-    for (int a = 0; a < 4; a++) {
-        if (!arrs[a]) continue;
-        for (int l = 0; l < nl; l++) free(arrs[a][l]);
-        free(arrs[a]);
-    }
     sl_acts_destroy(w->ax);
     sl_acts_destroy(w->ar);
     for (int i = 0; i < 3; i++) free(w->s[i]);
-    free(w->pn);
-    free(w->rc);
-    free(w->anc);
     free(w->g);
     free(w->xin);
     free(w->macc);
@@ -117,56 +134,100 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w);
 }
 
-static int is_pass_pn(sl_op_t op) { return op == SL_OP_BATCHNORM || op == SL_OP_DROPOUT; }
-
-/* Multiplier buffers: mult[l] lives from the first consumer processed (backward runs
- * from the last layer down) until l itself; target layers from the start. Layers
- * whose lifetimes do not overlap share a buffer (a chain needs two or three). */
-static int plan_multipliers(sl_attr_t *w, const char *need, int last)
+void sl_attr_plan_destroy(sl_attr_plan_t *p)
 {
-    const sl_net_t *net = w->net;
-    int nl = net->n_layers, n_free = 0, ret = -1;
-    size_t bytes = (size_t)w->max_rows * w->max_size * sizeof(float);
-    int *slot = sl_malloc((size_t)nl * sizeof(int), "plan"), *freel = sl_malloc((size_t)nl * sizeof(int), "plan");
-    w->pool = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
-    w->started = sl_calloc((size_t)nl, 1, "multipliers");
-    if (!slot || !freel || !w->pool || !w->started) goto fail;
-    for (int l = 0; l < nl; l++) slot[l] = -1;
-#define TAKE(l)                                                                                   \
-    do {                                                                                          \
-        if (n_free > 0) slot[l] = freel[--n_free];                                                \
-        else if (!(w->pool[w->n_pool] = sl_malloc(bytes, "multipliers"))) goto fail;              \
-        else slot[l] = w->n_pool++;                                                               \
-    } while (0)
-    for (int t = 0; t < w->nt; t++)
-        if (slot[w->tg[t].layer] < 0) TAKE(w->tg[t].layer);
-    for (int c = last; c >= 0; c--) {
-        if (!need[c]) continue;
-        const sl_layer_t *L = &net->layers[c];
-        for (int i = 0; c > 0 && i < L->n_in; i++)
-            if (slot[L->in[i]] < 0) TAKE(L->in[i]);
-        if (slot[c] >= 0) freel[n_free++] = slot[c];
+    if (!p) return;
+    for (int l = 0; p->wpos && p->wneg && l < p->net->n_layers; l++) {
+        free(p->wpos[l]);
+        free(p->wneg[l]);
     }
-#undef TAKE
-    for (int l = 0; l < nl; l++) w->mult[l] = slot[l] >= 0 ? w->pool[slot[l]] : NULL;
+    free(p->wpos);
+    free(p->wneg);
+    free(p->need);
+    free(p->pn);
+    free(p->rc);
+    free(p->anc);
+    free(p->slot_size);
+    for (int b = 0; b < N_BUF; b++) free(p->buf[b]);
+    free(p);
+}
+
+static sl_op_rule_t rule_of(const sl_net_t *net, int l) { return sl_ops[net->layers[l].op].rule; }
+
+/* The buffer plan: multipliers (and the pair multipliers of Δ⁺/Δ⁻ layers) of layer l
+ * live in backward steps (last − l) from the first consumer processed (the
+ * backward runs from the last layer down; target layers from the start) until l
+ * itself; Δ⁺/Δ⁻ live throughout (forward_pn fills them before every backward). */
+static int plan_buffers(sl_attr_plan_t *p)
+{
+    const sl_net_t *net = p->net;
+    int nl = net->n_layers, n = N_BUF * nl, end = p->last + 1, ret = -1;
+    int *first = sl_malloc((size_t)n * sizeof(int), "plan"), *last = sl_malloc((size_t)n * sizeof(int), "plan");
+    int *slot = sl_malloc((size_t)n * sizeof(int), "plan");
+    size_t *size = sl_malloc((size_t)n * sizeof(size_t), "plan");
+    p->slot_size = sl_malloc((size_t)n * sizeof(size_t), "plan");
+    if (!first || !last || !slot || !size || !p->slot_size) goto fail;
+    for (int i = 0; i < n; i++) first[i] = -1, last[i] = -1;
+    for (int l = 0; l <= p->last; l++) {
+        if (!p->need[l]) continue;
+        int born = end, dies = p->last - l;
+        for (int t = 0; t < p->nt; t++)
+            if (p->tg[t].layer == l) born = 0;
+        for (int c = l + 1; c <= p->last; c++) {
+            const sl_layer_t *C = &net->layers[c];
+            for (int i = 0; p->need[c] && i < C->n_in; i++)
+                if (C->in[i] == l && p->last - c < born) born = p->last - c;
+        }
+        if (born > dies) born = dies; /* not reached from a target: never written */
+        size_t sz = (size_t)p->max_rows * sl_layer_size(&net->layers[l]);
+        for (int b = 0; b < N_BUF; b++) {
+            if (b != BUF_MULT && !p->pn[l]) continue;
+            int k = b * nl + l;
+            first[k] = b >= BUF_DPOS ? 0 : born;
+            last[k] = b >= BUF_DPOS ? end : dies;
+            size[k] = sz;
+        }
+    }
+    if ((p->n_slots = sl_nn_plan_slots(n, first, last, size, slot, p->slot_size)) < 0) goto fail;
+    for (int b = 0; b < N_BUF; b++) {
+        if (!(p->buf[b] = sl_malloc((size_t)nl * sizeof(int), "plan"))) goto fail;
+        memcpy(p->buf[b], slot + b * nl, (size_t)nl * sizeof(int));
+    }
     ret = 0;
 fail:
+    free(first);
+    free(last);
     free(slot);
-    free(freel);
+    free(size);
     return ret;
 }
 
-sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
-                          const sl_attr_opts_t *o)
+/* W⁺ and W⁻ of sign-split layer l. */
+static int split_weights(sl_attr_plan_t *p, int l)
 {
-    sl_attr_t *w = sl_calloc(1, sizeof(*w), "attribution workspace");
+    const sl_layer_t *L = &p->net->layers[l];
+    size_t n = (size_t)L->in_ch * L->out_ch * (size_t)L->kernel; /* dense: kernel 1 */
+    float *wp = sl_malloc(n * sizeof(float), L->name), *wn = sl_malloc(n * sizeof(float), L->name);
+    if (!wp || !wn) {
+        free(wp);
+        free(wn);
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++) wp[j] = L->w[j] > 0 ? L->w[j] : 0, wn[j] = L->w[j] < 0 ? L->w[j] : 0;
+    p->wpos[l] = wp, p->wneg[l] = wn;
+    return 0;
+}
+
+sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
+                                    const sl_attr_opts_t *o)
+{
+    sl_attr_plan_t *w = sl_calloc(1, sizeof(*w), "attribution plan");
     if (!w) return NULL;
     int nl = net->n_layers;
     w->net = net;
     w->o = *o;
     w->tg = targets;
     w->nt = n_targets;
-    w->len = net->in_len;
     if (w->o.batch < 1) w->o.batch = 1;
     if (w->o.max_refs < 1) w->o.max_refs = 1;
     if (w->o.ig_steps < 1) w->o.ig_steps = 1;
@@ -181,26 +242,27 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
 
     w->pn = sl_calloc((size_t)nl, 1, "layer flags");
     w->rc = sl_calloc((size_t)nl, 1, "layer flags");
+    w->need = sl_calloc((size_t)nl, 1, "layer flags");
     w->anc = sl_calloc((size_t)nl * (size_t)n_targets, 1, "layer flags");
-    if (!w->pn || !w->rc || !w->anc) goto fail;
-    int last = 0;
+    w->wpos = sl_calloc((size_t)nl, sizeof(float *), "weights");
+    w->wneg = sl_calloc((size_t)nl, sizeof(float *), "weights");
+    if (!w->pn || !w->rc || !w->need || !w->anc || !w->wpos || !w->wneg) goto fail;
     for (int t = 0; t < n_targets; t++) {
         char *a = w->anc + (size_t)t * nl;
         a[targets[t].layer] = 1;
-        if (targets[t].layer > last) last = targets[t].layer;
+        if (targets[t].layer > w->last) w->last = targets[t].layer;
         for (int l = targets[t].layer; l > 0; l--) {
             if (!a[l]) continue;
             const sl_layer_t *L = &net->layers[l];
-            if (L->op == SL_OP_SOFTMAX) {
-                sl_log_error("%s: layer '%s': softmax inside the network (before target '%s') cannot be attributed through",
-                             net->path ? net->path : "model", L->name, targets[t].label);
+            if (rule_of(net, l) == SL_RULE_NONE) {
+                sl_log_error("%s: layer '%s': %s inside the network (before target '%s') cannot be attributed through",
+                             net->path ? net->path : "model", L->name, sl_op_name(L->op), targets[t].label);
                 goto fail;
             }
             for (int i = 0; i < L->n_in; i++) a[L->in[i]] = 1;
         }
     }
-    char *need = sl_calloc((size_t)nl, 1, "layer flags");
-    if (!need) goto fail;
+    char *need = w->need;
     for (int t = 0; t < n_targets; t++)
         for (int l = 0; l < nl; l++) need[l] |= w->anc[(size_t)t * nl + l];
 
@@ -208,39 +270,25 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
     if (m == SL_METHOD_GENOMICS || m == SL_METHOD_REVEALCANCEL) {
         for (int l = 1; l < nl; l++) {
             const sl_layer_t *L = &net->layers[l];
-            if (!need[l] || !sl_op_is_elementwise(L->op)) continue;
+            if (!need[l] || rule_of(net, l) != SL_RULE_NONLINEAR) continue;
             if (m == SL_METHOD_REVEALCANCEL) {
                 w->rc[l] = 1;
                 continue;
             }
-            /* genomics: look through batchnorm/dropout to the linear layer before;
-             * dense -> RevealCancel, conv (or anything else) -> Rescale */
+            /* genomics: look through per-channel scales (batchnorm, dropout) to the layer
+             * before; fully connected -> RevealCancel, conv (or anything else) -> Rescale */
             int p = L->in[0];
-            while (p > 0 && is_pass_pn(net->layers[p].op)) p = net->layers[p].in[0];
-            w->rc[l] = net->layers[p].op == SL_OP_DENSE;
+            while (p > 0 && rule_of(net, p) == SL_RULE_SCALE) p = net->layers[p].in[0];
+            w->rc[l] = !!(sl_ops[net->layers[p].op].flags & SL_OPF_BATCHWIDE);
         }
         for (int l = nl - 1; l > 0; l--) {
             const sl_layer_t *L = &net->layers[l];
             if (!need[l]) continue;
-            if (w->rc[l] || (w->pn[l] && is_pass_pn(L->op))) w->pn[L->in[0]] = 1;
+            if (w->rc[l] || (w->pn[l] && rule_of(net, l) == SL_RULE_SCALE)) w->pn[L->in[0]] = 1;
         }
     }
-    for (int l = 1; l < nl; l++) {
-        const sl_layer_t *L = &net->layers[l];
-        if (need[l] && w->pn[l] && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE) && (!L->wpos || !L->wneg)) {
-            sl_log_error("layer '%s': weights not split by sign (call sl_net_split_weights first)", L->name);
-            free(need);
-            goto fail;
-        }
-    }
-
-    w->ax = sl_acts_create(net, w->o.batch);
-    w->ar = sl_acts_create(net, w->max_rows);
-    if (!w->ax || !w->ar) {
-        free(need);
-        goto fail;
-    }
-    size_t R = (size_t)w->max_rows;
+    for (int l = 1; l < nl; l++)
+        if (need[l] && w->pn[l] && rule_of(net, l) == SL_RULE_SPLIT && split_weights(w, l) < 0) goto fail;
     for (int l = 0; l < nl; l++) {
         size_t sz = sl_layer_size(&net->layers[l]);
         if (sz > w->max_size) w->max_size = sz;
@@ -249,50 +297,72 @@ sl_attr_t *sl_attr_create(const sl_net_t *net, const sl_target_t *targets, int n
         size_t sz = sl_layer_size(&net->layers[targets[t].layer]);
         if (sz > w->gsz) w->gsz = sz;
     }
+    if (m != SL_METHOD_ISM && plan_buffers(w) < 0) goto fail;
+    return w;
+fail:
+    sl_attr_plan_destroy(w);
+    return NULL;
+}
+
+int sl_attr_plan_split(const sl_attr_plan_t *p, int layer, const float **wpos, const float **wneg)
+{
+    if (layer < 0 || layer >= p->net->n_layers || !p->wpos[layer]) return -1;
+    *wpos = p->wpos[layer], *wneg = p->wneg[layer];
+    return 0;
+}
+
+sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
+{
+    sl_attr_t *w = sl_calloc(1, sizeof(*w), "attribution workspace");
+    if (!w) return NULL;
+    const sl_net_t *net = plan->net;
+    int nl = net->n_layers;
+    w->plan = plan;
+    w->net = net;
+    w->o = plan->o;
+    w->tg = plan->tg;
+    w->nt = plan->nt;
+    w->len = net->in_len;
+    w->max_rows = plan->max_rows;
+    w->grad_mode = plan->grad_mode;
+    w->pn = plan->pn, w->rc = plan->rc, w->anc = plan->anc;
+    w->max_size = plan->max_size, w->gsz = plan->gsz;
+    int n_targets = w->nt;
+    sl_method_t m = w->o.method;
+
+    w->ax = sl_acts_create(net, w->o.batch);
+    w->ar = sl_acts_create(net, w->max_rows);
+    if (!w->ax || !w->ar) goto fail;
+    size_t R = (size_t)w->max_rows;
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
     w->row_seq = sl_malloc(R * sizeof(int), "row map");
     w->tref = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * sizeof(double), "target values");
     w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
-    if (!w->g || !w->row_seq || !w->tref || !w->xin) {
-        free(need);
-        goto fail;
-    }
+    if (!w->g || !w->row_seq || !w->tref || !w->xin) goto fail;
     if (m != SL_METHOD_ISM) {
         for (int i = 0; i < 3; i++)
-            if (!(w->s[i] = sl_malloc(R * w->max_size * sizeof(float), "scratch"))) {
-                free(need);
-                goto fail;
-            }
-        w->mult = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
-        w->mpx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
-        w->mnx = sl_calloc((size_t)nl, sizeof(float *), "multipliers");
-        w->dpos = sl_calloc((size_t)nl, sizeof(float *), "differences");
-        w->dneg = sl_calloc((size_t)nl, sizeof(float *), "differences");
+            if (!(w->s[i] = sl_malloc(R * w->max_size * sizeof(float), "scratch"))) goto fail;
+        float ***arr[N_BUF] = {&w->mult, &w->mpx, &w->mnx, &w->dpos, &w->dneg};
+        for (int b = 0; b < N_BUF; b++)
+            if (!(*arr[b] = sl_calloc((size_t)nl, sizeof(float *), "multipliers"))) goto fail;
         int max_in = 1;
         for (int l = 0; l < nl; l++)
             if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
         w->dx = sl_calloc((size_t)max_in, sizeof(float *), "multipliers");
-        if (!w->mult || !w->mpx || !w->mnx || !w->dpos || !w->dneg || !w->dx) {
-            free(need);
-            goto fail;
-        }
-        if (plan_multipliers(w, need, last) < 0) goto fail_need;
-        for (int l = 0; l <= last; l++) {
-            if (!need[l] || !w->pn[l]) continue;
-            size_t n = R * sl_layer_size(&net->layers[l]) * sizeof(float);
-            if (!(w->mpx[l] = sl_malloc(n, "multipliers")) || !(w->mnx[l] = sl_malloc(n, "multipliers")) ||
-                !(w->dpos[l] = sl_malloc(n, "differences")) || !(w->dneg[l] = sl_malloc(n, "differences")))
-                goto fail_need;
-        }
+        w->started = sl_calloc((size_t)nl, 1, "multipliers");
+        w->pool = sl_calloc((size_t)(plan->n_slots > 0 ? plan->n_slots : 1), sizeof(float *), "multipliers");
+        if (!w->dx || !w->started || !w->pool) goto fail;
+        for (; w->n_pool < plan->n_slots; w->n_pool++)
+            if (!(w->pool[w->n_pool] = sl_malloc(plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
+                goto fail;
+        for (int b = 0; b < N_BUF; b++)
+            for (int l = 0; l < nl; l++) (*arr[b])[l] = plan->buf[b][l] >= 0 ? w->pool[plan->buf[b][l]] : NULL;
         if (m == SL_METHOD_IG &&
             !(w->macc = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float),
                                   "gradients")))
-            goto fail_need;
+            goto fail;
     }
-    free(need);
     return w;
-fail_need:
-    free(need);
 fail:
     sl_attr_destroy(w);
     return NULL;
@@ -349,13 +419,13 @@ static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
     }
 }
 
-/* A pair (a, b) through batchnorm/dropout L, y = s·x per channel (a negative scale
+/* A pair (a, b) through a per-channel scale L (batchnorm; dropout: 1), y = s·x per channel (a negative scale
  * swaps the parts): oa = s⁺a + s⁻b, ob = s⁺b + s⁻a; added to oa/ob if acc. */
 static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, float *oa, float *ob, size_t n,
                          int acc)
 {
     for (size_t j = 0; j < n; j++) {
-        float s = L->op == SL_OP_BATCHNORM ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
+        float s = L->bn_scale ? L->bn_scale[j % (size_t)L->ch] : 1.0f;
         float sp = s > 0 ? s : 0.0f, sn = s < 0 ? s : 0.0f;
         float va = sp * a[j] + sn * b[j], vb = sp * b[j] + sn * a[j];
         if (acc) oa[j] += va, ob[j] += vb;
@@ -363,14 +433,14 @@ static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, fl
     }
 }
 
-void sl_attr_linear_parts(const sl_layer_t *L, const float *dx, float *dxp, float *dxn, size_t n_in,
-                          float *ypos, float *yneg, int n, sl_acts_t *scratch)
+void sl_attr_linear_parts(const sl_layer_t *L, const float *wpos, const float *wneg, const float *dx, float *dxp,
+                          float *dxn, size_t n_in, float *ypos, float *yneg, int n, sl_acts_t *scratch)
 {
     split_by_sign(dx, dxp, dxn, n_in);
-    sl_linear_apply(L, L->wpos, dxp, ypos, n, 0, scratch);
-    sl_linear_apply(L, L->wneg, dxn, ypos, n, 1, scratch);
-    sl_linear_apply(L, L->wpos, dxn, yneg, n, 0, scratch);
-    sl_linear_apply(L, L->wneg, dxp, yneg, n, 1, scratch);
+    sl_linear_apply(L, wpos, dxp, ypos, n, 0, scratch);
+    sl_linear_apply(L, wneg, dxn, ypos, n, 1, scratch);
+    sl_linear_apply(L, wpos, dxn, yneg, n, 0, scratch);
+    sl_linear_apply(L, wneg, dxp, yneg, n, 1, scratch);
 }
 
 /* Δ⁺/Δ⁻ of every pn layer, in topological order (after both forward passes). */
@@ -382,12 +452,14 @@ static void forward_pn(sl_attr_t *w, int rows)
         const sl_layer_t *L = &net->layers[l];
         size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
         float *P = w->dpos[l], *N = w->dneg[l];
-        if (l > 0 && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE)) {
+        sl_op_rule_t rule = rule_of(net, l);
+        if (l > 0 && rule == SL_RULE_SPLIT) {
             int p = L->in[0];
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]);
             delta(w, p, rows, w->s[0]);
-            sl_attr_linear_parts(L, w->s[0], w->s[1], w->s[2], np, P, N, rows, w->ar);
-        } else if (l > 0 && is_pass_pn(L->op)) {
+            sl_attr_linear_parts(L, w->plan->wpos[l], w->plan->wneg[l], w->s[0], w->s[1], w->s[2], np, P, N, rows,
+                                 w->ar);
+        } else if (l > 0 && rule == SL_RULE_SCALE) {
             pass_pn_pair(L, w->dpos[L->in[0]], w->dneg[L->in[0]], P, N, n, 0);
         } else if (l > 0 && w->rc[l]) {
             int p = L->in[0];
@@ -399,6 +471,14 @@ static void forward_pn(sl_attr_t *w, int rows)
     }
 }
 
+/* Linear rule: the producers' multipliers += the op's transpose applied to M. */
+static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    for (int i = 0; i < L->n_in; i++) w->dx[i] = w->mult[L->in[i]];
+    sl_layer_backward_linear(w->net, l, M, w->dx, rows, w->ar);
+}
+
 /* Max pools: route the multiplier of each output to its input(s). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
 {
@@ -407,17 +487,20 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     int p = L->in[0];
     const sl_layer_t *P = &net->layers[p];
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
-    int C = L->ch, glob = L->op == SL_OP_GLOBAL_MAXPOOL;
+    int C = L->ch; /* global pools: one window of kernel = stride = the input length */
     int d = L->dilation > 0 ? L->dilation : 1;
-    int summation = !w->grad_mode && w->o.maxpool == SL_MAXPOOL_SUMMATION;
+    int summation = 0; /* a new rule must be handled here (no default) */
+    switch (w->o.maxpool) {
+    case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
+    case SL_MAXPOOL_GRADIENT: break;
+    }
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
         for (int t = 0; t < L->len; t++) {
-            int start = glob ? 0 : t * L->stride - L->pad_left;
-            int kn = glob ? P->len : L->kernel, step = glob ? 1 : d;
+            int start = t * L->stride - L->pad_left, kn = L->kernel, step = d;
             for (int c = 0; c < C; c++) {
                 int ax = -1, ar = -1;
                 for (int j = 0; j < kn; j++) {
@@ -479,6 +562,7 @@ static void backward(sl_attr_t *w, int t, int rows)
             }
             w->started[p] = 1;
         }
+        sl_op_rule_t rule = rule_of(net, l);
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
             for (size_t j = 0; j < n; j++) {
@@ -487,7 +571,7 @@ static void backward(sl_attr_t *w, int t, int rows)
             }
             Pm = w->mpx[l];
             Nm = w->mnx[l];
-            int keeps_pair = l > 0 && (L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE || is_pass_pn(L->op) || w->rc[l]);
+            int keeps_pair = l > 0 && (rule == SL_RULE_SPLIT || rule == SL_RULE_SCALE || w->rc[l]);
             if (!keeps_pair) {
                 delta(w, l, rows, w->s[1]);
                 select_by_sign(w->s[1], Pm, Nm, M, n);
@@ -500,23 +584,31 @@ static void backward(sl_attr_t *w, int t, int rows)
         }
         int p = L->in[0];
         size_t szp = sl_layer_size(&net->layers[p]), np = (size_t)rows * szp;
-        if ((L->op == SL_OP_CONV1D || L->op == SL_OP_DENSE) && Pm != Nm) {
-            float *A = w->s[0], *B = w->s[1], *d = w->s[2];
-            memset(A, 0, np * sizeof(float));
-            memset(B, 0, np * sizeof(float));
-            sl_linear_backward(L, L->wpos, Pm, A, rows, w->ar);
-            sl_linear_backward(L, L->wneg, Nm, A, rows, w->ar);
-            sl_linear_backward(L, L->wpos, Nm, B, rows, w->ar);
-            sl_linear_backward(L, L->wneg, Pm, B, rows, w->ar);
-            delta(w, p, rows, d);
-            select_by_sign(d, A, B, A, np);
-            for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
-        } else if (is_pass_pn(L->op) && Pm != Nm) {
-            pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
-        } else if (sl_op_is_linear(L->op)) {
-            for (int i = 0; i < L->n_in; i++) w->dx[i] = w->mult[L->in[i]];
-            sl_layer_backward_linear(net, l, M, w->dx, rows, w->ar);
-        } else if (sl_op_is_elementwise(L->op)) {
+        switch (rule) {
+        case SL_RULE_INPUT: break; /* l == 0 returned above */
+        case SL_RULE_SPLIT:
+            if (Pm != Nm) {
+                const float *wp = w->plan->wpos[l], *wn = w->plan->wneg[l];
+                float *A = w->s[0], *B = w->s[1], *d = w->s[2];
+                memset(A, 0, np * sizeof(float));
+                memset(B, 0, np * sizeof(float));
+                sl_linear_backward(L, wp, Pm, A, rows, w->ar);
+                sl_linear_backward(L, wn, Nm, A, rows, w->ar);
+                sl_linear_backward(L, wp, Nm, B, rows, w->ar);
+                sl_linear_backward(L, wn, Pm, B, rows, w->ar);
+                delta(w, p, rows, d);
+                select_by_sign(d, A, B, A, np);
+                for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
+                break;
+            }
+            linear_backward(w, l, rows, M);
+            break;
+        case SL_RULE_SCALE:
+            if (Pm != Nm) pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
+            else linear_backward(w, l, rows, M);
+            break;
+        case SL_RULE_LINEAR: linear_backward(w, l, rows, M); break;
+        case SL_RULE_NONLINEAR: {
             float *s = w->s[0];
             if (w->grad_mode) {
                 sl_elementwise_grad(L, w->ar->act[p], s, n);
@@ -532,8 +624,10 @@ static void backward(sl_attr_t *w, int t, int rows)
                                     w->ar->act[l] + (size_t)i * sz, s + (size_t)i * sz, sz);
                 axpy_mul(w->mult[p], s, M, n);
             }
-        } else if (sl_op_is_maxpool(L->op)) {
-            maxpool_backward(w, l, rows, M);
+            break;
+        }
+        case SL_RULE_MAXPOOL: maxpool_backward(w, l, rows, M); break;
+        case SL_RULE_NONE: break; /* refused by sl_attr_plan_create */
         }
     }
 }

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/nn_priv.h" /* the op table */
 #include "seqlift/attribution.h"
 
 static const char *const method_names[] = {
@@ -56,16 +57,12 @@ float sl_attr_pseudocount(float v)
  * would swamp the multiplier, while the midpoint rule is off by only f'''(ξ)·Δx²/24. */
 #define SECANT_MIDPOINT 1e-3f
 
+/* relu (neither flag): Δy is an exact copy of the inputs, the ratio is exact; elu: the
+ * derivative has a kink at 0 unless alpha = 1 */
 static int smooth_between(const sl_layer_t *L, float x, float r)
 {
-    switch (L->op) {
-    case SL_OP_SIGMOID: case SL_OP_TANH: case SL_OP_EXP: case SL_OP_GELU: case SL_OP_SOFTPLUS:
-        return 1;
-    case SL_OP_ELU: /* kink of the derivative at 0 unless alpha = 1 */
-        return (x > 0) == (r > 0);
-    default: /* relu: Δy is an exact copy of the inputs, the ratio is exact */
-        return 0;
-    }
+    unsigned f = sl_ops[L->op].flags;
+    return (f & SL_OPF_SMOOTH) || ((f & SL_OPF_SMOOTH_OFF_0) && (x > 0) == (r > 0));
 }
 
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,

@@ -58,15 +58,22 @@ static void usage(FILE *fp)
             "      --report FILE     self-contained HTML motif-highlight report (per target)\n"
             "      --report-json F   the report's content as JSON\n"
             "                        (score draws the top regions by prediction by default)\n"
-            "  -h, --help            this help\n\n"
-            "%s\n",
-            SL_REF_DEFAULT_SEED, SL_REPORT_OPTIONS_HELP);
+            "      --seqlets-bed F   seqlets as BED9 (per target) [beside the report: NAME.seqlets.bed]\n"
+            "      --igv-session F   IGV session (XML) loading the genome, tracks, seqlets, regions\n"
+            "      --ucsc-hub DIR    UCSC track hub (hub.txt, genomes.txt, trackDb.txt) in DIR\n"
+            "  -h, --help            this help\n\n",
+            SL_REF_DEFAULT_SEED);
+    sl_report_opts_t d; /* score's own default order: by prediction */
+    sl_report_opts_default(&d);
+    d.order = SL_REPORT_ORDER_PREDICTION;
+    sl_report_opts_help(fp, &d, 1);
 }
 
 int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
-           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON };
+           O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
+           O_SBED, O_IGV, O_HUB };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -82,6 +89,8 @@ int sl_cmd_score(int argc, char **argv)
         {"motifs", required_argument, NULL, O_MOTIFS}, {"report", required_argument, NULL, O_REPORT},
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
+        {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
+        {"ucsc-hub", required_argument, NULL, O_HUB},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     sl_score_opts_t o;
     sl_score_opts_default(&o);
@@ -103,6 +112,9 @@ int sl_cmd_score(int argc, char **argv)
         case O_MOTIFS: out->motifs = optarg; break;
         case O_REPORT: out->report = optarg; break;
         case O_RJSON: out->report_json = optarg; break;
+        case O_SBED: out->seqlets_bed = optarg; break;
+        case O_IGV: out->igv_session = optarg; break;
+        case O_HUB: out->ucsc_hub = optarg; break;
         case 'm': o.model = optarg; break;
         case 'W': o.weights = optarg; break;
         case 'A': o.alphabet = optarg; break;
@@ -173,14 +185,24 @@ int sl_cmd_score(int argc, char **argv)
     /* "-" cannot hold one file per target (two outputs on one file: sl_score_run) */
     if (o.target && strchr(o.target, ',') &&
         ((out->bedgraph && !strcmp(out->bedgraph, "-")) || (out->report && !strcmp(out->report, "-")) ||
-         (out->report_json && !strcmp(out->report_json, "-")))) {
+         (out->report_json && !strcmp(out->report_json, "-")) || (out->seqlets_bed && !strcmp(out->seqlets_bed, "-")))) {
         return sl_cli_bad("with several targets, tracks and reports are one file per target: name a file, not '-'");
     }
     if (o.target && sl_cli_check_list("target", o.target) < 0) return SL_EXIT_USAGE;
-    if (out->motifs && !out->report && !out->report_json) {
-        return sl_cli_bad("--motifs is used by the report: give --report FILE.html or --report-json FILE.json");
+    if (out->motifs && !out->report && !out->report_json && !out->seqlets_bed) {
+        return sl_cli_bad("--motifs is used by the report: give --report FILE.html, --report-json FILE.json "
+                          "or --seqlets-bed FILE.bed");
     }
-    if (!out->npz && !out->tsv && !out->bedgraph && !out->bigwig && !out->report && !out->report_json)
+    if (out->ucsc_hub && !out->ro.genome_name)
+        return sl_cli_bad("--ucsc-hub needs the assembly name: give --genome-name (e.g. hg38)");
+    if ((out->igv_session || out->ucsc_hub) && o.seqs)
+        return sl_cli_bad("--igv-session/--ucsc-hub need genome regions (-f/-b), not -s SEQS.fa");
+    const char *paths[] = {out->tsv, out->bedgraph, out->bigwig, out->report, out->report_json,
+                           out->seqlets_bed, out->igv_session, out->npz, out->ucsc_hub};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) /* like mkdir -p */
+        if (sl_cli_output_dirs(paths[i]) < 0) return SL_EXIT_ERROR;
+    if (!out->npz && !out->tsv && !out->bedgraph && !out->bigwig && !out->report && !out->report_json &&
+        !out->seqlets_bed)
         out->tsv = "-";
     sl_net_blas_threads(1); /* threads over regions; one GEMM thread each */
     int rc = sl_score_run(&o);

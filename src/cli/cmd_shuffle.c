@@ -13,7 +13,7 @@
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "\nUsage: seqlift shuffle [-k 2] [-n 20] [--seed S] [-o OUT.fa] IN.fa\n\n"
+            "\nUsage: seqlift shuffle [-k 2] [-n 20] [--seed S] [-o OUT.fa] {-s IN.fa | IN.fa}\n\n"
             "Writes N shuffles of every record of IN.fa (plain or gzip) that keep the count of\n"
             "every k-mer, sampled uniformly among all sequences with those counts. Records are\n"
             "named <record>_shuf<i>, i = 0..N-1, one sequence line each, uppercase. N and IUPAC\n"
@@ -23,8 +23,10 @@ static void usage(FILE *fp)
             "Options:\n"
             "  -k, --kmer INT      k-mer size to preserve, 1..%d (1: plain permutation) [2]\n"
             "  -n, --num INT       shuffles per record [20]\n"
-            "  -s, --seed INT      global seed, combined with each record's name and index [%d]\n"
+            "  -s, --seqs FILE     input FASTA (as in every command; or give it as the argument)\n"
+            "      --seed INT      global seed, combined with each record's name and index [%d]\n"
             "  -o, --output FILE   output FASTA [stdout]\n"
+            "  -V, --version       print the version and exit\n"
             "  -h, --help          this help\n\n",
             SL_REF_MAX_K, SL_REF_DEFAULT_SEED);
 }
@@ -88,9 +90,10 @@ int sl_cmd_shuffle(int argc, char **argv)
 {
     static const struct option lopts[] = {
         {"kmer", required_argument, NULL, 'k'},   {"num", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},   {"output", required_argument, NULL, 'o'},
+        {"seed", required_argument, NULL, 'S'},   {"output", required_argument, NULL, 'o'},
+        {"seqs", required_argument, NULL, 's'},   {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *outp = "-";
+    const char *outp = "-", *in = NULL;
     long long k = 2, n = 20, seed = SL_REF_DEFAULT_SEED;
     int c;
     if (argc < 2) {
@@ -98,7 +101,7 @@ int sl_cmd_shuffle(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:n:s:o:h", lopts, NULL)) >= 0) {
+    while ((c = getopt_long(argc, argv, "k:n:s:o:hV", lopts, NULL)) >= 0) {
         switch (c) {
         case 'k':
             if (sl_parse_long(optarg, &k) != 0 || k < 1 || k > SL_REF_MAX_K) {
@@ -112,7 +115,8 @@ int sl_cmd_shuffle(int argc, char **argv)
                 return SL_EXIT_USAGE;
             }
             break;
-        case 's':
+        case 's': in = optarg; break;
+        case 'S':
             if (sl_parse_long(optarg, &seed) != 0 || seed < 0) {
                 sl_log_error("--seed: '%s' is not a non-negative integer", optarg);
                 return SL_EXIT_USAGE;
@@ -120,18 +124,21 @@ int sl_cmd_shuffle(int argc, char **argv)
             break;
         case 'o': outp = optarg; break;
         case 'h': usage(stdout); return SL_EXIT_OK;
+        case 'V': return sl_cli_version(argv[0]);
         default: usage(stderr); return SL_EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc) {
-        if (optind < argc) sl_log_error("unexpected argument '%s'", argv[optind + 1]);
-        else sl_log_error("no input FASTA given");
+    if (!in && optind < argc) in = argv[optind++];
+    if (!in || optind != argc) {
+        if (in) sl_log_error("unexpected argument '%s'", argv[optind]);
+        else sl_log_error("no input FASTA given (-s IN.fa or the argument)");
         usage(stderr);
         return SL_EXIT_USAGE;
     }
+    if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR;
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
-    if (shuffle_records(argv[optind], (int)k, (int)n, (uint64_t)seed, out->fp) < 0) {
+    if (shuffle_records(in, (int)k, (int)n, (uint64_t)seed, out->fp) < 0) {
         sl_ofile_abort(out);
         return SL_EXIT_ERROR;
     }

@@ -40,5 +40,10 @@ int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, cons
 /* A comma-separated list names no item twice (e.g. --target gata,gata); else one
  * error line naming --opt and the item, and -1. */
 int sl_cli_check_list(const char *opt, const char *list);
+/* `seqlift <cmd> --version` / -V: prints "seqlift <cmd> VERSION" on stdout, returns 0. */
+int sl_cli_version(const char *cmd);
+/* Create the directory an output file goes into (mkdir -p of its parent; "-" and
+ * /dev/ paths are left alone); else one error line naming the path, and -1. */
+int sl_cli_output_dirs(const char *path);
 
 #endif

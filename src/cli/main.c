@@ -72,13 +72,16 @@ int main(int argc, char **argv)
         usage(stdout);
         return SL_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
         printf("seqlift %s\n", SEQLIFT_VERSION);
         return SL_EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             sl_cli_set_command(commands[i].name);
+            /* `seqlift <command> --version` / -V, the same for every command */
+            if (argc == 3 && (strcmp(argv[2], "--version") == 0 || strcmp(argv[2], "-V") == 0))
+                return sl_cli_version(argv[1]);
             return commands[i].fn(argc - 1, argv + 1);
         }
     sl_log_error("unknown command '%s' (run 'seqlift --help')", argv[1]);

@@ -39,22 +39,47 @@ int sl_report_opt(sl_report_opts_t *o, const char *name, const char *value)
     if (!strcmp(name, "top")) return opt_int(name, value, 1, 1000, &o->top_matches);
     if (!strcmp(name, "min-overlap")) return opt_int(name, value, 1, 1000, &o->min_overlap);
     if (!strcmp(name, "match-evalue")) return opt_double(name, value, 0, 1e300, &o->match_evalue);
-    if (!strcmp(name, "scan-pvalue")) return opt_double(name, value, 0, SL_SCAN_PMAX, &o->scan_pthresh);
-    if (!strcmp(name, "report-regions")) return opt_int(name, value, 0, 100000, &o->max_regions);
-    if (!strcmp(name, "report-title")) {
-        o->title = value;
-        return 1;
-    }
-    if (!strcmp(name, "report-order")) {
+    /* drawing options: 2 */
+    int rc = 0;
+    if (!strcmp(name, "scan-pvalue")) rc = opt_double(name, value, 0, SL_SCAN_PMAX, &o->scan_pthresh);
+    else if (!strcmp(name, "report-regions")) rc = opt_int(name, value, 0, 100000, &o->max_regions);
+    else if (!strcmp(name, "report-title")) o->title = value, rc = 1;
+    else if (!strcmp(name, "genome-name")) o->genome_name = value, rc = 1;
+    else if (!strcmp(name, "report-order")) {
         if (!strcmp(value, "input")) o->order = SL_REPORT_ORDER_INPUT;
         else if (!strcmp(value, "prediction")) o->order = SL_REPORT_ORDER_PREDICTION;
         else {
             sl_log_error("--report-order: expected 'input' or 'prediction', got '%s'", value);
             return -1;
         }
-        return 1;
+        rc = 1;
     }
-    return 0;
+    return rc == 1 ? 2 : rc;
+}
+
+void sl_report_opts_help(FILE *fp, const sl_report_opts_t *d, int draw)
+{
+    fprintf(fp,
+            "Seqlets and motifs:\n"
+            "  --seqlet-threshold P  span p-value threshold (Laplace null per region) [%g]\n"
+            "  --min-len N           shortest seqlet [%d]\n"
+            "  --max-len N           longest seqlet [%d]\n"
+            "  --flank N             bases added each side for motif matching [%d]\n"
+            "  --top N               motif matches kept per seqlet [%d]\n"
+            "  --min-overlap N       aligned columns needed for a match [%d]\n"
+            "  --match-evalue E      label a seqlet with its best motif when E <= this [%g]\n",
+            d->seqlet.threshold, d->seqlet.min_len, d->seqlet.max_len, d->seqlet.flank, d->top_matches,
+            d->min_overlap, d->match_evalue);
+    if (!draw) return;
+    fprintf(fp,
+            "Report:\n"
+            "  --scan-pvalue P       motif scan (FIMO-like) threshold, 0 disables [%g]\n"
+            "  --report-regions N    regions drawn in the report [%d]\n"
+            "  --report-order O      'input' or 'prediction' (highest first) [%s]\n"
+            "  --report-title T      report title [%s]\n"
+            "  --genome-name G       assembly (e.g. hg38) of the UCSC links [%s]\n",
+            d->scan_pthresh, d->max_regions, d->order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input",
+            d->title ? d->title : "seqlift motif report", d->genome_name ? d->genome_name : "UCSC's default");
 }
 
 /* Load PREFIX<suffix> as [n][L][4] (transposed from the (n, 4, L) layout). */

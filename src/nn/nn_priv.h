@@ -1,17 +1,173 @@
-/* nn_priv.h — internals shared by the nn module's files (not a public header). */
+/* nn_priv.h — internals shared by the nn module's files and the attribution engine
+ * (not a public header): the op table, the safetensors reader, the graph parser's
+ * helpers for the per-op attribute parsers, the kernels, and the liveness planner.
+ *
+ * Files: safetensors.c (weights reader), graph.c (model JSON -> sl_net_t), ops.c (the
+ * op table and each op's attributes and shape), kernels.c (each op's forward, linear
+ * backward, f and f'), net_forward.c (activations and the whole-network forward),
+ * plan.c (buffer liveness planner), predict.c (threaded batch prediction).
+ */
 #ifndef SEQLIFT_NN_PRIV_H
 #define SEQLIFT_NN_PRIV_H
 
+#include <stdint.h>
+
 #include "seqlift/model.h"
+
+struct cJSON;
+
+/* ---- the op table ------------------------------------------------------------ */
+
+enum {
+    SL_OPF_LINEAR = 1 << 0,       /* linear (affine) in its inputs: has a linear backward */
+    SL_OPF_ELEMENTWISE = 1 << 1,  /* y = f(x) element by element: has f and f' */
+    SL_OPF_POOL = 1 << 2,         /* reduces windows of positions (kernel, stride, padding) */
+    SL_OPF_WEIGHTS = 1 << 3,      /* has w (and b): apply_w / backward_w take any weight array */
+    SL_OPF_SIGN_SPLIT = 1 << 4,   /* RevealCancel needs its weights split by sign (W⁺, W⁻) */
+    SL_OPF_BATCHWIDE = 1 << 5,    /* fully connected: one GEMM over the whole batch (fixed row
+                                   * blocks); every other op runs sequence by sequence. The
+                                   * genomics default puts RevealCancel after these. */
+    SL_OPF_SMOOTH = 1 << 6,       /* elementwise f is smooth: Rescale takes f' at the midpoint
+                                   * for tiny Δx instead of a rounding-dominated secant */
+    SL_OPF_SMOOTH_OFF_0 = 1 << 7, /* ... smooth where x and r lie on the same side of 0 */
+};
+
+/* How the DeepLIFT engine (src/attr/engine.c) treats an op; it switches on this. */
+typedef enum {
+    SL_RULE_INPUT = 0,  /* the network input: multipliers end here */
+    SL_RULE_LINEAR,     /* Linear rule through the op's linear backward */
+    SL_RULE_SPLIT,      /* Linear rule; with RevealCancel, Δ⁺/Δ⁻ and the backward use W⁺/W⁻ */
+    SL_RULE_SCALE,      /* a per-channel scale (bn_scale, or 1 without it): Δ⁺/Δ⁻ pass through */
+    SL_RULE_NONLINEAR,  /* elementwise: Rescale, RevealCancel, or the gradient */
+    SL_RULE_MAXPOOL,    /* max over windows: multipliers routed to argmaxes (sl_maxpool_rule_t) */
+    SL_RULE_NONE        /* cannot be attributed through (softmax inside the network) */
+} sl_op_rule_t;
+
+typedef struct sl_nn_ctx_s sl_nn_ctx_t;
+/* Attributes, weights and output shape of layer L (its name, op, inputs and in_len are
+ * set; L->kernel/stride/dilation are 1). 0 / -1 (reported). */
+typedef int sl_op_parse_f(const sl_nn_ctx_t *c, sl_layer_t *L, const struct cJSON *o);
+/* out = op(in[0..n_in)) for n sequences. */
+typedef void sl_op_forward_f(const sl_net_t *net, const sl_layer_t *L, const float *const *in, float *out, int n,
+                             sl_acts_t *scratch);
+/* dx[i] += (d out / d in_i)^T dy for every producer i. */
+typedef void sl_op_backward_f(const sl_net_t *net, const sl_layer_t *L, const float *dy, float *const *dx, int n,
+                              sl_acts_t *scratch);
+/* Weighted ops with an explicit weight array of w's layout: y += W x, or dx += W^T dy. */
+typedef void sl_op_wgemm_f(const sl_layer_t *L, const float *w, const float *x, float *y, int n,
+                           sl_acts_t *scratch);
+/* Elementwise f or f' over count values (in place allowed). */
+typedef void sl_op_map_f(const sl_layer_t *L, const float *x, float *y, size_t count);
+
+typedef struct {
+    const char *name;            /* the model JSON's "op" (NULL: a hole in the table) */
+    const char *alias[2];        /* other accepted names, NULL-terminated */
+    int min_in, max_in;          /* number of producers; max_in 0 = any number >= min_in */
+    unsigned flags;              /* SL_OPF_* */
+    sl_op_rule_t rule;           /* the DeepLIFT rule family */
+    sl_op_parse_f *parse;        /* NULL: not a layer op of the JSON (the input) */
+    sl_op_forward_f *forward;
+    sl_op_backward_f *backward;  /* SL_OPF_LINEAR */
+    sl_op_wgemm_f *apply_w, *backward_w; /* SL_OPF_WEIGHTS */
+    sl_op_map_f *f, *df;         /* SL_OPF_ELEMENTWISE */
+} sl_op_info_t;
+
+/* Indexed by sl_op_t, SL_OP_COUNT entries (checked at compile time in ops.c). */
+extern const sl_op_info_t sl_ops[];
+/* 0 when op's entry has every function its flags and rule require, else -1 with a
+ * message naming what is missing written to msg. */
+int sl_op_check(sl_op_t op, char *msg, size_t size);
+
+/* ---- safetensors (safetensors.c) --------------------------------------------- */
+
+#define SL_ST_MAX_DIMS 8
+enum { SL_ST_F32, SL_ST_F16, SL_ST_BF16 };
+
+typedef struct {
+    const char *name;       /* points into the parsed header */
+    int dtype, ndim;
+    int64_t shape[SL_ST_MAX_DIMS];
+    size_t numel, begin, end;
+} sl_st_tensor_t;
+
+typedef struct {
+    const char *label;      /* file name for messages */
+    struct cJSON *hdr;
+    int n;
+    sl_st_tensor_t *t;
+    const uint8_t *data;    /* the byte after the header (the caller's buffer) */
+    size_t data_len;
+} sl_st_file_t;
+
+/* Parse and check the file in buf (kept by the caller while st is used). 0 / -1 (reported). */
+int sl_st_parse(sl_st_file_t *st, const void *buf, size_t len, const char *label);
+void sl_st_free(sl_st_file_t *st);
+const sl_st_tensor_t *sl_st_find(const sl_st_file_t *st, const char *name);
+/* Tensor t as float32 (malloc'ed, the caller frees), NULL (reported) on OOM. */
+float *sl_st_to_float(const sl_st_file_t *st, const sl_st_tensor_t *t);
+/* A JSON number that is a non-negative integer below 2^53 (exact in a double). 0 / -1. */
+int sl_nn_json_uint(const struct cJSON *v, uint64_t *out);
+
+/* ---- graph parser helpers for the ops' parse functions (graph.c) ------------- */
+
+#define SL_NN_MAX_ACT_SIZE ((size_t)1 << 30) /* floats per sequence per layer */
+#define SL_NN_MAX_DIM (1 << 28)
+
+struct sl_nn_ctx_s {
+    const char *file;       /* the JSON's label */
+    const sl_st_file_t *st;
+    sl_net_t *net;          /* layers before the one being parsed are complete */
+};
+
+/* Integer attribute `key` in [lo, hi]; `def` when absent (or null) and has_def. */
+int sl_nn_get_int(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSON *o, const char *key, int has_def,
+                  int def, int lo, int hi, int *out);
+/* Finite number attribute `key`, `def` when absent or null. */
+int sl_nn_get_float(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSON *o, const char *key, double def,
+                    double *out);
+/* The tensor named by attribute `key`, of exactly this shape, as finite float32
+ * (caller frees); *out = NULL when optional and absent. */
+int sl_nn_get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSON *o, const char *key,
+                     int optional, int ndim, const int64_t *shape, float **out);
+/* L's output shape [len][ch], checked non-empty and within limits. */
+int sl_nn_set_shape(const sl_nn_ctx_t *c, sl_layer_t *L, int64_t len, int64_t ch);
+/* Producer i of L. */
+static inline const sl_layer_t *sl_nn_in(const sl_nn_ctx_t *c, const sl_layer_t *L, int i)
+{
+    return &c->net->layers[L->in[i]];
+}
+
+/* ---- kernels (kernels.c) ------------------------------------------------------ */
 
 /* Conv layers with at most this many input channels run as one im2col GEMM per
  * sequence (the per-tap GEMMs would have a tiny K); others as one GEMM per tap. */
 #define SL_NN_IM2COL_MAX_CH 16
+/* Rows of every dense GEMM call (see dense_gemm in kernels.c): fixed, so that a
+ * sequence's numbers do not depend on the batch. */
+#define SL_NN_GEMM_ROWS 16
+
+sl_op_forward_f sl_k_input, sl_k_weighted, sl_k_batchnorm, sl_k_avgpool, sl_k_maxpool, sl_k_global_avgpool,
+    sl_k_global_maxpool, sl_k_flatten, sl_k_copy, sl_k_add, sl_k_concat, sl_k_crop, sl_k_softmax,
+    sl_k_elementwise;
+sl_op_backward_f sl_k_weighted_bw, sl_k_batchnorm_bw, sl_k_avgpool_bw, sl_k_global_avgpool_bw, sl_k_flatten_bw,
+    sl_k_copy_bw, sl_k_add_bw, sl_k_concat_bw, sl_k_crop_bw;
+sl_op_wgemm_f sl_k_conv_apply, sl_k_conv_backward, sl_k_dense_apply, sl_k_dense_backward;
+sl_op_map_f sl_k_relu, sl_k_relu_d, sl_k_sigmoid, sl_k_sigmoid_d, sl_k_tanh, sl_k_tanh_d, sl_k_softplus,
+    sl_k_softplus_d, sl_k_elu, sl_k_elu_d, sl_k_exp, sl_k_exp_d, sl_k_gelu, sl_k_gelu_d;
+
+/* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
+size_t sl_nn_col_size(const sl_layer_t *L);
+/* Floats of padding scratch layer L's GEMMs need (0 unless batch-wide). */
+size_t sl_nn_pad_size(const sl_layer_t *L);
+
+/* ---- activations (net_forward.c) --------------------------------------------- */
 
 /* Scratch owned by an sl_acts_t. */
 typedef struct {
     float *col;        /* im2col buffer: max over im2col convs of out_len * kernel * in_ch */
     size_t col_size;
+    float *pad;        /* dense GEMM padding: max over dense layers of sl_nn_pad_size */
+    size_t pad_size;
     const float **ins; /* producer pointers for the layer being run */
     size_t *stride;    /* [n_layers] floats between sequences in act[l] (the layer's size,
                         * or a shared slot's size in outputs-only activations) */
@@ -19,7 +175,13 @@ typedef struct {
     int n_blocks;
 } sl_acts_priv_t;
 
-/* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
-size_t sl_nn_col_size(const sl_layer_t *L);
+/* ---- buffer liveness planner (plan.c) ----------------------------------------- */
+
+/* Buffer i is needed from step first[i] to step last[i] inclusive (first[i] < 0: not
+ * planned) and holds size[i] floats. Assigns slot[i] so that buffers whose lives
+ * overlap never share a slot, best fit first; slot_size[s] (n entries of room) is the
+ * largest size assigned to slot s. Returns the number of slots. Used for the
+ * activations of predict, and for the attribution engine's multipliers and Δ⁺/Δ⁻. */
+int sl_nn_plan_slots(int n, const int *first, const int *last, const size_t *size, int *slot, size_t *slot_size);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct {
     slot_t *slot;
     sl_sink_t sinks[MAX_SINKS];
     int ns;
+    sl_attr_plan_t *plan;   /* built once, shared read-only by the workers */
 } run_t;
 
 static int64_t region_at(const run_t *r, int64_t k) { return r->order ? r->order[k] : k; }
@@ -169,9 +170,10 @@ static int setup_workers(run_t *r, const sl_score_opts_t *o)
     if (!(r->w = sl_calloc((size_t)r->n_workers, sizeof *r->w, "workers")) ||
         !(r->slot = sl_calloc((size_t)r->n_slots, sizeof *r->slot, "result slots")))
         return -1;
+    if (!(r->plan = sl_attr_plan_create(c->net, c->tg, c->nt, &ao))) return -1;
     for (int t = 0; t < r->n_workers; t++) {
         worker_t *w = &r->w[t];
-        if (!(w->attr = sl_attr_create(c->net, c->tg, c->nt, &ao))) return -1;
+        if (!(w->attr = sl_attr_create(r->plan))) return -1;
         if (c->bed_mode && !(w->g = sl_genome_open(o->fasta))) return -1;
         w->seq = sl_malloc((size_t)c->len, "sequence");
         w->refs = sl_malloc((size_t)r->batch * (c->n_refs > 0 ? c->n_refs : 1) * L4 * sizeof(float), "references");
@@ -206,6 +208,7 @@ static void free_workers(run_t *r)
     }
     free(r->w);
     free(r->slot);
+    sl_attr_plan_destroy(r->plan);
 }
 
 int sl_score_run(const sl_score_opts_t *o)
@@ -222,7 +225,6 @@ int sl_score_run(const sl_score_opts_t *o)
     if (!(net = sl_model_load(o->model, o->weights, o->alphabet))) return -1;
     c->net = net;
     c->len = net->in_len;
-    if (sl_net_split_weights(net) < 0) goto fail; /* the one call; before any worker */
     if (sl_targets_parse(net, o->target, o->post_activation, &tg, &c->nt) < 0) {
         ret = -2; /* the target spec does not fit the model: bad options */
         goto fail;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seqlift/browser.h"
 #include "seqlift/npz.h"
 #include "seqlift/score.h"
 #include "seqlift/util.h"
@@ -39,6 +40,8 @@ typedef struct {
     sl_npz_writer_t **w; /* [1 + 2 * nt]: ohe, then hyp and contrib per target */
     int n;
     float *row;          /* [4][len] */
+    double *pred;        /* first target's prediction per region (PREFIX.windows.bed) */
+    char *win, *win_tmp; /* PREFIX.windows.bed: the npz rows back on the genome */
 } npz_sink_t;
 
 static int npz_wanted(const sl_score_outputs_t *o) { return o->npz != NULL; }
@@ -49,11 +52,19 @@ static const char *npz_target(const sl_score_info_t *c, int k)
     return k == 0 || c->nt == 1 ? NULL : c->tg[(k - 1) / 2].label;
 }
 
+static char *npz_windows_path(const sl_score_info_t *c)
+{
+    char *p = sl_malloc(strlen(c->opts->out.npz) + 16, "path");
+    if (p) sprintf(p, "%s.windows.bed", c->opts->out.npz);
+    return p;
+}
+
 static int npz_paths(const sl_score_info_t *c, char **p, int max)
 {
     int n = 1 + 2 * c->nt;
     for (int k = 0; k < n && k < max; k++)
         if (!(p[k] = sl_npz_target_path(c->opts->out.npz, npz_target(c, k), npz_kind(k)))) return -1;
+    if (n < max && !(p[n++] = npz_windows_path(c))) return -1;
     return n < max ? n : max;
 }
 
@@ -65,7 +76,9 @@ static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
     z->n = 1 + 2 * c->nt;
     z->w = sl_calloc((size_t)z->n, sizeof(*z->w), "npz writers");
     z->row = sl_malloc((size_t)c->len * 4 * sizeof(float), "npz row");
-    if (!z->w || !z->row) return -1;
+    z->pred = sl_calloc((size_t)c->rl->n + 1, sizeof(double), "predictions");
+    if (!z->w || !z->row || !z->pred || !(z->win = npz_windows_path(c)) || !(z->win_tmp = sl_tmp_path(z->win)))
+        return -1;
     int64_t shape[3] = {c->rl->n, 4, c->len};
     for (int k = 0; k < z->n; k++) {
         char *path = sl_npz_target_path(c->opts->out.npz, npz_target(c, k), npz_kind(k));
@@ -82,6 +95,7 @@ static int npz_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const f
 {
     npz_sink_t *z = s->st;
     int L = c->len;
+    z->pred[i] = res->out_x[0];
     for (int k = 0; k < z->n; k++) {
         const float *src = k == 0 ? onehot : (k - 1) % 2 == 0 ? res->hyp : res->contrib;
         if (k > 0) src += (size_t)((k - 1) / 2) * L * 4;
@@ -98,7 +112,8 @@ static int npz_prepare(sl_sink_t *s, const sl_score_info_t *c)
     npz_sink_t *z = s->st;
     for (int k = 0; k < z->n; k++)
         if (sl_npz_prepare(z->w[k]) < 0) return -1;
-    return 0;
+    /* the windows BED goes (through its own temporary) onto ours, renamed at commit */
+    return sl_browser_write_windows(z->win_tmp, c->rl, z->pred);
 }
 
 static void npz_free(sl_sink_t *s, int commit, int *ret)
@@ -111,6 +126,13 @@ static void npz_free(sl_sink_t *s, int commit, int *ret)
         if (commit && *ret == 0) *ret = sl_npz_commit(z->w[k]);
         else sl_npz_abort(z->w[k]);
     }
+    if (z->win_tmp) {
+        if (commit && *ret == 0) *ret = sl_rename_into_place(z->win_tmp, z->win);
+        else sl_tmp_remove(z->win_tmp);
+    }
+    free(z->win_tmp);
+    free(z->win);
+    free(z->pred);
     free(z->w);
     free(z->row);
     free(z);
@@ -123,11 +145,34 @@ SINK_END(npz)
 typedef struct {
     sl_motif_db_t *db;
     sl_report_t **rep;
-    char **tmp, **path;  /* [2 * nt]: html, json per target; NULL when not written */
+    char **tmp, **path;  /* [RF * nt]: html, json, seqlets BED per target; NULL when not written */
     int nt;
 } report_sink_t;
 
-static int report_wanted(const sl_score_outputs_t *o) { return o->report || o->report_json; }
+#define RF 3 /* files per target: html, json, seqlets BED9 */
+
+static int report_wanted(const sl_score_outputs_t *o) { return o->report || o->report_json || o->seqlets_bed; }
+
+/* File j (0 html, 1 json, 2 seqlets BED) of target t, named by the one rule; NULL with
+ * *err = 0 when not written. */
+static char *report_file(const sl_score_info_t *c, int t, int j, int *err)
+{
+    const sl_score_outputs_t *o = &c->opts->out;
+    char *p = NULL;
+    *err = 0;
+    if (j == 2) {
+        if (!o->seqlets_bed && (!(o->report || o->report_json) ||
+                                !strcmp(o->report ? o->report : o->report_json, "-")))
+            return NULL;
+        p = sl_report_seqlets_path(o->seqlets_bed, o->report, o->report_json, c->tg[t].label, c->nt);
+    } else {
+        const char *q = j ? o->report_json : o->report;
+        if (!q) return NULL;
+        p = sl_track_target_path(q, c->tg[t].label, c->nt);
+    }
+    if (!p) *err = -1;
+    return p;
+}
 
 /* Per-target files given by path (tracks, reports): path, or path.<target>.ext. */
 static int target_paths(const sl_score_info_t *c, const char *a, const char *b, char **p, int max)
@@ -144,7 +189,15 @@ static int target_paths(const sl_score_info_t *c, const char *a, const char *b, 
 
 static int report_paths(const sl_score_info_t *c, char **p, int max)
 {
-    return target_paths(c, c->opts->out.report, c->opts->out.report_json, p, max);
+    int n = 0, err;
+    for (int t = 0; t < c->nt; t++)
+        for (int j = 0; j < RF && n < max; j++) {
+            char *q = report_file(c, t, j, &err);
+            if (err) return -1;
+            if (q && !strcmp(q, "-")) free(q), q = NULL;
+            if (q) p[n++] = q;
+        }
+    return n;
 }
 
 static int report_open(sl_sink_t *s, const sl_score_info_t *c)
@@ -156,21 +209,20 @@ static int report_open(sl_sink_t *s, const sl_score_info_t *c)
     z->nt = c->nt;
     if (o->motifs && !(z->db = sl_motif_db_read(o->motifs))) return -1;
     if (!(z->rep = sl_calloc((size_t)c->nt, sizeof(*z->rep), "reports")) ||
-        !(z->tmp = sl_calloc((size_t)c->nt * 2, sizeof(char *), "report paths")) ||
-        !(z->path = sl_calloc((size_t)c->nt * 2, sizeof(char *), "report paths")))
+        !(z->tmp = sl_calloc((size_t)c->nt * RF, sizeof(char *), "report paths")) ||
+        !(z->path = sl_calloc((size_t)c->nt * RF, sizeof(char *), "report paths")))
         return -1;
     for (int t = 0; t < c->nt; t++) {
         sl_report_opts_t ro = o->ro;
         ro.pred_label = c->tg[t].label;
         if (!(z->rep[t] = sl_report_create(&ro, z->db))) return -1;
-        for (int j = 0; j < 2; j++) {
-            const char *p = j ? o->report_json : o->report;
-            if (!p) continue;
-            char **fp = &z->path[2 * t + j];
-            if (!(*fp = sl_track_target_path(p, c->tg[t].label, c->nt))) return -1;
+        for (int j = 0, err; j < RF; j++) {
+            char **fp = &z->path[RF * t + j];
+            *fp = report_file(c, t, j, &err);
+            if (err) return -1;
             /* the report writes (through its own temporary) onto ours at prepare;
              * "-", a device or a FIFO is written in place */
-            if (!sl_path_is_special(*fp) && !(z->tmp[2 * t + j] = sl_tmp_path(*fp))) return -1;
+            if (*fp && !sl_path_is_special(*fp) && !(z->tmp[RF * t + j] = sl_tmp_path(*fp))) return -1;
         }
     }
     return 0;
@@ -193,9 +245,10 @@ static int report_prepare(sl_sink_t *s, const sl_score_info_t *c)
     (void)c;
     report_sink_t *z = s->st;
     for (int t = 0; t < z->nt; t++) {
-        const char *h = z->tmp[2 * t] ? z->tmp[2 * t] : z->path[2 * t];
-        const char *j = z->tmp[2 * t + 1] ? z->tmp[2 * t + 1] : z->path[2 * t + 1];
-        if (sl_report_write(z->rep[t], h, j) < 0) return -1;
+        const char *f[RF];
+        for (int j = 0; j < RF; j++) f[j] = z->tmp[RF * t + j] ? z->tmp[RF * t + j] : z->path[RF * t + j];
+        if ((f[0] || f[1]) && sl_report_write(z->rep[t], f[0], f[1]) < 0) return -1;
+        if (f[2] && sl_report_write_seqlets(z->rep[t], f[2], NULL) < 0) return -1;
     }
     return 0;
 }
@@ -205,13 +258,13 @@ static void report_free(sl_sink_t *s, int commit, int *ret)
     report_sink_t *z = s->st;
     s->st = NULL;
     if (!z) return;
-    for (int t = 0; t < 2 * z->nt && z->tmp; t++) {
+    for (int t = 0; t < RF * z->nt && z->tmp; t++) {
         if (!z->tmp[t]) continue;
         if (commit && *ret == 0) *ret = sl_rename_into_place(z->tmp[t], z->path[t]);
         else sl_tmp_remove(z->tmp[t]);
         free(z->tmp[t]);
     }
-    for (int t = 0; t < 2 * z->nt && z->path; t++) free(z->path[t]);
+    for (int t = 0; t < RF * z->nt && z->path; t++) free(z->path[t]);
     for (int t = 0; t < z->nt && z->rep; t++) sl_report_destroy(z->rep[t]);
     free(z->tmp);
     free(z->path);
@@ -435,6 +488,78 @@ static void stats_abort(sl_sink_t *s, const sl_score_info_t *c)
     s->st = NULL;
 }
 
+/* ---- genome-browser views of the run's outputs: IGV session, UCSC hub ------------- */
+
+typedef struct {
+    char *xml, *xml_tmp; /* the IGV session and its temporary */
+} views_sink_t;
+
+static int views_wanted(const sl_score_outputs_t *o) { return o->igv_session || o->ucsc_hub; }
+
+static int views_paths(const sl_score_info_t *c, char **p, int max)
+{
+    const sl_score_outputs_t *o = &c->opts->out;
+    static const char *const hub_files[] = {"hub.txt", "genomes.txt", "trackDb.txt"};
+    int n = 0;
+    if (o->igv_session && n < max && !(p[n++] = sl_strdup(o->igv_session))) return -1;
+    for (int k = 0; o->ucsc_hub && k < 3 && n < max; k++) {
+        if (!(p[n] = sl_malloc(strlen(o->ucsc_hub) + 16, "path"))) return -1;
+        sprintf(p[n++], "%s/%s", o->ucsc_hub, hub_files[k]);
+    }
+    return n;
+}
+
+static int views_open(sl_sink_t *s, const sl_score_info_t *c)
+{
+    const sl_score_outputs_t *o = &c->opts->out;
+    views_sink_t *v = sl_calloc(1, sizeof(*v), "views");
+    if (!v) return -1;
+    s->st = v;
+    if (o->igv_session && (!(v->xml = sl_strdup(o->igv_session)) || !(v->xml_tmp = sl_tmp_path(v->xml)))) return -1;
+    return 0;
+}
+
+static int views_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const float *onehot,
+                        const sl_attr_out_t *res)
+{
+    (void)s, (void)c, (void)i, (void)onehot, (void)res;
+    return 0;
+}
+
+/* Last in the table, so it prepares after every output it names: the session goes
+ * onto its temporary (same directory, so its relative paths hold) and is renamed at
+ * commit; the hub's three small files are written into its directory here. */
+static int views_prepare(sl_sink_t *s, const sl_score_info_t *c)
+{
+    views_sink_t *v = s->st;
+    const sl_score_opts_t *so = c->opts;
+    const sl_score_outputs_t *o = &so->out;
+    const char **lab = sl_calloc((size_t)c->nt + 1, sizeof(*lab), "targets");
+    if (!lab) return -1;
+    for (int t = 0; t < c->nt; t++) lab[t] = c->tg[t].label;
+    sl_browser_run_t br = {so->fasta, o->ro.genome_name, so->bed, o->bigwig, o->bedgraph, o->seqlets_bed,
+                           o->report, o->report_json, lab, c->nt, c->rl};
+    int ret = sl_browser_write_run(&br, v->xml_tmp, o->ucsc_hub);
+    free(lab);
+    return ret;
+}
+
+static void views_free(sl_sink_t *s, int commit, int *ret)
+{
+    views_sink_t *v = s->st;
+    s->st = NULL;
+    if (!v) return;
+    if (v->xml_tmp) {
+        if (commit && *ret == 0) *ret = sl_rename_into_place(v->xml_tmp, v->xml);
+        else sl_tmp_remove(v->xml_tmp);
+    }
+    free(v->xml_tmp);
+    free(v->xml);
+    free(v);
+}
+
+SINK_END(views)
+
 /* The output kinds, in the order they see each region (tracks first: they need genome
  * order, which then is the order of every sink). */
 const sl_sink_ops_t sl_sink_kinds[] = {
@@ -443,4 +568,5 @@ const sl_sink_ops_t sl_sink_kinds[] = {
     {"tsv", 0, tsv_wanted, tsv_paths, tsv_open, tsv_region, tsv_prepare, tsv_commit, tsv_abort},
     {"report", 0, report_wanted, report_paths, report_open, report_region, report_prepare, report_commit, report_abort},
     {"stats", 0, stats_wanted, stats_paths, stats_open, stats_region, stats_prepare, stats_commit, stats_abort},
+    {"views", 0, views_wanted, views_paths, views_open, views_region, views_prepare, views_commit, views_abort},
     {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};

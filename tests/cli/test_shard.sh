@@ -38,6 +38,8 @@ def rows(prefix, bed):
 one = rows(T + "/one", T + "/in.bed")
 shards = {}
 for bed in glob.glob(T + "/shard.*.bed"):
+    if bed.endswith(".windows.bed"):  # PREFIX.windows.bed, written beside the npz
+        continue
     shards.update(rows(bed[:-4], bed))
 assert set(one) == set(shards), "different regions"
 for n, (a, t) in one.items():

@@ -127,7 +127,7 @@ class ReportTest(unittest.TestCase):
         cls.json = cls.prefix + ".json"
         cls.tsv = cls.prefix + ".tsv"
         cmd = [SEQLIFT, "report", "--npz", cls.prefix, "-b", cls.bed, "--motifs", MEME, "-o", cls.html,
-               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5"]
+               "--report-json", cls.json, "--tsv", cls.tsv, "--report-regions", "5", "--genome-name", "hg38"]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             raise AssertionError("%s\n%s" % (" ".join(cmd), p.stderr))
@@ -158,17 +158,45 @@ class ReportTest(unittest.TestCase):
             self.assertGreater(summary[mid]["scan_hits_in_seqlets"], 0)
         self.assertEqual(rep["regions"][2]["name"], HOSTILE)
 
+    def test_json_average_seqlet(self):
+        # the average seqlet of a motif, in the motif's orientation, computed here from the
+        # arrays: column j of a '+' match at at+j; of a '-' match at at+w-1-j with the
+        # complementary base
+        rep = json.load(open(self.json))
+        summary = {m["motif"]: m for m in rep["motifs"]}
+        contrib = np.load(self.prefix + ".contrib.npz")["arr_0"].astype(np.float64)  # (N, 4, L)
+        mot = read_meme(MEME)
+        for mid, at, _ in PLANTS:
+            w = len(mot[mid])
+            # the strand the matcher chose (a near-palindrome planted reversed may match '+')
+            (strand,) = {s["matches"][0]["strand"] for s in rep["seqlets"] if s["motif"] == mid}
+            (start,) = {s["matches"][0]["model_start"] for s in rep["seqlets"] if s["motif"] == mid}
+            self.assertEqual(start, at)
+            rc = strand == "-"
+            cols = [at + (w - 1 - j if rc else j) for j in range(w)]
+            want = np.array([[contrib[:, 3 - a if rc else a, p].mean() for a in range(4)] for p in cols])
+            got = np.array(summary[mid]["average_contribution"])
+            self.assertEqual(got.shape, (w, 4))
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+            self.assertTrue((got.argmax(1) == mot[mid].argmax(1)).all())
+
     def test_seqlets_cli_bed(self):
         out = os.path.join(self.dir, "s.bed")
-        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out],
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", out, "--motifs", MEME],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         rows = [l.split("\t") for l in open(out).read().splitlines()]
         tsv = [l.split("\t") for l in open(self.tsv).read().splitlines()[1:]]
-        self.assertEqual(len(rows), len(tsv))
-        for b, t in zip(rows, tsv):
-            self.assertEqual(len(b), 6)
-            self.assertEqual(b[:6], t[:6])
+        # BED9 in genome order, the TSV in region and rank order: the same seqlets
+        self.assertEqual(sorted((b[0], int(b[1]), int(b[2])) for b in rows),
+                         sorted((t[0], int(t[1]), int(t[2])) for t in tsv))
+        for b in rows:
+            self.assertEqual(len(b), 9)
+        by_pos = {(t[0], t[1], t[2]): t for t in tsv}
+        for b in rows:  # name: best motif (TSV column 13, its id; the name here) and rank
+            t = by_pos[(b[0], b[1], b[2])]
+            self.assertEqual(b[3].split("#")[1], t[3].split("#")[-1])
+            self.assertEqual(b[3].startswith("unlabelled#"), t[12] == ".")
         # -s FASTA: record names, positions in the record
         fa = os.path.join(self.dir, "s.fa")
         ohe = np.load(self.prefix + ".ohe.npz")["arr_0"]
@@ -178,9 +206,9 @@ class ReportTest(unittest.TestCase):
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-s", fa], capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
-        first = p.stdout.splitlines()[0].split("\t")
-        self.assertEqual((first[0], first[3]), ("rec0", "rec0#1"))
-        self.assertEqual(first[1:3], tsv[0][7:9])  # model positions
+        first = [l.split("\t") for l in p.stdout.splitlines() if l.startswith("rec0\t")]
+        want = sorted((t[7], t[8]) for t in tsv if t[6] == "0")  # model positions of region 0
+        self.assertEqual(sorted((f[1], f[2]) for f in first), want)
                 # without -b: region<i> names, window coordinates
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -196,8 +224,11 @@ class ReportTest(unittest.TestCase):
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "--target", "gata", "-b", self.bed, "-o", out],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
-        want = [l.split("\t")[:6] for l in open(self.tsv).read().splitlines()[1:]]
-        self.assertEqual([l.split("\t") for l in open(out).read().splitlines()], want)
+        single = os.path.join(self.dir, "single.bed")
+        p = subprocess.run([SEQLIFT, "seqlets", "--npz", self.prefix, "-b", self.bed, "-o", single],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(open(out).read(), open(single).read())
         p = subprocess.run([SEQLIFT, "seqlets", "--npz", pre, "-o", out], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1)
         self.assertIn("--target", p.stderr)
@@ -233,6 +264,23 @@ class ReportTest(unittest.TestCase):
         # nothing loaded from outside: no src/link/import/url(), only plain <a href> links
         self.assertIsNone(re.search(r"\ssrc\s*=|<link|@import|url\(|<iframe|<img", html))
         self.assertIn("chr3:5001-5240", html)
+        # the seqlets BED9 beside the report, the same as `seqlets -o` gives
+        beside = self.html[:-len(".html")] + ".seqlets.bed"
+        self.assertEqual(len(open(beside).readline().split("\t")), 9)
+        # each region links to UCSC (the assembly given) and to a running IGV
+        self.assertIn('href="https://genome.ucsc.edu/cgi-bin/hgTracks?db=hg38&amp;position=chr3:5001-5240"', html)
+        self.assertIn('href="http://localhost:60151/goto?locus=chr3:5001-5240"', html)
+        # logos scale to the width (viewBox, no fixed width) and can be zoomed
+        self.assertEqual(len(re.findall(r'<svg class="logo"[^>]*viewBox="0 0 [\d.]+ [\d.]+"', html)), 5)
+        self.assertIsNone(re.search(r'<svg class="logo"[^>]*\swidth=', html))
+        self.assertEqual(html.count('<div class="zoom">'), 5)
+        # every table scrolls inside its own box
+        self.assertEqual(html.count("<table"), html.count('<div class="tbl"><table'))
+        # per-motif summary: the database's logo and the average seqlet beside it
+        row = re.search(r"<tr><td><a [^>]*>MA9001\.1</a>.*?</tr>", html, re.S).group(0)
+        self.assertEqual(row.count('<svg class="mlogo"'), 2)
+        # the motif of the seqlets sits on the region for the filter
+        self.assertEqual(len(re.findall(r'data-motifs="[^"]*MA9001\.1', html)), 5)
 
     def chromium(self, *args):
         prof = tempfile.mkdtemp(prefix="chromium_", dir=self.dir)
@@ -240,6 +288,34 @@ class ReportTest(unittest.TestCase):
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--user-data-dir=" + prof] + list(args) + ["file://" + os.path.abspath(self.html)]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+    def dom(self, width, hash=""):
+        prof = tempfile.mkdtemp(prefix="chromium_", dir=self.dir)
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--user-data-dir=" + prof, "--window-size=%d,900" % width, "--dump-dom",
+               "file://" + os.path.abspath(self.html) + hash]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        m = re.search(r'<pre id="sl-errors">(.*?)</pre>', p.stdout, re.S)
+        self.assertEqual(m.group(1).strip(), "", "page errors: " + m.group(1))
+        body = dict(re.findall(r'(data-[\w-]+)="([^"]*)"', re.search(r"<body([^>]*)>", p.stdout).group(1)))
+        self.assertEqual(body.get("data-ready"), "1")
+        return body, p.stdout
+
+    @unittest.skipUnless(os.path.exists(CHROMIUM), "chromium not installed")
+    def test_chromium_widths_and_filter(self):
+        for width in (1400, 390):
+            body, _ = self.dom(width)
+            self.assertEqual(int(body["data-overflow"]), 0, "page wider than a %d px window" % width)
+            self.assertEqual(body["data-label-overlaps"], "0", "seqlet labels overlap at %d px" % width)
+            self.assertEqual(body["data-shown"], "5")
+        # search box (name, locus) and motif filter, filled from the address
+        for hash, shown in (("#q=peak3", 1), ("#q=chr3:7001-7100", 1), ("#q=chr3:7001", 1), ("#q=chr9:1-10", 0),
+                            ("#motif=MA9001.1", 5), ("#motif=MA9001.1&q=peak", 4)):
+            body, dom = self.dom(1400, hash)
+            self.assertEqual(body["data-shown"], str(shown), hash)
+            self.assertEqual(dom.count('class="region hidden"'), 5 - shown, hash)
 
     @unittest.skipUnless(os.path.exists(CHROMIUM), "chromium not installed")
     def test_chromium_dom_and_screenshot(self):

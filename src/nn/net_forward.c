@@ -1,0 +1,139 @@
+/* net_forward.c — activation planning and the whole-network forward pass.
+ *
+ * Full activations give every layer its own [max_batch][len][ch] buffer (the
+ * attribution engine reads them all). Outputs-only activations give dedicated buffers
+ * to the input, the outputs and everything batch-wide (dense) layers touch (those run
+ * over the whole batch and need [n][size] blocks); every other layer gets a slot shared with
+ * layers that are dead by the time it runs. Slots are strided per sequence, which is
+ * safe because those layers run sequence by sequence (see sl_net_forward).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_priv.h"
+#include "seqlift/util.h"
+
+static sl_acts_t *acts_new(const sl_net_t *net, int max_batch, int n_blocks)
+{
+    int max_in = 1;
+    sl_acts_t *a = sl_calloc(1, sizeof *a, "activations");
+    sl_acts_priv_t *p = sl_calloc(1, sizeof *p, "activations");
+    if (!a || !p) {
+        free(a);
+        free(p);
+        return NULL;
+    }
+    a->net = net, a->max_batch = max_batch < 1 ? 1 : max_batch, a->priv = p;
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t s = sl_nn_col_size(&net->layers[l]);
+        if (s > p->col_size) p->col_size = s;
+        s = sl_nn_pad_size(&net->layers[l]);
+        if (s > p->pad_size) p->pad_size = s;
+        if (net->layers[l].n_in > max_in) max_in = net->layers[l].n_in;
+    }
+    if (!(a->act = sl_calloc((size_t)net->n_layers, sizeof *a->act, "activations"))
+        || !(p->stride = sl_calloc((size_t)net->n_layers, sizeof *p->stride, "activations"))
+        || !(p->blocks = sl_calloc((size_t)n_blocks, sizeof *p->blocks, "activations"))
+        || !(p->ins = sl_calloc((size_t)max_in, sizeof *p->ins, "activations"))
+        || (p->col_size && !(p->col = sl_malloc(p->col_size * sizeof(float), "im2col scratch")))
+        || (p->pad_size && !(p->pad = sl_malloc(p->pad_size * sizeof(float), "dense scratch")))) {
+        sl_acts_destroy(a);
+        return NULL;
+    }
+    p->n_blocks = n_blocks;
+    return a;
+}
+
+/* Activations through the liveness planner: a layer lives from its own step to its
+ * last consumer's; with keep_all (or for the input, the outputs and everything a
+ * batch-wide layer touches) it lives throughout and so gets a buffer of its own. */
+static sl_acts_t *acts_plan(const sl_net_t *net, int max_batch, int keep_all)
+{
+    int nl = net->n_layers, end = nl, n_slots = -1;
+    sl_acts_t *a = NULL;
+    int *first = sl_malloc((size_t)nl * sizeof(int), "plan"), *last = sl_malloc((size_t)nl * sizeof(int), "plan");
+    int *slot = sl_malloc((size_t)nl * sizeof(int), "plan");
+    size_t *size = sl_malloc((size_t)nl * sizeof(size_t), "plan"), *slot_size = sl_malloc((size_t)nl * sizeof(size_t), "plan");
+    if (!first || !last || !slot || !size || !slot_size) goto done;
+    for (int l = 0; l < nl; l++) first[l] = last[l] = l, size[l] = sl_layer_size(&net->layers[l]);
+    first[0] = 0, last[0] = end;
+    for (int o = 0; o < net->n_outputs; o++) first[net->output_layer[o]] = 0, last[net->output_layer[o]] = end;
+    for (int l = 1; l < nl; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        int bw = !!(sl_ops[L->op].flags & SL_OPF_BATCHWIDE);
+        if (bw || keep_all) first[l] = 0, last[l] = end;
+        for (int i = 0; i < L->n_in; i++) {
+            if (last[L->in[i]] < l) last[L->in[i]] = l;
+            if (bw) first[L->in[i]] = 0, last[L->in[i]] = end;
+        }
+    }
+    if ((n_slots = sl_nn_plan_slots(nl, first, last, size, slot, slot_size)) < 0) goto done;
+    if (!(a = acts_new(net, max_batch, n_slots))) goto done;
+    sl_acts_priv_t *p = a->priv;
+    for (int s = 0; s < n_slots; s++)
+        if (!(p->blocks[s] = sl_malloc((size_t)a->max_batch * slot_size[s] * sizeof(float), "activations"))) {
+            sl_acts_destroy(a);
+            a = NULL;
+            goto done;
+        }
+    /* a layer living throughout has a slot of exactly its size: [n][size] blocks */
+    for (int l = 0; l < nl; l++) p->stride[l] = slot_size[slot[l]], a->act[l] = p->blocks[slot[l]];
+done:
+    free(first);
+    free(last);
+    free(slot);
+    free(size);
+    free(slot_size);
+    return a;
+}
+
+sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch) { return acts_plan(net, max_batch, 1); }
+
+sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch) { return acts_plan(net, max_batch, 0); }
+
+void sl_acts_destroy(sl_acts_t *a)
+{
+    if (!a) return;
+    sl_acts_priv_t *p = a->priv;
+    if (p) {
+        for (int i = 0; i < p->n_blocks && p->blocks; i++) free(p->blocks[i]);
+        free(p->blocks);
+        free(p->col);
+        free(p->pad);
+        free(p->ins);
+        free(p->stride);
+    }
+    free(a->act);
+    free(p);
+    free(a);
+}
+
+/* Runs of layers other than batch-wide ones go sequence by sequence, so that one
+ * sequence's activations stay in cache from layer to layer; batch-wide (dense) layers
+ * take the whole batch in fixed blocks of rows. */
+static int wide(const sl_net_t *net, int l) { return !!(sl_ops[net->layers[l].op].flags & SL_OPF_BATCHWIDE); }
+
+int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
+{
+    sl_acts_priv_t *p = a->priv;
+    if (n < 0 || n > a->max_batch || a->net != net) {
+        sl_log_error("%s: forward pass of %d sequences with activations planned for %d", net->path, n,
+                     a->max_batch);
+        return -1;
+    }
+    memcpy(a->act[0], x, (size_t)n * sl_layer_size(&net->layers[0]) * sizeof(float));
+    for (int l = 1; l < net->n_layers;) {
+        int e = l + 1, per_seq = !wide(net, l);
+        if (per_seq)
+            while (e < net->n_layers && !wide(net, e)) e++;
+        for (int b = 0; b < (per_seq ? n : 1); b++) {
+            for (int k = l; k < e; k++) {
+                const sl_layer_t *L = &net->layers[k];
+                for (int i = 0; i < L->n_in; i++) p->ins[i] = a->act[L->in[i]] + (size_t)b * p->stride[L->in[i]];
+                sl_layer_forward(net, k, p->ins, a->act[k] + (size_t)b * p->stride[k], per_seq ? 1 : n, a);
+            }
+        }
+        l = e;
+    }
+    return 0;
+}
