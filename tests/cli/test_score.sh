@@ -16,8 +16,8 @@ expect 2 "maxpool" -- score -m "$M" -s "$S" --maxpool nope
 expect 2 "threads" -- score -m "$M" -s "$S" --threads 0
 expect 2 "either" -- score -m "$M" -s "$S" -b "$D/regions.bed"
 expect 1 "no_such" -- score -m "$T/no_such.json" -s "$S"
-expect 1 "target" -- score -m "$M" -s "$S" --target nope
-expect 1 "refs|spec" -- score -m "$M" -s "$S" --refs nope:3
+expect 2 "target" -- score -m "$M" -s "$S" --target nope
+expect 2 "refs|spec" -- score -m "$M" -s "$S" --refs nope:3
 
 # 2. two targets, FASTA mode, 1 thread vs 2 threads and batches
 run() { "$SEQLIFT" score -m "$M" -s "$S" --refs dinuc:6 --target count,profile:profile "$@" 2>"$T/err" || fail "score $*: $(cat "$T/err")"; }
