@@ -9,7 +9,10 @@
 * bench_sgemm builds, times a shape, rejects a bad line, and `--rss` reports the peak RSS
   of the command it runs, not of its (large) parent;
 * stubbed optional dependencies import (numba.jit is the identity), and `unshared` gives
-  every call of a module its own submodule without changing the outputs.
+  every call of a module its own submodule without changing the outputs;
+* one small end-to-end run (Basset-like, 1 sequence, 2 references, 1 thread, no peers but
+  PyTorch) prints every row and target line the README names, and the correctness check
+  passes.
 """
 import json
 import os
@@ -154,6 +157,31 @@ class TestBenchScore(unittest.TestCase):
         sel = bench.select_output(tm.bpnet_like(seed=0), ["profile", "count"], "count")
         with torch.no_grad():
             self.assertEqual(tuple(sel(torch.zeros(3, 4, 2114)).shape), (3, 1))
+
+    def test_end_to_end(self):
+        seqlift = os.environ.get("SEQLIFT")
+        if not seqlift or not os.path.exists(seqlift):
+            self.skipTest("SEQLIFT not set (ctest sets it)")
+        env = dict(os.environ)
+        env.pop("CAPTUM_PATH", None)
+        env.pop("TANGERMEME_PATH", None)
+        r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "bench_score"), "--quick", "--models", "basset",
+                            "--threads", "1", "--n", "1", "--refs", "2", "--seqlift", seqlift],
+                           capture_output=True, text=True, env=env, timeout=900)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        out = r.stdout
+        for want in ("machine:", "OpenBLAS", "load average before:", "load average after:",
+                     "Basset-like, 600 bp, target logits:0: ", "GFLOP/seq",
+                     "seqlift rescale", "seqlift genomics", "PyTorch hand-batched", "sgemm bound",
+                     "seqlift all outputs", "of TSV-only", "targets of issue 17",
+                     "Basset-like all outputs / TSV-only, 1 thread"):
+            self.assertIn(want, out)
+        rows = [line.split() for line in out.splitlines() if line.startswith("1 ")]
+        self.assertTrue(any(x[1:3] == ["seqlift", "rescale"] and "MB" in x for x in rows), out)
+        checks = [line for line in out.splitlines() if line.startswith("  Basset-like  ")]
+        self.assertEqual(len(checks), 2, out)
+        self.assertTrue(all(line.rstrip().endswith("PASS") for line in checks), out)
+        self.assertRegex(out, r"Basset-like rescale = PyTorch float64 per base\s+0 bases off\s+<= 1e-4 rel  PASS")
 
 
 if __name__ == "__main__":
