@@ -226,6 +226,35 @@ static void test_naive_all_options(void **state)
             }
 }
 
+/* A contig whose only window starts before position 0 (a peak at a chromosome start,
+ * chrM, a small scaffold) keeps its bases 0.. (flush_until(INT64_MAX) with a negative
+ * buffer start overflowed, and the contig had no entries). */
+static void test_window_before_zero(void **state)
+{
+    (void)state;
+    const char *bg = tmp_file("before0.bedGraph");
+    sl_track_t *w = sl_track_open(bg, NULL, NC, tnames, tsizes, NULL);
+    assert_non_null(w);
+    float v[100];
+    for (int i = 0; i < 100; i++) v[i] = (float)(i + 1);
+    sl_region_t a = {.chrom = "chr10", .start = -20, .end = 80, .strand = '+'};
+    sl_region_t b = {.chrom = "chr2", .start = -30, .end = 70, .strand = '-'};
+    assert_int_equal(sl_track_add(w, &a, v), 0);
+    assert_int_equal(sl_track_add(w, &b, v), 0);
+    assert_int_equal(sl_track_close(w), 0);
+    int n;
+    bg_line_t *l = read_bedgraph(bg, &n);
+    assert_int_equal(n, 80 + 70);
+    assert_string_equal(l[0].chrom, "chr10");
+    assert_int_equal(l[0].start, 0);
+    assert_string_equal(l[0].text, "21");  /* window position 20 is base 0 */
+    assert_string_equal(l[80].chrom, "chr2");
+    assert_int_equal(l[80].start, 0);
+    assert_string_equal(l[80].text, "70"); /* minus strand: base 0 is model position 69 */
+    free(l);
+    remove(bg);
+}
+
 static void test_order_errors(void **state)
 {
     (void)state;
@@ -505,6 +534,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minus_strand_known_values),
         cmocka_unit_test(test_naive_all_options),
+        cmocka_unit_test(test_window_before_zero),
         cmocka_unit_test(test_order_errors),
         cmocka_unit_test(test_sort_order),
         cmocka_unit_test(test_clip_and_nan),

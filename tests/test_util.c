@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,6 +33,48 @@ static void test_ofile_commit_and_abort(void **state)
     fputs("half", f->fp);
     sl_ofile_abort(f);
     assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Two phases: prepare finishes and checks the temporary, which stays invisible until
+ * commit; abort after prepare removes it. Temporaries are registered while they exist
+ * (what the signal handler removes) and unregistered by rename or removal. */
+static void test_ofile_two_phase_and_registry(void **state)
+{
+    (void)state;
+    const char *path = "build/test_tmp_util_2p.txt";
+    remove(path);
+    int n0 = sl_tmp_count();
+    sl_ofile_t *f = sl_ofile_open(path, "w");
+    assert_non_null(f);
+    assert_int_equal(sl_tmp_count(), n0 + 1);
+    fputs("x\n", f->fp);
+    assert_int_equal(sl_ofile_prepare(f), 0);
+    assert_null(f->fp);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(access(f->tmp, F_OK), 0);
+    sl_ofile_abort(f);
+    assert_int_equal(sl_tmp_count(), n0);
+    assert_int_equal(access(path, F_OK), -1);
+
+    f = sl_ofile_open(path, "w");
+    assert_non_null(f);
+    assert_int_equal(sl_ofile_prepare(f), 0);
+    assert_int_equal(sl_ofile_commit(f), 0);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(sl_tmp_count(), n0);
+    remove(path);
+
+    /* what the handler of SIGTERM does: every registered temporary is unlinked */
+    char *t = sl_tmp_path(path);
+    assert_non_null(t);
+    FILE *fp = fopen(t, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    sl_tmp_cleanup();
+    assert_int_equal(access(t, F_OK), -1);
+    sl_tmp_remove(t);
+    assert_int_equal(sl_tmp_count(), n0);
+    free(t);
 }
 
 static void test_parse(void **state)
@@ -67,6 +110,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ofile_commit_and_abort),
+        cmocka_unit_test(test_ofile_two_phase_and_registry),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_hash),
     };

@@ -153,9 +153,10 @@ typedef int (*sl_predict_fill_f)(void *ud, int worker, int64_t i, float *x);
  * calling thread. 0 / -1 (reported) stops the run. */
 typedef int (*sl_predict_emit_f)(void *ud, int64_t i, const float *values);
 /* Forward pass of n sequences: n_threads worker threads, each with its own
- * outputs-only sl_acts_t of `batch` sequences (OpenBLAS set to one thread), while the
- * calling thread emits results in order; values of at most 4 batches per worker are
- * buffered, so memory does not grow with n. 0 / -1 (reported). */
+ * outputs-only sl_acts_t of `batch` sequences (the caller sets OpenBLAS to one thread:
+ * sl_net_blas_threads), while the calling thread emits results in order
+ * (seqlift/pipeline.h); values of at most 4 batches per worker are buffered, so memory
+ * does not grow with n. 0 / -1 (reported). */
 int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_predict_fill_f fill,
                    sl_predict_emit_f emit, void *ud);
 

@@ -41,10 +41,22 @@ int sl_npz_write_rows(sl_npz_writer_t *w, int64_t first_row, int64_t n_rows, con
 /* Number of floats in one row. */
 int64_t sl_npz_row_size(const sl_npz_writer_t *w);
 /* Complete the archive and rename it into place; frees w. 0 / -1 (reported; the
- * temporary file is removed). Warns when some rows were never written. */
+ * temporary file is removed). Warns when some rows were never written.
+ * Two-phase form (several outputs committed together): sl_npz_prepare completes,
+ * closes and checks the temporary file (0 / -1 reported; w stays to be committed or
+ * aborted), sl_npz_commit renames it into place and frees w (it prepares first when
+ * needed; sl_npz_close is the same). */
+int sl_npz_prepare(sl_npz_writer_t *w);
+int sl_npz_commit(sl_npz_writer_t *w);
 int sl_npz_close(sl_npz_writer_t *w);
 /* Remove the temporary file and free w (w may be NULL). */
 void sl_npz_abort(sl_npz_writer_t *w);
+
+/* The path of one npz of a `seqlift score --npz PREFIX` run: PREFIX.<kind>.npz, or
+ * PREFIX.<target>.<kind>.npz when target is not NULL, the target made file-name safe
+ * by sl_file_name_char (the rule of every per-target file). Caller frees; NULL on
+ * error (reported). */
+char *sl_npz_target_path(const char *prefix, const char *target, const char *kind);
 
 /* Read array `name` ("x" matches entry "x.npy"; NULL = the first entry) from an .npz.
  * On success *ndim, shape[0..*ndim) and *data (malloc'd, caller frees, C order float32)

@@ -40,10 +40,10 @@ typedef struct {
     sl_overlap_t overlap;
     int64_t track_width;  /* keep the central W bases of each window; 0 = all */
     int merge_runs;       /* 1: merge adjacent entries with equal printed values */
-    int threads;          /* bgzip compression threads for a .gz bedGraph (<= 1: none) */
+    int threads;          /* unused (kept for callers): BGZF blocks are compressed on the writing thread */
 } sl_track_opts_t;
 
-/* Defaults: mean, all bases, no merging, no compression threads. */
+/* Defaults: mean, all bases, no merging. */
 void sl_track_opts_init(sl_track_opts_t *o);
 /* "mean", "max-abs" or "first"; 0 / -1 (not reported: the CLI prints usage). */
 int sl_track_parse_overlap(const char *s, sl_overlap_t *out);
@@ -77,7 +77,13 @@ sl_track_t *sl_track_open_genome(const char *bedgraph, const char *bigwig,
  * thread adds the regions of a writer (one writer per target). */
 int sl_track_add(sl_track_t *w, const sl_region_t *r, const float *values);
 /* Flush, finish both files and rename them into place; frees w. 0 / -1 (reported,
- * temporary files removed). */
+ * temporary files removed). Two-phase form (outputs committed together):
+ * sl_track_prepare finishes, closes and checks both temporaries (the bigWig is
+ * reopened and its header, contigs, zoom levels and size checked; a track without
+ * entries is an error for a bigWig) and keeps w; sl_track_commit renames them into
+ * place and frees w (preparing first when needed; sl_track_close is the same). */
+int sl_track_prepare(sl_track_t *w);
+int sl_track_commit(sl_track_t *w);
 int sl_track_close(sl_track_t *w);
 /* Remove the temporary files and free w (w may be NULL). */
 void sl_track_abort(sl_track_t *w);

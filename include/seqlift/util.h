@@ -24,24 +24,39 @@ void *sl_calloc(size_t n, size_t size, const char *what);
 void *sl_realloc(void *p, size_t n, const char *what);
 char *sl_strdup(const char *s);
 
-/* Atomic output: write to "<path>.tmp.<pid>" and rename onto <path> on commit, so a
- * failed run never leaves a half-written file. path "-" means stdout; an existing
- * device or pipe (/dev/null, a FIFO) is written in place.
- * sl_ofile_open returns NULL on error (reported). commit returns 0 / -1 (reported);
- * abort removes the temporary file. Both free the handle. */
+/* Atomic output: write to "<path>.tmp.<pid>" (in the directory of path) and rename
+ * onto <path> on commit, so a failed run never leaves a half-written file. path "-"
+ * means stdout; an existing device or pipe (/dev/null, a FIFO) is written in place.
+ * sl_ofile_open returns NULL on error (reported). Two-phase use (several outputs that
+ * appear together or not at all): sl_ofile_prepare flushes, closes and checks the
+ * temporary (0 / -1 reported; fp is then NULL), sl_ofile_commit renames it into place
+ * (prepares it first if needed). commit returns 0 / -1 (reported); abort removes the
+ * temporary file. Both free the handle. */
 typedef struct sl_ofile_s {
     FILE *fp;       /* write here */
     char *path;     /* final path */
+    char *name;     /* the file messages name (path, or what a temporary path stands for) */
     char *tmp;      /* temporary path, NULL for stdout or a device written in place */
     int direct;     /* 1: fp is the device/pipe itself (closed on commit/abort) */
+    int failed;     /* prepare failed */
 } sl_ofile_t;
 sl_ofile_t *sl_ofile_open(const char *path, const char *mode);
+int sl_ofile_prepare(sl_ofile_t *f);
 int sl_ofile_commit(sl_ofile_t *f);
 void sl_ofile_abort(sl_ofile_t *f);
-/* For writers that manage their own file (bgzf, libBigWig): temp name for path
- * (caller frees) and the final rename (0 / -1 reported). */
+/* For writers that manage their own file (bgzf, libBigWig, npz): temp name for path
+ * (caller frees), registered so that sl_tmp_cleanup() can remove it; the final rename
+ * (0 / -1 reported; unregisters it) or its removal (sl_tmp_remove: unregisters it). */
 char *sl_tmp_path(const char *path);
 int sl_rename_into_place(const char *tmp, const char *path);
+void sl_tmp_remove(const char *tmp);
+/* Unlink every registered temporary file; async-signal-safe (what a signal handler
+ * calls). sl_tmp_count: how many are registered (tests). */
+void sl_tmp_cleanup(void);
+int sl_tmp_count(void);
+/* For programs (the CLI), never called by the library: SIGINT, SIGTERM and SIGHUP
+ * remove every registered temporary file and exit with 128 + the signal. 0 / -1. */
+int sl_tmp_install_signal_handlers(void);
 /* 1 if path is "-" (stdout) or exists and is not a regular file (device, pipe,
  * directory): write it in place, never rename a temporary file onto it. */
 int sl_path_is_special(const char *path);

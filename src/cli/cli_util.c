@@ -1,16 +1,58 @@
 /* cli_util.c — option parsing shared by the commands. */
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "seqlift/log.h"
+#include "seqlift/reference.h"
 #include "seqlift/util.h"
+
+static const char *cli_command = "";
+
+void sl_cli_set_command(const char *name) { cli_command = name ? name : ""; }
+
+int sl_cli_bad(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sl_log_error("%s (see 'seqlift %s --help')", msg, cli_command);
+    return SL_EXIT_USAGE;
+}
+
+/* the library's message about a bad value, kept to be printed with the usage hint */
+static void keep_error(sl_log_level_t level, const char *msg, void *ud)
+{
+    if (level == SL_LOG_ERROR) snprintf(ud, 512, "%s", msg);
+}
+
+int sl_cli_refs(const char *spec)
+{
+    char msg[512] = "";
+    sl_log_set_callback(keep_error, msg);
+    sl_refspec_t *rs = sl_refspec_parse(spec);
+    sl_log_set_callback(NULL, NULL);
+    if (rs) {
+        sl_refspec_destroy(rs);
+        return 0;
+    }
+    return sl_cli_bad("--refs: %s", msg[0] ? msg : "bad reference spec");
+}
+
+int sl_cli_unknown_option(char **argv, int optind_)
+{
+    return sl_cli_bad("unknown option or missing value: '%s'", argv[optind_ - 1]);
+}
 
 int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v)
 {
     if (sl_parse_long(s, v) != 0 || *v < lo || *v > hi) {
-        sl_log_error("--%s: '%s' is not an integer in [%lld, %lld]", opt, s, lo, hi);
+        sl_cli_bad("--%s: '%s' is not an integer in [%lld, %lld]", opt, s, lo, hi);
         return -1;
     }
     return 0;
@@ -22,7 +64,7 @@ int sl_cli_edge(const char *s, sl_edge_t *edge)
     else if (strcmp(s, "skip") == 0) *edge = SL_EDGE_SKIP;
     else if (strcmp(s, "error") == 0) *edge = SL_EDGE_ERROR;
     else {
-        sl_log_error("--edge: '%s' is not pad, skip or error", s);
+        sl_cli_bad("--edge: '%s' is not pad, skip or error", s);
         return -1;
     }
     return 0;
@@ -31,16 +73,34 @@ int sl_cli_edge(const char *s, sl_edge_t *edge)
 int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs)
 {
     if (optind_ < argc) {
-        sl_log_error("unexpected argument '%s'", argv[optind_]);
+        sl_cli_bad("unexpected argument '%s'", argv[optind_]);
         return -1;
     }
     if (seqs ? fa || bed : !fa || !bed) {
-        sl_log_error("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
+        sl_cli_bad("give either -f GENOME.fa and -b REGIONS.bed, or -s SEQS.fa");
         return -1;
     }
     return 0;
 }
 
+int sl_cli_check_list(const char *opt, const char *list)
+{
+    for (const char *a = list; a;) {
+        const char *ae = strchr(a, ',');
+        size_t an = ae ? (size_t)(ae - a) : strlen(a);
+        for (const char *b = ae ? ae + 1 : NULL; b;) {
+            const char *be = strchr(b, ',');
+            size_t bn = be ? (size_t)(be - b) : strlen(b);
+            if (an == bn && strncmp(a, b, an) == 0) {
+                sl_cli_bad("--%s: '%.*s' is given twice", opt, (int)an, a);
+                return -1;
+            }
+            b = be ? be + 1 : NULL;
+        }
+        a = ae ? ae + 1 : NULL;
+    }
+    return 0;
+}
 int sl_cli_output_dirs(const char *path)
 {
     char buf[4096];

@@ -95,6 +95,7 @@ int sl_cmd_extract(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((c = getopt_long(argc, argv, "f:b:s:w:o:h", lopts, NULL)) >= 0) {
         switch (c) {
         case 'f': fa = optarg; break;
@@ -103,8 +104,7 @@ int sl_cmd_extract(int argc, char **argv)
         case 'o': outp = optarg; break;
         case 'w':
             if (sl_parse_long(optarg, &v) != 0 || v < 0) {
-                sl_log_error("--width: '%s' is not a non-negative integer", optarg);
-                return SL_EXIT_USAGE;
+                return sl_cli_bad("--width: '%s' is not a non-negative integer", optarg);
             }
             opts.width = v;
             break;
@@ -113,13 +113,10 @@ int sl_cmd_extract(int argc, char **argv)
             if (sl_cli_edge(optarg, &opts.edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: return sl_cli_unknown_option(argv, optind);
         }
     }
-    if (sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) {
-        usage(stderr);
-        return SL_EXIT_USAGE;
-    }
+    if (sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) return SL_EXIT_USAGE;
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
     if (extract(fa, bed, seqs, &opts, out->fp) < 0) {

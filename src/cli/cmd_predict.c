@@ -1,12 +1,13 @@
 /* cmd_predict.c — `seqlift predict`: the model's outputs for every region or FASTA
- * record, as a TSV with one row per input in input order. */
+ * record, as a TSV with one row per input in input order. Option parsing; the run is
+ * the library's (sl_predict_run, seqlift/score.h). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
-#include "seqlift/keras.h"
 #include "seqlift/model.h"
+#include "seqlift/score.h"
 #include "seqlift/seqio.h"
 #include "seqlift/util.h"
 
@@ -36,85 +37,6 @@ static void usage(FILE *fp)
             "  -h, --help          this help\n\n");
 }
 
-typedef struct {
-    const sl_regions_t *rl;
-    sl_genome_t *g[MAX_THREADS]; /* one per worker: faidx is not thread-safe */
-    char *seq[MAX_THREADS];
-    const sl_ofile_t *out;
-    size_t n_values; /* per sequence, over all outputs */
-    int bed;
-} predict_t;
-
-static int fill(void *ud, int worker, int64_t i, float *x)
-{
-    predict_t *p = ud;
-    return sl_regions_load(p->rl, i, p->g[worker], p->seq[worker], x);
-}
-
-static int emit(void *ud, int64_t i, const float *v)
-{
-    predict_t *p = ud;
-    const sl_region_t *r = &p->rl->r[i];
-    FILE *fp = p->out->fp;
-    if (p->bed)
-        fprintf(fp, "%s\t%lld\t%lld\t%c\t%s", r->chrom, (long long)r->start, (long long)r->end, r->strand,
-                r->name ? r->name : ".");
-    else fputs(r->name ? r->name : ".", fp);
-    for (size_t j = 0; j < p->n_values; j++) fprintf(fp, "\t%.9g", v[j]);
-    if (fputc('\n', fp) == EOF) {
-        sl_log_error("%s: write failed", p->out->path);
-        return -1;
-    }
-    return 0;
-}
-
-static const char *keras_weights, *keras_alphabet; /* --weights, --alphabet: Keras models */
-
-static int predict(const char *model, const char *fa, const char *bed, const char *seqs, sl_edge_t edge,
-                   int threads, int batch, const sl_ofile_t *out)
-{
-    int ret = -1;
-    predict_t p;
-    memset(&p, 0, sizeof p);
-    sl_regions_t *rl = NULL;
-    sl_net_t *net = sl_model_load(model, keras_weights, keras_alphabet);
-    if (!net) return -1;
-    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
-    if (seqs) {
-        rl = sl_regions_read_fasta(seqs, net->in_len);
-    } else {
-        sl_region_opts_t opts = {net->in_len, 0, edge};
-        for (int t = 0; t < threads; t++)
-            if (!(p.g[t] = sl_genome_open(fa))) goto fail;
-        rl = sl_regions_read_bed(bed, p.g[0], &opts);
-    }
-    if (!rl) goto fail;
-    p.rl = rl;
-    for (int t = 0; t < threads; t++)
-        if (!(p.seq[t] = sl_malloc((size_t)net->in_len, "sequence"))) goto fail;
-    if (batch <= 0) batch = sl_net_auto_batch(net, (size_t)128 << 20);
-    if (rl->n < (int64_t)threads * batch) { /* few inputs: spread them over the threads */
-        int64_t b = (rl->n + threads - 1) / threads;
-        batch = b < 1 ? 1 : (int)b;
-    }
-    fputs(p.bed ? "chrom\tstart\tend\tstrand\tname" : "name", out->fp);
-    char lab[512];
-    for (size_t j = 0; j < p.n_values; j++) {
-        sl_net_value_label(net, j, lab, sizeof lab);
-        fprintf(out->fp, "\t%s", lab);
-    }
-    fputc('\n', out->fp);
-    ret = sl_net_predict(net, rl->n, threads, batch, fill, emit, &p);
-fail:
-    for (int t = 0; t < MAX_THREADS; t++) {
-        sl_genome_close(p.g[t]);
-        free(p.seq[t]);
-    }
-    sl_regions_destroy(rl);
-    sl_net_destroy(net);
-    return ret;
-}
-
 int sl_cmd_predict(int argc, char **argv)
 {
     static const struct option lopts[] = {
@@ -125,6 +47,7 @@ int sl_cmd_predict(int argc, char **argv)
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
+    const char *weights = NULL, *alphabet = NULL; /* Keras models */
     sl_edge_t edge = SL_EDGE_PAD;
     int threads = 1, batch = 0, c;
     long long v;
@@ -133,11 +56,12 @@ int sl_cmd_predict(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((c = getopt_long(argc, argv, "m:f:b:s:o:t:h", lopts, NULL)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
-        case 'W': keras_weights = optarg; break;
-        case 'A': keras_alphabet = optarg; break;
+        case 'W': weights = optarg; break;
+        case 'A': alphabet = optarg; break;
         case 'f': fa = optarg; break;
         case 'b': bed = optarg; break;
         case 's': seqs = optarg; break;
@@ -153,19 +77,15 @@ int sl_cmd_predict(int argc, char **argv)
             if (sl_cli_edge(optarg, &edge) < 0) return SL_EXIT_USAGE;
             break;
         case 'h': usage(stdout); return SL_EXIT_OK;
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: return sl_cli_unknown_option(argv, optind);
         }
     }
     if (!model || sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) {
-        if (!model) sl_log_error("give the model with -m MODEL.json");
-        usage(stderr);
-        return SL_EXIT_USAGE;
+        if (!model) return sl_cli_bad("give the model with -m MODEL.json");
+        return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
-    sl_ofile_t *out = sl_ofile_open(outp, "w");
-    if (!out) return SL_EXIT_ERROR;
-    if (predict(model, fa, bed, seqs, edge, threads, batch, out) < 0) {
-        sl_ofile_abort(out);
-        return SL_EXIT_ERROR;
-    }
-    return sl_ofile_commit(out) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
+    sl_predict_opts_t o = {.model = model, .weights = weights, .alphabet = alphabet, .fasta = fa, .bed = bed,
+                           .seqs = seqs, .edge = edge, .threads = threads, .batch = batch, .out = outp};
+    sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
+    return sl_predict_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

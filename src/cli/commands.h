@@ -20,6 +20,16 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 /* ---- option helpers shared by the commands (cli_util.c) ---- */
 #include "seqlift/seqio.h"
+#include "seqlift/util.h"
+/* The command whose --help the usage hints name (main.c sets it). */
+void sl_cli_set_command(const char *name);
+/* One line "error: <msg> (see 'seqlift <command> --help')"; returns SL_EXIT_USAGE. */
+int sl_cli_bad(const char *fmt, ...) SL_PRINTF(1, 2);
+/* getopt_long returned '?' (set opterr = 0): one line naming argv[optind - 1]. */
+int sl_cli_unknown_option(char **argv, int optind_);
+/* A --refs spec that parses (files it names are read now); else one line with the
+ * reference module's reason and the usage hint, and SL_EXIT_USAGE. */
+int sl_cli_refs(const char *spec);
 /* Integer option value in [lo, hi]; else one error line naming --opt, and -1. */
 int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);
 /* --edge pad|skip|error; else one error line and -1. */
@@ -27,6 +37,9 @@ int sl_cli_edge(const char *s, sl_edge_t *edge);
 /* Inputs are either -f GENOME and -b BED, or -s SEQS alone, and no stray arguments;
  * else one error line and -1 (the caller prints usage and returns SL_EXIT_USAGE). */
 int sl_cli_check_inputs(int argc, char **argv, int optind_, const char *fa, const char *bed, const char *seqs);
+/* A comma-separated list names no item twice (e.g. --target gata,gata); else one
+ * error line naming --opt and the item, and -1. */
+int sl_cli_check_list(const char *opt, const char *list);
 /* `seqlift <cmd> --version` / -V: prints "seqlift <cmd> VERSION" on stdout, returns 0. */
 int sl_cli_version(const char *cmd);
 /* Create the directory an output file goes into (mkdir -p of its parent; "-" and

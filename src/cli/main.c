@@ -1,4 +1,5 @@
 /* main.c — `seqlift <command> [options]`, samtools-style dispatch. */
+#include <htslib/hts.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,11 @@ static int log_options(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* process-wide settings belong to the program, not the library: htslib's own
+     * messages are silenced (every failure is reported once, by seqlift), and a
+     * signal removes the temporary files of the outputs being written */
+    hts_set_log_level(HTS_LOG_OFF);
+    sl_tmp_install_signal_handlers();
     int cmd = log_options(argc, argv);
     argv[cmd - 1] = argv[0];
     argc -= cmd - 1;
@@ -72,6 +78,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n_commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
+            sl_cli_set_command(commands[i].name);
             /* `seqlift <command> --version` / -V, the same for every command */
             if (argc == 3 && (strcmp(argv[2], "--version") == 0 || strcmp(argv[2], "-V") == 0))
                 return sl_cli_version(argv[1]);

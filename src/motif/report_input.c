@@ -130,11 +130,11 @@ int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, 
     sl_regions_t *rl = NULL;
     int ret = -1;
     size_t plen = strlen(prefix) + (target ? strlen(target) : 0) + 32;
-    char *cs = sl_malloc(plen, "path"), *hs = sl_malloc(plen, "path"), *hp = sl_malloc(plen, "path");
+    /* multi-target runs write PREFIX.<target>.{contrib,hyp}.npz next to one PREFIX.ohe.npz;
+     * the suffixes (prefix "") follow score's naming rule */
+    char *cs = sl_npz_target_path("", target, "contrib"), *hs = sl_npz_target_path("", target, "hyp"),
+         *hp = sl_malloc(plen, "path");
     if (!cs || !hs || !hp) goto fail;
-    /* multi-target runs write PREFIX.<target>.{contrib,hyp}.npz next to one PREFIX.ohe.npz */
-    snprintf(cs, plen, "%s%s.contrib.npz", target ? "." : "", target ? target : "");
-    snprintf(hs, plen, "%s%s.hyp.npz", target ? "." : "", target ? target : "");
     if (load(prefix, ".ohe.npz", &ohe, &n, &L) < 0) goto fail;
     snprintf(hp, plen, "%s%s", prefix, cs);
     if (access(hp, F_OK) != 0) {

@@ -37,6 +37,7 @@ struct sl_npz_writer_s {
     int64_t data_off;           /* file offset of the first float */
     int64_t usize;              /* .npy header + data bytes */
     atomic_llong rows_written;
+    int failed;                 /* prepare failed */
 };
 
 /* ---- little-endian helpers ----------------------------------------------------- */
@@ -291,9 +292,25 @@ fail:
     return -1;
 }
 
-int sl_npz_close(sl_npz_writer_t *w)
+char *sl_npz_target_path(const char *prefix, const char *target, const char *kind)
+{
+    size_t n = strlen(prefix) + (target ? strlen(target) + 1 : 0) + strlen(kind) + 6;
+    char *p = sl_malloc(n, "npz path");
+    if (!p) return NULL;
+    if (!target) {
+        snprintf(p, n, "%s.%s.npz", prefix, kind);
+        return p;
+    }
+    size_t k = (size_t)snprintf(p, n, "%s.", prefix);
+    for (const char *c = target; *c; c++) p[k++] = sl_file_name_char(*c);
+    snprintf(p + k, n - k, ".%s.npz", kind);
+    return p;
+}
+
+int sl_npz_prepare(sl_npz_writer_t *w)
 {
     if (!w) return -1;
+    if (w->fd < 0) return w->failed ? -1 : 0; /* prepared already */
     int64_t written = atomic_load(&w->rows_written);
     if (written < w->rows)
         sl_log_warn("%s: only %" PRId64 " of %" PRId64 " rows written; the others are 0",
@@ -315,32 +332,48 @@ int sl_npz_close(sl_npz_writer_t *w)
     }
     free(buf);
     if (write_local_header(w, (uint32_t)crc) < 0 || write_trailer(w, (uint32_t)crc) < 0) goto fail;
-    if (close(w->fd) != 0) {
-        w->fd = -1;
+    int rc = close(w->fd);
+    w->fd = -1;
+    if (rc != 0) {
         sl_log_error("%s: write failed: %s", w->path, strerror(errno));
         goto fail;
     }
+    return 0;
+fail:
+    if (w->fd >= 0) close(w->fd);
     w->fd = -1;
-    int ret = sl_rename_into_place(w->tmp, w->path);
+    w->failed = 1;
+    return -1;
+}
+
+static void npz_free(sl_npz_writer_t *w)
+{
     free(w->path);
     free(w->tmp);
     free(w->entry);
     free(w);
-    return ret;
-fail:
-    sl_npz_abort(w);
-    return -1;
 }
+
+int sl_npz_commit(sl_npz_writer_t *w)
+{
+    if (!w) return -1;
+    if (sl_npz_prepare(w) < 0) {
+        sl_npz_abort(w);
+        return -1;
+    }
+    int ret = sl_rename_into_place(w->tmp, w->path);
+    npz_free(w);
+    return ret;
+}
+
+int sl_npz_close(sl_npz_writer_t *w) { return sl_npz_commit(w); }
 
 void sl_npz_abort(sl_npz_writer_t *w)
 {
     if (!w) return;
     if (w->fd >= 0) close(w->fd);
-    if (w->tmp) remove(w->tmp);
-    free(w->path);
-    free(w->tmp);
-    free(w->entry);
-    free(w);
+    if (w->tmp) sl_tmp_remove(w->tmp);
+    npz_free(w);
 }
 
 /* ---- reader ------------------------------------------------------------------------ */

@@ -1,13 +1,25 @@
-/* track.c — streaming bedGraph (htslib bgzf: plain or bgzip) and bigWig (libBigWig) writer.
+/* track.c — streaming bedGraph (plain or BGZF) and bigWig (libBigWig) writer.
  *
  * Regions arrive in genome order. Per-base merge state (sum/count or chosen value) is
  * kept in a buffer that starts at the current region's start: every base left of it
- * can no longer be covered by a later region, so it is emitted and dropped. */
+ * can no longer be covered by a later region, so it is emitted and dropped.
+ *
+ * Errors must surface. The bedGraph goes through stdio (sl_ofile_t); a .gz one is cut
+ * into BGZF blocks here and each compressed with htslib's bgzf_compress (the bytes
+ * bgzf_write gives), but not written through a BGZF handle: bgzf_close() leaks its
+ * handle and logs on its own when the final write fails. libBigWig ignores the failure of buffer flushes made inside
+ * bwAppendIntervals and then writes past its 32 KiB buffer, so it is only ever fed
+ * what fits in that buffer; a full buffer is flushed through bwAddIntervals, whose
+ * flush is checked, and after the first failure nothing more is fed. The closed
+ * bigWig is reopened and checked (header, contigs, zoom levels, size). */
 #include "seqlift/track.h"
 
 #include <bigWig.h>
-#include <htslib/bgzf.h>
+#include <bwCommon.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
+#include <htslib/bgzf.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -31,11 +43,16 @@ struct sl_track_s {
     char **names;
     int64_t *sizes;
     /* bedGraph */
-    BGZF *bg;
-    char *bg_path, *bg_tmp;
+    sl_ofile_t *bg;
+    char *bg_path;
+    int bg_gz;                  /* BGZF blocks */
+    unsigned char *blk, *zblk;  /* pending uncompressed block, compressed block */
+    size_t blk_n;
+    int bg_prepared;
     /* bigWig */
     bigWigFile_t *bw;
     char *bw_path, *bw_tmp;
+    int bw_prepared, bw_finalised;
     int bw_chrom_started;       /* bwAddIntervals done for the current contig */
     uint32_t bw_n, *bw_start, *bw_end;
     float *bw_val;
@@ -136,23 +153,75 @@ char *sl_track_target_path(const char *path, const char *target, int n_targets)
 
 /* ---- output ----------------------------------------------------------------------- */
 
+#define BGZF_IN BGZF_BLOCK_SIZE /* uncompressed bytes per block, as htslib */
+#define BGZF_OUT BGZF_MAX_BLOCK_SIZE
+static const unsigned char bgzf_eof[28] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, 0x42, 0x43,
+                                           2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static int bg_fail(sl_track_t *w, int err)
+{
+    sl_log_error("%s: write failed: %s", w->bg_path, strerror(err ? err : EIO));
+    return -1;
+}
+
+/* One BGZF block, compressed by htslib (its bytes, libdeflate or zlib as built). */
+static int bgzf_block(sl_track_t *w)
+{
+    size_t clen = BGZF_MAX_BLOCK_SIZE;
+    if (bgzf_compress(w->zblk, &clen, w->blk, w->blk_n, -1) != 0) {
+        sl_log_error("%s: cannot compress a BGZF block", w->bg_path);
+        return -1;
+    }
+    w->blk_n = 0;
+    if (fwrite(w->zblk, 1, clen, w->bg->fp) != clen) return bg_fail(w, errno);
+    return 0;
+}
+
+static int bg_write(sl_track_t *w, const char *s, size_t n)
+{
+    if (!w->bg_gz) return fwrite(s, 1, n, w->bg->fp) == n ? 0 : bg_fail(w, errno);
+    while (n > 0) {
+        size_t k = BGZF_IN - w->blk_n < n ? BGZF_IN - w->blk_n : n;
+        memcpy(w->blk + w->blk_n, s, k);
+        w->blk_n += k, s += k, n -= k;
+        if (w->blk_n == BGZF_IN && bgzf_block(w) < 0) return -1;
+    }
+    return 0;
+}
+
+static int bw_fail(sl_track_t *w, const char *what)
+{
+    FILE *fp = w->bw ? w->bw->URL->x.fp : NULL;
+    int err = fp && ferror(fp) ? errno : 0;
+    if (err) sl_log_error("%s: write failed (%s): %s", w->bw_path, what, strerror(err));
+    else sl_log_error("%s: write failed (%s; libBigWig gives no reason; is the disk full?)", w->bw_path, what);
+    w->failed = 1;
+    return -1;
+}
+
+/* Hand the batch to libBigWig without ever letting it flush its buffer unchecked:
+ * bwAppendIntervals gets only what fits in the buffer; when the buffer is full, one
+ * entry goes through bwAddIntervals, which flushes first and reports a failure. */
 static int bw_flush(sl_track_t *w)
 {
     if (!w->bw || w->bw_n == 0) return 0;
-    int r;
-    if (!w->bw_chrom_started) {
-        const char **chroms = sl_malloc(w->bw_n * sizeof(*chroms), "bigWig chromosome list");
-        if (!chroms) return -1;
-        for (uint32_t i = 0; i < w->bw_n; i++) chroms[i] = w->names[w->cur];
-        r = bwAddIntervals(w->bw, chroms, w->bw_start, w->bw_end, w->bw_val, w->bw_n);
-        free(chroms);
-        w->bw_chrom_started = 1;
-    } else {
-        r = bwAppendIntervals(w->bw, w->bw_start, w->bw_end, w->bw_val, w->bw_n);
-    }
-    if (r != 0) {
-        sl_log_error("%s: libBigWig failed to add %u intervals on %s", w->bw_path, w->bw_n, w->names[w->cur]);
-        return -1;
+    if (w->failed) return -1;
+    bwWriteBuffer_t *wb = w->bw->writeBuffer;
+    uint32_t cap = w->bw->hdr->bufSize, i = 0;
+    char *chrom = w->names[w->cur];
+    while (i < w->bw_n) {
+        uint32_t room = wb->l + 12 <= cap ? (cap - wb->l) / 12 : 0, k = w->bw_n - i;
+        int r;
+        if (!w->bw_chrom_started || room == 0) {
+            r = bwAddIntervals(w->bw, (const char *const *)&chrom, w->bw_start + i, w->bw_end + i, w->bw_val + i, 1);
+            w->bw_chrom_started = 1;
+            k = 1;
+        } else {
+            if (k > room) k = room;
+            r = bwAppendIntervals(w->bw, w->bw_start + i, w->bw_end + i, w->bw_val + i, k);
+        }
+        if (r != 0 || ferror(w->bw->URL->x.fp)) return bw_fail(w, "adding intervals");
+        i += k;
     }
     w->bw_n = 0;
     return 0;
@@ -170,10 +239,10 @@ static int emit_pending(sl_track_t *w)
         int n = snprintf(line, sizeof line, "%s\t%" PRId64 "\t%" PRId64 "\t%s\n", w->names[w->cur],
                          e->start, e->end, e->text);
         if (n < 0 || n >= (int)sizeof line) { /* a contig name of hundreds of bytes */
-            if (bgzf_write(w->bg, w->names[w->cur], strlen(w->names[w->cur])) < 0) goto bg_fail;
+            if (bg_write(w, w->names[w->cur], strlen(w->names[w->cur])) < 0) return -1;
             n = snprintf(line, sizeof line, "\t%" PRId64 "\t%" PRId64 "\t%s\n", e->start, e->end, e->text);
         }
-        if (bgzf_write(w->bg, line, (size_t)n) < 0) goto bg_fail;
+        if (bg_write(w, line, (size_t)n) < 0) return -1;
     }
     if (w->bw) {
         w->bw_start[w->bw_n] = (uint32_t)e->start;
@@ -182,9 +251,6 @@ static int emit_pending(sl_track_t *w)
         if (++w->bw_n == BW_BATCH && bw_flush(w) < 0) return -1;
     }
     return 0;
-bg_fail:
-    sl_log_error("%s: write failed", w->bg_path);
-    return -1;
 }
 
 /* One base with a value: printed text and the float it parses back to. */
@@ -210,7 +276,9 @@ static int emit_base(sl_track_t *w, int64_t pos, float v)
 static int flush_until(sl_track_t *w, int64_t pos)
 {
     if (pos <= w->buf_start) return 0;
-    int64_t k = pos - w->buf_start < w->buf_len ? pos - w->buf_start : w->buf_len;
+    /* pos may be INT64_MAX and buf_start negative (a window starting before the
+     * contig): compare against the buffer's end, never form pos - buf_start */
+    int64_t k = pos >= w->buf_start + w->buf_len ? w->buf_len : pos - w->buf_start;
     for (int64_t i = 0; i < k; i++) {
         if (w->cnt[i] == 0) continue;
         float v = w->opts.overlap == SL_OVERLAP_MEAN ? (float)(w->sum[i] / w->cnt[i]) : w->val[i];
@@ -375,7 +443,8 @@ static void free_writer(sl_track_t *w)
     free(w->names);
     free(w->sizes);
     free(w->bg_path);
-    free(w->bg_tmp);
+    free(w->blk);
+    free(w->zblk);
     free(w->bw_path);
     free(w->bw_tmp);
     free(w->bw_start);
@@ -413,14 +482,25 @@ static int open_bigwig(sl_track_t *w)
         }
         len32[i] = (uint32_t)w->sizes[i];
     }
+    /* open it once here: libBigWig prints its own message when it cannot */
+    FILE *probe = fopen(w->bw_tmp, "w");
+    if (!probe) {
+        sl_log_error("%s: cannot open for writing: %s", w->bw_path, strerror(errno));
+        goto fail;
+    }
+    if (fclose(probe) != 0) {
+        sl_log_error("%s: write failed: %s", w->bw_path, strerror(errno));
+        goto fail;
+    }
+    errno = 0;
     if (!(w->bw = bwOpen(w->bw_tmp, NULL, "w"))) {
-        sl_log_error("%s: cannot open bigWig for writing", w->bw_path);
+        sl_log_error("%s: cannot open for writing: %s", w->bw_path, strerror(errno ? errno : EIO));
         goto fail;
     }
     if (bwCreateHdr(w->bw, BW_ZOOMS) != 0 ||
         !(w->bw->cl = bwCreateChromList((const char *const *)w->names, len32, w->n)) ||
-        bwWriteHdr(w->bw) != 0) {
-        sl_log_error("%s: cannot write the bigWig header", w->bw_path);
+        bwWriteHdr(w->bw) != 0 || ferror(w->bw->URL->x.fp)) {
+        bw_fail(w, "header");
         goto fail;
     }
     free(len32);
@@ -479,20 +559,11 @@ sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
     if (bedgraph) {
         if (!(w->bg_path = sl_strdup(bedgraph))) goto fail;
         size_t bl = strlen(bedgraph);
-        int gz = bl > 3 && strcmp(bedgraph + bl - 3, ".gz") == 0;
-        /* "-" (stdout), a device or a FIFO is written in place: renaming a temporary
-         * file onto it would replace it (as sl_ofile_open does) */
-        int in_place = sl_path_is_special(bedgraph);
-        if (!in_place && !(w->bg_tmp = sl_tmp_path(bedgraph))) goto fail;
-        if (!(w->bg = bgzf_open(in_place ? bedgraph : w->bg_tmp, gz ? "w" : "wu"))) {
-            sl_log_error("%s: cannot open for writing", bedgraph);
+        w->bg_gz = bl > 3 && strcmp(bedgraph + bl - 3, ".gz") == 0;
+        if (w->bg_gz && (!(w->blk = sl_malloc(BGZF_IN, "BGZF block")) || !(w->zblk = sl_malloc(BGZF_OUT, "BGZF block"))))
             goto fail;
-        }
-        /* compression dominates the cost of a .gz bedGraph */
-        if (gz && w->opts.threads > 1 && bgzf_mt(w->bg, w->opts.threads, 256) < 0) {
-            sl_log_error("%s: cannot start %d compression threads", bedgraph, w->opts.threads);
-            goto fail;
-        }
+        /* "-" (stdout), a device or a FIFO is written in place (sl_ofile_open) */
+        if (!(w->bg = sl_ofile_open(bedgraph, "w"))) goto fail;
     }
     if (bigwig) {
         if (!(w->bw_path = sl_strdup(bigwig)) || open_bigwig(w) < 0) goto fail;
@@ -504,41 +575,142 @@ fail:
     return NULL;
 }
 
-int sl_track_close(sl_track_t *w)
+/* bwClose() finalises a file opened for writing and only prints when that fails:
+ * finalise here (checked), then let bwClose free the handle without finalising.
+ * What bwClose does not free is freed here: the list of data-block index nodes until
+ * bwFinalize has turned it into the index tree (which bwClose frees); after a failed
+ * bwFinalize, the zoom buffers not yet written and, when the failure came while a
+ * zoom level's blocks were written, that level's index list (libBigWig frees these
+ * only on success; the conditions below are those under which they are still live). */
+static void free_index_list(bwWriteBuffer_t *wb)
+{
+    for (bwLL *l = wb->firstIndexNode, *next; l; l = next) {
+        next = l->next;
+        bwDestroyIndexNode(l->node);
+        free(l);
+    }
+    wb->firstIndexNode = wb->currentIndexNode = NULL;
+}
+
+static void bw_free(bigWigFile_t *bw, int finalised)
+{
+    if (!bw) return;
+    bwWriteBuffer_t *wb = bw->writeBuffer;
+    /* the data index list lives until writeIndex has built bw->idx->root from it */
+    if (wb && (!bw->idx || !bw->idx->root)) free_index_list(wb);
+    bwZoomHdr_t *z = bw->hdr ? bw->hdr->zoomHdrs : NULL;
+    if (wb && finalised && z && wb->firstZoomBuffer) {
+        int cur = -1;
+        for (int i = 0; i < bw->hdr->nLevels; i++) {
+            if (!wb->firstZoomBuffer[i]) continue;
+            if (cur < 0) cur = i;
+            for (bwZoomBuffer_t *b = wb->firstZoomBuffer[i], *next; b; b = next) {
+                next = b->next;
+                free(b->p);
+                free(b);
+            }
+            wb->firstZoomBuffer[i] = NULL;
+        }
+        if (cur >= 0 && z->dataOffset && z->dataOffset[cur] && z->idx && z->idx[cur] && !z->idx[cur]->root)
+            free_index_list(wb);
+    }
+    bw->isWrite = 0;
+    bwClose(bw);
+}
+
+static int bw_prepare(sl_track_t *w)
+{
+    /* libBigWig's running min/max uses "else if" and misses a maximum that comes
+     * after a smaller first value: set the file summary from our own. */
+    if (w->n_entries > 0) w->bw->hdr->minVal = w->vmin, w->bw->hdr->maxVal = w->vmax;
+    FILE *fp = w->bw->URL->x.fp;
+    /* without entries libBigWig writes no index and says so (a header-only file) */
+    int fin = bwFinalize(w->bw);
+    w->bw_finalised = 1;
+    if ((fin != 0 && w->n_entries > 0) || fflush(fp) != 0 || ferror(fp))
+        return bw_fail(w, "finishing the index and zoom levels");
+    long size = ftell(fp);
+    int nzoom = w->bw->hdr->nLevels;
+    /* closed here, so that a failing close is seen; bwClose gets /dev/null to close */
+    FILE *nul = fopen("/dev/null", "r");
+    if (!nul) {
+        sl_log_error("%s: cannot open /dev/null: %s", w->bw_path, strerror(errno));
+        return -1;
+    }
+    bigWigFile_t *bw = w->bw;
+    w->bw = NULL;
+    int err = fclose(fp) != 0 ? errno : 0;
+    bw->URL->x.fp = nul;
+    bw_free(bw, 1);
+    if (err) {
+        sl_log_error("%s: write failed: %s", w->bw_path, strerror(err));
+        return -1;
+    }
+    struct stat st;
+    if (stat(w->bw_tmp, &st) != 0 || size < 0 || st.st_size != (off_t)size) {
+        sl_log_error("%s: the written bigWig has %lld bytes, not %ld", w->bw_path, (long long)st.st_size, size);
+        return -1;
+    }
+    if (w->n_entries == 0) return 0;
+    bigWigFile_t *r = bwOpen(w->bw_tmp, NULL, "r");
+    int ok = r && r->hdr && r->cl && r->cl->nKeys == (int64_t)w->n && r->hdr->nLevels >= 1 && nzoom >= 1;
+    if (r) bwClose(r);
+    if (!ok) {
+        sl_log_error("%s: the written bigWig does not read back (header, contigs or zoom levels)", w->bw_path);
+        return -1;
+    }
+    return 0;
+}
+
+int sl_track_prepare(sl_track_t *w)
 {
     if (!w) return -1;
-    if (w->failed || finish_contig(w) < 0) goto fail;
-    if (w->bg) {
-        int r = bgzf_close(w->bg);
-        w->bg = NULL;
-        if (r != 0) {
-            sl_log_error("%s: write failed", w->bg_path);
+    if (w->failed) return -1;
+    if (finish_contig(w) < 0) goto fail;
+    if (w->bg && !w->bg_prepared) {
+        if (w->bg_gz && ((w->blk_n > 0 && bgzf_block(w) < 0) ||
+                         (fwrite(bgzf_eof, 1, sizeof bgzf_eof, w->bg->fp) != sizeof bgzf_eof && bg_fail(w, errno))))
             goto fail;
-        }
+        if (sl_ofile_prepare(w->bg) < 0) goto fail;
+        w->bg_prepared = 1;
     }
-    if (w->bw) {
-        /* libBigWig's running min/max uses "else if" and misses a maximum that comes
-         * after a smaller first value: set the file summary from our own. */
-        if (w->n_entries > 0) w->bw->hdr->minVal = w->vmin, w->bw->hdr->maxVal = w->vmax;
-        bwClose(w->bw);  /* writes the index, zoom levels and summary */
-        w->bw = NULL;
+    if (w->bw && !w->bw_prepared) {
+        if (bw_prepare(w) < 0) goto fail;
+        w->bw_prepared = 1;
     }
-    int ret = 0;
-    if (w->bg_tmp && sl_rename_into_place(w->bg_tmp, w->bg_path) < 0) ret = -1;
-    if (w->bw_tmp && sl_rename_into_place(w->bw_tmp, w->bw_path) < 0) ret = -1;
-    free_writer(w);
-    return ret;
+    return 0;
 fail:
-    sl_track_abort(w);
+    w->failed = 1;
     return -1;
 }
+
+int sl_track_commit(sl_track_t *w)
+{
+    if (!w) return -1;
+    if (sl_track_prepare(w) < 0) {
+        sl_track_abort(w);
+        return -1;
+    }
+    int ret = 0;
+    if (w->bg) {
+        if (sl_ofile_commit(w->bg) < 0) ret = -1;
+        w->bg = NULL;
+    }
+    if (w->bw_tmp) {
+        if (ret == 0 && sl_rename_into_place(w->bw_tmp, w->bw_path) < 0) ret = -1;
+        else if (ret < 0) sl_tmp_remove(w->bw_tmp);
+    }
+    free_writer(w);
+    return ret;
+}
+
+int sl_track_close(sl_track_t *w) { return sl_track_commit(w); }
 
 void sl_track_abort(sl_track_t *w)
 {
     if (!w) return;
-    if (w->bg) bgzf_close(w->bg);
-    if (w->bw) bwClose(w->bw);
-    if (w->bg_tmp) remove(w->bg_tmp);
-    if (w->bw_tmp) remove(w->bw_tmp);
+    sl_ofile_abort(w->bg);
+    bw_free(w->bw, w->bw_finalised);
+    if (w->bw_tmp) sl_tmp_remove(w->bw_tmp);
     free_writer(w);
 }

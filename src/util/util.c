@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,21 +41,127 @@ char *sl_strdup(const char *s)
     return d;
 }
 
+/* ---- temporaries: registered so a signal handler can remove them ----------------- */
+
+/* A static table, not a heap list: the handler of SIGINT/SIGTERM/SIGHUP only reads it
+ * (async-signal-safe: no malloc, no locks), slot by slot, and unlinks what is in use. */
+#define TMP_MAX_FILES 1024 /* outputs of one run: 2 + 6 per target at most today */
+#define TMP_PATH_MAX 4096
+static char tmp_slot[TMP_MAX_FILES][TMP_PATH_MAX];
+static volatile sig_atomic_t tmp_used[TMP_MAX_FILES];
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tmp_register(const char *tmp)
+{
+    size_t n = strlen(tmp);
+    if (n >= TMP_PATH_MAX) {
+        sl_log_error("%s: path too long for a temporary file", tmp);
+        return -1;
+    }
+    pthread_mutex_lock(&tmp_lock);
+    int i = 0;
+    while (i < TMP_MAX_FILES && tmp_used[i]) i++;
+    if (i < TMP_MAX_FILES) {
+        memcpy(tmp_slot[i], tmp, n + 1);
+        atomic_signal_fence(memory_order_seq_cst); /* the path is complete before the flag */
+        tmp_used[i] = 1;
+    }
+    pthread_mutex_unlock(&tmp_lock);
+    if (i == TMP_MAX_FILES) {
+        sl_log_error("%s: more than %d output files at once", tmp, TMP_MAX_FILES);
+        return -1;
+    }
+    return 0;
+}
+
+static void tmp_unregister(const char *tmp)
+{
+    pthread_mutex_lock(&tmp_lock);
+    for (int i = 0; i < TMP_MAX_FILES; i++)
+        if (tmp_used[i] && strcmp(tmp_slot[i], tmp) == 0) {
+            tmp_used[i] = 0;
+            break;
+        }
+    pthread_mutex_unlock(&tmp_lock);
+}
+
+/* The file a path stands for in messages: a registered temporary ("X.tmp.<pid>", which
+ * a writer such as the report may itself write through an sl_ofile_t) names X. */
+static char *display_name(const char *path)
+{
+    int reg = 0;
+    pthread_mutex_lock(&tmp_lock);
+    for (int i = 0; i < TMP_MAX_FILES && !reg; i++) reg = tmp_used[i] && strcmp(tmp_slot[i], path) == 0;
+    pthread_mutex_unlock(&tmp_lock);
+    char suf[32];
+    size_t n = strlen(path), k = (size_t)snprintf(suf, sizeof suf, ".tmp.%ld", (long)getpid());
+    if (reg && n > k && strcmp(path + n - k, suf) == 0) {
+        char *d = sl_strdup(path);
+        if (d) d[n - k] = 0;
+        return d;
+    }
+    return sl_strdup(path);
+}
+
 char *sl_tmp_path(const char *path)
 {
     size_t n = strlen(path) + 32;
     char *t = sl_malloc(n, "temporary path");
-    if (t) snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
+    if (!t) return NULL;
+    snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
+    if (tmp_register(t) < 0) {
+        free(t);
+        return NULL;
+    }
     return t;
+}
+
+void sl_tmp_remove(const char *tmp)
+{
+    if (!tmp) return;
+    remove(tmp);
+    tmp_unregister(tmp);
 }
 
 int sl_rename_into_place(const char *tmp, const char *path)
 {
     if (rename(tmp, path) != 0) {
         sl_log_error("%s: cannot rename temporary file into place: %s", path, strerror(errno));
-        remove(tmp);
+        sl_tmp_remove(tmp);
         return -1;
     }
+    tmp_unregister(tmp);
+    return 0;
+}
+
+void sl_tmp_cleanup(void)
+{
+    for (int i = 0; i < TMP_MAX_FILES; i++)
+        if (tmp_used[i]) unlink(tmp_slot[i]);
+}
+
+int sl_tmp_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < TMP_MAX_FILES; i++) n += tmp_used[i] != 0;
+    return n;
+}
+
+static void on_signal(int sig)
+{
+    sl_tmp_cleanup();
+    _exit(128 + sig);
+}
+
+int sl_tmp_install_signal_handlers(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigfillset(&sa.sa_mask); /* no second handler on top of the first */
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
     return 0;
 }
 
@@ -60,7 +169,8 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
 {
     sl_ofile_t *f = sl_calloc(1, sizeof(*f), "output file");
     if (!f) return NULL;
-    if (!(f->path = sl_strdup(path))) goto fail;
+    if (!(f->path = sl_strdup(path)) || !(f->name = strcmp(path, "-") ? display_name(path) : sl_strdup("stdout")))
+        goto fail;
     if (strcmp(path, "-") == 0) {
         f->fp = stdout;
         return f;
@@ -69,7 +179,7 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
      * temporary file onto them would replace the device with a regular file. */
     if (sl_path_is_special(path)) {
         if (!(f->fp = fopen(path, mode ? mode : "w"))) {
-            sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
+            sl_log_error("%s: cannot open for writing: %s", f->name, strerror(errno));
             goto fail;
         }
         f->direct = 1;
@@ -77,56 +187,63 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
     }
     if (!(f->tmp = sl_tmp_path(path))) goto fail;
     if (!(f->fp = fopen(f->tmp, mode ? mode : "w"))) {
-        sl_log_error("%s: cannot open for writing: %s", path, strerror(errno));
+        sl_log_error("%s: cannot open for writing: %s", f->name, strerror(errno));
         goto fail;
     }
     return f;
 fail:
+    if (f->tmp) sl_tmp_remove(f->tmp);
     free(f->path);
+    free(f->name);
     free(f->tmp);
     free(f);
     return NULL;
 }
 
-int sl_ofile_commit(sl_ofile_t *f)
+int sl_ofile_prepare(sl_ofile_t *f)
 {
-    int ret = 0;
     if (!f) return -1;
-    if (!f->tmp) {
-        int bad = fflush(f->fp) != 0 || ferror(f->fp);
-        if (f->direct && fclose(f->fp) != 0) bad = 1;
-        if (bad) {
-            sl_log_error("%s: write failed: %s", f->path, strerror(errno));
-            ret = -1;
-        }
-    } else {
-        int bad = ferror(f->fp);
-        if (fclose(f->fp) != 0 || bad) {
-            sl_log_error("%s: write failed: %s", f->path, strerror(errno));
-            remove(f->tmp);
-            ret = -1;
-        } else {
-            ret = sl_rename_into_place(f->tmp, f->path);
-        }
+    if (!f->fp) return f->failed ? -1 : 0; /* prepared already */
+    int bad = fflush(f->fp) != 0 || ferror(f->fp);
+    int err = bad ? errno : 0;
+    if (f->tmp || f->direct) {
+        if (fclose(f->fp) != 0 && !bad) bad = 1, err = errno;
     }
+    f->fp = NULL;
+    if (bad) {
+        sl_log_error("%s: write failed: %s", f->name, strerror(err ? err : EIO));
+        f->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void ofile_free(sl_ofile_t *f)
+{
     free(f->path);
+    free(f->name);
     free(f->tmp);
     free(f);
+}
+
+int sl_ofile_commit(sl_ofile_t *f)
+{
+    if (!f) return -1;
+    int ret = sl_ofile_prepare(f);
+    if (f->tmp) {
+        if (ret == 0) ret = sl_rename_into_place(f->tmp, f->path);
+        else sl_tmp_remove(f->tmp);
+    }
+    ofile_free(f);
     return ret;
 }
 
 void sl_ofile_abort(sl_ofile_t *f)
 {
     if (!f) return;
-    if (f->tmp) {
-        fclose(f->fp);
-        remove(f->tmp);
-    } else if (f->direct) {
-        fclose(f->fp);
-    }
-    free(f->path);
-    free(f->tmp);
-    free(f);
+    if (f->fp && (f->tmp || f->direct)) fclose(f->fp);
+    if (f->tmp) sl_tmp_remove(f->tmp);
+    ofile_free(f);
 }
 
 int sl_parse_long(const char *s, long long *out)

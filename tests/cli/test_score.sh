@@ -16,10 +16,10 @@ expect 2 "maxpool" -- score -m "$M" -s "$S" --maxpool nope
 expect 2 "threads" -- score -m "$M" -s "$S" --threads 0
 expect 2 "either" -- score -m "$M" -s "$S" -b "$D/regions.bed"
 expect 1 "no_such" -- score -m "$T/no_such.json" -s "$S"
-expect 1 "^[^-]*target 'nope': no output .*\(outputs: 0 '[a-z]+', 1 '[a-z]+'\)" -- score -m "$M" -s "$S" --target nope
+expect 2 "target 'nope': no output .*\(outputs: 0 '[a-z]+', 1 '[a-z]+'\)" -- score -m "$M" -s "$S" --target nope
 expect 2 "ig-rule" -- score -m "$M" -s "$S" --ig-rule nope
 expect 2 "rc" -- score -m "$M" -s "$S" --rc nope
-expect 1 "refs|spec" -- score -m "$M" -s "$S" --refs nope:3
+expect 2 "refs|spec" -- score -m "$M" -s "$S" --refs nope:3
 
 # 2. two targets, FASTA mode, 1 thread vs 2 threads and batches
 run() { "$SEQLIFT" score -m "$M" -s "$S" --refs dinuc:6 --target count,profile:profile "$@" 2>"$T/err" || fail "score $*: $(cat "$T/err")"; }
