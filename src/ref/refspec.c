@@ -511,13 +511,13 @@ static int fasta_refs(const sl_refspec_t *rs, int64_t len, int64_t idx, const ch
         const char *seq = rs->fa->seqs[first + i];
         int64_t rlen = (int64_t)strlen(seq), bad;
         if (rlen != len) {
-            sl_log_error("%s: record '%s' (#%lld) has %lld bp, region %s has %lld", rs->path,
+            sl_log_error("%s: record '%.40s' (#%lld) has %lld bp, region %s has %lld", rs->path,
                          r->name ? r->name : "", (long long)(first + i + 1), (long long)rlen, label,
                          (long long)len);
             return -1;
         }
         if (sl_onehot(seq, len, out + (int64_t)i * len * 4, &bad) < 0) {
-            sl_log_error("%s: record '%s' has a non-nucleotide at position %lld", rs->path, r->name ? r->name : "",
+            sl_log_error("%s: record '%.40s' has a non-nucleotide at position %lld", rs->path, r->name ? r->name : "",
                          (long long)bad + 1);
             return -1;
         }
