@@ -2,6 +2,7 @@
 # Build the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) in build-fuzz/ and run
 # each for SECONDS (default 60), one at a time (one process each), under `nice -n 19`. Usage:
 #   scripts/fuzz.sh [SECONDS] [TARGET...]        (targets: fasta bed model_json ...)
+#   scripts/fuzz.sh --build-only                 (then SEQLIFT_FUZZ_NO_BUILD=1 skips the build)
 # The working corpus grows in build-fuzz/corpus/<target> (seeded from
 # tests/fuzz/corpus/<target>); a crash is saved as build-fuzz/artifacts/<target>/crash-*
 # and fails the run: fix it, then keep the input in tests/fuzz/regressions/<target>/
@@ -13,13 +14,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 out=${SEQLIFT_FUZZ_BUILD:-$here/build-fuzz}
-cmake -S "$here" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSEQLIFT_FUZZ=ON >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in "$here"/tests/fuzz/fuzz_*.c; do t=$(basename "$f" .c); targets+=("${t#fuzz_}"); done
 fi
-cmake --build "$out" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+if [ "${SEQLIFT_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  cmake -S "$here" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DSEQLIFT_FUZZ=ON >/dev/null
+  cmake --build "$out" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+fi
+[ "$secs" = --build-only ] && exit 0
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TMPDIR=$out

@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config git
       libhts-dev zlib1g-dev libcjson-dev libcmocka-dev libopenblas-dev libbigwig-dev
       samtools tabix bedtools
       python3 python3-numpy python3-torch python3-pybigwig
-      chromium)
+      chromium
+      clang libclang-rt-14-dev valgrind)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -25,6 +26,7 @@ if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
 fi
 
 werror=OFF; [ "${CI:-}" = true ] && werror=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEQLIFT_WERROR=$werror >/dev/null
+# CI=true also adds the sanitizer, valgrind and fuzz checks to ctest (label ci, tests/ci/)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEQLIFT_WERROR=$werror -DSEQLIFT_CI_CHECKS=$werror >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built $here/build/seqlift" >&2
