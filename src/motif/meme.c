@@ -438,7 +438,7 @@ sl_motif_db_t *sl_motif_db_read(const char *path)
     size_t n = 0, m = 0;
     sl_motif_db_t *db = NULL;
     if (!fp) {
-        sl_log_error("%s: cannot open motif file", path);
+        sl_log_error("%s: cannot open motif file: %s", path, strerror(errno ? errno : ENOENT));
         return NULL;
     }
     for (;;) {

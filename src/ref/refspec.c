@@ -163,6 +163,7 @@ static int read_freq_file(sl_refspec_t *rs, const char *path)
     size_t n = 0, m = 4096;
     text = sl_malloc(m, "frequency file");
     if (!text) goto fail;
+    errno = 0;
     for (size_t r; (r = fread(text + n, 1, m - n - 1, fp)) > 0;) {
         n += r;
         if (n + 1 == m) {
@@ -176,7 +177,7 @@ static int read_freq_file(sl_refspec_t *rs, const char *path)
         }
     }
     if (ferror(fp)) {
-        sl_log_error("%s: read error", path);
+        sl_log_error("%s: read error: %s", path, strerror(errno ? errno : EIO)); /* EISDIR: a folder */
         goto fail;
     }
     text[n] = 0;

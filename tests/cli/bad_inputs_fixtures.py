@@ -117,8 +117,13 @@ os.makedirs(os.path.join(F, "ro"), exist_ok=True)
 put("bad_base_genome.bed", "c1\t5\t15\n")
 put("emptynpz/run.ohe.npz", b"")
 put("emptynpz/run.contrib.npz", b"")
-for name in ("unreadable.bed", "unreadable.json"):
-    os.chmod(put(name, rd("regions.bed")), 0)
+for name, src in (("unreadable.bed", "regions.bed"), ("unreadable.json", "models/tiny.json"),
+                  ("unreadable.fa", "models/seqs100.fa"), ("unreadable.meme", "demo/motifs.meme"),
+                  ("unreadable_genome.fa", "genome.fa"), ("unreadable_genome.fa.fai", "genome.fa.fai"),
+                  ):
+    os.chmod(put(name, rd(src)), 0)
+os.chmod(put("unreadable_freq.txt", "0.3 0.2 0.2 0.3\n"), 0)
+os.chmod(put("unreadablenpz/run.ohe.npz", rd("../tests/fuzz/corpus/npz/a0_s")[1:]), 0)
 os.chmod(os.path.join(F, "ro"), 0o555)
 # 20 MB fields quoted in error lines
 put("longcontig.bed", b"chr" + big + b"\t1\t2\n")

@@ -125,6 +125,12 @@ def main():
         for m in (2, 3):
             put("freqfile", "%s.%d" % (os.path.basename(f), m), bytes([m]) + rd(f))
     put("freqfile", "refs24.2", b"\x02>r0\n" + b"ACGT" * 6 + b"\n>r1\n" + b"TTGCA" * 4 + b"ACGT\n")
+    # Keras HDF5 (byte 0: 0 full model, 1 weights under the real architecture JSON), once
+    # test_data/keras exists (the keras module, issue 14)
+    kd = os.path.join(TD, "keras")
+    for f in sorted(os.listdir(kd)) if os.path.isdir(kd) else []:
+        if f.endswith(".h5") and os.path.getsize(os.path.join(kd, f)) <= 1 << 20:
+            put("keras", f + ".%d" % ("Weights" in f), bytes([int("Weights" in f)]) + rd("keras/" + f))
     # labels: "PATH\0LABEL" or a label
     for i, s in enumerate([b"out.bedGraph.gz\0CTCF", b"out.bw\0profile:profile", b"dir.d/out\0a/b",
                            b"x.tar.gz\0..", b"chr1", b"\0", b".gz\0t"]):
