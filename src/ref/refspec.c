@@ -208,18 +208,16 @@ static int parse_count(const char *spec, const char *s, const char *what, long l
     return 0;
 }
 
-static int load_fasta(sl_refspec_t *rs, const char *spec)
-{
-    if (!rs->path || !*rs->path) {
-        sl_log_error("bad reference spec '%s': fasta needs a PATH (fasta:PATH[:K])", spec);
-        return -1;
-    }
-    rs->fa = sl_regions_read_fasta(rs->path, 0); /* reports a file with no record */
-    return rs->fa ? 0 : -1;
-}
-
 sl_refspec_t *sl_refspec_parse(const char *spec)
 {
+    return sl_refspec_parse2(spec, NULL);
+}
+
+sl_refspec_t *sl_refspec_parse2(const char *spec, int *bad_spec)
+{
+    int dummy;
+    if (!bad_spec) bad_spec = &dummy;
+    *bad_spec = 0; /* out of memory is not the spec's fault */
     if (!spec || !*spec) spec = SL_REF_DEFAULT_SPEC;
     sl_refspec_t *rs = sl_calloc(1, sizeof *rs, "reference spec");
     char *buf = sl_strdup(spec);
@@ -227,6 +225,7 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
     const size_t ssz = strlen(spec) + 64;
     char *str = sl_malloc(ssz, "reference spec");
     if (!rs || !buf || !str) goto fail;
+    *bad_spec = 1; /* every failure but reading a file is the spec's, until then */
     rs->gc = -1;
     /* split "kind:a:rest" — the last field keeps any further ':' (file paths) */
     char *kind = buf, *a = NULL, *rest = NULL;
@@ -267,6 +266,8 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 sl_log_error("bad reference spec '%s': a FILE goes with 'background:N:FILE'", spec);
                 goto fail;
             }
+            if (!*rest) goto no_file;
+            *bad_spec = 0;
             if (!(rs->path = sl_strdup(rest)) || read_freq_file(rs, rest) < 0) goto fail;
             snprintf(str, ssz, "background:%d:%s", rs->n, rest);
         } else {
@@ -283,6 +284,8 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 goto fail;
             }
             if (rest) a[strlen(a)] = ':'; /* the whole remainder is the path */
+            if (!*a) goto no_file;
+            *bad_spec = 0;
             if (!(rs->path = sl_strdup(a)) || read_freq_file(rs, a) < 0) goto fail;
             snprintf(str, ssz, "expected:%s", a);
         } else {
@@ -310,18 +313,28 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
             *colon = 0;
             if (parse_count(spec, colon + 1, "K", 1, SL_REF_MAX_N, &rs->n) < 0) goto fail;
         }
-        if (!(rs->path = sl_strdup(a)) || load_fasta(rs, spec) < 0) goto fail;
+        if (!*a) {
+            sl_log_error("bad reference spec '%s': fasta needs a PATH (fasta:PATH[:K])", spec);
+            goto fail;
+        }
+        *bad_spec = 0;
+        /* sl_regions_read_fasta reports a file with no record */
+        if (!(rs->path = sl_strdup(a)) || !(rs->fa = sl_regions_read_fasta(a, 0))) goto fail;
         snprintf(str, ssz, "fasta:%s:%d", a, rs->n);
     } else {
         sl_log_error("bad reference spec '%s': unknown kind '%s' (dinuc, kmer, gc, background, "
                      "expected, zero, fasta)", spec, kind);
         goto fail;
     }
+    *bad_spec = 0;
     rs->str = str;
     free(buf);
     return rs;
 extra:
     sl_log_error("bad reference spec '%s': too many ':' fields", spec);
+    goto fail;
+no_file:
+    sl_log_error("bad reference spec '%s': empty FILE name", spec);
 fail:
     free(buf);
     free(str);
