@@ -24,7 +24,9 @@ static int run_file(const char *path)
     size_t r;
     while (d && (r = fread(d + n, 1, m - n, fp)) > 0) {
         n += r;
-        if (n == m && !(d = realloc(d, m *= 2))) break;
+        uint8_t *t = n == m ? realloc(d, m *= 2) : d;
+        if (!t) free(d);
+        d = t;
     }
     fclose(fp);
     if (!d) return -1;
