@@ -31,8 +31,9 @@ status=0
 for t in "${targets[@]}"; do
   corpus=$out/corpus/$t art=$out/artifacts/$t
   mkdir -p "$corpus" "$art"
-  seeds=("$here/tests/fuzz/corpus/$t")
-  [ -d "$here/tests/fuzz/regressions/$t" ] && seeds+=("$here/tests/fuzz/regressions/$t")
+  seeds=()
+  for d in corpus regressions; do [ -d "$here/tests/fuzz/$d/$t" ] && seeds+=("$here/tests/fuzz/$d/$t"); done
+  if [ ${#seeds[@]} = 0 ]; then echo "fuzz: $t: no seeds (tests/fuzz/corpus/$t): skipped" >&2; continue; fi
   dict=(); [ -f "$here/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$here/tests/fuzz/dict/$t.dict")
   log=$out/fuzz_$t.log
   # -close_fd_mask=2: the targets' error lines go nowhere; libFuzzer's and the sanitizers'
