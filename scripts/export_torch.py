@@ -7,7 +7,8 @@ writes path_prefix.json (the graph) and path_prefix.safetensors (the weights).
 The module must take one (N, 4, L) one-hot input (channels A, C, G, T) and be
 traceable by torch.fx. Supported: nn.Conv1d (zero padding: int, 'same', 'valid';
 stride, dilation, bias=False), nn.Linear, nn.BatchNorm1d (inference statistics),
-nn.ReLU/Sigmoid/Tanh/Softplus/ELU/GELU, torch.exp, nn.MaxPool1d/AvgPool1d,
+nn.ReLU/Sigmoid/Tanh/Softplus/ELU/GELU, torch.exp, torch.log (op `log`, see
+LOG_OP_SPEC; ChromBPNet's counts log(exp(a) + exp(b))), nn.MaxPool1d/AvgPool1d,
 nn.AdaptiveAvgPool1d(1)/AdaptiveMaxPool1d(1), x.mean(-1) and x.amax(-1) as global
 pools, nn.Flatten/torch.flatten/view/reshape/squeeze/unsqueeze, nn.Dropout,
 nn.Identity, nn.Softmax over channels, `+` (residuals), torch.cat over channels or
@@ -35,6 +36,24 @@ import torch.nn.functional as F
 
 FORMAT_VERSION = 1
 INPUT_NAME = "input"
+
+
+# The `log` op (issue 12), not yet in docs/model-format.md nor in the C engine: the
+# layer the exporter writes and what it means. ChromBPNet's counts are exported as
+# exp, exp, add, log layers (bpnet-lite's graph, whose _Exp/_Log modules tangermeme
+# scores with one Rescale rule each), not as a fused logsumexp.
+LOG_OP_SPEC = {
+    "op": "log",
+    "layer": {"name": "NAME", "op": "log", "inputs": ["ONE_LAYER"]},
+    "attributes": {},
+    "inputs": "one tensor, any shape ([len][ch] or [features]); output of the same shape",
+    "semantics": "y = ln(x) elementwise; x must be > 0 (x <= 0 gives -inf/NaN, which the "
+                 "engine reports as a non-finite output, naming the layer)",
+    "rescale": "m = (ln x - ln r) / (x - r) for |x - r| >= 1e-7, computed without "
+               "cancellation as log1p((x - r) / r) / (x - r) in double; m = 1 / r (the "
+               "derivative at the reference) for |x - r| < 1e-7",
+    "gradient": "1 / x",
+}
 
 
 class ExportError(Exception):
@@ -320,10 +339,10 @@ class _Exporter:
     # -- functions and methods
     _ELEMENTWISE = {
         torch.relu: "relu", F.relu: "relu", torch.sigmoid: "sigmoid", torch.tanh: "tanh",
-        torch.exp: "exp", F.gelu: "gelu", F.elu: "elu", F.softplus: "softplus",
+        torch.exp: "exp", torch.log: "log", F.gelu: "gelu", F.elu: "elu", F.softplus: "softplus",
         torch.nn.functional.sigmoid: "sigmoid", torch.nn.functional.tanh: "tanh",
     }
-    _METHOD_ELEMENTWISE = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "exp": "exp"}
+    _METHOD_ELEMENTWISE = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "exp": "exp", "log": "log"}
     _RESHAPE_FUNCS = (torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze)
     _RESHAPE_METHODS = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "contiguous")
 

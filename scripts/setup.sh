@@ -9,6 +9,7 @@ PKGS=(build-essential cmake pkg-config git
       libhts-dev zlib1g-dev libcjson-dev libcmocka-dev libopenblas-dev libbigwig-dev
       samtools tabix bedtools
       python3 python3-numpy python3-torch python3-pybigwig
+      groff-base
       chromium
       clang libclang-rt-14-dev valgrind)
 

@@ -3,12 +3,18 @@
 benchmarks and the demo). Every model takes one-hot input (N, 4, L), channels ACGT.
 
     bpnet_like(n_tasks=1, seed=0)   2114 bp in; outputs (profile (N, n_tasks, 1000), count (N, 1))
-    basset_like(seed=0)             600 bp in; output (N, 164) logits
+    basset_like(seed=0, shared_relu=True)   600 bp in; output (N, 164) logits (shared_relu=False:
+                                    one ReLU module per use, for hook-based peers)
     small_mixed(seed=0)             200 bp in; outputs (logit (N, 3), probs (N, 3) softmax,
                                     track (N, 2, 45)); sigmoid/tanh/softplus/elu/gelu/exp,
                                     avg/max pools, concat, crops, global pools
     functional_mix(seed=0)          40 bp in; the functional/method spellings (torch.relu,
                                     x.mean(dim=2), torch.max(x, dim)[0], F.max_pool1d, view, ...)
+    conv_pool(seed=0)               200 bp in; logits (N, 2): conv/ReLU/max pool blocks, one
+                                    ReLU feeding a MaxPool directly, one with a BatchNorm between
+    bpnet_lite(seed=0, ...)         bpnet-lite's BPNet (same padding, trimmed), 2114 bp in
+    chrombpnet(seed=0, ...)         bpnet-lite's ChromBPNet: accessibility + bias BPNet,
+                                    counts = log(exp(a) + exp(b)) through _Log/_Exp modules
     MODELS                          name -> (factory, input length, output names)
     random_onehot(n, length, seed, n_frac)   one-hot batch with N (all-zero) positions
     onehot_to_seqs(x)               back to strings ('N' for zero rows)
@@ -61,7 +67,7 @@ class BPNetLike(nn.Module):
 class BassetLike(nn.Module):
     """Basset: three conv/batchnorm/ReLU/maxpool blocks, flatten, dense x3."""
 
-    def __init__(self, n_out=164):
+    def __init__(self, n_out=164, shared_relu=True):
         super().__init__()
         self.conv1, self.bn1, self.pool1 = nn.Conv1d(4, 300, 19), nn.BatchNorm1d(300), nn.MaxPool1d(3)
         self.conv2, self.bn2, self.pool2 = nn.Conv1d(300, 200, 11), nn.BatchNorm1d(200), nn.MaxPool1d(4)
@@ -70,15 +76,19 @@ class BassetLike(nn.Module):
         self.fc1, self.drop1 = nn.Linear(2000, 1000), nn.Dropout(0.3)
         self.fc2, self.drop2 = nn.Linear(1000, 1000), nn.Dropout(0.3)
         self.fc3 = nn.Linear(1000, n_out)
+        # hook-based peers (shap, captum, tangermeme) keep one input per module, so a ReLU
+        # module used five times breaks them: shared_relu=False gives each use its own
         self.relu = nn.ReLU()
+        self.relus = [self.relu] * 5 if shared_relu else nn.ModuleList([nn.ReLU() for _ in range(5)])
 
     def forward(self, x):
-        x = self.pool1(self.relu(self.bn1(self.conv1(x))))
-        x = self.pool2(self.relu(self.bn2(self.conv2(x))))
-        x = self.pool3(self.relu(self.bn3(self.conv3(x))))
+        r = self.relus
+        x = self.pool1(r[0](self.bn1(self.conv1(x))))
+        x = self.pool2(r[1](self.bn2(self.conv2(x))))
+        x = self.pool3(r[2](self.bn3(self.conv3(x))))
         x = self.flatten(x)
-        x = self.drop1(self.relu(self.fc1(x)))
-        x = self.drop2(self.relu(self.fc2(x)))
+        x = self.drop1(r[3](self.fc1(x)))
+        x = self.drop2(r[4](self.fc2(x)))
         return self.fc3(x)
 
 
@@ -156,6 +166,94 @@ class FunctionalMix(nn.Module):
         return F.softmax(z, dim=1), z.tanh(), F.gelu(torch.cat([h, e], dim=2))[:, :, ::1]
 
 
+class ConvPool(nn.Module):
+    """Small conv–pool classifier with module nonlinearities only (what hook-based peers
+    see): conv/ReLU/MaxPool1d with the ReLU feeding the pool directly (captum 0.8 then
+    drops its max-pool rule), conv/ReLU/BatchNorm/MaxPool1d, dense/ReLU/dense.
+    overlap=True makes the first pool's windows overlap (kernel 4, stride 2, padding 1)."""
+
+    def __init__(self, n_out=2, overlap=False):
+        super().__init__()
+        self.conv1, self.relu1 = nn.Conv1d(4, 8, 7, padding=3), nn.ReLU()
+        self.pool1 = nn.MaxPool1d(4, stride=2, padding=1) if overlap else nn.MaxPool1d(4)
+        self.conv2, self.relu2, self.bn2 = nn.Conv1d(8, 8, 5), nn.ReLU(), nn.BatchNorm1d(8)
+        self.pool2 = nn.MaxPool1d(3)
+        self.flatten = nn.Flatten()
+        n = ((200 + 2 - 4) // 2 + 1 if overlap else 50) - 4
+        self.fc1, self.relu3 = nn.Linear(8 * (n // 3), 16), nn.ReLU()
+        self.fc2 = nn.Linear(16, n_out)
+
+    def forward(self, x):
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.bn2(self.relu2(self.conv2(x))))
+        return self.fc2(self.relu3(self.fc1(self.flatten(x))))
+
+
+# ---- bpnet-lite's BPNet and ChromBPNet ----------------------------------------------
+# The architecture of bpnet-lite's classes (github.com/jmschrei/bpnet-lite,
+# bpnetlite/bpnet.py `BPNet`, bpnetlite/chrombpnet.py `ChromBPNet`, `_Log`, `_Exp`),
+# written here from their definitions so the tests can build both with random weights.
+
+class BPNetLite(nn.Module):
+    """bpnet-lite BPNet: conv k=21 (padding 10) + ReLU, n_layers residual dilated convs
+    k=3 (padding = dilation = 2^i, so lengths stay), profile conv k=75 (padding 37)
+    trimmed by `trimming` on each side, counts = Linear(mean over the trimmed window
+    widened by 37). No control tracks (n_control_tracks=0, as ChromBPNet's components)."""
+
+    def __init__(self, n_filters=64, n_layers=8, n_outputs=1, trimming=None):
+        super().__init__()
+        self.n_control_tracks = 0
+        self.trimming = trimming or 47 + sum(2 ** i for i in range(1, n_layers + 1))
+        self.iconv = nn.Conv1d(4, n_filters, kernel_size=21, padding=10)
+        self.irelu = nn.ReLU()
+        self.rconvs = nn.ModuleList([nn.Conv1d(n_filters, n_filters, kernel_size=3, padding=2 ** i,
+                                               dilation=2 ** i) for i in range(1, n_layers + 1)])
+        self.rrelus = nn.ModuleList([nn.ReLU() for _ in range(n_layers)])
+        self.fconv = nn.Conv1d(n_filters, n_outputs, kernel_size=75, padding=37)
+        self.linear = nn.Linear(n_filters, 1)
+
+    def forward(self, X, X_ctl=None):
+        start, end = self.trimming, X.shape[2] - self.trimming
+        X = self.irelu(self.iconv(X))
+        for conv, relu in zip(self.rconvs, self.rrelus):
+            X = torch.add(X, relu(conv(X)))
+        y_profile = self.fconv(X)[:, :, start:end]
+        X = torch.mean(X[:, :, start - 37:end + 37], dim=2)
+        return y_profile, self.linear(X).reshape(X.shape[0], 1)
+
+
+class Exp(nn.Module):
+    """bpnet-lite's chrombpnet._Exp: a module so that hook-based DeepLIFT sees it."""
+
+    def forward(self, X):
+        return torch.exp(X)
+
+
+class Log(nn.Module):
+    """bpnet-lite's chrombpnet._Log."""
+
+    def forward(self, X):
+        return torch.log(X)
+
+
+class ChromBPNet(nn.Module):
+    """bpnet-lite ChromBPNet: profile = accessibility profile + bias profile cropped to
+    its length; counts = log(exp(acc counts) + exp(bias counts))."""
+
+    def __init__(self, bias, accessibility):
+        super().__init__()
+        self.bias, self.accessibility = bias, accessibility
+        self._log, self._exp1, self._exp2 = Log(), Exp(), Exp()
+
+    def forward(self, X, X_ctl=None):
+        acc_profile, acc_counts = self.accessibility(X)
+        bias_profile, bias_counts = self.bias(X)
+        w = (bias_profile.shape[-1] - acc_profile.shape[-1]) // 2
+        y_profile = acc_profile + bias_profile[:, :, w:-w]
+        y_counts = self._log(self._exp1(acc_counts) + self._exp2(bias_counts))
+        return y_profile, y_counts
+
+
 def _randomise_weights(model, gen, gain):
     """He-style normal weights (std gain*sqrt(2/fan_in)) and small random biases, so that
     activations keep an O(1) scale through the layers and outputs vary between inputs."""
@@ -180,8 +278,8 @@ def bpnet_like(n_tasks=1, seed=0):
     return _seeded(BPNetLike, seed, 0.6, n_tasks=n_tasks)
 
 
-def basset_like(seed=0):
-    return _seeded(BassetLike, seed, 1.0)
+def basset_like(seed=0, shared_relu=True):
+    return _seeded(BassetLike, seed, 1.0, shared_relu=shared_relu)
 
 
 def small_mixed(seed=0):
@@ -192,12 +290,34 @@ def functional_mix(seed=0):
     return _seeded(FunctionalMix, seed, 1.0)
 
 
+def conv_pool(seed=0, overlap=False):
+    return _seeded(ConvPool, seed, 1.0, overlap=overlap)
+
+
+def bpnet_lite(seed=0, n_filters=64, n_layers=8):
+    return _seeded(BPNetLite, seed, 0.6, n_filters=n_filters, n_layers=n_layers)
+
+
+def chrombpnet(seed=0, n_filters=32, n_layers=8, bias_filters=16, bias_layers=4):
+    """ChromBPNet with random weights. bpnet-lite's shapes need bias_layers < n_layers
+    (the bias profile is longer and cropped to the accessibility profile)."""
+    gen = torch.Generator().manual_seed(seed)
+    m = ChromBPNet(BPNetLite(bias_filters, bias_layers), BPNetLite(n_filters, n_layers))
+    _randomise_weights(m, gen, 0.6)
+    return m.eval()
+
+
 MODELS = {
     "bpnet": (bpnet_like, 2114, ["profile", "count"]),
     "bpnet2": (lambda seed=0: bpnet_like(n_tasks=2, seed=seed), 2114, ["profile", "count"]),
     "basset": (basset_like, 600, ["logits"]),
     "small": (small_mixed, 200, ["logit", "probs", "track"]),
     "functional": (functional_mix, 40, ["probs", "z", "seq"]),
+    "convpool": (conv_pool, 200, ["logits"]),
+    "convpool_overlap": (lambda seed=0: conv_pool(seed, overlap=True), 200, ["logits"]),
+    "bpnetlite": (lambda seed=0: bpnet_lite(seed, n_filters=16), 2114, ["profile", "count"]),
+    "chrombpnet": (lambda seed=0: chrombpnet(seed, 16, 8, 8, 4), 2114, ["profile", "count"]),
+    "chrombpnet_small": (lambda seed=0: chrombpnet(seed, 8, 3, 6, 2), 200, ["profile", "count"]),
 }
 
 

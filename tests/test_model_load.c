@@ -299,7 +299,8 @@ static void test_fuzz(void **state)
     char *j = malloc(jl);
     uint8_t *s = malloc(sl);
     uint64_t rng = 42;
-    int loaded = 0, v = sl_verbose, iters = 3000;
+    int loaded = 0, iters = 3000;
+    sl_log_level_t v = sl_log_get_level();
     const char *e = getenv("SEQLIFT_FUZZ_ITERS"); /* longer runs by hand, e.g. under ASan */
     if (e && atoi(e) > 0) iters = atoi(e);
     FILE *saved = stderr;
@@ -326,7 +327,7 @@ static void test_fuzz(void **state)
     }
     fclose(stderr);
     stderr = saved;
-    sl_verbose = v;
+    sl_log_set_level(v);
     assert_true(loaded > 0 && loaded < iters);
     free(j);
     free(s);

@@ -228,7 +228,7 @@ static void test_hostile_files(void **state)
     (void)state;
     const char *good = tmp_file("good.npz"), *bad = tmp_file("bad.npz");
     int64_t shape[2] = {5, 6};
-    int v = sl_verbose;
+    sl_log_level_t v = sl_log_get_level();
     for (int z64 = 0; z64 < 2; z64++) {
         assert_int_equal(write_array(good, 2, shape, NULL, z64 ? SL_NPZ_FORCE_ZIP64 : 0), 0);
         size_t n;
@@ -236,7 +236,7 @@ static void test_hostile_files(void **state)
         int nd;
         int64_t sh[SL_NPZ_MAX_DIM];
         float *d;
-        sl_verbose = -1;
+        sl_log_set_level(SL_LOG_NONE);
         /* every truncation is rejected */
         for (size_t len = 0; len < n; len++) {
             spit(bad, b, len);
@@ -257,7 +257,7 @@ static void test_hostile_files(void **state)
             }
             b[i] ^= 0x5a;
         }
-        sl_verbose = v;
+        sl_log_set_level(v);
         free(b);
     }
     /* not a zip at all */

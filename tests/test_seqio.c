@@ -42,7 +42,7 @@ static int setup(void **state)
     mkdir("build", 0755);
     mkdir("build/test_tmp", 0755);
     mkdir(TMP, 0755);
-    sl_verbose = 0; /* expected errors are checked by return value here, text in the CLI test */
+    sl_log_set_level(SL_LOG_ERROR); /* expected errors are checked by return value here, text in the CLI test */
     return 0;
 }
 

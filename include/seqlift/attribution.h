@@ -20,6 +20,10 @@
 
 #include "seqlift/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The reference implementation's thresholds (kundajelab/deeplift NEAR_ZERO_THRESHOLD):
  * Rescale takes the gradient at the reference's input where |Δx| < 1e-7;
  * RevealCancel adds ±1e-7 to Δx⁺/Δx⁻ when their magnitude is below 5e-8. */
@@ -140,5 +144,9 @@ int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int
  * hyp[p][b] += scale · Σ_c (onehot(b)_c − ref[p][c])·m[p][c] (the convention of
  * deeplift / shap's combine_mult_and_diffref, as TF-MoDISco users compute it). */
 void sl_attr_hyp_accumulate(const float *m, const float *ref, int len, float scale, float *hyp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     SL_OP_INPUT = 0,
     /* linear in their inputs (DeepLIFT Linear rule) */
@@ -158,5 +162,9 @@ typedef int (*sl_predict_emit_f)(void *ud, int64_t i, const float *values);
  * buffered, so memory does not grow with n. 0 / -1 (reported). */
 int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_predict_fill_f fill,
                    sl_predict_emit_f emit, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

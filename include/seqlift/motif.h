@@ -7,7 +7,12 @@
 #ifndef SEQLIFT_MOTIF_H
 #define SEQLIFT_MOTIF_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct {
     char *id;          /* MOTIF identifier (required) */
@@ -118,5 +123,9 @@ double sl_scanner_pvalue(const sl_scanner_t *sc, int k, char strand, int s);
  * *n and *m updated). Returns the number of hits added, or -1 (no memory). */
 int sl_scanner_scan(const sl_scanner_t *sc, const float *ohe, int L, double pthresh,
                     sl_hit_t **hits, int *n, int *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SL_NPZ_MAX_DIM 8
 
 typedef struct sl_npz_writer_s sl_npz_writer_t;
@@ -47,5 +51,9 @@ void sl_npz_abort(sl_npz_writer_t *w);
  * are set and 0 is returned; -1 on error (reported, *data untouched). */
 int sl_npz_read(const char *path, const char *name, int *ndim, int64_t shape[SL_NPZ_MAX_DIM],
                 float **data);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -66,6 +66,10 @@
 
 #include "seqlift/seqio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SL_REF_DEFAULT_SPEC "dinuc:20"
 #define SL_REF_DEFAULT_SEED 1
 #define SL_REF_MAX_K 16   /* largest K for kmer:K:N */
@@ -164,5 +168,9 @@ int sl_ref_onehot_codes(const float *onehot, int64_t len, uint8_t *codes, const 
  * no memory). */
 int sl_ref_kmer_shuffle(const uint8_t *codes, int64_t len, int k, sl_rng_t *rng, uint8_t *out,
                         sl_ref_ws_t *ws);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

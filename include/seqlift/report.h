@@ -26,6 +26,10 @@
 #include "seqlift/seqio.h"
 #include "seqlift/seqlets.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     SL_REPORT_ORDER_INPUT = 0,     /* the first max_regions regions in input order */
     SL_REPORT_ORDER_PREDICTION = 1 /* the max_regions highest predictions (ties: input order) */
@@ -104,5 +108,9 @@ int sl_report_opt(sl_report_opts_t *o, const char *name, const char *value);
 /* Counts so far (for logs and tests). */
 int64_t sl_report_n_seqlets(const sl_report_t *rep);
 int64_t sl_report_n_regions(const sl_report_t *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One scored window. For genome regions chrom/start/end are the window actually
  * scored (after resizing; may run past a contig end only when padded with N).
  * For FASTA records chrom is NULL, name is the record name and start = 0. */
@@ -115,5 +119,9 @@ int sl_onehot(const char *seq, int64_t len, float *out, int64_t *bad_pos);
 /* Reverse complement in place, keeping case; IUPAC codes are complemented
  * (R<->Y, K<->M, B<->V, D<->H; S, W, N unchanged); other bytes are kept. */
 void sl_revcomp(char *seq, int64_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #ifndef SEQLIFT_SEQLETS_H
 #define SEQLIFT_SEQLETS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     double threshold;  /* span p-value threshold */
     int min_len, max_len;
@@ -50,5 +54,9 @@ int sl_seqlets_call(const float *x, int L, const sl_seqlet_opts_t *o, sl_seqlet_
 
 /* Flanked span of s in a region of length L: [*fs, *fe). */
 void sl_seqlet_flanked(const sl_seqlet_t *s, int L, int flank, int *fs, int *fe);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 
 #include "seqlift/seqio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     SL_OVERLAP_MEAN = 0,  /* mean over the windows covering the base (default) */
     SL_OVERLAP_MAX_ABS,   /* the value of largest |v| (earliest window on ties) */
@@ -91,5 +95,9 @@ int64_t sl_track_n_entries(const sl_track_t *w);
  * are kept at the end: out.bedGraph.gz -> out.CTCF.bedGraph.gz). Characters of target
  * other than [A-Za-z0-9._-] become '_'. Caller frees; NULL on error (reported). */
 char *sl_track_target_path(const char *path, const char *target, int n_targets);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,19 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifdef __GNUC__
-#define SL_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define SL_PRINTF(a, b)
+#include "seqlift/log.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
-
-/* Verbosity: 0 errors only, 1 warnings (default), 2 info, 3 debug. */
-extern int sl_verbose;
-
-/* "seqlift: error: <msg>\n" on stderr. The message names the file/line/tensor. */
-void sl_log_error(const char *fmt, ...) SL_PRINTF(1, 2);
-void sl_log_warn(const char *fmt, ...) SL_PRINTF(1, 2);
-void sl_log_info(const char *fmt, ...) SL_PRINTF(1, 2);
 
 /* Allocation that reports failure (with what) through sl_log_error; returns NULL. */
 void *sl_malloc(size_t n, const char *what);
@@ -74,5 +66,9 @@ uint64_t sl_splitmix64(uint64_t *state);
 
 /* Wall-clock seconds (monotonic), for benchmarks and progress. */
 double sl_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,11 +31,32 @@ static void usage(FILE *fp)
             SEQLIFT_VERSION);
     for (int i = 0; i < n_commands; i++)
         fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(fp, "\nBefore the command: -q (errors only), -v (also progress; -vv debug).\n");
     fprintf(fp, "\nRun 'seqlift <command> --help' for a command's options.\n\n");
+}
+
+/* Global options before the command: -q errors only, -v adds info, -vv (or -v -v) debug.
+ * Returns the index of the command word. */
+static int log_options(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        sl_log_level_t up = sl_log_get_level() < SL_LOG_INFO ? SL_LOG_INFO : SL_LOG_DEBUG;
+        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) sl_log_set_level(SL_LOG_ERROR);
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) sl_log_set_level(up);
+        else if (strcmp(a, "-vv") == 0) sl_log_set_level(SL_LOG_DEBUG);
+        else break;
+    }
+    return i;
 }
 
 int main(int argc, char **argv)
 {
+    int cmd = log_options(argc, argv);
+    argv[cmd - 1] = argv[0];
+    argc -= cmd - 1;
+    argv += cmd - 1;
     if (argc < 2) {
         usage(stderr);
         return SL_EXIT_USAGE;

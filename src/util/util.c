@@ -1,4 +1,4 @@
-/* util.c — logging, allocation, atomic output files, parsing, hashing. */
+/* util.c — allocation, atomic output files, parsing, hashing. */
 #include "seqlift/util.h"
 
 #include <errno.h>
@@ -8,41 +8,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int sl_verbose = 1;
-
-static void vlog(const char *tag, const char *fmt, va_list ap)
-{
-    fprintf(stderr, "seqlift: %s", tag);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-void sl_log_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("error: ", fmt, ap);
-    va_end(ap);
-}
-
-void sl_log_warn(const char *fmt, ...)
-{
-    if (sl_verbose < 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("warning: ", fmt, ap);
-    va_end(ap);
-}
-
-void sl_log_info(const char *fmt, ...)
-{
-    if (sl_verbose < 2) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("", fmt, ap);
-    va_end(ap);
-}
 
 void *sl_malloc(size_t n, const char *what)
 {

@@ -81,6 +81,8 @@ def np_forward(graph, weights, x):
             y = np.tanh(a)
         elif op == "exp":
             y = np.exp(a)
+        elif op == "log":
+            y = np.log(a)
         elif op == "gelu":
             y = 0.5 * a * (1 + _erf(a / math.sqrt(2)))
         elif op == "softplus":

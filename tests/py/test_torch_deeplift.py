@@ -44,6 +44,23 @@ CASES = [
 ]
 
 
+def export_case(directory, key, seed, x_seed, n_seqs, k):
+    """Exports tm.MODELS[key] (weights seeded by seed) to directory/key.{json,safetensors}
+    and writes n_seqs random inputs (seed x_seed, 3% N) and k references for each (seed
+    x_seed + 1) as FASTA. Returns (model, names, prefix, x (n, 4, L), refs (n, k, 4, L),
+    inputs.fa, refs.fa)."""
+    factory, length, names = tm.MODELS[key]
+    model = factory(seed=seed)
+    prefix = os.path.join(directory, key)
+    ex.export_model(model, prefix, length, names)
+    x = tm.random_onehot(n_seqs, length, seed=x_seed, n_frac=0.03)
+    refs = tm.random_onehot(n_seqs * k, length, seed=x_seed + 1, n_frac=0.0)
+    fa, rfa = prefix + ".fa", prefix + "_refs.fa"
+    tm.write_fasta(fa, tm.onehot_to_seqs(x))
+    tm.write_fasta(rfa, tm.onehot_to_seqs(refs), ["ref%d" % i for i in range(len(refs))])
+    return model, names, prefix, x, refs.reshape(n_seqs, k, 4, length), fa, rfa
+
+
 def seqlift_score_ready():
     if not SEQLIFT or not os.path.exists(SEQLIFT):
         return False
@@ -74,18 +91,7 @@ class TestTorchDeepLift(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="test_torch_deeplift_", dir=TMP if os.path.isdir(TMP) else None)
-        cls.data = {}
-        for key in sorted({c[0] for c in CASES}):
-            factory, length, names = tm.MODELS[key]
-            model = factory(seed=2)
-            prefix = os.path.join(cls.dir, key)
-            ex.export_model(model, prefix, length, names)
-            x = tm.random_onehot(N_SEQS, length, seed=11, n_frac=0.03)
-            refs = tm.random_onehot(N_SEQS * K, length, seed=12, n_frac=0.0)
-            fa, rfa = os.path.join(cls.dir, key + ".fa"), os.path.join(cls.dir, key + "_refs.fa")
-            tm.write_fasta(fa, tm.onehot_to_seqs(x))
-            tm.write_fasta(rfa, tm.onehot_to_seqs(refs), ["ref%d" % i for i in range(len(refs))])
-            cls.data[key] = (model, names, prefix, x, refs.reshape(N_SEQS, K, 4, length), fa, rfa)
+        cls.data = {key: export_case(cls.dir, key, 2, 11, N_SEQS, K) for key in sorted({c[0] for c in CASES})}
 
     def torch_scores(self, key, target, rule):
         model, names, prefix, x, refs, fa, rfa = self.data[key]
