@@ -132,3 +132,7 @@ put("longname_dup.fa", b">" + big + b"\nACGT\n>" + big + b"\nACGT\n")
 put("longname_base.fa", b">" + big + b"\nACGT!\n")
 put("longmotif.meme", b"MEME version 4\n\nALPHABET= ACGT\n\nMOTIF " + big + b"\n\nMOTIF b\n")
 put("longname_refs.fa", b">" + big + b"\nACGT\n")
+# fuzz_fasta's crash: a contig whose .fai entry has 0 bases per line (htslib divided by it)
+with open(os.path.join(SRC, "tests/fuzz/regressions/fasta/genome_zero_bases_per_line"), "rb") as f:
+    put("zero_line_genome.fa", f.read()[1:])
+put("zero_line.bed", ">T\t0\t1\n")
