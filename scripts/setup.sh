@@ -12,7 +12,8 @@ PKGS=(build-essential cmake pkg-config git
       groff-base
       libhdf5-dev python3-h5py
       chromium
-      igv xvfb xauth)
+      igv xvfb xauth
+      clang libclang-rt-14-dev valgrind)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -28,6 +29,7 @@ if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
 fi
 
 werror=OFF; [ "${CI:-}" = true ] && werror=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEQLIFT_WERROR=$werror >/dev/null
+# CI=true also adds the sanitizer, valgrind and fuzz checks to ctest (label ci, tests/ci/)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEQLIFT_WERROR=$werror -DSEQLIFT_CI_CHECKS=$werror >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built $here/build/seqlift" >&2

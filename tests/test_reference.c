@@ -811,29 +811,36 @@ static void test_bad_specs(void **state)
     (void)state;
     const struct {
         const char *spec, *msg;
+        int bad_spec; /* 1: the spec string is wrong (usage), 0: a file is */
     } bad[] = {
-        {"dinuc:0", "N must be an integer in 1..100000"},
-        {"dinuc:x", "N must be"},
-        {"dinuc:3:4", "too many"},
-        {"kmer:0:5", "K must be an integer in 1..16"},
-        {"kmer:17:5", "K must be"},
-        {"kmer", "K must be"},
-        {"gc", "N must be"},
-        {"gc=1.5:3", "GC fraction"},
-        {"gc=abc:3", "GC fraction"},
-        {"background:0", "N must be"},
-        {"background:5:/nonexistent/freq.tsv", "/nonexistent/freq.tsv: cannot open"},
-        {"expected:/nonexistent/f.json", "/nonexistent/f.json: cannot open"},
-        {"fasta:/nonexistent/refs.fa:2", "/nonexistent/refs.fa"},
-        {"fasta", "needs a PATH"},
-        {"zero:3", "too many"},
-        {"shuffle:20", "unknown kind 'shuffle'"},
+        {"dinuc:0", "N must be an integer in 1..100000", 1},
+        {"dinuc:x", "N must be", 1},
+        {"dinuc:3:4", "too many", 1},
+        {"kmer:0:5", "K must be an integer in 1..16", 1},
+        {"kmer:17:5", "K must be", 1},
+        {"kmer", "K must be", 1},
+        {"gc", "N must be", 1},
+        {"gc=1.5:3", "GC fraction", 1},
+        {"gc=abc:3", "GC fraction", 1},
+        {"background:0", "N must be", 1},
+        {"background:5:/nonexistent/freq.tsv", "/nonexistent/freq.tsv: cannot open", 0},
+        {"expected:/nonexistent/f.json", "/nonexistent/f.json: cannot open", 0},
+        {"fasta:/nonexistent/refs.fa:2", "/nonexistent/refs.fa", 0},
+        {"fasta", "needs a PATH", 1},
+        {"fasta:", "needs a PATH", 1},
+        {"fasta::2", "needs a PATH", 1},
+        {"expected:", "empty FILE name", 1},
+        {"background:3:", "empty FILE name", 1},
+        {"zero:3", "too many", 1},
+        {"shuffle:20", "unknown kind 'shuffle'", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         capture_start();
-        sl_refspec_t *rs = sl_refspec_parse(bad[i].spec);
+        int why = -1;
+        sl_refspec_t *rs = sl_refspec_parse2(bad[i].spec, &why);
         if (rs) fail_msg("spec '%s' was accepted", bad[i].spec);
         assert_one_error_line(bad[i].msg);
+        if (why != bad[i].bad_spec) fail_msg("spec '%s': bad_spec %d, want %d", bad[i].spec, why, bad[i].bad_spec);
     }
     /* malformed frequency files */
     const struct {
@@ -851,9 +858,11 @@ static void test_bad_specs(void **state)
         char spec[600];
         snprintf(spec, sizeof spec, "background:3:%s", tmp_file(files[i].name, files[i].text));
         capture_start();
-        sl_refspec_t *rs = sl_refspec_parse(spec);
+        int why = -1;
+        sl_refspec_t *rs = sl_refspec_parse2(spec, &why);
         if (rs) fail_msg("file '%s' was accepted", files[i].name);
         assert_one_error_line(files[i].msg);
+        assert_int_equal(why, 0); /* a malformed file is not bad usage */
     }
     /* kmer:9:5 on a 5 bp sequence */
     float x[5 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0}, out[5 * 5 * 4];

@@ -101,6 +101,10 @@ void sl_ref_ws_destroy(sl_ref_ws_t *ws);
  * missing or malformed file is reported here. NULL on error (one line, reported).
  * The caller owns the result: sl_refspec_destroy. */
 sl_refspec_t *sl_refspec_parse(const char *spec);
+/* The same; on error *bad_spec (when not NULL) tells why: 1 the spec string itself is
+ * wrong (bad usage: the CLI exits 2), 0 a file it names cannot be read or is malformed,
+ * or no memory (exit 1). */
+sl_refspec_t *sl_refspec_parse2(const char *spec, int *bad_spec);
 void sl_refspec_destroy(sl_refspec_t *rs);
 
 /* References per region (N, or K for fasta, 1 for expected/zero). */

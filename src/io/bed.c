@@ -54,7 +54,7 @@ static int parse_coord(const char *path, int64_t line, const char *what, const c
 {
     long long v;
     if (sl_parse_long(s, &v) != 0) {
-        sl_log_error("%s:%lld: %s '%s' is not an integer", path, (long long)line, what, s);
+        sl_log_error("%s:%lld: %s '%s' is not an integer", path, (long long)line, what, sl_io_quote(s).s);
         return -1;
     }
     if (v < 0) {
@@ -86,7 +86,7 @@ static int parse_line(const char *path, int64_t line, char *s, int narrowpeak, s
     }
     if (g && sl_genome_contig_len(g, f[0]) < 0) {
         sl_log_error("%s:%lld: unknown contig '%s' (not in the genome FASTA index)", path,
-                     (long long)line, f[0]);
+                     (long long)line, sl_io_quote(f[0]).s);
         return -1;
     }
     if (parse_coord(path, line, "start", f[1], &r->bed_start) < 0 ||
@@ -99,7 +99,8 @@ static int parse_line(const char *path, int64_t line, char *s, int narrowpeak, s
     }
     if (nf >= 6) {
         if ((f[5][0] != '+' && f[5][0] != '-' && f[5][0] != '.') || f[5][1]) {
-            sl_log_error("%s:%lld: bad strand '%s' (expected +, - or .)", path, (long long)line, f[5]);
+            sl_log_error("%s:%lld: bad strand '%s' (expected +, - or .)", path, (long long)line,
+                         sl_io_quote(f[5]).s);
             return -1;
         }
         r->strand = f[5][0];
@@ -109,7 +110,7 @@ static int parse_line(const char *path, int64_t line, char *s, int narrowpeak, s
         if (sl_parse_long(f[9], &off) != 0 || off < -1 ||
             (off >= 0 && off >= r->bed_end - r->bed_start)) {
             sl_log_error("%s:%lld: bad narrowPeak summit '%s' (expected -1 or an offset in [0, %lld))",
-                         path, (long long)line, f[9], (long long)(r->bed_end - r->bed_start));
+                         path, (long long)line, sl_io_quote(f[9]).s, (long long)(r->bed_end - r->bed_start));
             return -1;
         }
         r->summit = off >= 0 ? r->bed_start + off : -1;

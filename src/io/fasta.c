@@ -31,16 +31,17 @@ static int finish_record(reader_t *rd, char **namep)
     long long hl = (long long)rd->hline;
     int first;
     if (rd->seq.l == 0) {
-        sl_log_error("%s:%lld: record '%s' is empty", path, hl, name);
+        sl_log_error("%s:%lld: record '%s' is empty", path, hl, sl_io_quote(name).s);
         return -1;
     }
     if (khash_str2int_get(rd->names, name, &first) == 0) {
-        sl_log_error("%s:%lld: duplicate record name '%s' (first at line %d)", path, hl, name, first);
+        sl_log_error("%s:%lld: duplicate record name '%s' (first at line %d)", path, hl,
+                     sl_io_quote(name).s, first);
         return -1;
     }
     if (rd->width > 0 && (int64_t)rd->seq.l != rd->width) {
         sl_log_error("%s:%lld: record '%s' has length %zu, the model width is %lld", path, hl,
-                     name, rd->seq.l, (long long)rd->width);
+                     sl_io_quote(name).s, rd->seq.l, (long long)rd->width);
         return -1;
     }
     sl_regions_t *rl = rd->rl;
@@ -78,10 +79,10 @@ static int add_line(reader_t *rd, const char *name, int64_t line, const char *s,
         if (sl_io_base_class[c] == SL_BASE_BAD) {
             if (isprint(c))
                 sl_log_error("%s:%lld: record '%s': invalid base '%c' at position %zu", rd->path,
-                             (long long)line, name, c, rd->seq.l + 1);
+                             (long long)line, sl_io_quote(name).s, c, rd->seq.l + 1);
             else
                 sl_log_error("%s:%lld: record '%s': invalid byte 0x%02x at position %zu", rd->path,
-                             (long long)line, name, c, rd->seq.l + 1);
+                             (long long)line, sl_io_quote(name).s, c, rd->seq.l + 1);
             return -1;
         }
         if (kputc(toupper(c), &rd->seq) < 0) {

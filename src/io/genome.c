@@ -104,6 +104,36 @@ static int probe(const char *path)
     return comp;
 }
 
+/* htslib divides by each contig's bases per line when fetching and trusts the .fai: a
+ * contig with bases but 0 bases per line (which fai_build itself writes for some
+ * malformed FASTA, found by tests/fuzz/fuzz_fasta.c) would crash with SIGFPE. Check
+ * every entry (name, length, offset, line bases, line bytes) once at open. 0 / -1. */
+static int check_index(const char *path)
+{
+    char *fai = with_suffix(path, ".fai");
+    FILE *fp = fai ? fopen(fai, "r") : NULL;
+    int ret = fp ? 0 : -1;
+    if (!fp) sl_log_error("%s: cannot open the FASTA index %s.fai: %s", path, path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    for (int64_t n = 1; fp && ret == 0 && getline(&line, &cap, fp) > 0; n++) {
+        char *tab = strchr(line, '\t');
+        long long len, off, lb, lw;
+        if (tab && sscanf(tab, "%lld %lld %lld %lld", &len, &off, &lb, &lw) == 4 && len > 0 &&
+            (lb <= 0 || lw < lb)) {
+            *tab = 0;
+            sl_log_error("%s: contig '%s' has %lld bases but %lld per line (index line %lld): "
+                         "malformed FASTA (a line of unexpected bytes?)",
+                         path, sl_io_quote(line).s, len, lb, (long long)n);
+            ret = -1;
+        }
+    }
+    if (fp) fclose(fp);
+    free(line);
+    free(fai);
+    return ret;
+}
+
 sl_genome_t *sl_genome_open(const char *path)
 {
     sl_genome_t *g = NULL;
@@ -132,6 +162,7 @@ sl_genome_t *sl_genome_open(const char *path)
         if (build_index(path, comp == 2) < 0) goto fail;
         sl_log_info("%s: built the FASTA index", path);
     }
+    if (check_index(path) < 0) goto fail;
     if (!(g = sl_calloc(1, sizeof(*g), "genome"))) goto fail;
     if (!(g->path = sl_strdup(path))) goto fail;
     if (!(g->fai = fai_load3(path, NULL, NULL, 0))) {

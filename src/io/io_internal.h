@@ -3,6 +3,8 @@
 #define SEQLIFT_IO_INTERNAL_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "seqlift/seqio.h"
 
@@ -18,5 +20,18 @@ sl_regions_t *sl_io_regions_new(const char *path);
 sl_region_t *sl_io_regions_push(sl_regions_t *rl);
 /* The list's own copy of a contig name (shared by all its regions); NULL on error. */
 char *sl_io_regions_intern(sl_regions_t *rl, const char *chrom);
+
+/* A field as quoted in an error line: at most SL_IO_QUOTE_MAX bytes of it and "...",
+ * so that a 20 MB field (a binary file, a missing newline) still gives a readable line. */
+#define SL_IO_QUOTE_MAX 40
+typedef struct {
+    char s[SL_IO_QUOTE_MAX + 4];
+} sl_io_quote_t;
+static inline sl_io_quote_t sl_io_quote(const char *f)
+{
+    sl_io_quote_t q;
+    snprintf(q.s, sizeof q.s, "%.*s%s", SL_IO_QUOTE_MAX, f, strlen(f) > SL_IO_QUOTE_MAX ? "..." : "");
+    return q;
+}
 
 #endif

@@ -88,7 +88,7 @@ static int parse_row(reader_t *r, const char *line, double *v)
     double s = 0;
     for (int i = 0; i < 4; i++) {
         if (sl_parse_double(tok[i], &v[i]) != 0 || v[i] < 0) {
-            sl_log_error("%s:%lld: bad probability '%s' in matrix row", r->name, (long long)r->lineno, tok[i]);
+            sl_log_error("%s:%lld: bad probability '%.40s' in matrix row", r->name, (long long)r->lineno, tok[i]);
             return -1;
         }
         s += v[i];
@@ -272,7 +272,7 @@ static int read_rows(reader_t *r, int w, double **out, int *wout, const char *id
             break;
         }
         if (n == MEME_MAX_W) {
-            sl_log_error("%s:%lld: motif %s is wider than %d", r->name, (long long)r->lineno, id, MEME_MAX_W);
+            sl_log_error("%s:%lld: motif %.40s is wider than %d", r->name, (long long)r->lineno, id, MEME_MAX_W);
             goto fail;
         }
         if (n == m) {
@@ -285,7 +285,7 @@ static int read_rows(reader_t *r, int w, double **out, int *wout, const char *id
         n++;
     }
     if (n == 0 || (w > 0 && n != w)) {
-        sl_log_error("%s:%lld: motif %s: matrix has %d rows, expected %d", r->name,
+        sl_log_error("%s:%lld: motif %.40s: matrix has %d rows, expected %d", r->name,
                      (long long)(n ? r->lineno : hdr), id, n, w > 0 ? w : 1);
         goto fail;
     }
@@ -300,7 +300,7 @@ fail:
 static int finish_motif(reader_t *r, sl_motif_t *m)
 {
     if (m->id && !m->p) {
-        sl_log_error("%s:%lld: motif %s has no letter-probability matrix", r->name, (long long)m->line, m->id);
+        sl_log_error("%s:%lld: motif %.40s has no letter-probability matrix", r->name, (long long)m->line, m->id);
         return -1;
     }
     return 0;
@@ -380,7 +380,7 @@ sl_motif_db_t *sl_motif_db_parse(const char *text, size_t len, const char *name)
                 goto fail;
             }
             if (cur->p) {
-                sl_log_error("%s:%lld: motif %s has a second letter-probability matrix", r.name,
+                sl_log_error("%s:%lld: motif %.40s has a second letter-probability matrix", r.name,
                              (long long)r.lineno, cur->id);
                 goto fail;
             }
@@ -438,7 +438,7 @@ sl_motif_db_t *sl_motif_db_read(const char *path)
     size_t n = 0, m = 0;
     sl_motif_db_t *db = NULL;
     if (!fp) {
-        sl_log_error("%s: cannot open motif file", path);
+        sl_log_error("%s: cannot open motif file: %s", path, strerror(errno ? errno : ENOENT));
         return NULL;
     }
     for (;;) {

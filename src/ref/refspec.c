@@ -163,6 +163,7 @@ static int read_freq_file(sl_refspec_t *rs, const char *path)
     size_t n = 0, m = 4096;
     text = sl_malloc(m, "frequency file");
     if (!text) goto fail;
+    errno = 0;
     for (size_t r; (r = fread(text + n, 1, m - n - 1, fp)) > 0;) {
         n += r;
         if (n + 1 == m) {
@@ -176,7 +177,7 @@ static int read_freq_file(sl_refspec_t *rs, const char *path)
         }
     }
     if (ferror(fp)) {
-        sl_log_error("%s: read error", path);
+        sl_log_error("%s: read error: %s", path, strerror(errno ? errno : EIO)); /* EISDIR: a folder */
         goto fail;
     }
     text[n] = 0;
@@ -207,18 +208,16 @@ static int parse_count(const char *spec, const char *s, const char *what, long l
     return 0;
 }
 
-static int load_fasta(sl_refspec_t *rs, const char *spec)
-{
-    if (!rs->path || !*rs->path) {
-        sl_log_error("bad reference spec '%s': fasta needs a PATH (fasta:PATH[:K])", spec);
-        return -1;
-    }
-    rs->fa = sl_regions_read_fasta(rs->path, 0); /* reports a file with no record */
-    return rs->fa ? 0 : -1;
-}
-
 sl_refspec_t *sl_refspec_parse(const char *spec)
 {
+    return sl_refspec_parse2(spec, NULL);
+}
+
+sl_refspec_t *sl_refspec_parse2(const char *spec, int *bad_spec)
+{
+    int dummy;
+    if (!bad_spec) bad_spec = &dummy;
+    *bad_spec = 0; /* out of memory is not the spec's fault */
     if (!spec || !*spec) spec = SL_REF_DEFAULT_SPEC;
     sl_refspec_t *rs = sl_calloc(1, sizeof *rs, "reference spec");
     char *buf = sl_strdup(spec);
@@ -226,6 +225,7 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
     const size_t ssz = strlen(spec) + 64;
     char *str = sl_malloc(ssz, "reference spec");
     if (!rs || !buf || !str) goto fail;
+    *bad_spec = 1; /* every failure but reading a file is the spec's, until then */
     rs->gc = -1;
     /* split "kind:a:rest" — the last field keeps any further ':' (file paths) */
     char *kind = buf, *a = NULL, *rest = NULL;
@@ -266,6 +266,8 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 sl_log_error("bad reference spec '%s': a FILE goes with 'background:N:FILE'", spec);
                 goto fail;
             }
+            if (!*rest) goto no_file;
+            *bad_spec = 0;
             if (!(rs->path = sl_strdup(rest)) || read_freq_file(rs, rest) < 0) goto fail;
             snprintf(str, ssz, "background:%d:%s", rs->n, rest);
         } else {
@@ -282,6 +284,8 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
                 goto fail;
             }
             if (rest) a[strlen(a)] = ':'; /* the whole remainder is the path */
+            if (!*a) goto no_file;
+            *bad_spec = 0;
             if (!(rs->path = sl_strdup(a)) || read_freq_file(rs, a) < 0) goto fail;
             snprintf(str, ssz, "expected:%s", a);
         } else {
@@ -309,18 +313,28 @@ sl_refspec_t *sl_refspec_parse(const char *spec)
             *colon = 0;
             if (parse_count(spec, colon + 1, "K", 1, SL_REF_MAX_N, &rs->n) < 0) goto fail;
         }
-        if (!(rs->path = sl_strdup(a)) || load_fasta(rs, spec) < 0) goto fail;
+        if (!*a) {
+            sl_log_error("bad reference spec '%s': fasta needs a PATH (fasta:PATH[:K])", spec);
+            goto fail;
+        }
+        *bad_spec = 0;
+        /* sl_regions_read_fasta reports a file with no record */
+        if (!(rs->path = sl_strdup(a)) || !(rs->fa = sl_regions_read_fasta(a, 0))) goto fail;
         snprintf(str, ssz, "fasta:%s:%d", a, rs->n);
     } else {
         sl_log_error("bad reference spec '%s': unknown kind '%s' (dinuc, kmer, gc, background, "
                      "expected, zero, fasta)", spec, kind);
         goto fail;
     }
+    *bad_spec = 0;
     rs->str = str;
     free(buf);
     return rs;
 extra:
     sl_log_error("bad reference spec '%s': too many ':' fields", spec);
+    goto fail;
+no_file:
+    sl_log_error("bad reference spec '%s': empty FILE name", spec);
 fail:
     free(buf);
     free(str);
@@ -511,13 +525,13 @@ static int fasta_refs(const sl_refspec_t *rs, int64_t len, int64_t idx, const ch
         const char *seq = rs->fa->seqs[first + i];
         int64_t rlen = (int64_t)strlen(seq), bad;
         if (rlen != len) {
-            sl_log_error("%s: record '%s' (#%lld) has %lld bp, region %s has %lld", rs->path,
+            sl_log_error("%s: record '%.40s' (#%lld) has %lld bp, region %s has %lld", rs->path,
                          r->name ? r->name : "", (long long)(first + i + 1), (long long)rlen, label,
                          (long long)len);
             return -1;
         }
         if (sl_onehot(seq, len, out + (int64_t)i * len * 4, &bad) < 0) {
-            sl_log_error("%s: record '%s' has a non-nucleotide at position %lld", rs->path, r->name ? r->name : "",
+            sl_log_error("%s: record '%.40s' has a non-nucleotide at position %lld", rs->path, r->name ? r->name : "",
                          (long long)bad + 1);
             return -1;
         }
