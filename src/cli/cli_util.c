@@ -35,11 +35,16 @@ int sl_cli_refs(const char *spec)
 {
     char msg[512] = "";
     sl_log_set_callback(keep_error, msg);
-    sl_refspec_t *rs = sl_refspec_parse(spec);
+    int bad_spec = 0;
+    sl_refspec_t *rs = sl_refspec_parse2(spec, &bad_spec);
     sl_log_set_callback(NULL, NULL);
     if (rs) {
         sl_refspec_destroy(rs);
         return 0;
+    }
+    if (!bad_spec) { /* a file the spec names cannot be read: a runtime error, not usage */
+        sl_log_error("%s", msg[0] ? msg : "cannot read the references");
+        return SL_EXIT_ERROR;
     }
     return sl_cli_bad("--refs: %s", msg[0] ? msg : "bad reference spec");
 }

@@ -117,6 +117,7 @@ int sl_cmd_extract(int argc, char **argv)
         }
     }
     if (sl_cli_check_inputs(argc, argv, optind, fa, bed, seqs) < 0) return SL_EXIT_USAGE;
+    if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR; /* like mkdir -p */
     sl_ofile_t *out = sl_ofile_open(outp, "w");
     if (!out) return SL_EXIT_ERROR;
     if (extract(fa, bed, seqs, &opts, out->fp) < 0) {

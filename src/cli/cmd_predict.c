@@ -86,6 +86,7 @@ int sl_cmd_predict(int argc, char **argv)
     }
     sl_predict_opts_t o = {.model = model, .weights = weights, .alphabet = alphabet, .fasta = fa, .bed = bed,
                            .seqs = seqs, .edge = edge, .threads = threads, .batch = batch, .out = outp};
+    if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR; /* like mkdir -p */
     sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
     return sl_predict_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

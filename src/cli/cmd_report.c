@@ -111,6 +111,7 @@ int sl_cmd_motif_run(int argc, char **argv, int seqlets_only)
         else sl_log_error("no output: give -o REPORT.html, --report-json, --seqlets-bed or --tsv");
         return SL_EXIT_USAGE;
     }
+    if (sl_seqlet_opts_check(&o.seqlet) < 0) return SL_EXIT_USAGE; /* option values that clash */
     const char *outs[] = {out, json, sbed, stsv};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
         if (sl_cli_output_dirs(outs[i]) < 0) return SL_EXIT_ERROR;

@@ -128,7 +128,7 @@ int sl_cmd_score(int argc, char **argv)
         case 'b': o.bed = optarg; break;
         case 's': o.seqs = optarg; break;
         case O_REFS:
-            if (sl_cli_refs(optarg) != 0) return SL_EXIT_USAGE; /* a bad spec is bad usage */
+            if ((v = sl_cli_refs(optarg)) != 0) return (int)v; /* a bad spec is bad usage */
             o.refs = optarg;
             break;
         case O_TARGET: o.target = optarg; break;

@@ -101,6 +101,7 @@ int sl_cmd_shuffle(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((c = getopt_long(argc, argv, "k:n:s:o:hV", lopts, NULL)) >= 0) {
         switch (c) {
         case 'k':
@@ -125,15 +126,13 @@ int sl_cmd_shuffle(int argc, char **argv)
         case 'o': outp = optarg; break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         case 'V': return sl_cli_version(argv[0]);
-        default: usage(stderr); return SL_EXIT_USAGE;
+        default: return sl_cli_unknown_option(argv, optind);
         }
     }
     if (!in && optind < argc) in = argv[optind++];
     if (!in || optind != argc) {
-        if (in) sl_log_error("unexpected argument '%s'", argv[optind]);
-        else sl_log_error("no input FASTA given (-s IN.fa or the argument)");
-        usage(stderr);
-        return SL_EXIT_USAGE;
+        if (in) return sl_cli_bad("unexpected argument '%s'", argv[optind]);
+        return sl_cli_bad("no input FASTA given (-s IN.fa or the argument)");
     }
     if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR;
     sl_ofile_t *out = sl_ofile_open(outp, "w");

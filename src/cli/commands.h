@@ -27,8 +27,9 @@ void sl_cli_set_command(const char *name);
 int sl_cli_bad(const char *fmt, ...) SL_PRINTF(1, 2);
 /* getopt_long returned '?' (set opterr = 0): one line naming argv[optind - 1]. */
 int sl_cli_unknown_option(char **argv, int optind_);
-/* A --refs spec that parses (files it names are read now); else one line with the
- * reference module's reason and the usage hint, and SL_EXIT_USAGE. */
+/* A --refs spec that parses (files it names are read now): 0. A bad spec string: one
+ * line with the reference module's reason and the usage hint, SL_EXIT_USAGE; a file it
+ * names that cannot be read or is malformed: one line, SL_EXIT_ERROR. */
 int sl_cli_refs(const char *spec);
 /* Integer option value in [lo, hi]; else one error line naming --opt, and -1. */
 int sl_cli_int(const char *opt, const char *s, long long lo, long long hi, long long *v);

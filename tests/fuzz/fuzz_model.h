@@ -27,7 +27,7 @@ static inline void fz_models_init(void)
     }
 }
 
-/* Load, then (when small enough to be quick) split the weights and run one forward
+/* Load, then (when small enough to be quick) plan its attribution and run one forward
  * pass of an all-A and a partly N input. */
 static inline void fz_load_and_run(const char *json, size_t jl, const void *st, size_t sl)
 {
@@ -36,7 +36,14 @@ static inline void fz_load_and_run(const char *json, size_t jl, const void *st, 
     size_t total = 0;
     for (int l = 0; l < net->n_layers; l++) total += sl_layer_size(&net->layers[l]);
     if (total <= ((size_t)1 << 20) && net->in_len <= 1 << 16) {
-        sl_net_split_weights(net);
+        sl_target_t *tg = NULL; /* the attribution plan of output 0 (sign-split weights) */
+        int nt = 0;
+        if (sl_targets_parse(net, NULL, 0, &tg, &nt) == 0) {
+            sl_attr_opts_t o;
+            sl_attr_opts_default(&o);
+            sl_attr_plan_destroy(sl_attr_plan_create(net, tg, nt, &o));
+            sl_targets_free(tg, nt);
+        }
         sl_acts_t *a = sl_acts_create(net, 2);
         float *x = calloc((size_t)net->in_len * 4 * 2, sizeof(float));
         if (a && x) {
