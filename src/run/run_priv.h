@@ -17,4 +17,22 @@ static inline void sl_run_put_key(FILE *fp, const sl_region_t *r, int bed_mode)
     else fputs(r->name ? r->name : ".", fp);
 }
 
+/* ---- shards (shard.c) ---- */
+#include <cjson/cJSON.h>
+
+#include "seqlift/score.h"
+
+#define SL_RUN_DESCRIPTOR_EXT ".seqlift-run.json"
+/* The common part of a shard's run descriptor (version, command, model files with
+ * their sizes and hashes, genome, region file, options, N, K, region counts, row order
+ * and region_index: the run's index of each of the shard's rows). NULL (reported). */
+cJSON *sl_run_descriptor(const char *kind, const char *command, const char *model, const char *weights,
+                         const char *fasta, const char *regions, const char *options, const sl_shard_t *s,
+                         const sl_regions_t *rl, const char *row_order);
+/* Write d to path (a temporary of the caller's: sl_ofile renames it onto itself);
+ * shown names it in messages. 0 / -1 (reported). */
+int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
+/* The run descriptor as a sink (a no-op unless the run is sharded). */
+extern const sl_sink_ops_t sl_sink_descriptor;
+
 #endif
