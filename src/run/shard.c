@@ -136,17 +136,33 @@ fail:
     return NULL;
 }
 
-/* The model's files: the model, its weights (given, or a JSON model's NAME.safetensors) */
+/* A seqlift JSON model's weights file: its "weights" entry, beside it; else NULL. */
+static char *json_weights(const char *model)
+{
+    FILE *fp = fopen(model, "rb");
+    if (!fp) return NULL;
+    char buf[1 << 12];
+    size_t k = fread(buf, 1, sizeof buf - 1, fp); /* "weights" comes before the layers */
+    fclose(fp);
+    buf[k] = 0;
+    char *w = strstr(buf, "\"weights\""), *q, *e, *p = NULL;
+    if (!w || !(q = strchr(w + 9, '"')) || !(e = strchr(q + 1, '"'))) return NULL;
+    const char *slash = strrchr(model, '/');
+    size_t dl = slash ? (size_t)(slash - model + 1) : 0;
+    if ((p = sl_malloc(dl + (size_t)(e - q) + 1, "path"))) {
+        memcpy(p, model, dl);
+        memcpy(p + dl, q + 1, (size_t)(e - q - 1));
+        p[dl + (size_t)(e - q - 1)] = 0;
+    }
+    return p;
+}
+
+/* The model's files: the model and its weights (given, or a JSON model's) */
 static cJSON *model_entry(const char *model, const char *weights)
 {
     cJSON *a = cJSON_CreateArray();
-    char *st = NULL;
-    size_t n = strlen(model);
-    if (!weights && n > 5 && !strcmp(model + n - 5, ".json") && (st = sl_malloc(n + 16, "path"))) {
-        memcpy(st, model, n - 5);
-        strcpy(st + n - 5, ".safetensors");
-        weights = st;
-    }
+    char *st = weights ? NULL : json_weights(model);
+    if (st) weights = st;
     const char *f[] = {model, weights};
     for (int j = 0; j < 2 && a; j++)
         if (f[j]) {
