@@ -12,7 +12,8 @@ PKGS=(build-essential cmake pkg-config git
       groff-base
       libhdf5-dev python3-h5py
       chromium
-      igv xvfb xauth)
+      igv xvfb xauth
+      snakemake)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

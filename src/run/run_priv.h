@@ -17,6 +17,23 @@ static inline void sl_run_put_key(FILE *fp, const sl_region_t *r, int bed_mode)
     else fputs(r->name ? r->name : ".", fp);
 }
 
+/* commit and abort of a sink whose NAME_free(s, commit, &ret) commits (renames) or
+ * aborts (removes) every file it holds and frees its state */
+#define SINK_END(NAME)                                                     \
+    static int NAME##_commit(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 1, &ret);                                           \
+        return ret;                                                        \
+    }                                                                      \
+    static void NAME##_abort(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 0, &ret);                                           \
+    }
+
 /* ---- shards (shard.c) ---- */
 #include <cjson/cJSON.h>
 

@@ -328,20 +328,7 @@ static void desc_free(sl_sink_t *s, int commit, int *ret)
     free(z);
 }
 
-static int desc_commit(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    desc_free(s, 1, &ret);
-    return ret;
-}
-
-static void desc_abort(sl_sink_t *s, const sl_score_info_t *c)
-{
-    (void)c;
-    int ret = 0;
-    desc_free(s, 0, &ret);
-}
+SINK_END(desc)
 
 const sl_sink_ops_t sl_sink_descriptor = {"descriptor", 0, desc_wanted, desc_paths, desc_open, desc_region,
                                           desc_prepare, desc_commit, desc_abort};

@@ -17,23 +17,6 @@
 
 #define SUM_WARN 1e-3 /* summation-to-delta relative error that gets a warning */
 
-/* commit and abort of a sink whose NAME_free(s, commit, &ret) commits (renames) or
- * aborts (removes) every file it holds and frees its state */
-#define SINK_END(NAME)                                                     \
-    static int NAME##_commit(sl_sink_t *s, const sl_score_info_t *c)       \
-    {                                                                      \
-        (void)c;                                                           \
-        int ret = 0;                                                       \
-        NAME##_free(s, 1, &ret);                                           \
-        return ret;                                                        \
-    }                                                                      \
-    static void NAME##_abort(sl_sink_t *s, const sl_score_info_t *c)       \
-    {                                                                      \
-        (void)c;                                                           \
-        int ret = 0;                                                       \
-        NAME##_free(s, 0, &ret);                                           \
-    }
-
 /* ---- npz: ohe, hyp, contrib as (regions, 4, length) ------------------------------ */
 
 typedef struct {
