@@ -118,6 +118,24 @@ done
 "$SEQLIFT" merge -o "$T/p.m" "${d[@]}" && cmp "$T/p.one.tsv" "$T/p.m.tsv" && ok "predict: 3 shards merged = one run" ||
     fail "predict merge differs"
 
+# ---- FASTA records (-s): shards in record order; score (npz, TSV) and predict (TSV)
+fa=(-m "$D/models/tiny.json" -s "$D/models/seqs100.fa")
+"$SEQLIFT" score "${fa[@]}" --refs dinuc:2 --npz "$T/fa.one" --tsv "$T/fa.one.tsv" 2>/dev/null || fail "fasta score"
+"$SEQLIFT" predict "${fa[@]}" -o "$T/fp.one.tsv" || fail "fasta predict"
+d=() e=()
+for k in 1 2 3; do
+    "$SEQLIFT" score "${fa[@]}" --refs dinuc:2 --shard "$k/3" --npz "$T/fa.$k" --tsv "$T/fa.$k.tsv" 2>/dev/null ||
+        fail "fasta score shard $k"
+    "$SEQLIFT" predict "${fa[@]}" --shard "$k/3" -o "$T/fp.$k.tsv" || fail "fasta predict shard $k"
+    d+=("$T/fa.$k.seqlift-run.json") e+=("$T/fp.$k.tsv.seqlift-run.json")
+done
+"$SEQLIFT" merge -o "$T/fa.m" "${d[@]}" && "$SEQLIFT" merge -o "$T/fp.m" "${e[@]}" || fail "fasta merge"
+bad=
+for f in fa.one.tsv fa.one.ohe.npz fa.one.contrib.npz fa.one.windows.bed fp.one.tsv; do
+    cmp -s "$T/$f" "$T/${f/.one./.m.}" || bad="$bad $f"
+done
+[ -z "$bad" ] && ok "FASTA records: 3 shards merged = one run (score npz/TSV, predict TSV)" || fail "FASTA merge:$bad"
+
 # ---- refusals: one line naming what differs
 "$SEQLIFT" score "${demo[@]}" --seed 7 --shard 2/3 --tsv "$T/seed.tsv" 2>/dev/null || fail "seed shard"
 "$SEQLIFT" score "${small[@]}" --shard 2/3 --tsv "$T/other.tsv" --npz "$T/other" 2>/dev/null || fail "other shard"
