@@ -3,12 +3,21 @@
 # give the bytes of one run for the bedGraph (plain and bgzip), the TSV, the npz and the
 # windows BED, and the values of one run for the bigWig (pyBigWig), for N = 1, 2, 3, 7:
 #  - on the demo (overlapping windows across the shard boundaries, both strands, the
-#    input order shuffled, two targets, a track width),
+#    input order shuffled, two targets, a track width; tiled windows with 40 shards, so
+#    that a halo spans several earlier shards),
 #  - on the small test data (windows off contig ends, N runs, a point region, five
 #    contigs; N = 20 > 16 regions gives shards without regions),
 #  - with --merge-runs on a model whose contributions are all 0 (every boundary falls
 #    inside a run of equal values: merge must join them as one run does),
 #  - for predict (TSV).
+# tiled windows (200 bp every 50 bp: each base in 4 windows); with 40 shards of 2 regions
+# a shard's halo reaches back over more than one earlier shard
+awk 'BEGIN{OFS="\t"; for (s = 100000; s < 104000; s += 50) print "chr3", s, s + 200, "t" s, 0, (s % 150 ? "+" : "-")}' \
+    >"$T/tile.bed"
+tile=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/tile.bed" --refs dinuc:2)
+one tile "${tile[@]}"
+for n in 2 7 40; do shards tile "$n" "${tile[@]}"; done
+
 # --threads/--batch do not change a shard's bytes; shards of different runs, a missing
 # and a repeated K are refused with one line naming what differs.
 set -uo pipefail
@@ -71,6 +80,14 @@ for n in 1 2 3 7; do shards demo "$n" "${demo[@]}"; done
 GZ=
 one demot "${demo[@]}" --track-width 150 --overlap max-abs
 shards demot 3 "${demo[@]}" --track-width 150 --overlap max-abs
+
+# tiled windows (200 bp every 50 bp: each base in 4 windows); with 40 shards of 2 regions
+# a shard's halo reaches back over more than one earlier shard
+awk 'BEGIN{OFS="\t"; for (s = 100000; s < 104000; s += 50) print "chr3", s, s + 200, "t" s, 0, (s % 150 ? "+" : "-")}' \
+    >"$T/tile.bed"
+tile=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/tile.bed" --refs dinuc:2)
+one tile "${tile[@]}"
+for n in 2 7 40; do shards tile "$n" "${tile[@]}"; done
 
 # --threads/--batch do not change a shard's bytes
 "$SEQLIFT" score "${demo[@]}" --shard 2/3 --threads 2 --batch 4 --npz "$T/tb" --tsv "$T/tb.tsv" \
