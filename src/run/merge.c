@@ -77,9 +77,11 @@ static const char *str_of(const cJSON *d, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The shard's file of one kind; NULL when not written to a file ("-" is stdout) */
 static const char *output_of(const shard_t *s, const char *kind)
 {
-    return str_of(cJSON_GetObjectItem(s->d, "outputs"), kind);
+    const char *p = str_of(cJSON_GetObjectItem(s->d, "outputs"), kind);
+    return p && strcmp(p, "-") ? p : NULL;
 }
 
 /* ---- descriptors -------------------------------------------------------------------- */
@@ -125,9 +127,11 @@ static int same(const cJSON *a, const cJSON *b)
     if (!a || !b) return !a && !b;
     if ((cJSON_IsObject(a) || cJSON_IsArray(a)) && a->type == b->type) {
         if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) return 0;
-        for (const cJSON *x = a->child, *y = b->child; x && y; x = x->next, y = y->next)
-            if ((x->string || y->string) && (!x->string || !y->string || strcmp(x->string, y->string))) return 0;
-            else if (!(x->string && !strcmp(x->string, "path")) && !same(x, y)) return 0;
+        for (const cJSON *x = a->child, *y = b->child; x && y; x = x->next, y = y->next) {
+            int named = x->string && y->string;
+            if ((x->string || y->string) && (!named || strcmp(x->string, y->string))) return 0;
+            if (!(named && !strcmp(x->string, "path")) && !same(x, y)) return 0;
+        }
         return 1;
     }
     return cJSON_Compare(a, b, 1);

@@ -104,9 +104,15 @@ one small "${small[@]}"
 for n in 1 2 3 7 20; do shards small "$n" "${small[@]}"; done
 n_empty=$(grep -l '"n_own":0' "$T"/small.20.*.seqlift-run.json | wc -l)
 [ "$n_empty" -gt 0 ] && ok "N = 20: $n_empty shards without regions" || fail "N = 20: no empty shard"
-"$PY" -c "import numpy as np,sys; a=np.load(sys.argv[1])['arr_0']; assert a.shape==(0,4,100), a.shape" \
-    "$(grep -l '"n_own":0' "$T"/small.20.*.seqlift-run.json | head -1 | sed 's/.seqlift-run.json$//').ohe.npz" &&
-    ok "an empty shard writes a valid empty npz" || fail "empty shard npz"
+"$PY" - "$(grep -l '"n_own":0' "$T"/small.20.*.seqlift-run.json | head -1 | sed 's/.seqlift-run.json$//')" <<'PYEOF' &&
+import sys, numpy as np, pyBigWig
+p = sys.argv[1]
+assert np.load(p + ".ohe.npz")["arr_0"].shape == (0, 4, 100)
+assert len(open(p + ".tsv").readlines()) == 1 and open(p + ".bedGraph").read() == ""
+b = pyBigWig.open(p + ".bw")
+assert b and len(b.chroms()) == 5 and not any(b.intervals(c) for c in b.chroms())
+PYEOF
+    ok "an empty shard writes valid empty outputs (npz, TSV header, bedGraph, bigWig)" || fail "empty shard outputs"
 
 # ---- --merge-runs: a model whose weights are all 0 scores every base 0
 mkdir -p "$T/zero" && cp "$D/models/tiny.json" "$T/zero/"
