@@ -433,7 +433,7 @@ def dinuc_shuffle(seq, rng):
     for a, b in zip(seq, seq[1:]):
         edges.setdefault(a, []).append(b)
     last = seq[-1]
-    nodes = set(edges) | {last}
+    nodes = sorted(set(edges) | {last})  # sorted: set order changes with PYTHONHASHSEED
     # Wilson's algorithm: random tree of last edges directed to `last`
     in_tree, nxt = {last}, {}
     for v in nodes:

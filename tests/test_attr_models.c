@@ -198,7 +198,7 @@ static double check_summation(const sl_net_t *net, const char *targets, sl_metho
     int L = net->in_len;
     float *x = malloc((size_t)L * 4 * sizeof(float)), *refs = malloc((size_t)K * L * 4 * sizeof(float));
     ab_onehot(&rng, L, x, 17);
-    for (int k = 0; k < K; k++) ab_onehot(&rng, L, refs + (size_t)k * L * 4, 17);
+    for (int k = 0; k < K; k++) ab_onehot(&rng, L, refs + (size_t)k * L * 4, k ? 17 : 0); /* ref 0: no N */
     run_t r;
     run_open(&r, net, targets, m, K, 50);
     assert_int_equal(sl_attr_run(r.w, 1, x, refs, K, &r.out), 0);
@@ -212,7 +212,7 @@ static double check_summation(const sl_net_t *net, const char *targets, sl_metho
             absd += fabs(fx - v) / K;
         }
         free(gx);
-        double sum = 0;
+        double sum = r.out.n_part[t]; /* contrib is projected: the N positions' part apart */
         for (int i = 0; i < L * 4; i++) sum += r.out.contrib[(size_t)t * L * 4 + i];
         double d = fx - fr, e = fabs(sum - d) / fmax(fmax(fabs(d), absd), 1e-6);
         if (e > worst) worst = e;
@@ -411,6 +411,152 @@ static void test_ism(void **state)
     sl_net_destroy(net);
 }
 
+/* Projected contributions: contrib = hyp × one-hot (0 off the observed base and at N),
+ * sum = Σ contrib, and the N positions' part n_part makes up the rest of Δ (references
+ * without N where the input has them); for every method with references. */
+static void test_projected(void **state)
+{
+    (void)state;
+    const sl_method_t ms[3] = {SL_METHOD_RESCALE, SL_METHOD_GENOMICS, SL_METHOD_IG};
+    sl_net_t *net = allops_net(5);
+    int L = net->in_len;
+    for (int k = 0; k < 3; k++) {
+        ab_t rng;
+        ab_init(&rng, 40 + k);
+        float *x = malloc((size_t)L * 4 * sizeof(float)), *refs = malloc((size_t)2 * L * 4 * sizeof(float));
+        ab_onehot(&rng, L, x, 7);
+        ab_onehot(&rng, L, refs, 0);
+        ab_onehot(&rng, L, refs + L * 4, 0);
+        run_t r;
+        run_open(&r, net, "y:0,y:profile", ms[k], 2, 256);
+        assert_int_equal(sl_attr_run(r.w, 1, x, refs, 2, &r.out), 0);
+        for (int t = 0; t < r.nt; t++) {
+            const float *c = r.out.contrib + (size_t)t * L * 4, *h = r.out.hyp + (size_t)t * L * 4;
+            double s = 0;
+            for (int i = 0; i < L * 4; i++) {
+                assert_true(c[i] == h[i] * x[i]);
+                s += c[i];
+            }
+            assert_true(fabs(s - r.out.sum[t]) <= 1e-5 * fmax(1, fabs(s)));
+            double d = r.out.out_x[t] - r.out.out_ref[t];
+            assert_true(fabs(r.out.n_part[t]) > 0); /* N columns against ACGT references */
+            double e = fabs(r.out.sum[t] + r.out.n_part[t] - d) / fmax(fabs(d), 1e-3);
+            if (e > (ms[k] == SL_METHOD_IG ? 5e-2 : 1e-4)) /* IG: its quadrature error */
+                fail_msg("%s target %d: sum %.7g + n_part %.7g vs delta %.7g", sl_method_name(ms[k]), t,
+                         r.out.sum[t], r.out.n_part[t], d);
+        }
+        run_close(&r);
+        free(x);
+        free(refs);
+    }
+    sl_net_destroy(net);
+}
+
+/* o[p][b] = a[L−1−p][3−b] over n blocks */
+static void rc_blocks(const float *a, float *o, int L, int n)
+{
+    for (int k = 0; k < n; k++)
+        for (int p = 0; p < L; p++)
+            for (int b = 0; b < 4; b++) o[((size_t)k * L + p) * 4 + b] = a[((size_t)k * L + L - 1 - p) * 4 + 3 - b];
+}
+
+/* --rc average: equal to the mean of a forward run on x and a run on revcomp(x)
+ * (references reverse-complemented) mapped back, for every method; TSV values the
+ * means of the two strands; summation-to-delta on the means. */
+static void test_rc_average(void **state)
+{
+    (void)state;
+    const sl_method_t ms[4] = {SL_METHOD_RESCALE, SL_METHOD_GENOMICS, SL_METHOD_IG, SL_METHOD_ISM};
+    sl_net_t *net = bpnet_net(3);
+    int L = net->in_len, K = 2;
+    size_t L4 = (size_t)L * 4;
+    ab_t rng;
+    ab_init(&rng, 77);
+    float *x = malloc(L4 * sizeof(float)), *refs = malloc(K * L4 * sizeof(float));
+    float *xr = malloc(L4 * sizeof(float)), *rr = malloc(K * L4 * sizeof(float)), *back = malloc(L4 * sizeof(float));
+    ab_onehot(&rng, L, x, 23);
+    for (int k = 0; k < K; k++) ab_onehot(&rng, L, refs + k * L4, 0);
+    rc_blocks(x, xr, L, 1);
+    rc_blocks(refs, rr, L, K);
+    for (int m = 0; m < 4; m++) {
+        run_t f, r, a;
+        int uses = sl_method_uses_refs(ms[m]);
+        run_open(&f, net, "count,profile:profile", ms[m], K, 8);
+        run_open(&r, net, "count,profile:profile", ms[m], K, 8);
+        assert_int_equal(sl_targets_parse(net, "count,profile:profile", 0, &a.tg, &a.nt), 0);
+        sl_attr_opts_t o;
+        sl_attr_opts_default(&o);
+        o.method = ms[m], o.max_refs = K, o.ig_steps = 8, o.rc_average = 1;
+        assert_non_null(a.p = sl_attr_plan_create(net, a.tg, a.nt, &o));
+        assert_non_null(a.w = sl_attr_create(a.p));
+        assert_int_equal(sl_attr_out_init(&a.out, a.nt, L), 0);
+        assert_int_equal(sl_attr_run(f.w, 1, x, uses ? refs : NULL, K, &f.out), 0);
+        assert_int_equal(sl_attr_run(r.w, 1, xr, uses ? rr : NULL, K, &r.out), 0);
+        assert_int_equal(sl_attr_run(a.w, 1, x, uses ? refs : NULL, K, &a.out), 0);
+        for (int t = 0; t < a.nt; t++) {
+            for (int q = 0; q < 2; q++) {
+                const float *fv = (q ? f.out.hyp : f.out.contrib) + t * L4, *rv = (q ? r.out.hyp : r.out.contrib) + t * L4;
+                const float *av = (q ? a.out.hyp : a.out.contrib) + t * L4;
+                rc_blocks(rv, back, L, 1);
+                for (size_t j = 0; j < L4; j++)
+                    if (fabsf(av[j] - 0.5f * (fv[j] + back[j])) > 1e-6f * fmaxf(1, fabsf(av[j])))
+                        fail_msg("%s target %d %s [%zu]: %.9g vs mean %.9g", sl_method_name(ms[m]), t,
+                                 q ? "hyp" : "contrib", j, av[j], 0.5f * (fv[j] + back[j]));
+            }
+            assert_true(fabs(a.out.out_x[t] - 0.5 * (f.out.out_x[t] + r.out.out_x[t])) < 1e-9);
+            if (!uses) continue;
+            assert_true(fabs(a.out.out_ref[t] - 0.5 * (f.out.out_ref[t] + r.out.out_ref[t])) < 1e-9);
+            assert_true(fabs(a.out.n_part[t] - 0.5 * (f.out.n_part[t] + r.out.n_part[t])) < 1e-9);
+            double d = a.out.out_x[t] - a.out.out_ref[t], e = fabs(a.out.sum[t] + a.out.n_part[t] - d);
+            if (ms[m] != SL_METHOD_IG) {
+                assert_true(e <= 1e-4 * fmax(fabs(d), 1e-2));
+                assert_true(a.out.err[t] <= 1e-4);
+            }
+        }
+        run_close(&f);
+        run_close(&r);
+        run_close(&a);
+    }
+    free(x), free(refs), free(xr), free(rr), free(back);
+    sl_net_destroy(net);
+}
+
+/* The quadrature nodes: Gauss–Legendre against the closed forms for 1–3 nodes, and
+ * exact (1e-14) on the monomials α^k, k < 2n, for n = 16 and 50; the midpoint rule. */
+static void test_ig_nodes(void **state)
+{
+    (void)state;
+    double a[50], w[50];
+    assert_int_equal(sl_ig_nodes(SL_IG_GAUSS_LEGENDRE, 1, a, w), 0);
+    assert_true(fabs(a[0] - 0.5) < 1e-15 && fabs(w[0] - 1) < 1e-15);
+    assert_int_equal(sl_ig_nodes(SL_IG_GAUSS_LEGENDRE, 2, a, w), 0);
+    assert_true(fabs(a[0] - 0.5 * (1 - 1 / sqrt(3.0))) < 1e-15 && fabs(a[1] - 0.5 * (1 + 1 / sqrt(3.0))) < 1e-15);
+    assert_true(fabs(w[0] - 0.5) < 1e-15 && fabs(w[1] - 0.5) < 1e-15);
+    assert_int_equal(sl_ig_nodes(SL_IG_GAUSS_LEGENDRE, 3, a, w), 0);
+    assert_true(fabs(a[0] - 0.5 * (1 - sqrt(0.6))) < 1e-15 && fabs(a[1] - 0.5) < 1e-15);
+    assert_true(fabs(w[0] - 5.0 / 18) < 1e-15 && fabs(w[1] - 8.0 / 18) < 1e-15 && fabs(w[2] - 5.0 / 18) < 1e-15);
+    const int ns[2] = {16, 50};
+    for (int i = 0; i < 2; i++) {
+        int n = ns[i];
+        assert_int_equal(sl_ig_nodes(SL_IG_GAUSS_LEGENDRE, n, a, w), 0);
+        for (int j = 1; j < n; j++) assert_true(a[j] > a[j - 1] && a[0] > 0 && a[n - 1] < 1);
+        for (int k = 0; k < 2 * n; k++) {
+            double s = 0;
+            for (int j = 0; j < n; j++) s += w[j] * pow(a[j], k);
+            if (fabs(s - 1.0 / (k + 1)) > 1e-14) fail_msg("%d nodes: ∫α^%d = %.17g, want %.17g", n, k, s, 1.0 / (k + 1));
+        }
+    }
+    assert_int_equal(sl_ig_nodes(SL_IG_RIEMANN_MIDDLE, 4, a, w), 0);
+    assert_true(a[0] == 0.125 && a[3] == 0.875 && w[2] == 0.25);
+    sl_ig_rule_t r;
+    assert_int_equal(sl_ig_rule_parse("gauss-legendre", &r), 0);
+    assert_int_equal(r, SL_IG_GAUSS_LEGENDRE);
+    assert_int_equal(sl_ig_rule_parse("riemann-middle", &r), 0);
+    assert_int_equal(r, SL_IG_RIEMANN_MIDDLE);
+    assert_int_equal(sl_ig_rule_parse("gauss", &r), -1);
+    assert_int_equal(sl_ig_nodes(SL_IG_GAUSS_LEGENDRE, 0, a, w), -1);
+}
+
 /* integrated gradients: the summation-to-delta error shrinks with the steps */
 static void test_ig_converges(void **state)
 {
@@ -577,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_summation_allops),   cmocka_unit_test(test_summation_bpnet_basset),
         cmocka_unit_test(test_gradient_fd),        cmocka_unit_test(test_rescale_is_grad_input),
         cmocka_unit_test(test_ism),                cmocka_unit_test(test_ig_converges),
+        cmocka_unit_test(test_projected),          cmocka_unit_test(test_rc_average),
+        cmocka_unit_test(test_ig_nodes),
         cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_add_many_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,10 +12,10 @@
 
 #define TOL 1e-6
 
-/* Score x against one all-zero reference; with a zero reference hyp[p][b] is the
- * multiplier of (p, b). */
-static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
-                   const float *x, sl_attr_out_t *out)
+/* Score x against one reference ref with method m and max-pool rule mp (out is
+ * initialised here); sl_attr_run's return. */
+static int score1(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
+                  const float *x, const float *ref, sl_attr_out_t *out)
 {
     sl_target_t *tg;
     int nt;
@@ -29,13 +29,22 @@ static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, con
     assert_non_null(p);
     sl_attr_t *w = sl_attr_create(p);
     assert_non_null(w);
-    float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
     assert_int_equal(sl_attr_out_init(out, nt, net->in_len), 0);
-    assert_int_equal(sl_attr_run(w, 1, x, ref, 1, out), 0);
-    free(ref);
+    int ret = sl_attr_run(w, 1, x, ref, 1, out);
     sl_attr_destroy(w);
     sl_attr_plan_destroy(p);
     sl_targets_free(tg, nt);
+    return ret;
+}
+
+/* Score x against one all-zero reference; with a zero reference hyp[p][b] is the
+ * multiplier of (p, b). */
+static void score0(const sl_net_t *net, sl_method_t m, sl_maxpool_rule_t mp, const char *targets,
+                   const float *x, sl_attr_out_t *out)
+{
+    float *ref = calloc((size_t)net->in_len * 4, sizeof(float));
+    assert_int_equal(score1(net, m, mp, targets, x, ref, out), 0);
+    free(ref);
 }
 
 static void assert_vec(const float *got, const double *want, int n, int stride)
@@ -267,6 +276,71 @@ static void test_ref4_pool(void **state)
     sl_net_destroy(net);
 }
 
+/* The cross rule (shap, tangermeme) by hand: a max pool of kernel 2, stride 1, padding
+ * 1 straight on a 2-position input, so 3 overlapping windows ({0}, {0,1}, {1}); target
+ * the sum of the outputs. Per channel (x; r) and the multipliers the rule gives:
+ *   0: (1, 0.5; 0, 2)    windows give 1·1/1 to 0; −1/−1.5 and −1.5/−1.5 to 1 (x[ax] < r[ar])
+ *   1: (−3, −1; −2, −4)  padding never wins: 1 to 0; 1/3 + 1 to 1
+ *   2: (1, 1; 0, 0)      ties go to the first maximum: 2 to 0, 1 to 1
+ *   3: (2, 0; 2, 1)      Δx = 0 at 0: the gradient there (two windows), −1/−1 to 1 */
+static void test_maxpool_cross(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 1);
+    ab_layer(&b, "\"name\":\"p\",\"op\":\"maxpool1d\",\"inputs\":[\"input\"],\"kernel_size\":2,\"stride\":1,"
+                 "\"padding\":1");
+    sl_net_t *net = ab_build(&b, 2, "{\"name\":\"y\",\"layer\":\"p\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    const float x[8] = {1, -3, 1, 2, 0.5f, -1, 1, 0}, r[8] = {0, -2, 0, 2, 2, -4, 0, 1};
+    const double m[8] = {1, 1, 2, 2, 5.0 / 3, 4.0 / 3, 1, 1};
+    sl_attr_opts_t o;
+    sl_attr_opts_default(&o);
+    assert_int_equal(o.maxpool, SL_MAXPOOL_CROSS); /* the default */
+    sl_attr_out_t out;
+    assert_int_equal(score1(net, SL_METHOD_RESCALE, SL_MAXPOOL_CROSS, "y", x, r, &out), 0);
+    double want[8], tot = 0; /* hyp of one reference: m[b] − Σ_c r[c]·m[c] */
+    for (int q = 0; q < 2; q++) {
+        double s = 0;
+        for (int c = 0; c < 4; c++) s += r[4 * q + c] * m[4 * q + c], tot += (x[4 * q + c] - r[4 * q + c]) * m[4 * q + c];
+        for (int c = 0; c < 4; c++) want[4 * q + c] = m[4 * q + c] - s;
+    }
+    assert_vec(out.hyp, want, 8, 1);
+    /* Σ m·Δx = Δ of the three windows' sum: (1 − 1 − 1.5) + (−1 + 1 + 3) + (1 + 1 + 1) + (0 + 0 − 1) */
+    assert_true(fabs(tot - 3.5) < 1e-12);
+    assert_true(fabs(out.out_x[0] - out.out_ref[0] - 3.5) < TOL);
+    assert_true(fabs(out.sum[0] + out.n_part[0] - 3.5) < 1e-5);
+    sl_maxpool_rule_t rule;
+    assert_int_equal(sl_maxpool_parse("cross", &rule), 0);
+    assert_int_equal(rule, SL_MAXPOOL_CROSS);
+    sl_attr_out_free(&out);
+    sl_net_destroy(net);
+}
+
+/* A non-finite target value (log of 0 here) is an error naming the layer, not NaN scores. */
+static void test_nonfinite_refused(void **state)
+{
+    (void)state;
+    ab_t b;
+    ab_init(&b, 1);
+    ab_act(&b, "ex", "exp", "input");
+    ab_act(&b, "lg", "log", "input");
+    ab_layer(&b, "\"name\":\"s\",\"op\":\"add\",\"inputs\":[\"ex\",\"lg\"]");
+    ab_layer(&b, "\"name\":\"g\",\"op\":\"global_avgpool\",\"inputs\":[\"s\"]");
+    sl_net_t *net = ab_build(&b, 3, "{\"name\":\"y\",\"layer\":\"g\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    const float x[12] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+    const sl_method_t ms[3] = {SL_METHOD_RESCALE, SL_METHOD_GRADIENT, SL_METHOD_ISM};
+    for (int k = 0; k < 3; k++) {
+        sl_attr_out_t out;
+        assert_int_equal(score1(net, ms[k], SL_MAXPOOL_CROSS, "y:0", x, x, &out), -1);
+        sl_attr_out_free(&out);
+    }
+    sl_net_destroy(net);
+}
+
 /* 5. RevealCancel through Dense + ReLU */
 static void test_ref5_revealcancel(void **state)
 {
@@ -427,7 +501,8 @@ int main(void)
         cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_targets_parse),
+        cmocka_unit_test(test_targets_parse),     cmocka_unit_test(test_maxpool_cross),
+        cmocka_unit_test(test_nonfinite_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,10 +6,11 @@
  *   - forward against the naive double loops of tests/support/naive_ops.c;
  *   - linear ops: the adjoint identity <J x, y> = <x, J^T y> of the linear backward
  *     (with and without scratch), and for weighted ops of the explicit-weight GEMMs;
- *   - elementwise ops: f against the naive f, and f' against double central finite
- *     differences of the naive f;
+ *   - elementwise ops: f against the naive f, f' against double central finite
+ *     differences of the naive f, and the secant Rescale uses against the naive
+ *     double ratio (f(x) − f(r))/(x − r) from Δx = 2e-7 to 3;
  *   - each DeepLIFT rule that claims it (Rescale, RevealCancel, genomics; the
- *     summation max-pool rule): summation-to-delta on the tiny net, and refusal for
+ *     summation and cross max-pool rules): summation-to-delta on the tiny net, and refusal for
  *     ops that cannot be attributed through.
  */
 #include <setjmp.h>
@@ -56,6 +57,12 @@ static int build_case(sl_mb_t *mb, sl_op_t op)
     case SL_OP_CROP: sl_mb_op(mb, "op", nm, "c0", "\"start\":2,\"stop\":-3"); break;
     case SL_OP_SOFTPLUS: sl_mb_op(mb, "op", nm, "c0", "\"beta\":1.5,\"threshold\":1"); break;
     case SL_OP_ELU: sl_mb_op(mb, "op", nm, "c0", "\"alpha\":0.7"); break;
+    case SL_OP_LOG: /* x > 0: ChromBPNet's counts log(exp(a) + exp(b)) */
+        sl_mb_op(mb, "e0", "exp", "c0", "");
+        sl_mb_op(mb, "e1", "exp", "c1", "");
+        sl_mb_layer(mb, "{\"name\":\"s\",\"op\":\"add\",\"inputs\":[\"e0\",\"e1\"]}");
+        sl_mb_op(mb, "op", nm, "s", "");
+        break;
     case SL_OP_GLOBAL_AVGPOOL:
     case SL_OP_GLOBAL_MAXPOOL:
     case SL_OP_DROPOUT:
@@ -286,6 +293,40 @@ static void test_derivative_fd(void **state)
     assert_true(tested >= 7);
 }
 
+/* The secant (f(x) − f(r))/(x − r) of ops that have one against the naive double ratio:
+ * its rounding, ~1e-16·(|f(x)| + |f(r)|)/|Δx|, is the tolerance (with 1e-7 relative);
+ * the float32 ratio of outputs would be off by ~6e-8/|Δx|, 0.3 at Δx = 2e-7. */
+static void test_secant_naive(void **state)
+{
+    (void)state;
+    static const double ds[] = {2e-7, -2e-7, 3e-6, -1e-5, 1e-3, -1e-3, 0.1, -0.3, 1.5, -3};
+    int tested = 0;
+    for (int k = 1; k < SL_OP_COUNT; k++) {
+        if (!sl_ops[k].secant) continue;
+        sl_mb_t *mb;
+        sl_net_t *net = case_net((sl_op_t)k, 0, &mb);
+        const sl_layer_t *L = &net->layers[op_layer(net)];
+        sl_naive_f *f = sl_naive_ops[k].f;
+        for (int i = 0; i < 121; i++) {
+            float r = sl_naive_ops[k].positive ? 0.05f + 0.05f * i : -6.0f + 0.1f * i + 0.0123f;
+            for (size_t q = 0; q < sizeof ds / sizeof ds[0]; q++) {
+                float x = (float)(r + ds[q]);
+                double d = (double)x - r;
+                if (d == 0 || (sl_naive_ops[k].positive && x <= 0)) continue;
+                double want = (f(L, x) - f(L, r)) / d, got = sl_ops[k].secant(L, x, r);
+                double tol = 1e-7 * fabs(want) + 1e-15 * (fabs(f(L, x)) + fabs(f(L, r))) / fabs(d);
+                if (!(fabs(got - want) <= tol))
+                    fail_msg("op %s: secant at x=%.9g r=%.9g: %.12g vs naive %.12g", sl_op_name((sl_op_t)k), x, r,
+                             got, want);
+            }
+        }
+        sl_net_destroy(net);
+        sl_mb_destroy(mb);
+        tested++;
+    }
+    assert_true(tested >= 7);
+}
+
 /* ---- DeepLIFT rules ------------------------------------------------------------------------ */
 
 /* Summation-to-delta of the rules that claim it, on the case net of every op (target:
@@ -297,7 +338,7 @@ static void test_rules_sum_to_delta(void **state)
     enum { K = 3 };
     static const sl_method_t methods[] = {SL_METHOD_RESCALE, SL_METHOD_REVEALCANCEL, SL_METHOD_GENOMICS};
     /* the max-pool rules that keep summation-to-delta (not the gradient rule) */
-    static const sl_maxpool_rule_t pool_rules[] = {SL_MAXPOOL_SUMMATION};
+    static const sl_maxpool_rule_t pool_rules[] = {SL_MAXPOOL_SUMMATION, SL_MAXPOOL_CROSS};
     double worst = 0;
     for (int k = 1; k < SL_OP_COUNT; k++) {
         sl_mb_t *mb;
@@ -349,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_table_complete), cmocka_unit_test(test_table_documented),
         cmocka_unit_test(test_forward_naive),
         cmocka_unit_test(test_adjoint),        cmocka_unit_test(test_derivative_fd),
+        cmocka_unit_test(test_secant_naive),
         cmocka_unit_test(test_rules_sum_to_delta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,9 +39,16 @@ typedef enum {
     SL_METHOD_ISM           /* in-silico saturation mutagenesis; no references */
 } sl_method_t;
 
+/* Max-pool rules, per window with input argmax ax and reference argmax ar (first
+ * maximum on ties; padding never wins): */
 typedef enum {
-    SL_MAXPOOL_SUMMATION = 0, /* routes through the argmax of input and reference (default) */
-    SL_MAXPOOL_GRADIENT       /* the reference implementation's rule: input's argmax only */
+    SL_MAXPOOL_SUMMATION = 0, /* seqlift's own: m split between ax and ar with λ so that
+                               * λΔ[ax] + (1−λ)Δ[ar] = Δy exactly */
+    SL_MAXPOOL_GRADIENT,      /* the reference implementation's rule: input's argmax only */
+    SL_MAXPOOL_CROSS          /* shap, tangermeme, bpnet-lite, captum (default): all of
+                               * Δy = x[ax] − r[ar] goes to ax if x[ax] >= r[ar], else to ar
+                               * (multiplier m·Δy/Δx there; the gradient where |Δx| < 1e-7);
+                               * overlapping windows accumulate */
 } sl_maxpool_rule_t;
 
 /* "genomics", "rescale", ... ; 0 / -1 (not reported). */
@@ -55,8 +62,9 @@ int sl_maxpool_parse(const char *s, sl_maxpool_rule_t *r);
 /* ---- rules, elementwise over n values (exposed for tests) ------------------- */
 /* Pseudocount of the reference implementation: v ± 1e-7 where |v| < 5e-8 (+ for v >= 0). */
 float sl_attr_pseudocount(float v);
-/* Rescale multipliers of elementwise layer L: m = Δy/Δx, or f'(reference input)
- * where |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
+/* Rescale multipliers of elementwise layer L: m = Δy/Δx (for smooth ops computed in
+ * double from xin/rin without cancellation), or f'(reference input) where
+ * |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                      const float *rout, float *m, size_t n);
 /* RevealCancel of elementwise layer L at reference input rin, for input difference
@@ -102,24 +110,47 @@ void sl_targets_free(sl_target_t *t, int n);
 void sl_target_weights(const sl_net_t *net, const sl_target_t *t, const float *act_x, float *g);
 
 /* ---- engine ------------------------------------------------------------------- */
+/* Quadrature of integrated gradients over α in [0, 1]. */
+typedef enum {
+    SL_IG_RIEMANN_MIDDLE = 0, /* α_j = (j + 1/2)/steps, weights 1/steps (default) */
+    SL_IG_GAUSS_LEGENDRE      /* Gauss–Legendre nodes and weights (captum's default) */
+} sl_ig_rule_t;
+/* "riemann-middle", "gauss-legendre"; 0 / -1 (not reported). */
+int sl_ig_rule_parse(const char *s, sl_ig_rule_t *r);
+/* The rule's nodes alpha[steps] in (0, 1) and weights weight[steps] (sum 1), in double
+ * (Gauss–Legendre: Newton's method on the Legendre polynomial). 0 / -1 (bad rule). */
+int sl_ig_nodes(sl_ig_rule_t rule, int steps, double *alpha, double *weight);
+
 typedef struct {
     sl_method_t method;
     sl_maxpool_rule_t maxpool;
-    int ig_steps;   /* integrated gradients: Riemann midpoint steps (default 50) */
+    int ig_steps;   /* integrated gradients: steps per reference (default 50) */
     int max_refs;   /* references per sequence the workspace is planned for */
     int batch;      /* sequences per sl_attr_run call (>= 1) */
+    sl_ig_rule_t ig_rule;
+    int rc_average; /* score each sequence and its reverse complement (references
+                     * reverse-complemented too), map the second back onto the forward
+                     * bases and average both: every field of sl_attr_out_t is the mean of
+                     * the two strands (summation-to-delta holds on the means) */
 } sl_attr_opts_t;
 void sl_attr_opts_default(sl_attr_opts_t *o);
 
 /* Results of one sequence for all targets (caller-owned, reused across calls). */
 typedef struct {
     int n_targets, len;
-    float *contrib;   /* [n_targets][len][4]: mean over refs of Δx·m per channel */
-    float *hyp;       /* [n_targets][len][4]: hypothetical contributions (TF-MoDISco) */
+    float *contrib;   /* [n_targets][len][4]: projected contributions, hyp × one-hot (the
+                       * observed base's share, 0 on the other bases and at N); ism: the
+                       * mean-centred change at the observed base; gradient: the gradient
+                       * of every base; grad-input: gradient × input */
+    float *hyp;       /* [n_targets][len][4]: hypothetical contributions (TF-MoDISco);
+                       * ism: the mean-centred change of every base */
     double *out_x;    /* [n_targets] target on the input */
     double *out_ref;  /* [n_targets] mean target on the references (NaN without refs) */
-    double *sum;      /* [n_targets] Σ contrib */
-    double *err;      /* [n_targets] relative summation-to-delta error: |Σ contrib − Δ̄| /
+    double *sum;      /* [n_targets] Σ contrib (= Σ of every base's m·Δx but those at N) */
+    double *n_part;   /* [n_targets] Σ m·Δx over the N positions (zero columns of the
+                       * input), which the projection leaves out: sum + n_part = Σ
+                       * contributions ≈ out_x − out_ref (NaN without references) */
+    double *err;      /* [n_targets] relative summation-to-delta error: |sum + n_part − Δ̄| /
                        * max(|Δ̄|, mean_k |Δ_k|) with Δ_k = target(x) − target(ref k), Δ̄ their
                        * mean (NaN for methods without the property) */
     int n_refs;       /* references used (0 for gradient, grad-input, ism) */

@@ -59,7 +59,7 @@ typedef struct {
     sl_edge_t edge;
     uint64_t seed;
     int threads;              /* workers (>= 1) */
-    sl_attr_opts_t ao;        /* method, maxpool, ig_steps, batch */
+    sl_attr_opts_t ao;        /* method, maxpool, ig_steps, ig_rule, rc_average, batch */
     sl_score_outputs_t out;
     int shard_k, shard_n;     /* --shard K/N (1 <= K <= N); N = 0: not sharded (sl_shard_plan) */
     const char *command;      /* the command line, for the run descriptor (or NULL) */

@@ -47,6 +47,7 @@ struct sl_attr_plan_s {
     int n_slots;        /* buffer plan: slot s holds slot_size[s] floats; buffer b of layer l */
     size_t *slot_size;  /* lives in slot buf[b][l] (-1: none) */
     int *buf[N_BUF];
+    float *ig_alpha, *ig_weight; /* [ig_steps] integrated gradients' quadrature */
 };
 
 /* One worker's workspace: the plan's buffers, activations and scratch. */
@@ -72,16 +73,22 @@ struct sl_attr_s {
     float *macc;        /* IG: summed gradients [n_targets][batch*max_refs][len][4] */
     int *row_seq;       /* [max_rows] */
     double *tref;       /* targets on references [n_targets][batch*max_refs] */
+    double *dabs;       /* [2][n_targets][batch]: mean |Δ_k| over the references (rel_err);
+                         * rc_average keeps the forward strand's in the second half */
+    float *xrc, *rrc;   /* rc_average: reverse complements of the inputs and references */
+    sl_attr_out_t *orc; /* rc_average: results of the reverse strand [batch] */
 };
 
 void sl_attr_opts_default(sl_attr_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
     o->method = SL_METHOD_GENOMICS;
-    o->maxpool = SL_MAXPOOL_SUMMATION;
+    o->maxpool = SL_MAXPOOL_CROSS;
     o->ig_steps = 50;
     o->max_refs = 20;
     o->batch = 1;
+    o->ig_rule = SL_IG_RIEMANN_MIDDLE;
+    o->rc_average = 0;
 }
 
 int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len)
@@ -92,7 +99,7 @@ int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len)
     size_t n = (size_t)n_targets * (size_t)len * 4;
     o->contrib = sl_malloc(n * sizeof(float), "contributions");
     o->hyp = sl_malloc(n * sizeof(float), "hypothetical contributions");
-    o->out_x = sl_calloc((size_t)n_targets * 4, sizeof(double), "target values");
+    o->out_x = sl_calloc((size_t)n_targets * 5, sizeof(double), "target values");
     if (!o->contrib || !o->hyp || !o->out_x) {
         sl_attr_out_free(o);
         return -1;
@@ -100,6 +107,7 @@ int sl_attr_out_init(sl_attr_out_t *o, int n_targets, int len)
     o->out_ref = o->out_x + n_targets;
     o->sum = o->out_x + 2 * n_targets;
     o->err = o->out_x + 3 * n_targets;
+    o->n_part = o->out_x + 4 * n_targets;
     return 0;
 }
 
@@ -131,6 +139,11 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->macc);
     free(w->row_seq);
     free(w->tref);
+    free(w->dabs);
+    free(w->xrc);
+    free(w->rrc);
+    for (int k = 0; w->orc && k < w->o.batch; k++) sl_attr_out_free(&w->orc[k]);
+    free(w->orc);
     free(w);
 }
 
@@ -149,6 +162,8 @@ void sl_attr_plan_destroy(sl_attr_plan_t *p)
     free(p->anc);
     free(p->slot_size);
     for (int b = 0; b < N_BUF; b++) free(p->buf[b]);
+    free(p->ig_alpha);
+    free(p->ig_weight);
     free(p);
 }
 
@@ -298,6 +313,16 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
         if (sz > w->gsz) w->gsz = sz;
     }
     if (m != SL_METHOD_ISM && plan_buffers(w) < 0) goto fail;
+    if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
+        int n = w->o.ig_steps;
+        double *a = sl_malloc((size_t)n * 2 * sizeof(double), "integration nodes");
+        w->ig_alpha = sl_malloc((size_t)n * sizeof(float), "integration nodes");
+        w->ig_weight = sl_malloc((size_t)n * sizeof(float), "integration nodes");
+        int bad = !a || !w->ig_alpha || !w->ig_weight || sl_ig_nodes(w->o.ig_rule, n, a, a + n) < 0;
+        for (int j = 0; !bad && j < n; j++) w->ig_alpha[j] = (float)a[j], w->ig_weight[j] = (float)a[n + j];
+        free(a);
+        if (bad) goto fail;
+    }
     return w;
 fail:
     sl_attr_plan_destroy(w);
@@ -338,7 +363,17 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
     w->row_seq = sl_malloc(R * sizeof(int), "row map");
     w->tref = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * sizeof(double), "target values");
     w->xin = sl_malloc(R * (size_t)w->len * 4 * sizeof(float), "inputs");
-    if (!w->g || !w->row_seq || !w->tref || !w->xin) goto fail;
+    w->dabs = sl_calloc((size_t)n_targets * w->o.batch * 2, sizeof(double), "target values");
+    if (!w->g || !w->row_seq || !w->tref || !w->xin || !w->dabs) goto fail;
+    if (w->o.rc_average) {
+        size_t L4 = (size_t)w->len * 4, nr = sl_method_uses_refs(m) ? (size_t)w->o.max_refs : 0;
+        w->xrc = sl_malloc((size_t)w->o.batch * L4 * sizeof(float), "reverse complements");
+        w->rrc = sl_malloc(((size_t)w->o.batch * nr + 1) * L4 * sizeof(float), "reverse complements");
+        w->orc = sl_calloc((size_t)w->o.batch, sizeof(sl_attr_out_t), "reverse-strand results");
+        if (!w->xrc || !w->rrc || !w->orc) goto fail;
+        for (int k = 0; k < w->o.batch; k++)
+            if (sl_attr_out_init(&w->orc[k], n_targets, w->len) < 0) goto fail;
+    }
     if (m != SL_METHOD_ISM) {
         for (int i = 0; i < 3; i++)
             if (!(w->s[i] = sl_malloc(R * w->max_size * sizeof(float), "scratch"))) goto fail;
@@ -489,9 +524,10 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
     int C = L->ch; /* global pools: one window of kernel = stride = the input length */
     int d = L->dilation > 0 ? L->dilation : 1;
-    int summation = 0; /* a new rule must be handled here (no default) */
+    int summation = 0, cross = 0; /* a new rule must be handled here (no default) */
     switch (w->o.maxpool) {
     case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
+    case SL_MAXPOOL_CROSS: cross = !w->grad_mode; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
     for (int i = 0; i < rows; i++) {
@@ -513,6 +549,18 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
                 if (ax < 0) continue;
                 float m = mo[(size_t)t * C + c];
                 size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
+                if (cross) {
+                    /* the peers' rule (shap _deep/deep_pytorch.py maxpool, tangermeme
+                     * deep_lift_shap.py): Δy to ax or ar, divided by Δx there; positions
+                     * with |Δx| below the threshold take the gradient (ax's share m).
+                     * Linear per window, so overlapping windows simply add up. */
+                    float dy = xi[kx] - xr[kr];
+                    size_t kg = xi[kx] >= xr[kr] ? kx : kr;
+                    float dg = xi[kg] - xr[kg];
+                    if (fabsf(xi[kx] - xr[kx]) < SL_ATTR_NEAR_ZERO) dst[kx] += m;
+                    if (fabsf(dg) >= SL_ATTR_NEAR_ZERO) dst[kg] += m * (dy / dg);
+                    continue;
+                }
                 if (!summation || ax == ar) {
                     dst[kx] += m;
                     continue;
@@ -526,6 +574,35 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
             }
         }
     }
+}
+
+/* Forward pass of `rows` rows into a; a non-finite target value (log of a value <= 0,
+ * exp overflowing) is an error naming the first layer that produced one, so no NaN
+ * scores come out silently. `what` names the rows in the message. Scans only the
+ * target layers, and the others only once something is wrong. */
+static int forward_checked(sl_attr_t *w, sl_acts_t *a, const float *x, int rows, const char *what)
+{
+    const sl_net_t *net = w->net;
+    if (sl_net_forward(net, a, x, rows) < 0) return -1;
+    for (int t = 0; t < w->nt; t++) {
+        int tl = w->tg[t].layer;
+        size_t sz = sl_layer_size(&net->layers[tl]);
+        for (size_t j = 0; j < (size_t)rows * sz; j++) {
+            if (isfinite(a->act[tl][j])) continue;
+            int row = (int)(j / sz), l = 1;
+            for (; l < tl; l++) { /* the first layer before the target with a non-finite value in that row */
+                const float *v = a->act[l] + (size_t)row * sl_layer_size(&net->layers[l]);
+                size_t k = 0, n = sl_layer_size(&net->layers[l]);
+                while (k < n && isfinite(v[k])) k++;
+                if (w->anc[(size_t)t * net->n_layers + l] && k < n) break;
+            }
+            sl_log_error("%s: layer '%s' (%s) gives a non-finite value on %s (target '%s')",
+                         net->path ? net->path : "model", net->layers[l].name, sl_op_name(net->layers[l].op), what,
+                         w->tg[t].label);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Backward from target t over `rows` rows; the input multipliers end in w->s[0]
@@ -666,8 +743,18 @@ static double rel_err(double sum, double dmean, double dabs)
     return fabs(sum - dmean) / fmax(fmax(fabs(dmean), dabs), 1e-6);
 }
 
-/* From multipliers m [n_seqs*K][len][4] of (sequence, reference) pairs: contributions,
- * hypothetical contributions, sums and the summation-to-delta error. */
+/* Projected contributions c = hyp × one-hot (tangermeme's and chrombpnet's
+ * projected scores): the observed base's share; N positions get 0. */
+static void project(const float *h, const float *xs, int len, float *c)
+{
+    for (size_t j = 0; j < (size_t)len * 4; j++) c[j] = h[j] * xs[j];
+}
+
+static int is_n(const float *xp) { return xp[0] == 0 && xp[1] == 0 && xp[2] == 0 && xp[3] == 0; }
+
+/* From multipliers m [n_seqs*K][len][4] of (sequence, reference) pairs: hypothetical
+ * and projected contributions, sums (the N positions' part apart) and the
+ * summation-to-delta error of Σ m·Δx over every base. */
 static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float *refs, int K,
                     const float *m, sl_attr_out_t *out)
 {
@@ -675,26 +762,31 @@ static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float
     for (int s = 0; s < n_seqs; s++) {
         float *c = out[s].contrib + (size_t)t * L4, *h = out[s].hyp + (size_t)t * L4;
         const float *xs = x + (size_t)s * L4;
-        memset(c, 0, L4 * sizeof(float));
         memset(h, 0, L4 * sizeof(float));
-        double mref = 0, tot = 0, dabs = 0;
+        double mref = 0, tot = 0, dabs = 0, npart = 0;
         for (int k = 0; k < K; k++) {
             const float *r = refs + ((size_t)s * K + k) * L4, *mk = m + ((size_t)s * K + k) * L4;
-            double sk = 0;
-            for (size_t j = 0; j < L4; j++) {
-                float v = (xs[j] - r[j]) * mk[j];
+            double sk = 0, nk = 0;
+            for (int p = 0; p < w->len; p++) {
+                const float *xp = xs + 4 * p, *rp = r + 4 * p, *mp = mk + 4 * p;
+                double v = 0;
+                for (int b = 0; b < 4; b++) v += (double)((xp[b] - rp[b]) * mp[b]);
                 sk += v;
-                c[j] += v / (float)K;
+                if (is_n(xp)) nk += v;
             }
             sl_attr_hyp_accumulate(mk, r, w->len, 1.0f / (float)K, h);
             double tr = trefs(w, t)[s * K + k];
             dabs += fabs(out[s].out_x[t] - tr) / K;
             mref += tr / K;
             tot += sk / K;
+            npart += nk / K;
         }
+        project(h, xs, w->len, c);
         out[s].out_ref[t] = mref;
-        out[s].sum[t] = tot;
+        out[s].sum[t] = tot - npart;
+        out[s].n_part[t] = npart;
         out[s].err[t] = rel_err(tot, out[s].out_x[t] - mref, dabs);
+        w->dabs[(size_t)t * w->o.batch + s] = dabs;
         out[s].n_refs = K;
     }
 }
@@ -704,7 +796,7 @@ static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *r
 {
     int rows = n_seqs * K;
     for (int i = 0; i < rows; i++) w->row_seq[i] = i / K;
-    if (sl_net_forward(w->net, w->ar, refs, rows) < 0) return -1;
+    if (forward_checked(w, w->ar, refs, rows, "a reference") < 0) return -1;
     forward_pn(w, rows);
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
@@ -719,7 +811,7 @@ static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t 
 {
     size_t L4 = (size_t)w->len * 4;
     for (int i = 0; i < n_seqs; i++) w->row_seq[i] = i;
-    if (sl_net_forward(w->net, w->ar, x, n_seqs) < 0) return -1;
+    if (forward_checked(w, w->ar, x, n_seqs, "the input") < 0) return -1;
     for (int t = 0; t < w->nt; t++) {
         target_setup(w, t, n_seqs, out);
         backward(w, t, n_seqs);
@@ -734,6 +826,7 @@ static int run_gradient(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t 
             }
             out[s].out_ref[t] = NAN;
             out[s].sum[t] = tot;
+            out[s].n_part[t] = NAN;
             out[s].err[t] = NAN;
             out[s].n_refs = 0;
         }
@@ -752,7 +845,7 @@ static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, i
     for (int i0 = 0; i0 < pairs; i0 += w->max_rows) {
         int rows = pairs - i0 < w->max_rows ? pairs - i0 : w->max_rows;
         for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
-        if (sl_net_forward(w->net, w->ar, refs + (size_t)i0 * L4, rows) < 0) return -1;
+        if (forward_checked(w, w->ar, refs + (size_t)i0 * L4, rows, "a reference") < 0) return -1;
         for (int t = 0; t < w->nt; t++)
             for (int i = 0; i < rows; i++) trefs(w, t)[i0 + i] = target_row(w, t, i);
     }
@@ -763,19 +856,20 @@ static int run_ig(sl_attr_t *w, int n_seqs, const float *x, const float *refs, i
         for (int i = 0; i < rows; i++) {
             int64_t gi = g0 + i, pair = gi / steps;
             int j = (int)(gi % steps), s = (int)(pair / K);
-            float a = ((float)j + 0.5f) / (float)steps; /* Riemann midpoint rule */
+            float a = w->plan->ig_alpha[j];
             const float *r = refs + (size_t)pair * L4, *xs = x + (size_t)s * L4;
             float *o = w->xin + (size_t)i * L4;
             for (size_t q = 0; q < L4; q++) o[q] = r[q] + a * (xs[q] - r[q]);
             w->row_seq[i] = s;
         }
-        if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+        if (forward_checked(w, w->ar, w->xin, rows, "a point of the integration path") < 0) return -1;
         for (int t = 0; t < w->nt; t++) {
             backward(w, t, rows);
             for (int i = 0; i < rows; i++) {
                 float *acc = w->macc + ((size_t)t * BK + (size_t)((g0 + i) / steps)) * L4;
                 const float *m = w->s[0] + (size_t)i * L4;
-                for (size_t q = 0; q < L4; q++) acc[q] += m[q] / (float)steps;
+                float wt = w->plan->ig_weight[(g0 + i) % steps];
+                for (size_t q = 0; q < L4; q++) acc[q] += m[q] * wt;
             }
         }
     }
@@ -808,7 +902,7 @@ static int run_ism(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
                 q++;
             }
             if (rows == 0) break;
-            if (sl_net_forward(w->net, w->ar, w->xin, rows) < 0) return -1;
+            if (forward_checked(w, w->ar, w->xin, rows, "a mutated sequence") < 0) return -1;
             for (int t = 0; t < w->nt; t++)
                 for (int i = 0; i < rows; i++)
                     out[s].hyp[(size_t)t * L4 + (size_t)idx[i]] = (float)(target_row(w, t, i) - out[s].out_x[t]);
@@ -818,16 +912,79 @@ static int run_ism(sl_attr_t *w, int n_seqs, const float *x, sl_attr_out_t *out)
             double tot = 0;
             for (int p = 0; p < w->len; p++) {
                 float mean = 0.25f * (h[4 * p] + h[4 * p + 1] + h[4 * p + 2] + h[4 * p + 3]);
-                for (int b = 0; b < 4; b++) {
-                    h[4 * p + b] -= mean;
-                    c[4 * p + b] = h[4 * p + b];
-                    tot += (double)h[4 * p + b] * xs[4 * p + b];
-                }
+                for (int b = 0; b < 4; b++) h[4 * p + b] -= mean;
             }
+            project(h, xs, w->len, c); /* tangermeme's projection: the observed base's change */
+            for (size_t j = 0; j < L4; j++) tot += c[j];
             out[s].out_ref[t] = NAN;
             out[s].sum[t] = tot;
+            out[s].n_part[t] = NAN;
             out[s].err[t] = NAN;
             out[s].n_refs = 0;
+        }
+    }
+    return 0;
+}
+
+/* One strand of sl_attr_run. */
+static int run_strand(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int n_refs, sl_attr_out_t *out)
+{
+    if (forward_checked(w, w->ax, x, n_seqs, "the input") < 0) return -1;
+    switch (w->o.method) {
+    case SL_METHOD_GENOMICS:
+    case SL_METHOD_RESCALE:
+    case SL_METHOD_REVEALCANCEL:
+        return run_deeplift(w, n_seqs, x, refs, n_refs, out);
+    case SL_METHOD_GRADIENT:
+    case SL_METHOD_GRAD_INPUT:
+        return run_gradient(w, n_seqs, x, out);
+    case SL_METHOD_IG:
+        return run_ig(w, n_seqs, x, refs, n_refs, out);
+    case SL_METHOD_ISM:
+        return run_ism(w, n_seqs, x, out);
+    }
+    return -1;
+}
+
+/* Reverse complement of n blocks [len][4] (ACGT): o[p][b] = a[len−1−p][3−b]; applied
+ * to scores of the reverse complement it maps them back onto the forward bases. */
+static void revcomp(const float *a, float *o, int len, size_t n)
+{
+    for (size_t k = 0; k < n; k++, a += (size_t)len * 4, o += (size_t)len * 4)
+        for (int p = 0; p < len; p++)
+            for (int b = 0; b < 4; b++) o[4 * (size_t)p + b] = a[4 * (size_t)(len - 1 - p) + 3 - b];
+}
+
+static void mean_rc(float *f, const float *r, int len)
+{
+    for (int p = 0; p < len; p++)
+        for (int b = 0; b < 4; b++) f[4 * p + b] = 0.5f * (f[4 * p + b] + r[4 * (len - 1 - p) + 3 - b]);
+}
+
+/* rc_average: the reverse strand's results averaged into out. */
+static int run_rc_average(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int n_refs,
+                          sl_attr_out_t *out)
+{
+    int K = sl_method_uses_refs(w->o.method) ? n_refs : 0;
+    size_t L4 = (size_t)w->len * 4, nt = (size_t)w->nt, nd = nt * (size_t)w->o.batch;
+    double *fwd = w->dabs + nd; /* the forward strand's, kept across the reverse run */
+    memcpy(fwd, w->dabs, nd * sizeof(double));
+    revcomp(x, w->xrc, w->len, (size_t)n_seqs);
+    if (K) revcomp(refs, w->rrc, w->len, (size_t)n_seqs * K);
+    if (run_strand(w, n_seqs, w->xrc, K ? w->rrc : NULL, n_refs, w->orc) < 0) return -1;
+    for (int s = 0; s < n_seqs; s++) {
+        sl_attr_out_t *o = &out[s];
+        const sl_attr_out_t *r = &w->orc[s];
+        for (size_t t = 0; t < nt; t++) {
+            mean_rc(o->contrib + t * L4, r->contrib + t * L4, w->len);
+            mean_rc(o->hyp + t * L4, r->hyp + t * L4, w->len);
+            o->out_x[t] = 0.5 * (o->out_x[t] + r->out_x[t]);
+            o->out_ref[t] = 0.5 * (o->out_ref[t] + r->out_ref[t]);
+            o->sum[t] = 0.5 * (o->sum[t] + r->sum[t]);
+            o->n_part[t] = 0.5 * (o->n_part[t] + r->n_part[t]);
+            if (!isnan(o->err[t])) /* summation-to-delta of the means */
+                o->err[t] = rel_err(o->sum[t] + o->n_part[t], o->out_x[t] - o->out_ref[t],
+                                    0.5 * (fwd[t * (size_t)w->o.batch + s] + w->dabs[t * (size_t)w->o.batch + s]));
         }
     }
     return 0;
@@ -852,19 +1009,6 @@ int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int
                          out[s].n_targets, out[s].len, w->nt, w->len);
             return -1;
         }
-    if (sl_net_forward(w->net, w->ax, x, n_seqs) < 0) return -1;
-    switch (m) {
-    case SL_METHOD_GENOMICS:
-    case SL_METHOD_RESCALE:
-    case SL_METHOD_REVEALCANCEL:
-        return run_deeplift(w, n_seqs, x, refs, n_refs, out);
-    case SL_METHOD_GRADIENT:
-    case SL_METHOD_GRAD_INPUT:
-        return run_gradient(w, n_seqs, x, out);
-    case SL_METHOD_IG:
-        return run_ig(w, n_seqs, x, refs, n_refs, out);
-    case SL_METHOD_ISM:
-        return run_ism(w, n_seqs, x, out);
-    }
-    return -1;
+    if (run_strand(w, n_seqs, x, refs, n_refs, out) < 0) return -1;
+    return w->o.rc_average ? run_rc_average(w, n_seqs, x, refs, n_refs, out) : 0;
 }

@@ -39,8 +39,49 @@ int sl_maxpool_parse(const char *s, sl_maxpool_rule_t *r)
 {
     if (strcmp(s, "summation") == 0) *r = SL_MAXPOOL_SUMMATION;
     else if (strcmp(s, "gradient") == 0) *r = SL_MAXPOOL_GRADIENT;
+    else if (strcmp(s, "cross") == 0) *r = SL_MAXPOOL_CROSS;
     else return -1;
     return 0;
+}
+
+int sl_ig_rule_parse(const char *s, sl_ig_rule_t *r)
+{
+    if (strcmp(s, "riemann-middle") == 0) *r = SL_IG_RIEMANN_MIDDLE;
+    else if (strcmp(s, "gauss-legendre") == 0) *r = SL_IG_GAUSS_LEGENDRE;
+    else return -1;
+    return 0;
+}
+
+int sl_ig_nodes(sl_ig_rule_t rule, int steps, double *alpha, double *weight)
+{
+    if (steps < 1) return -1;
+    switch (rule) {
+    case SL_IG_RIEMANN_MIDDLE:
+        for (int j = 0; j < steps; j++) alpha[j] = (j + 0.5) / steps, weight[j] = 1.0 / steps;
+        return 0;
+    case SL_IG_GAUSS_LEGENDRE:
+        /* root i of P_n from Tricomi's starting guess by Newton's method (P_n and P_n'
+         * by the three-term recurrence); weight 2 / ((1 − x²) P_n'(x)²); mapped from
+         * [−1, 1] to [0, 1] as captum does (approximation_methods.py) */
+        for (int i = 0; i < steps; i++) {
+            double x = cos(M_PI * (i + 0.75) / (steps + 0.5)), dp = 1;
+            for (int it = 0; it < 100; it++) {
+                double p0 = 1, p1 = x;
+                for (int k = 2; k <= steps; k++) {
+                    double p2 = ((2.0 * k - 1) * x * p1 - (k - 1.0) * p0) / k;
+                    p0 = p1, p1 = p2;
+                }
+                dp = steps * (x * p1 - p0) / (x * x - 1);
+                double dx = p1 / dp;
+                x -= dx;
+                if (fabs(dx) < 1e-16) break;
+            }
+            alpha[steps - 1 - i] = 0.5 * (1 + x); /* ascending, as numpy's leggauss */
+            weight[steps - 1 - i] = 1.0 / ((1 - x * x) * dp * dp);
+        }
+        return 0;
+    }
+    return -1;
 }
 
 float sl_attr_pseudocount(float v)
@@ -52,45 +93,23 @@ float sl_attr_pseudocount(float v)
 /* Chunk size for rules that evaluate f at extra points (stack buffers, no malloc). */
 #define RULE_CHUNK 256
 
-/* Below this |Δx| the secant Δy/Δx of a smooth function is taken as f' at the midpoint:
- * in float32, Δy = f(x) − f(r) carries ~6e-8 of rounding, which divided by a small Δx
- * would swamp the multiplier, while the midpoint rule is off by only f'''(ξ)·Δx²/24. */
-#define SECANT_MIDPOINT 1e-3f
-
-/* relu (neither flag): Δy is an exact copy of the inputs, the ratio is exact; elu: the
- * derivative has a kink at 0 unless alpha = 1 */
-static int smooth_between(const sl_layer_t *L, float x, float r)
-{
-    unsigned f = sl_ops[L->op].flags;
-    return (f & SL_OPF_SMOOTH) || ((f & SL_OPF_SMOOTH_OFF_0) && (x > 0) == (r > 0));
-}
-
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                      const float *rout, float *m, size_t n)
 {
-    float g[RULE_CHUNK], a[RULE_CHUNK];
+    float g[RULE_CHUNK];
+    sl_op_secant_f *sec = sl_ops[L->op].secant;
     for (size_t i0 = 0; i0 < n; i0 += RULE_CHUNK) {
         size_t c = n - i0 < RULE_CHUNK ? n - i0 : RULE_CHUNK;
         int need_grad = 0;
         for (size_t j = 0; j < c; j++) {
             float x = xin[i0 + j], r = rin[i0 + j], dx = x - r;
-            a[j] = r;
-            if (fabsf(dx) < SL_ATTR_NEAR_ZERO) {
-                need_grad = 1; /* the reference implementation: the gradient at the reference */
-            } else if (fabsf(dx) < SECANT_MIDPOINT && smooth_between(L, x, r)) {
-                a[j] = r + 0.5f * dx;
-                need_grad = 1;
-            } else {
-                m[i0 + j] = (xout[i0 + j] - rout[i0 + j]) / dx;
-            }
+            if (fabsf(dx) < SL_ATTR_NEAR_ZERO) need_grad = 1; /* the reference implementation: f'(r) */
+            else m[i0 + j] = sec ? (float)sec(L, x, r) : (xout[i0 + j] - rout[i0 + j]) / dx;
         }
         if (!need_grad) continue;
-        sl_elementwise_grad(L, a, g, c);
-        for (size_t j = 0; j < c; j++) {
-            float x = xin[i0 + j], r = rin[i0 + j], dx = x - r;
-            if (fabsf(dx) < SL_ATTR_NEAR_ZERO || (fabsf(dx) < SECANT_MIDPOINT && smooth_between(L, x, r)))
-                m[i0 + j] = g[j];
-        }
+        sl_elementwise_grad(L, rin + i0, g, c);
+        for (size_t j = 0; j < c; j++)
+            if (fabsf(xin[i0 + j] - rin[i0 + j]) < SL_ATTR_NEAR_ZERO) m[i0 + j] = g[j];
     }
 }
 

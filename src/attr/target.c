@@ -25,8 +25,16 @@ static int parse_one(const sl_net_t *net, const char *item, int post_activation,
         *sel++ = 0;
         o = sl_net_find_output(net, buf);
     }
-    if (o < 0) {
-        sl_log_error("--target '%s': no output named or numbered '%s' in %s", item, buf, net->path ? net->path : "the model");
+    if (o < 0) { /* name the outputs there are (issue 16) */
+        char names[512] = "";
+        size_t k = 0;
+        for (int i = 0; i < net->n_outputs && k < sizeof names; i++) {
+            int n = snprintf(names + k, sizeof names - k, "%s%d '%s'", i ? ", " : "", i, net->output_names[i]);
+            k = n < 0 ? sizeof names : k + (size_t)n;
+        }
+        if (k >= sizeof names) strcpy(names + sizeof names - 5, "...");
+        sl_log_error("target '%s': no output named or numbered '%s' in %s (outputs: %s)", item, buf,
+                     net->path ? net->path : "the model", names);
         goto fail;
     }
     t->output = o;
@@ -50,7 +58,7 @@ static int parse_one(const sl_net_t *net, const char *item, int post_activation,
     } else if (sel) {
         long long k;
         if (sl_parse_long(sel, &k) < 0 || k < 0 || k >= L->ch) {
-            sl_log_error("--target '%s': '%s' is neither 'profile', 'sum' nor a channel in 0..%d of output '%s'",
+            sl_log_error("target '%s': '%s' is neither 'profile', 'sum' nor a channel in 0..%d of output '%s'",
                          item, sel, L->ch - 1, net->output_names[o]);
             goto fail;
         }
@@ -59,7 +67,7 @@ static int parse_one(const sl_net_t *net, const char *item, int post_activation,
     }
     if (t->softmax && t->kind == SL_TARGET_SUM) {
         if (L->ch != 1) {
-            sl_log_error("--target '%s': softmax output '%s' needs a class, e.g. '%s:0' (the mean-normalised logits sum to 0)",
+            sl_log_error("target '%s': softmax output '%s' needs a class, e.g. '%s:0' (the mean-normalised logits sum to 0)",
                          item, net->output_names[o], net->output_names[o]);
             goto fail;
         }
@@ -88,7 +96,7 @@ int sl_targets_parse(const sl_net_t *net, const char *spec, int post_activation,
         n++;
     }
     if (n == 0) {
-        sl_log_error("--target '%s': no target given", spec);
+        sl_log_error("target '%s': no target given", spec);
         goto fail;
     }
     free(buf);

@@ -36,9 +36,14 @@ static void usage(FILE *fp)
             "      --target T        output name or index, OUTPUT:CHANNEL, OUTPUT:profile or\n"
             "                        OUTPUT:sum; several comma-separated [output 0]\n"
             "      --post-activation score a sigmoid output after the sigmoid (default: logits)\n"
-            "      --maxpool MODE    summation (keeps summation-to-delta) or gradient (the\n"
-            "                        reference implementation's rule) [summation]\n"
+            "      --maxpool MODE    cross (shap, tangermeme, captum), summation (seqlift's,\n"
+            "                        splits between both argmaxes) or gradient (the reference\n"
+            "                        implementation's rule) [cross]\n"
             "      --ig-steps N      integrated gradients: steps per reference [50]\n"
+            "      --ig-rule R       integrated gradients: riemann-middle or gauss-legendre\n"
+            "                        (captum's default) [riemann-middle]\n"
+            "      --rc MODE         none, or average: the mean of the scores of each window and\n"
+            "                        of its reverse complement, mapped back [none]\n"
             "      --seed S          seed of the random references [%d]\n"
             "      --edge MODE       windows running off a contig: pad (with N), skip, error [pad]\n"
             "  -t, --threads N       worker threads [1]\n"
@@ -76,7 +81,7 @@ int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
            O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
-           O_SBED, O_IGV, O_HUB, O_SHARD };
+           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC, O_SHARD };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -93,7 +98,9 @@ int sl_cmd_score(int argc, char **argv)
         {"report-json", required_argument, NULL, O_RJSON}, SL_REPORT_LONG_OPTIONS,
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
         {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
-        {"ucsc-hub", required_argument, NULL, O_HUB}, {"shard", required_argument, NULL, O_SHARD},
+        {"ucsc-hub", required_argument, NULL, O_HUB},
+        {"ig-rule", required_argument, NULL, O_IG_RULE}, {"rc", required_argument, NULL, O_RC},
+        {"shard", required_argument, NULL, O_SHARD},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     sl_score_opts_t o;
     sl_score_opts_default(&o);
@@ -152,7 +159,7 @@ int sl_cmd_score(int argc, char **argv)
             break;
         case O_MAXPOOL:
             if (sl_maxpool_parse(optarg, &o.ao.maxpool) < 0) {
-                return sl_cli_bad("--maxpool: '%s' is not summation or gradient", optarg);
+                return sl_cli_bad("--maxpool: '%s' is not cross, summation or gradient", optarg);
             }
             break;
         case O_SEED:
@@ -173,6 +180,15 @@ int sl_cmd_score(int argc, char **argv)
             break;
         case O_EDGE:
             if (sl_cli_edge(optarg, &o.edge) < 0) return SL_EXIT_USAGE;
+            break;
+        case O_IG_RULE:
+            if (sl_ig_rule_parse(optarg, &o.ao.ig_rule) < 0)
+                return sl_cli_bad("--ig-rule: '%s' is not riemann-middle or gauss-legendre", optarg);
+            break;
+        case O_RC:
+            if (strcmp(optarg, "none") && strcmp(optarg, "average"))
+                return sl_cli_bad("--rc: '%s' is not none or average", optarg);
+            o.ao.rc_average = strcmp(optarg, "average") == 0;
             break;
         case O_SHARD:
             if (sl_cli_shard(optarg, &o.shard_k, &o.shard_n) < 0) return SL_EXIT_USAGE;

@@ -327,6 +327,71 @@ void sl_k_gelu_d(const sl_layer_t *L, const float *x, float *g, size_t n)
         g[i] = 0.5f * (1.0f + erff(x[i] * SQRT1_2)) + x[i] * INV_SQRT_2PI * expf(-0.5f * x[i] * x[i]);
 }
 
+void sl_k_log(const sl_layer_t *L, const float *x, float *y, size_t n)
+{
+    (void)L;
+    for (size_t i = 0; i < n; i++) y[i] = logf(x[i]);
+}
+void sl_k_log_d(const sl_layer_t *L, const float *x, float *g, size_t n)
+{
+    (void)L;
+    for (size_t i = 0; i < n; i++) g[i] = 1.0f / x[i];
+}
+
+/* ---- secants (f(x) − f(r)) / (x − r) in double, without cancellation ---------------
+ * Where |x − r| is small the difference comes from an identity with expm1/log1p; where
+ * it is large (> 1) the plain double difference has nothing left to cancel. */
+
+static double sig64(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+
+/* σ(b) − σ(a) = σ(b)·σ(−a)·(1 − e^{−(b−a)}) */
+static double sig_diff(double b, double a)
+{
+    double d = b - a;
+    return fabs(d) > 1 ? sig64(b) - sig64(a) : sig64(b) * sig64(-a) * -expm1(-d);
+}
+
+double sl_k_sigmoid_s(const sl_layer_t *L, double x, double r) { return (void)L, sig_diff(x, r) / (x - r); }
+/* tanh z = 2σ(2z) − 1 */
+double sl_k_tanh_s(const sl_layer_t *L, double x, double r) { return (void)L, 2 * sig_diff(2 * x, 2 * r) / (x - r); }
+/* e^x − e^r = e^r·expm1(x − r) */
+double sl_k_exp_s(const sl_layer_t *L, double x, double r)
+{
+    (void)L;
+    double d = x - r;
+    return fabs(d) > 1 ? (exp(x) - exp(r)) / d : exp(r) * expm1(d) / d;
+}
+/* ln x − ln r = log1p((x − r)/r) */
+double sl_k_log_s(const sl_layer_t *L, double x, double r) { return (void)L, log1p((x - r) / r) / (x - r); }
+
+static double softplus64(const sl_layer_t *L, double x)
+{
+    double b = L->alpha;
+    return x * b > L->threshold ? x : (b * x > 0 ? b * x + log1p(exp(-b * x)) : log1p(exp(b * x))) / b;
+}
+/* both below the threshold: sp(x) − sp(r) = log1p(σ(βr)·expm1(β(x − r)))/β */
+double sl_k_softplus_s(const sl_layer_t *L, double x, double r)
+{
+    double b = L->alpha, d = x - r, th = L->threshold;
+    if (x * b > th && r * b > th) return 1;
+    if (x * b > th || r * b > th || fabs(b * d) > 1) return (softplus64(L, x) - softplus64(L, r)) / d;
+    return log1p(sig64(b * r) * expm1(b * d)) / b / d;
+}
+
+static double elu64(const sl_layer_t *L, double x) { return x > 0 ? x : L->alpha * expm1(x); }
+double sl_k_elu_s(const sl_layer_t *L, double x, double r)
+{
+    double d = x - r;
+    if (x > 0 && r > 0) return 1;
+    if (x <= 0 && r <= 0 && fabs(d) <= 1) return L->alpha * exp(r) * expm1(d) / d;
+    return (elu64(L, x) - elu64(L, r)) / d;
+}
+
+/* no closed form for the erf difference: the double difference (f is O(|x|), so the
+ * rounding is ~1e-16·|x|/|Δx|, 1e-9 relative at Δx = 1e-7) */
+static double gelu64(double x) { return 0.5 * x * (1 + erf(x * M_SQRT1_2)); }
+double sl_k_gelu_s(const sl_layer_t *L, double x, double r) { return (void)L, (gelu64(x) - gelu64(r)) / (x - r); }
+
 /* An op without f: NaN, never a silent identity (the loader refuses such ops anyway). */
 static void no_map(const sl_layer_t *L, float *y, size_t n)
 {

@@ -27,9 +27,6 @@ enum {
     SL_OPF_BATCHWIDE = 1 << 5,    /* fully connected: one GEMM over the whole batch (fixed row
                                    * blocks); every other op runs sequence by sequence. The
                                    * genomics default puts RevealCancel after these. */
-    SL_OPF_SMOOTH = 1 << 6,       /* elementwise f is smooth: Rescale takes f' at the midpoint
-                                   * for tiny Δx instead of a rounding-dominated secant */
-    SL_OPF_SMOOTH_OFF_0 = 1 << 7, /* ... smooth where x and r lie on the same side of 0 */
 };
 
 /* How the DeepLIFT engine (src/attr/engine.c) treats an op; it switches on this. */
@@ -58,6 +55,10 @@ typedef void sl_op_wgemm_f(const sl_layer_t *L, const float *w, const float *x, 
                            sl_acts_t *scratch);
 /* Elementwise f or f' over count values (in place allowed). */
 typedef void sl_op_map_f(const sl_layer_t *L, const float *x, float *y, size_t count);
+/* The secant (f(x) − f(r)) / (x − r) for x != r, in double and in a form that does not
+ * cancel (the float32 difference of outputs would carry ~6e-8 of rounding into Rescale's
+ * multiplier, divided by Δx, which can be 1e-7). */
+typedef double sl_op_secant_f(const sl_layer_t *L, double x, double r);
 
 typedef struct {
     const char *name;            /* the model JSON's "op" (NULL: a hole in the table) */
@@ -70,6 +71,8 @@ typedef struct {
     sl_op_backward_f *backward;  /* SL_OPF_LINEAR */
     sl_op_wgemm_f *apply_w, *backward_w; /* SL_OPF_WEIGHTS */
     sl_op_map_f *f, *df;         /* SL_OPF_ELEMENTWISE */
+    sl_op_secant_f *secant;      /* elementwise; NULL where the float ratio of outputs is
+                                  * exact (relu: Δy is a copy of Δx or 0) */
 } sl_op_info_t;
 
 /* Indexed by sl_op_t, SL_OP_COUNT entries (checked at compile time in ops.c). */
@@ -153,7 +156,8 @@ sl_op_backward_f sl_k_weighted_bw, sl_k_batchnorm_bw, sl_k_avgpool_bw, sl_k_glob
     sl_k_copy_bw, sl_k_add_bw, sl_k_concat_bw, sl_k_crop_bw;
 sl_op_wgemm_f sl_k_conv_apply, sl_k_conv_backward, sl_k_dense_apply, sl_k_dense_backward;
 sl_op_map_f sl_k_relu, sl_k_relu_d, sl_k_sigmoid, sl_k_sigmoid_d, sl_k_tanh, sl_k_tanh_d, sl_k_softplus,
-    sl_k_softplus_d, sl_k_elu, sl_k_elu_d, sl_k_exp, sl_k_exp_d, sl_k_gelu, sl_k_gelu_d;
+    sl_k_softplus_d, sl_k_elu, sl_k_elu_d, sl_k_exp, sl_k_exp_d, sl_k_gelu, sl_k_gelu_d, sl_k_log, sl_k_log_d;
+sl_op_secant_f sl_k_sigmoid_s, sl_k_tanh_s, sl_k_softplus_s, sl_k_elu_s, sl_k_exp_s, sl_k_gelu_s, sl_k_log_s;
 
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
 size_t sl_nn_col_size(const sl_layer_t *L);

@@ -323,44 +323,45 @@ static int parse_elu(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
 #define EW SL_OPF_ELEMENTWISE
 #define WTS (SL_OPF_LINEAR | SL_OPF_WEIGHTS | SL_OPF_SIGN_SPLIT)
 /* one producer, elementwise: Rescale / RevealCancel / gradient */
-#define ELEMENTWISE(nm, fl, pa, fn, dfn) \
-    {nm, {NULL}, 1, 1, EW | (fl), SL_RULE_NONLINEAR, pa, sl_k_elementwise, NULL, NULL, NULL, fn, dfn}
+#define ELEMENTWISE(nm, pa, fn, dfn, sec) \
+    {nm, {NULL}, 1, 1, EW, SL_RULE_NONLINEAR, pa, sl_k_elementwise, NULL, NULL, NULL, fn, dfn, sec}
 
 const sl_op_info_t sl_ops[] = {
-    /*            name, aliases, min_in, max_in, flags, rule, parse, forward, backward, apply_w, backward_w, f, df */
-    [SL_OP_INPUT] = {"input", {NULL}, 0, 0, 0, SL_RULE_INPUT, NULL, sl_k_input, NULL, NULL, NULL, NULL, NULL},
+    /*   name, aliases, min_in, max_in, flags, rule, parse, forward, backward, apply_w, backward_w, f, df, secant */
+    [SL_OP_INPUT] = {"input", {NULL}, 0, 0, 0, SL_RULE_INPUT, NULL, sl_k_input, NULL, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_CONV1D] = {"conv1d", {NULL}, 1, 1, WTS, SL_RULE_SPLIT, parse_conv, sl_k_weighted, sl_k_weighted_bw,
-                      sl_k_conv_apply, sl_k_conv_backward, NULL, NULL},
+                      sl_k_conv_apply, sl_k_conv_backward, NULL, NULL, NULL},
     [SL_OP_DENSE] = {"linear", {"dense", NULL}, 1, 1, WTS | SL_OPF_BATCHWIDE, SL_RULE_SPLIT, parse_dense,
-                     sl_k_weighted, sl_k_weighted_bw, sl_k_dense_apply, sl_k_dense_backward, NULL, NULL},
+                     sl_k_weighted, sl_k_weighted_bw, sl_k_dense_apply, sl_k_dense_backward, NULL, NULL, NULL},
     [SL_OP_BATCHNORM] = {"batchnorm", {NULL}, 1, 1, LIN, SL_RULE_SCALE, parse_batchnorm, sl_k_batchnorm,
-                         sl_k_batchnorm_bw, NULL, NULL, NULL, NULL},
+                         sl_k_batchnorm_bw, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_AVGPOOL] = {"avgpool1d", {NULL}, 1, 1, LIN | SL_OPF_POOL, SL_RULE_LINEAR, parse_pool, sl_k_avgpool,
-                       sl_k_avgpool_bw, NULL, NULL, NULL, NULL},
+                       sl_k_avgpool_bw, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_GLOBAL_AVGPOOL] = {"global_avgpool", {NULL}, 1, 1, LIN | SL_OPF_POOL, SL_RULE_LINEAR, parse_global_pool,
-                              sl_k_global_avgpool, sl_k_global_avgpool_bw, NULL, NULL, NULL, NULL},
+                              sl_k_global_avgpool, sl_k_global_avgpool_bw, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_FLATTEN] = {"flatten", {NULL}, 1, 1, LIN, SL_RULE_LINEAR, parse_flatten, sl_k_flatten, sl_k_flatten_bw,
-                       NULL, NULL, NULL, NULL},
+                       NULL, NULL, NULL, NULL, NULL},
     [SL_OP_DROPOUT] = {"dropout", {"identity", NULL}, 1, 1, LIN, SL_RULE_SCALE, parse_same, sl_k_copy, sl_k_copy_bw,
-                       NULL, NULL, NULL, NULL},
-    [SL_OP_ADD] = {"add", {NULL}, 2, 0, LIN, SL_RULE_LINEAR, parse_add, sl_k_add, sl_k_add_bw, NULL, NULL, NULL, NULL},
+                       NULL, NULL, NULL, NULL, NULL},
+    [SL_OP_ADD] = {"add", {NULL}, 2, 0, LIN, SL_RULE_LINEAR, parse_add, sl_k_add, sl_k_add_bw, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_CONCAT] = {"concat", {NULL}, 2, 0, LIN, SL_RULE_LINEAR, parse_concat, sl_k_concat, sl_k_concat_bw, NULL,
-                      NULL, NULL, NULL},
+                      NULL, NULL, NULL, NULL},
     [SL_OP_CROP] = {"crop", {NULL}, 1, 1, LIN, SL_RULE_LINEAR, parse_crop, sl_k_crop, sl_k_crop_bw, NULL, NULL, NULL,
-                    NULL},
-    [SL_OP_RELU] = ELEMENTWISE("relu", 0, parse_same, sl_k_relu, sl_k_relu_d),
-    [SL_OP_SIGMOID] = ELEMENTWISE("sigmoid", SL_OPF_SMOOTH, parse_same, sl_k_sigmoid, sl_k_sigmoid_d),
-    [SL_OP_TANH] = ELEMENTWISE("tanh", SL_OPF_SMOOTH, parse_same, sl_k_tanh, sl_k_tanh_d),
-    [SL_OP_SOFTPLUS] = ELEMENTWISE("softplus", SL_OPF_SMOOTH, parse_softplus, sl_k_softplus, sl_k_softplus_d),
-    [SL_OP_ELU] = ELEMENTWISE("elu", SL_OPF_SMOOTH_OFF_0, parse_elu, sl_k_elu, sl_k_elu_d),
-    [SL_OP_EXP] = ELEMENTWISE("exp", SL_OPF_SMOOTH, parse_same, sl_k_exp, sl_k_exp_d),
-    [SL_OP_GELU] = ELEMENTWISE("gelu", SL_OPF_SMOOTH, parse_same, sl_k_gelu, sl_k_gelu_d),
+                    NULL, NULL},
+    [SL_OP_RELU] = ELEMENTWISE("relu", parse_same, sl_k_relu, sl_k_relu_d, NULL),
+    [SL_OP_SIGMOID] = ELEMENTWISE("sigmoid", parse_same, sl_k_sigmoid, sl_k_sigmoid_d, sl_k_sigmoid_s),
+    [SL_OP_TANH] = ELEMENTWISE("tanh", parse_same, sl_k_tanh, sl_k_tanh_d, sl_k_tanh_s),
+    [SL_OP_SOFTPLUS] = ELEMENTWISE("softplus", parse_softplus, sl_k_softplus, sl_k_softplus_d, sl_k_softplus_s),
+    [SL_OP_ELU] = ELEMENTWISE("elu", parse_elu, sl_k_elu, sl_k_elu_d, sl_k_elu_s),
+    [SL_OP_EXP] = ELEMENTWISE("exp", parse_same, sl_k_exp, sl_k_exp_d, sl_k_exp_s),
+    [SL_OP_GELU] = ELEMENTWISE("gelu", parse_same, sl_k_gelu, sl_k_gelu_d, sl_k_gelu_s),
     [SL_OP_MAXPOOL] = {"maxpool1d", {NULL}, 1, 1, SL_OPF_POOL, SL_RULE_MAXPOOL, parse_pool, sl_k_maxpool, NULL, NULL,
-                       NULL, NULL, NULL},
+                       NULL, NULL, NULL, NULL},
     [SL_OP_GLOBAL_MAXPOOL] = {"global_maxpool", {NULL}, 1, 1, SL_OPF_POOL, SL_RULE_MAXPOOL, parse_global_pool,
-                              sl_k_global_maxpool, NULL, NULL, NULL, NULL, NULL},
+                              sl_k_global_maxpool, NULL, NULL, NULL, NULL, NULL, NULL},
     [SL_OP_SOFTMAX] = {"softmax", {NULL}, 1, 1, 0, SL_RULE_NONE, parse_same, sl_k_softmax, NULL, NULL, NULL, NULL,
-                       NULL},
+                       NULL, NULL},
+    [SL_OP_LOG] = ELEMENTWISE("log", parse_same, sl_k_log, sl_k_log_d, sl_k_log_s), /* x > 0 */
 };
 /* An op added to sl_op_t without its entry (at the end) fails here; one added in the
  * middle leaves a hole that sl_op_check and tests/test_ops.c report. */

@@ -270,9 +270,10 @@ static char *score_options(const sl_score_info_t *c)
     char *s = sl_malloc(4096, "options");
     if (!s) return NULL;
     snprintf(s, 4096,
-             "method=%s maxpool=%d ig_steps=%d refs=%s seed=%" PRIu64 " target=%s post_activation=%d edge=%d "
-             "alphabet=%s length=%d overlap=%s track_width=%" PRId64 " merge_runs=%d",
-             sl_method_name(o->ao.method), (int)o->ao.maxpool, o->ao.ig_steps, o->refs ? o->refs : "default",
+             "method=%s maxpool=%d ig_steps=%d ig_rule=%d rc_average=%d refs=%s seed=%" PRIu64 " target=%s "
+             "post_activation=%d edge=%d alphabet=%s length=%d overlap=%s track_width=%" PRId64 " merge_runs=%d",
+             sl_method_name(o->ao.method), (int)o->ao.maxpool, o->ao.ig_steps, (int)o->ao.ig_rule, o->ao.rc_average,
+             o->refs ? o->refs : "default",
              o->seed, o->target ? o->target : "0", o->post_activation, (int)o->edge,
              o->alphabet ? o->alphabet : "ACGT", c->len, sl_track_overlap_name(o->out.track.overlap),
              o->out.track.track_width, o->out.track.merge_runs);

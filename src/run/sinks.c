@@ -284,7 +284,7 @@ static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
     sl_ofile_t *f = sl_ofile_open(c->opts->out.tsv, "w");
     if (!f) return -1;
     s->st = f;
-    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tregion_index\n",
+    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\tregion_index\n",
             SL_RUN_TSV_KEY(c->bed_mode));
     return 0;
 }
@@ -308,7 +308,9 @@ static int tsv_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const f
         put_num(fp, res->out_ref[t]);
         put_num(fp, res->sum[t]);
         put_num(fp, res->err[t]);
-        fprintf(fp, "\t%d\t%lld\n", res->n_refs, (long long)r->index);
+        fprintf(fp, "\t%d", res->n_refs);
+        put_num(fp, res->n_part[t]); /* the N positions' part: contrib_sum + n_part = Δ */
+        fprintf(fp, "\t%lld\n", (long long)r->index);
     }
     if (ferror(fp)) return sl_ofile_prepare(s->st); /* reports the failure once */
     return 0;

@@ -16,7 +16,9 @@ expect 2 "maxpool" -- score -m "$M" -s "$S" --maxpool nope
 expect 2 "threads" -- score -m "$M" -s "$S" --threads 0
 expect 2 "either" -- score -m "$M" -s "$S" -b "$D/regions.bed"
 expect 1 "no_such" -- score -m "$T/no_such.json" -s "$S"
-expect 2 "target" -- score -m "$M" -s "$S" --target nope
+expect 2 "target 'nope': no output .*\(outputs: 0 '[a-z]+', 1 '[a-z]+'\)" -- score -m "$M" -s "$S" --target nope
+expect 2 "ig-rule" -- score -m "$M" -s "$S" --ig-rule nope
+expect 2 "rc" -- score -m "$M" -s "$S" --rc nope
 expect 2 "refs|spec" -- score -m "$M" -s "$S" --refs nope:3
 
 # 2. two targets, FASTA mode, 1 thread vs 2 threads and batches
@@ -48,8 +50,8 @@ for i, s in enumerate(seqs):
         assert (ohe[i, :, p] == want).all(), (i, p)
 rows = [l.rstrip("\n").split("\t") for l in open(pre + ".tsv")]
 hdr, rows = rows[0], rows[1:]
-assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "region_index"], hdr
-assert [r[7] for r in rows] == [str(i // 2) for i in range(len(rows))]  # the npz row of each TSV row
+assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "n_part", "region_index"], hdr
+assert [r[8] for r in rows] == [str(i // 2) for i in range(len(rows))]  # the npz row of each TSV row
 assert len(rows) == 2 * len(seqs)
 for t, lab in ((0, "count"), (1, "profile_profile")):
     c = np.load(pre + "." + lab + ".contrib.npz")["arr_0"]
@@ -57,10 +59,13 @@ for t, lab in ((0, "count"), (1, "profile_profile")):
     assert c.shape == h.shape == ohe.shape
     for i in range(len(seqs)):
         r = rows[2 * i + t]
-        out, ref, s, err, k = float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6])
+        out, ref, s, err, k, npart = float(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6]), float(r[7])
         assert k == 6
         assert abs(c[i].sum(dtype=np.float64) - s) <= 1e-5 * max(1, abs(s)), (lab, i)
-        assert abs(s - (out - ref)) <= 1e-4 * max(abs(out - ref), 1e-2), (lab, i, s, out - ref)
+        # projected contributions: none off the observed base or at N; the N positions'
+        # part of the output difference is n_part
+        assert (c[i][ohe[i] == 0] == 0).all(), (lab, i)
+        assert abs(s + npart - (out - ref)) <= 1e-4 * max(abs(out - ref), 1e-2), (lab, i, s, npart, out - ref)
         assert err <= 1e-4, err
 EOF
 
@@ -92,5 +97,17 @@ done
     2>"$T/err" || fail "--maxpool gradient"
 [ "$(grep -c 'summation-to-delta' "$T/err")" -le 1 ] && ok "--maxpool gradient: at most one warning line" \
     || fail "--maxpool gradient: $(cat "$T/err")"
+# --rc average: the same bytes with any threads and batch; summation-to-delta on the means
+for b in "-t 1 --batch 1" "-t 2 --batch 3"; do
+    "$SEQLIFT" score -m "$M" -s "$S" --refs dinuc:4 --target count,profile:profile --rc average $b \
+        --npz "$T/rc${b// /}" --tsv "$T/rc${b// /}.tsv" 2>"$T/err" || fail "--rc average $b: $(cat "$T/err")"
+done
+same=1
+for f in count.contrib.npz count.hyp.npz profile_profile.contrib.npz tsv; do
+    cmp -s "$T/rc-t1--batch1.$f" "$T/rc-t2--batch3.$f" || { same=0; fail "--rc average: $f differs with threads/batch"; }
+done
+[ $same = 1 ] && ok "--rc average: same bytes with 2 threads and batch 3"
+awk -F'\t' 'NR > 1 && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/rc-t1--batch1.tsv" \
+    && ok "--rc average: summation-to-delta <= 1e-4" || fail "--rc average: summation error"
 
 cli_done

@@ -16,7 +16,9 @@ precision (auPRC) of |score| against the pooled mask, and asserts:
   references reaches >= CHANCE_FACTOR x the positive fraction (the auPRC of random
   scores) on every target;
 * genomics beats gradient on every target;
-* summation-to-delta holds (< 1e-3 relative) for genomics, rescale and revealcancel.
+* summation-to-delta holds (< 1e-3 relative) for genomics, rescale and revealcancel;
+* genomics with `--rc average` (forward and reverse-complement scores averaged) has a
+  higher mean auPRC over the targets than genomics alone.
 
 Also: `seqlift predict` on the shipped model equals the PyTorch model on the same
 weights and separates the 400 held-out regions (auROC > 0.9 per task), and truth.bed
@@ -49,6 +51,7 @@ METHODS = ["genomics", "rescale", "revealcancel", "gradient", "grad-input",
            "integrated-gradients", "ism"]
 REF_METHODS = {"genomics", "rescale", "revealcancel", "integrated-gradients"}
 SUMS_TO_DELTA = {"genomics", "rescale", "revealcancel"}
+RC = "genomics --rc average"
 
 
 def average_precision(truth, score):
@@ -152,13 +155,13 @@ class TestDemo(unittest.TestCase):
         for t, a in zip(TASKS, aucs):
             self.assertGreater(a, 0.9, t)
 
-    def run_score(self, tmp, bed, method):
+    def run_score(self, tmp, bed, method, extra=()):
         """Score every target in one run; {target: |score of the observed base|}."""
-        prefix = os.path.join(tmp, method)
+        prefix = os.path.join(tmp, method + "".join(extra))
         cmd = [SEQLIFT, "score", "-m", os.path.join(DATA, "model.json"),
                "-f", os.path.join(DATA, "genome.fa.gz"), "-b", bed, "--method", method,
                "--target", ",".join(TARGETS), "--seed", "1", "--threads", "1",
-               "--npz", prefix, "--tsv", prefix + ".tsv"]
+               "--npz", prefix, "--tsv", prefix + ".tsv"] + list(extra)
         if method in REF_METHODS:
             cmd += ["--refs", REFS]
         if method == "integrated-gradients":
@@ -196,6 +199,7 @@ class TestDemo(unittest.TestCase):
                 for c, s, e, name in self.regions:
                     f.write("%s\t%d\t%d\t%s\n" % (c, s, e, name))
             scores = {method: self.run_score(tmp, bed, method) for method in METHODS}
+            scores[RC] = self.run_score(tmp, bed, "genomics", ["--rc", "average"])
         ap, chance = {}, {}
         for target, motifs in TARGETS.items():
             mask = np.zeros_like(self.masks[motifs[0]])
@@ -204,7 +208,7 @@ class TestDemo(unittest.TestCase):
                 mask |= self.masks[m]
                 keep &= self.masks[m].any(axis=1)
             chance[target] = float(mask[keep].mean())
-            for method in METHODS:
+            for method in METHODS + [RC]:
                 ap[method, target] = average_precision(mask[keep], scores[method][target][keep])
         elapsed = time.time() - t0
 
@@ -215,7 +219,7 @@ class TestDemo(unittest.TestCase):
               file=sys.stderr)
         print("%-22s" % "chance (pos. fraction)" + "".join("%9.3f" % chance[t] for t in TARGETS)
               + "%9.3f" % np.mean(list(chance.values())), file=sys.stderr)
-        for method in METHODS:
+        for method in METHODS + [RC]:
             v = [ap[method, t] for t in TARGETS]
             print("%-22s" % method + "".join("%9.3f" % x for x in v) + "%9.3f" % np.mean(v),
                   file=sys.stderr)
@@ -226,6 +230,8 @@ class TestDemo(unittest.TestCase):
         for t in TARGETS:
             self.assertGreater(ap["genomics", t], ap["gradient", t],
                                "genomics does not beat gradient on %s" % t)
+        self.assertGreater(np.mean([ap[RC, t] for t in TARGETS]), np.mean([ap["genomics", t] for t in TARGETS]),
+                           "--rc average does not raise the mean auPRC of genomics")
 
 
 if __name__ == "__main__":

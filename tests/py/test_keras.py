@@ -391,7 +391,7 @@ class TestKerasScore(KerasBase):
         hyp = np.load(out + ".hyp.npz")["arr_0"]
         for i in range(N_SEQS):
             want = dl.attribute(x[i], refs[i], target)
-            for name, got, ref in (("contrib", contrib[i], want["contrib"]), ("hyp", hyp[i], want["hyp"])):
+            for name, got, ref in (("contrib", contrib[i], want["projected"]), ("hyp", hyp[i], want["hyp"])):
                 scale = np.abs(ref).max()
                 bad = np.abs(got - ref) > 1e-4 * np.abs(ref) + 1e-5 * scale
                 self.assertFalse(bad.any(), "%s %s seq %d %s: max |diff| %.3g of max %.3g"

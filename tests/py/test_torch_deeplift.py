@@ -144,7 +144,7 @@ class TestTorchDeepLift(unittest.TestCase):
                     self.assertEqual(arr.dtype, np.float32)
                 np.testing.assert_array_equal(ohe, x)
                 for i, w in enumerate(want):
-                    for name, got, ref in (("contrib", contrib[i], w["contrib"]), ("hyp", hyp[i], w["hyp"])):
+                    for name, got, ref in (("contrib", contrib[i], w["projected"]), ("hyp", hyp[i], w["hyp"])):
                         # per base: 1e-4 relative, with a floor of 1e-5 of the region's largest score
                         # for bases whose score is float32 rounding noise
                         scale = np.abs(ref).max()
@@ -169,6 +169,10 @@ class TestTorchDeepLift(unittest.TestCase):
                     s = float(row[jsum])
                     self.assertAlmostEqual(s, float(contrib[i].sum(dtype=np.float64)),
                                            delta=1e-5 * abs(s) + 1e-6 * scale)
+                    # contrib.npz is projected (hyp × one-hot): the N positions' part is n_part
+                    npart = float(row[column(header, "n_part")])
+                    self.assertAlmostEqual(npart, w["n_part"], delta=1e-5 * abs(w["n_part"]) + 1e-6 * scale)
+                    s += npart
                     if rule == "summation":
                         # summation-to-delta against the exact (float64) output difference
                         d = w["out_x"] - w["out_refs"].mean()

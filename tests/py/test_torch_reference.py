@@ -16,7 +16,7 @@ figures are in scripts/peer_parity.py's output, not here):
 * bpnet-lite's BPNet and ChromBPNet (architecture from bpnetlite/bpnet.py and
   bpnetlite/chrombpnet.py) export: log as its own layer, the numpy interpreter of the
   format reproduces PyTorch, and `seqlift predict` does for BPNet (ChromBPNet needs the
-  `log` op in the engine: tests/py/pending_test_peer_parity.py).
+  `log` op in the engine: tests/py/test_peer_parity.py).
 """
 import copy
 import json

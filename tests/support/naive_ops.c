@@ -170,6 +170,7 @@ static double softplus_f(const sl_layer_t *L, double x)
 static double elu_f(const sl_layer_t *L, double x) { return x > 0 ? x : L->alpha * (exp(x) - 1); }
 static double exp_f(const sl_layer_t *L, double x) { return (void)L, exp(x); }
 static double gelu_f(const sl_layer_t *L, double x) { return (void)L, 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+static double log_f(const sl_layer_t *L, double x) { return (void)L, log(x); }
 
 /* elementwise ops (and dropout, an identity) through their f */
 static void map(sl_mb_t *mb, const sl_net_t *net, const sl_layer_t *L, const float *const *in, double *out)
@@ -201,6 +202,7 @@ const sl_naive_op_t sl_naive_ops[SL_OP_COUNT] = {
     [SL_OP_MAXPOOL] = {maxpool, NULL},
     [SL_OP_GLOBAL_MAXPOOL] = {global_maxpool, NULL},
     [SL_OP_SOFTMAX] = {softmax, NULL},
+    [SL_OP_LOG] = {map, log_f, 1},
 };
 
 int sl_naive_check_layers(sl_mb_t *mb, const sl_net_t *net, const sl_acts_t *a, int n, double tol, char *msg,

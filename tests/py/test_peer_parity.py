@@ -1,8 +1,5 @@
-"""PENDING (issue 12, C side): `seqlift score` with the options issue 12 adds, against
-scripts/torch_deeplift.py (PyTorch float64), within 1e-5 relative per base.
-
-Not collected by CMake (the glob is tests/py/test_*.py): rename this file to
-test_peer_parity.py once the engine has every option below. What it expects:
+"""`seqlift score` with the options issue 12 added, against scripts/torch_deeplift.py
+(PyTorch float64), within 1e-5 relative per base. What it checks:
 
 * `--maxpool cross` (and it being the default: the run without --maxpool must give
   the cross numbers), on the conv-pool models (non-overlapping and overlapping windows,
@@ -17,7 +14,8 @@ test_peer_parity.py once the engine has every option below. What it expects:
 * `--rc average`: forward and reverse-complement scores averaged on forward bases;
   `output`/`ref_mean` the means of the two strands, summation-to-delta on that mean;
 * the `log` op (ChromBPNet counts = log(exp(a) + exp(b))): `seqlift predict` equals
-  PyTorch, and `score --target count` / `profile` equal the reference.
+  PyTorch, and `score --target count` / `profile` equal the reference;
+* `--post-activation` on a sigmoid output: within 1e-5 of float64 per base.
 
 The peers' own numbers (tangermeme, shap, captum) are measured by scripts/peer_parity.py;
 this test needs only the in-repo reference, which equals them where they agree.
@@ -108,8 +106,12 @@ class TestPeerParity(unittest.TestCase):
             return dl.integrated_gradients(x[i], refs[i], target, IG_STEPS, rule, rc=rc)
         return dl.ism(x[i], target, rc=rc)
 
-    def assert_per_base(self, got, want, what):
+    worst = {}
+
+    def assert_per_base(self, got, want, what, case=None):
         scale = np.abs(want).max()
+        if case is not None:  # worst |diff| / the region's largest |score|, for the summary
+            self.worst[case] = max(self.worst.get(case, 0.0), float(np.abs(got - want).max() / max(scale, 1e-30)))
         bad = np.abs(got - want) > RTOL * np.abs(want) + FLOOR * scale
         if bad.any():
             j = tuple(np.argwhere(bad)[0])
@@ -134,8 +136,9 @@ class TestPeerParity(unittest.TestCase):
                 for i in range(N_SEQS):
                     w = self.reference(key, target, call, i)
                     what = "%s %s %s seq %d" % (key, target, " ".join(opts), i)
-                    self.assert_per_base(contrib[i], w["projected"], what + " contrib.npz (projected)")
-                    self.assert_per_base(hyp[i], w["hyp"], what + " hyp.npz")
+                    case = "%s %s %s" % (key, target, " ".join(opts))
+                    self.assert_per_base(contrib[i], w["projected"], what + " contrib.npz (projected)", case)
+                    self.assert_per_base(hyp[i], w["hyp"], what + " hyp.npz", case)
                     self.assertTrue((contrib[i][x[i] == 0] == 0).all(), what + ": contrib off the observed base")
                     row = rows[i]
                     scale = max(1.0, abs(w["out_x"]))
@@ -152,6 +155,11 @@ class TestPeerParity(unittest.TestCase):
                         d = w["out_x"] - ref_mean
                         self.assertLessEqual(abs(s + npart - d), 1e-5 * abs(d) + 1e-6 * scale,
                                              "%s: contrib_sum + n_part %.9g, Δ %.9g" % (what, s + npart, d))
+
+        print("\nworst per-base |seqlift (float32) - PyTorch (float64)| / region's max |score|:",
+              file=sys.stderr)
+        for case, v in self.worst.items():
+            print("  %-75s %.2g" % (case, v), file=sys.stderr)
 
     def test_ism_track_is_the_observed_change(self):
         model, names, prefix, x, refs, fa, rfa = self.data["convpool"]
@@ -177,6 +185,47 @@ class TestPeerParity(unittest.TestCase):
         ok = x[0].sum(0) > 0
         self.assertGreater(np.abs(want[ok]).max(), 0)
         self.assert_per_base(got[ok], want[ok], "ISM bedGraph")
+
+    def test_post_sigmoid(self):
+        """--post-activation (issue 12 item 6): scored after the sigmoid, within 1e-5 of
+        float64 per base (the Rescale secant of the sigmoid computed without cancellation)."""
+        import torch
+        import export_torch as ex
+        torch.manual_seed(4)
+        L = 60
+        net = torch.nn.Sequential(torch.nn.Conv1d(4, 6, 5), torch.nn.ReLU(), torch.nn.Flatten(),
+                                  torch.nn.Linear(6 * (L - 4), 3), torch.nn.Sigmoid())
+        with torch.no_grad():  # small output differences: where a float32 secant of the sigmoid
+            net[3].weight.mul_(0.05)  # (Δy/Δx of outputs) would be ~6e-8/|Δx| off
+        prefix = os.path.join(self.dir, "post_sigmoid")
+        ex.export_model(net, prefix, L, ["p"])
+        x = tm.random_onehot(N_SEQS, L, seed=31, n_frac=0.03)
+        refs = np.repeat(x, K, axis=0)  # the input with one base changed
+        for j in range(len(refs)):
+            q = 3 + 11 * j % (L - 6)
+            refs[j, :, q] = np.roll(refs[j, :, q], 1) if refs[j, :, q].any() else [1, 0, 0, 0]
+        fa, rfa = prefix + ".fa", prefix + "_refs.fa"
+        tm.write_fasta(fa, tm.onehot_to_seqs(x))
+        tm.write_fasta(rfa, tm.onehot_to_seqs(refs), ["ref%d" % i for i in range(len(refs))])
+        refs = refs.reshape(N_SEQS, K, 4, L)
+        dl = td.DeepLiftRescale(net, ["p"], post_activation=True)
+        for target in ("p:0", "p:2"):
+            out = os.path.join(self.dir, "post_sigmoid_" + target[-1])
+            cmd = [SEQLIFT, "score", "-m", prefix + ".json", "-s", fa, "--refs", "fasta:%s:%d" % (rfa, K),
+                   "--method", "rescale", "--post-activation", "--target", target, "--npz", out,
+                   "--tsv", out + ".tsv"]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            self.assertEqual(p.returncode, 0, "%s\n%s" % (" ".join(cmd), p.stderr))
+            contrib = np.load(out + ".contrib.npz")["arr_0"]
+            hyp = np.load(out + ".hyp.npz")["arr_0"]
+            header, rows = read_tsv(out + ".tsv")
+            for i in range(N_SEQS):
+                w = dl.attribute(x[i], refs[i], target)
+                self.assert_per_base(contrib[i], w["projected"], "post-sigmoid %s seq %d contrib" % (target, i), "post")
+                self.assert_per_base(hyp[i], w["hyp"], "post-sigmoid %s seq %d hyp" % (target, i), "post")
+                self.assertAlmostEqual(float(rows[i][col(header, "output")]), w["out_x"], delta=1e-6)
+        print("\npost-sigmoid: worst per-base |seqlift - PyTorch float64| / region's max |score| %.2g"
+              % self.worst["post"], file=sys.stderr)
 
     def test_chrombpnet_predict(self):
         model, names, prefix, x, refs, fa, rfa = self.data["chrombpnet_small"]
