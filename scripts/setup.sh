@@ -13,7 +13,8 @@ PKGS=(build-essential cmake pkg-config git
       libhdf5-dev python3-h5py
       chromium
       igv xvfb xauth
-      clang libclang-rt-14-dev valgrind)
+      clang libclang-rt-14-dev valgrind
+      snakemake)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

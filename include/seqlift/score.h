@@ -61,6 +61,8 @@ typedef struct {
     int threads;              /* workers (>= 1) */
     sl_attr_opts_t ao;        /* method, maxpool, ig_steps, ig_rule, rc_average, batch */
     sl_score_outputs_t out;
+    int shard_k, shard_n;     /* --shard K/N (1 <= K <= N); N = 0: not sharded (sl_shard_plan) */
+    const char *command;      /* the command line, for the run descriptor (or NULL) */
 } sl_score_opts_t;
 
 void sl_score_opts_default(sl_score_opts_t *o);
@@ -79,11 +81,49 @@ typedef struct {
     int threads;              /* workers (>= 1) */
     int batch;                /* sequences per forward pass; <= 0: automatic */
     const char *out;          /* TSV path; NULL or "-" = stdout */
+    int shard_k, shard_n;     /* as in sl_score_opts_t (a sharded run needs a TSV path) */
+    const char *command;
 } sl_predict_opts_t;
 
 /* Columns: chrom start end strand name (BED) or name (FASTA), then every output
- * value (sl_net_value_label), "%.9g". 0 / -1 (reported; no output file left). */
+ * value (sl_net_value_label), "%.9g", then region_index (the row's 0-based index among
+ * the regions). 0 / -1 (reported; no output file left). */
 int sl_predict_run(const sl_predict_opts_t *o);
+
+/* ---- shards: exact pieces of one run, put together by sl_merge_run (merge.h) ------- */
+
+/* Shard K of N: the regions in genome order (sl_track_region_cmp) cut into N blocks of
+ * floor(K*n/N) - floor((K-1)*n/N) regions. Block K's boundary is the first base its
+ * first window keeps in a track (sl_track_kept); shard K owns the track bases from its
+ * boundary to the next non-empty block's (chromosome, position) boundary, so it also
+ * scores, for the tracks only, the earlier regions whose kept bases reach past its
+ * boundary (its left halo). npz/TSV/report rows: its own regions, in input order (or
+ * genome order when the run writes tracks), keeping their global region_index. */
+typedef struct {
+    int k, n;
+    int64_t n_own;
+    int64_t *own;             /* [n_own] its regions, input order */
+    int64_t *row;             /* [rl->n] npz row of region i in this shard, -1 = not its own */
+    int64_t *proc;            /* [n_proc] halo then own regions, genome order */
+    int64_t n_proc;
+    const char *lo_chrom;     /* owned track bases: (chrom, pos) >= (lo_chrom, lo_pos) */
+    int64_t lo_pos;           /* lo_chrom NULL: from the genome's start */
+    const char *hi_chrom;     /* ... and < (hi_chrom, hi_pos); hi_chrom NULL: to its end */
+    int64_t hi_pos;
+} sl_shard_t;
+
+/* "K/N" with 1 <= K <= N <= 100000; 0 / -1 (not reported: the CLI prints usage). */
+int sl_shard_parse(const char *s, int *k, int *n);
+/* Plan shard k of n of rl for tracks keeping track_width (0 = all) bases. 0 / -1
+ * (reported: no memory). sl_shard_free frees what it holds (not s). */
+int sl_shard_plan(const sl_regions_t *rl, int k, int n, int64_t track_width, sl_shard_t *s);
+void sl_shard_free(sl_shard_t *s);
+/* 1 when the shard owns genome base pos of chrom. */
+int sl_shard_owns(const sl_shard_t *s, const char *chrom, int64_t pos);
+/* The run descriptor's path: OUT.seqlift-run.json of the run's first output file
+ * (npz prefix, TSV, bedGraph, bigWig, report JSON, report); NULL when there is none.
+ * Caller frees. */
+char *sl_shard_descriptor_path(const sl_score_outputs_t *out);
 
 /* ---- sinks ---------------------------------------------------------------------- */
 
@@ -95,6 +135,7 @@ typedef struct {
     const sl_target_t *tg;
     int nt, len, n_refs;
     int bed_mode;             /* 1: genome regions, 0: FASTA records */
+    const sl_shard_t *shard;  /* a sharded run, else NULL: sinks write its own rows only */
 } sl_score_info_t;
 
 typedef struct sl_sink_s sl_sink_t;

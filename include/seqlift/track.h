@@ -93,6 +93,16 @@ void sl_track_abort(sl_track_t *w);
  * zero (N and other ambiguity codes) get NaN, i.e. no value in the track. */
 void sl_track_project(const float *contrib, const float *onehot, int64_t len, int n_absent, float *out);
 
+/* The genome bases [*ks, *ke) of window r a track keeps: its central track_width
+ * bases (all when 0 or wider), before clipping to the contig. */
+void sl_track_kept(const sl_region_t *r, int64_t track_width, int64_t *ks, int64_t *ke);
+/* Add one finished entry [start, end) of chrom (a merge of tracks written by this
+ * writer): value is what the bigWig stores, text what the bedGraph prints (NULL:
+ * value printed as the writer prints it); with merge_runs an entry that starts where
+ * the previous one ends with the same text extends it. Entries must be sorted and not
+ * overlap; not mixed with sl_track_add. 0 / -1 (reported). */
+int sl_track_add_entry(sl_track_t *w, const char *chrom, int64_t start, int64_t end, float value, const char *text);
+
 /* Number of entries written to the bedGraph/bigWig so far (for tests and logs). */
 int64_t sl_track_n_entries(const sl_track_t *w);
 

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "seqlift/log.h"
 #include "seqlift/reference.h"
+#include "seqlift/score.h"
 #include "seqlift/util.h"
 
 static const char *cli_command = "";
@@ -141,4 +142,22 @@ int sl_cli_version(const char *cmd)
 {
     printf("seqlift %s %s\n", cmd, SEQLIFT_VERSION);
     return SL_EXIT_OK;
+}
+
+int sl_cli_shard(const char *s, int *k, int *n)
+{
+    if (sl_shard_parse(s, k, n) == 0) return 0;
+    sl_cli_bad("--shard: '%s' is not K/N with 1 <= K <= N", s);
+    return -1;
+}
+
+char *sl_cli_command_line(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *s = sl_malloc(n + 8, "command line"), *p = s;
+    if (!s) return NULL;
+    p += sprintf(p, "seqlift");
+    for (int i = 0; i < argc; i++) p += sprintf(p, " %s", argv[i]);
+    return s;
 }

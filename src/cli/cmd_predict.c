@@ -34,6 +34,8 @@ static void usage(FILE *fp)
             "  -o, --output FILE   output TSV [stdout]\n"
             "  -t, --threads INT   worker threads [1]\n"
             "      --batch INT     sequences per forward pass and thread [auto, at most 64]\n"
+            "      --shard K/N     shard K of N (regions cut in genome order; needs -o; merge them\n"
+            "                      with seqlift merge)\n"
             "  -h, --help          this help\n\n");
 }
 
@@ -45,11 +47,12 @@ int sl_cmd_predict(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, 1},   {"edge", required_argument, NULL, 2},
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
+        {"shard", required_argument, NULL, 3},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
     const char *weights = NULL, *alphabet = NULL; /* Keras models */
     sl_edge_t edge = SL_EDGE_PAD;
-    int threads = 1, batch = 0, c;
+    int threads = 1, batch = 0, c, shard_k = 0, shard_n = 0;
     long long v;
     if (argc < 2) {
         usage(stderr);
@@ -76,6 +79,9 @@ int sl_cmd_predict(int argc, char **argv)
         case 2:
             if (sl_cli_edge(optarg, &edge) < 0) return SL_EXIT_USAGE;
             break;
+        case 3:
+            if (sl_cli_shard(optarg, &shard_k, &shard_n) < 0) return SL_EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: return sl_cli_unknown_option(argv, optind);
         }
@@ -84,9 +90,15 @@ int sl_cmd_predict(int argc, char **argv)
         if (!model) return sl_cli_bad("give the model with -m MODEL.json");
         return SL_EXIT_USAGE; /* reported by sl_cli_check_inputs */
     }
+    if (shard_n && !strcmp(outp, "-")) return sl_cli_bad("--shard needs -o FILE (its run descriptor goes beside it)");
     sl_predict_opts_t o = {.model = model, .weights = weights, .alphabet = alphabet, .fasta = fa, .bed = bed,
-                           .seqs = seqs, .edge = edge, .threads = threads, .batch = batch, .out = outp};
+                           .seqs = seqs, .edge = edge, .threads = threads, .batch = batch, .out = outp,
+                           .shard_k = shard_k, .shard_n = shard_n};
     if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR; /* like mkdir -p */
+    char *cmd = shard_n ? sl_cli_command_line(argc, argv) : NULL;
+    o.command = cmd;
     sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
-    return sl_predict_run(&o) < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
+    int rc = sl_predict_run(&o);
+    free(cmd);
+    return rc < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

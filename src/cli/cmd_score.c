@@ -66,6 +66,9 @@ static void usage(FILE *fp)
             "      --seqlets-bed F   seqlets as BED9 (per target) [beside the report: NAME.seqlets.bed]\n"
             "      --igv-session F   IGV session (XML) loading the genome, tracks, seqlets, regions\n"
             "      --ucsc-hub DIR    UCSC track hub (hub.txt, genomes.txt, trackDb.txt) in DIR\n"
+            "      --shard K/N       shard K of N: the regions cut into N blocks in genome order;\n"
+            "                        writes its rows, the track bases it owns and a run\n"
+            "                        descriptor (OUT.seqlift-run.json); see seqlift merge\n"
             "  -h, --help            this help\n\n",
             SL_REF_DEFAULT_SEED);
     sl_report_opts_t d; /* score's own default order: by prediction */
@@ -78,7 +81,7 @@ int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
            O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
-           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC };
+           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC, O_SHARD };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -97,6 +100,7 @@ int sl_cmd_score(int argc, char **argv)
         {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
         {"ucsc-hub", required_argument, NULL, O_HUB},
         {"ig-rule", required_argument, NULL, O_IG_RULE}, {"rc", required_argument, NULL, O_RC},
+        {"shard", required_argument, NULL, O_SHARD},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     sl_score_opts_t o;
     sl_score_opts_default(&o);
@@ -186,6 +190,9 @@ int sl_cmd_score(int argc, char **argv)
                 return sl_cli_bad("--rc: '%s' is not none or average", optarg);
             o.ao.rc_average = strcmp(optarg, "average") == 0;
             break;
+        case O_SHARD:
+            if (sl_cli_shard(optarg, &o.shard_k, &o.shard_n) < 0) return SL_EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: return sl_cli_unknown_option(argv, optind);
         }
@@ -219,7 +226,12 @@ int sl_cmd_score(int argc, char **argv)
     if (!out->npz && !out->tsv && !out->bedgraph && !out->bigwig && !out->report && !out->report_json &&
         !out->seqlets_bed)
         out->tsv = "-";
+    char *desc = o.shard_n ? sl_shard_descriptor_path(out) : NULL, *cmd = NULL;
+    if (o.shard_n && !desc) return sl_cli_bad("--shard needs an output file (the run descriptor goes beside it)");
+    free(desc);
+    if (o.shard_n && !(o.command = cmd = sl_cli_command_line(argc, argv))) return SL_EXIT_ERROR;
     sl_net_blas_threads(1); /* threads over regions; one GEMM thread each */
     int rc = sl_score_run(&o);
+    free(cmd);
     return rc == -2 ? SL_EXIT_USAGE : rc < 0 ? SL_EXIT_ERROR : SL_EXIT_OK;
 }

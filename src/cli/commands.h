@@ -15,6 +15,7 @@ int sl_cmd_score(int argc, char **argv);
 int sl_cmd_seqlets(int argc, char **argv);
 int sl_cmd_report(int argc, char **argv);
 int sl_cmd_convert(int argc, char **argv);
+int sl_cmd_merge(int argc, char **argv);
 /* report and seqlets share one runner (cmd_report.c); seqlets_only skips the report. */
 int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
@@ -46,5 +47,9 @@ int sl_cli_version(const char *cmd);
 /* Create the directory an output file goes into (mkdir -p of its parent; "-" and
  * /dev/ paths are left alone); else one error line naming the path, and -1. */
 int sl_cli_output_dirs(const char *path);
+/* --shard K/N into *k, *n; else one error line and -1. */
+int sl_cli_shard(const char *s, int *k, int *n);
+/* The command line as one string (for run descriptors); malloc'd, NULL on no memory. */
+char *sl_cli_command_line(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const command_t commands[] = {
     {"seqlets", sl_cmd_seqlets, "call seqlets (high-contribution stretches) from scores"},
     {"report", sl_cmd_report, "motif-highlight report (HTML + JSON) from scored arrays"},
     {"convert", sl_cmd_convert, "convert a Keras .h5 / JSON + weights model to seqlift's format"},
+    {"merge", sl_cmd_merge, "put the shards of a score/predict --shard K/N run back together"},
 };
 static const int n_commands = (int)(sizeof(commands) / sizeof(commands[0]));
 

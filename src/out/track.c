@@ -373,11 +373,8 @@ int sl_track_add(sl_track_t *w, const sl_region_t *r, const float *values)
     if (flush_until(w, r->start) < 0) goto fail;
 
     /* kept genome bases: the central track_width bases (genome coordinates), clipped */
-    int64_t len = r->end - r->start, ks = r->start, ke = r->end;
-    if (w->opts.track_width > 0 && w->opts.track_width < len) {
-        ks = r->start + (len - w->opts.track_width) / 2;
-        ke = ks + w->opts.track_width;
-    }
+    int64_t ks, ke;
+    sl_track_kept(r, w->opts.track_width, &ks, &ke);
     if (ks < 0) ks = 0;
     if (ke > w->sizes[c]) ke = w->sizes[c];
     if (ke <= ks) return 0;
@@ -400,6 +397,53 @@ int sl_track_add(sl_track_t *w, const sl_region_t *r, const float *values)
         }
         w->cnt[i]++;
     }
+    return 0;
+fail:
+    w->failed = 1;
+    return -1;
+}
+
+void sl_track_kept(const sl_region_t *r, int64_t track_width, int64_t *ks, int64_t *ke)
+{
+    int64_t len = r->end - r->start;
+    *ks = r->start, *ke = r->end;
+    if (track_width > 0 && track_width < len) {
+        *ks = r->start + (len - track_width) / 2;
+        *ke = *ks + track_width;
+    }
+}
+
+int sl_track_add_entry(sl_track_t *w, const char *chrom, int64_t start, int64_t end, float value, const char *text)
+{
+    const char *out = w->bg_path ? w->bg_path : w->bw_path;
+    char buf[32];
+    if (w->failed) return -1;
+    int c = find_contig(w, chrom);
+    if (c < 0 || end <= start || start < 0 || end > w->sizes[c] ||
+        (w->cur >= 0 && (c < w->cur || (c == w->cur && w->have_pending && start < w->pending.end)))) {
+        sl_log_error("%s: entry %s:%" PRId64 "-%" PRId64 " is not in the genome index or not after the "
+                     "previous one (entries must be sorted and not overlap)", out, chrom, start, end);
+        w->failed = 1;
+        return -1;
+    }
+    if (c != w->cur) {
+        if (finish_contig(w) < 0) goto fail;
+        w->cur = c;
+        w->bw_chrom_started = 0;
+    }
+    if (!text) {
+        snprintf(buf, sizeof buf, SL_TRACK_FMT, (double)value);
+        text = buf;
+    }
+    entry_t *e = &w->pending;
+    if (w->have_pending && w->opts.merge_runs && e->end == start && strcmp(e->text, text) == 0) {
+        e->end = end;
+        return 0;
+    }
+    if (emit_pending(w) < 0) goto fail;
+    e->start = start, e->end = end, e->value = value;
+    snprintf(e->text, sizeof e->text, "%s", text);
+    w->have_pending = 1;
     return 0;
 fail:
     w->failed = 1;

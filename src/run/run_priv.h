@@ -17,4 +17,39 @@ static inline void sl_run_put_key(FILE *fp, const sl_region_t *r, int bed_mode)
     else fputs(r->name ? r->name : ".", fp);
 }
 
+/* commit and abort of a sink whose NAME_free(s, commit, &ret) commits (renames) or
+ * aborts (removes) every file it holds and frees its state */
+#define SINK_END(NAME)                                                     \
+    static int NAME##_commit(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 1, &ret);                                           \
+        return ret;                                                        \
+    }                                                                      \
+    static void NAME##_abort(sl_sink_t *s, const sl_score_info_t *c)       \
+    {                                                                      \
+        (void)c;                                                           \
+        int ret = 0;                                                       \
+        NAME##_free(s, 0, &ret);                                           \
+    }
+
+/* ---- shards (shard.c) ---- */
+#include <cjson/cJSON.h>
+
+#include "seqlift/score.h"
+
+#define SL_RUN_DESCRIPTOR_EXT ".seqlift-run.json"
+/* The common part of a shard's run descriptor (version, command, model files with
+ * their sizes and hashes, genome, region file, options, N, K, region counts, row order
+ * and region_index: the run's index of each of the shard's rows). NULL (reported). */
+cJSON *sl_run_descriptor(const char *kind, const char *command, const char *model, const char *weights,
+                         const char *fasta, const char *regions, const char *options, const sl_shard_t *s,
+                         const sl_regions_t *rl, const char *row_order);
+/* Write d to path (a temporary of the caller's: sl_ofile renames it onto itself);
+ * shown names it in messages. 0 / -1 (reported). */
+int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
+/* The run descriptor as a sink (a no-op unless the run is sharded). */
+extern const sl_sink_ops_t sl_sink_descriptor;
+
 #endif

@@ -11,6 +11,8 @@
 #include "seqlift/reference.h"
 #include "seqlift/util.h"
 
+#include "run/run_priv.h"
+
 #define MAX_SINKS 16
 
 void sl_score_opts_default(sl_score_opts_t *o)
@@ -42,6 +44,8 @@ typedef struct {
     sl_score_info_t in;
     sl_refspec_t *rs;
     const int64_t *order; /* processing order (genome order for tracks), NULL = input order */
+    int64_t n_proc;       /* regions processed: all, or a shard's (with its halo for tracks) */
+    sl_shard_t shard;
     int batch, n_workers, n_slots;
     worker_t *w;
     slot_t *slot;
@@ -59,7 +63,7 @@ static int work(void *ud, int wi, int64_t b, int si)
     worker_t *w = &r->w[wi];
     slot_t *s = &r->slot[si];
     size_t L4 = (size_t)c->len * 4;
-    int64_t first = b * r->batch, count = c->rl->n - first < r->batch ? c->rl->n - first : r->batch;
+    int64_t first = b * r->batch, count = r->n_proc - first < r->batch ? r->n_proc - first : r->batch;
     for (int64_t k = 0; k < count; k++) {
         int64_t i = region_at(r, first + k);
         const sl_region_t *reg = &c->rl->r[i];
@@ -84,11 +88,16 @@ static int emit(void *ud, int64_t b, int si)
     const sl_score_info_t *c = &r->in;
     slot_t *s = &r->slot[si];
     size_t L4 = (size_t)c->len * 4;
-    int64_t first = b * r->batch, count = c->rl->n - first < r->batch ? c->rl->n - first : r->batch;
-    for (int64_t k = 0; k < count; k++)
+    int64_t first = b * r->batch, count = r->n_proc - first < r->batch ? r->n_proc - first : r->batch;
+    for (int64_t k = 0; k < count; k++) {
+        int64_t i = region_at(r, first + k);
+        /* a shard's halo region is only for the tracks (the genome-order sinks) */
+        int halo = c->shard && c->shard->row[i] < 0;
         for (int j = 0; j < r->ns; j++)
-            if (r->sinks[j].ops->region(&r->sinks[j], c, region_at(r, first + k), s->x + (size_t)k * L4, &s->out[k]) < 0)
+            if ((!halo || r->sinks[j].ops->genome_order) &&
+                r->sinks[j].ops->region(&r->sinks[j], c, i, s->x + (size_t)k * L4, &s->out[k]) < 0)
                 return -1;
+    }
     return 0;
 }
 
@@ -240,10 +249,17 @@ int sl_score_run(const sl_score_opts_t *o)
             r.sinks[r.ns++].ops = k;
             genome_order |= k->genome_order;
         }
+    if (o->shard_n > 0) r.sinks[r.ns++].ops = &sl_sink_descriptor; /* MAX_SINKS leaves room */
     if ((ret = check_outputs(&r)) < 0) goto fail;
     ret = -1;
     if (load_inputs(&r, o) < 0) goto fail;
-    if (genome_order) { /* every sink then sees the regions in genome order */
+    r.n_proc = c->rl->n;
+    if (o->shard_n > 0) { /* its own regions: genome order with the halo for tracks, else input order */
+        if (sl_shard_plan(c->rl, o->shard_k, o->shard_n, o->out.track.track_width, &r.shard) < 0) goto fail;
+        c->shard = &r.shard;
+        r.order = genome_order ? r.shard.proc : r.shard.own;
+        r.n_proc = genome_order ? r.shard.n_proc : r.shard.n_own;
+    } else if (genome_order) { /* every sink then sees the regions in genome order */
         if (!(order = sl_malloc((size_t)(c->rl->n ? c->rl->n : 1) * sizeof(int64_t), "region order")) ||
             sl_track_sort_order(c->rl, order) < 0)
             goto fail;
@@ -251,7 +267,7 @@ int sl_score_run(const sl_score_opts_t *o)
     }
     r.batch = o->ao.batch > 0 ? o->ao.batch : 1;
     r.n_workers = o->threads < 1 ? 1 : o->threads;
-    int64_t n_batches = (c->rl->n + r.batch - 1) / r.batch;
+    int64_t n_batches = (r.n_proc + r.batch - 1) / r.batch;
     if (r.n_workers > n_batches) r.n_workers = n_batches > 0 ? (int)n_batches : 1;
     r.n_slots = sl_pipe_n_slots(r.n_workers);
     while (opened < r.ns) { /* a failed open is aborted too: abort removes what it made */
@@ -273,6 +289,7 @@ fail:
     for (int j = committed; j < opened; j++) r.sinks[j].ops->abort(&r.sinks[j], c);
     free_workers(&r);
     free(order);
+    sl_shard_free(&r.shard);
     sl_refspec_destroy(r.rs);
     sl_regions_destroy((sl_regions_t *)c->rl);
     sl_targets_free(tg, c->nt);

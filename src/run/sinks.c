@@ -17,23 +17,6 @@
 
 #define SUM_WARN 1e-3 /* summation-to-delta relative error that gets a warning */
 
-/* commit and abort of a sink whose NAME_free(s, commit, &ret) commits (renames) or
- * aborts (removes) every file it holds and frees its state */
-#define SINK_END(NAME)                                                     \
-    static int NAME##_commit(sl_sink_t *s, const sl_score_info_t *c)       \
-    {                                                                      \
-        (void)c;                                                           \
-        int ret = 0;                                                       \
-        NAME##_free(s, 1, &ret);                                           \
-        return ret;                                                        \
-    }                                                                      \
-    static void NAME##_abort(sl_sink_t *s, const sl_score_info_t *c)       \
-    {                                                                      \
-        (void)c;                                                           \
-        int ret = 0;                                                       \
-        NAME##_free(s, 0, &ret);                                           \
-    }
-
 /* ---- npz: ohe, hyp, contrib as (regions, 4, length) ------------------------------ */
 
 typedef struct {
@@ -79,7 +62,7 @@ static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
     z->pred = sl_calloc((size_t)c->rl->n + 1, sizeof(double), "predictions");
     if (!z->w || !z->row || !z->pred || !(z->win = npz_windows_path(c)) || !(z->win_tmp = sl_tmp_path(z->win)))
         return -1;
-    int64_t shape[3] = {c->rl->n, 4, c->len};
+    int64_t shape[3] = {c->shard ? c->shard->n_own : c->rl->n, 4, c->len};
     for (int k = 0; k < z->n; k++) {
         char *path = sl_npz_target_path(c->opts->out.npz, npz_target(c, k), npz_kind(k));
         if (!path) return -1;
@@ -101,7 +84,7 @@ static int npz_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const f
         if (k > 0) src += (size_t)((k - 1) / 2) * L * 4;
         for (int p = 0; p < L; p++) /* [L][4] -> (4, L) */
             for (int b = 0; b < 4; b++) z->row[(size_t)b * L + p] = src[4 * p + b];
-        if (sl_npz_write_rows(z->w[k], i, 1, z->row) < 0) return -1;
+        if (sl_npz_write_rows(z->w[k], c->shard ? c->shard->row[i] : i, 1, z->row) < 0) return -1;
     }
     return 0;
 }
@@ -113,7 +96,18 @@ static int npz_prepare(sl_sink_t *s, const sl_score_info_t *c)
     for (int k = 0; k < z->n; k++)
         if (sl_npz_prepare(z->w[k]) < 0) return -1;
     /* the windows BED goes (through its own temporary) onto ours, renamed at commit */
-    return sl_browser_write_windows(z->win_tmp, c->rl, z->pred);
+    if (!c->shard) return sl_browser_write_windows(z->win_tmp, c->rl, z->pred);
+    const sl_shard_t *sh = c->shard; /* its own rows */
+    sl_regions_t own = *c->rl;
+    own.n = sh->n_own;
+    own.r = sl_malloc((size_t)(sh->n_own ? sh->n_own : 1) * sizeof *own.r, "shard rows");
+    double *pred = sl_malloc((size_t)(sh->n_own ? sh->n_own : 1) * sizeof *pred, "shard rows");
+    int ret = own.r && pred ? 0 : -1;
+    for (int64_t j = 0; j < sh->n_own && ret == 0; j++) own.r[j] = c->rl->r[sh->own[j]], pred[j] = z->pred[sh->own[j]];
+    if (ret == 0) ret = sl_browser_write_windows(z->win_tmp, &own, pred);
+    free(own.r);
+    free(pred);
+    return ret;
 }
 
 static void npz_free(sl_sink_t *s, int commit, int *ret)
@@ -290,7 +284,7 @@ static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
     sl_ofile_t *f = sl_ofile_open(c->opts->out.tsv, "w");
     if (!f) return -1;
     s->st = f;
-    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\n",
+    fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\tregion_index\n",
             SL_RUN_TSV_KEY(c->bed_mode));
     return 0;
 }
@@ -316,7 +310,7 @@ static int tsv_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const f
         put_num(fp, res->err[t]);
         fprintf(fp, "\t%d", res->n_refs);
         put_num(fp, res->n_part[t]); /* the N positions' part: contrib_sum + n_part = Δ */
-        fputc('\n', fp);
+        fprintf(fp, "\t%lld\n", (long long)r->index);
     }
     if (ferror(fp)) return sl_ofile_prepare(s->st); /* reports the failure once */
     return 0;
@@ -387,6 +381,8 @@ static int track_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const
     track_sink_t *k = s->st;
     for (int t = 0; t < c->nt; t++) {
         sl_track_project(res->contrib + (size_t)t * c->len * 4, onehot, c->len, 1, k->vals);
+        for (int p = 0; c->shard && p < c->len; p++) /* a shard writes the bases it owns */
+            if (!sl_shard_owns(c->shard, c->rl->r[i].chrom, sl_region_genome_pos(&c->rl->r[i], p))) k->vals[p] = NAN;
         if (sl_track_add(k->w[t], &c->rl->r[i], k->vals) < 0) return -1;
     }
     return 0;

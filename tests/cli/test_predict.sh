@@ -32,10 +32,11 @@ for line in open(sys.argv[2]):
     if line.startswith(">"): name = line[1:]; recs[name] = ""
     else: recs[name] += line
 got = [l.rstrip("\n").split("\t") for l in open(sys.argv[3])]
-assert got[0][:3] == ["name", "profile_0", "profile_1"] and got[0][-1] == "count", got[0][:3]
-assert len(got[0]) == 1 + 80 + 1
-for row, (nm, s) in zip(got[1:], recs.items()):
-    assert row[0] == nm
+assert got[0][:3] == ["name", "profile_0", "profile_1"] and got[0][-2:] == ["count", "region_index"], got[0][:3]
+assert len(got[0]) == 1 + 80 + 1 + 1
+for i, (row, (nm, s)) in enumerate(zip(got[1:], recs.items())):
+    assert row[0] == nm and row[-1] == str(i), (row[0], row[-1])
+    row = row[:-1]
     x = np.array([[1.0 if c.upper() == b else 0.0 for c in s] for b in "ACGT"])
     a = {"input": x}
     for L in model["layers"]:

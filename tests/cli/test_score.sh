@@ -50,7 +50,8 @@ for i, s in enumerate(seqs):
         assert (ohe[i, :, p] == want).all(), (i, p)
 rows = [l.rstrip("\n").split("\t") for l in open(pre + ".tsv")]
 hdr, rows = rows[0], rows[1:]
-assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "n_part"], hdr
+assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "n_part", "region_index"], hdr
+assert [r[8] for r in rows] == [str(i // 2) for i in range(len(rows))]  # the npz row of each TSV row
 assert len(rows) == 2 * len(seqs)
 for t, lab in ((0, "count"), (1, "profile_profile")):
     c = np.load(pre + "." + lab + ".contrib.npz")["arr_0"]

@@ -33,7 +33,8 @@ T = sys.argv[1]
 def rows(prefix, bed):
     names = [l.split("\t")[3] for l in open(bed)]
     arr = np.load(prefix + ".contrib.npz")["arr_0"]
-    tsv = {l.split("\t")[4]: l.split("\t")[5:] for l in list(open(prefix + ".tsv"))[1:]}
+    # all columns but region_index (the shard's own row, not the run's, in this recipe)
+    tsv = {l.split("\t")[4]: l.split("\t")[5:-1] for l in list(open(prefix + ".tsv"))[1:]}
     return {n: (arr[i], tsv[n]) for i, n in enumerate(names)}
 one = rows(T + "/one", T + "/in.bed")
 shards = {}

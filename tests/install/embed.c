@@ -31,12 +31,12 @@ int main(int argc, char **argv)
             sl_net_value_label(net, j, label, sizeof(label));
             printf("\t%s", label);
         }
-        printf("\n%s", argv[2]);
+        printf("\tregion_index\n%s", argv[2]); /* the one row is region 0 */
         for (int o = 0; o < net->n_outputs; o++) {
             const sl_layer_t *L = &net->layers[net->output_layer[o]];
             for (size_t k = 0; k < sl_layer_size(L); k++) printf("\t%.9g", a->act[net->output_layer[o]][k]);
         }
-        printf("\n");
+        printf("\t0\n");
         ret = 0;
     }
     sl_acts_destroy(a);

@@ -170,7 +170,9 @@ def run(*args):
 def read_predict(path):
     with open(path) as f:
         rows = [l.rstrip("\n").split("\t") for l in f]
-    return rows[0], np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    assert rows[0][-1] == "region_index", rows[0][-1]  # the last column joins to the npz row
+    assert [r[-1] for r in rows[1:]] == [str(i) for i in range(len(rows) - 1)]
+    return rows[0][:-1], np.array([[float(v) for v in r[1:-1]] for r in rows[1:]])
 
 
 class KerasBase(unittest.TestCase):
