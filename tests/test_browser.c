@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "seqlift/browser.h"
 
@@ -52,6 +53,7 @@ static void test_igv_groups(void **state)
     (void)state;
     char xml[512];
     const char *tmp = getenv("SEQLIFT_TMP") ? getenv("SEQLIFT_TMP") : "/tmp";
+    mkdir(tmp, 0755); /* this test may run before any other made the folder */
     snprintf(xml, sizeof xml, "%s/test_browser_session.xml", tmp);
     sl_browser_track_t t[] = {{"a.gata.bw", "gata <&>", "gata", SL_BROWSER_SIGNAL},
                               {"a.ebox.bw", "ebox", "ebox", SL_BROWSER_SIGNAL},
