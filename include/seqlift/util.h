@@ -50,6 +50,9 @@ void sl_ofile_abort(sl_ofile_t *f);
 char *sl_tmp_path(const char *path);
 int sl_rename_into_place(const char *tmp, const char *path);
 void sl_tmp_remove(const char *tmp);
+/* The end of a temporary of a two-phase output: renamed onto path when commit and
+ * *ret == 0 (*ret then takes the rename's result), else removed. NULL tmp: nothing. */
+void sl_tmp_settle(const char *tmp, const char *path, int commit, int *ret);
 /* Unlink every registered temporary file; async-signal-safe (what a signal handler
  * calls). sl_tmp_count: how many are registered (tests). */
 void sl_tmp_cleanup(void);

@@ -320,10 +320,7 @@ static void desc_free(sl_sink_t *s, int commit, int *ret)
     desc_sink_t *z = s->st;
     s->st = NULL;
     if (!z) return;
-    if (z->tmp) {
-        if (commit && *ret == 0) *ret = sl_rename_into_place(z->tmp, z->path);
-        else sl_tmp_remove(z->tmp);
-    }
+    sl_tmp_settle(z->tmp, z->path, commit, ret);
     free(z->tmp);
     free(z->path);
     free(z);

@@ -120,10 +120,7 @@ static void npz_free(sl_sink_t *s, int commit, int *ret)
         if (commit && *ret == 0) *ret = sl_npz_commit(z->w[k]);
         else sl_npz_abort(z->w[k]);
     }
-    if (z->win_tmp) {
-        if (commit && *ret == 0) *ret = sl_rename_into_place(z->win_tmp, z->win);
-        else sl_tmp_remove(z->win_tmp);
-    }
+    sl_tmp_settle(z->win_tmp, z->win, commit, ret);
     free(z->win_tmp);
     free(z->win);
     free(z->pred);
@@ -253,9 +250,7 @@ static void report_free(sl_sink_t *s, int commit, int *ret)
     s->st = NULL;
     if (!z) return;
     for (int t = 0; t < RF * z->nt && z->tmp; t++) {
-        if (!z->tmp[t]) continue;
-        if (commit && *ret == 0) *ret = sl_rename_into_place(z->tmp[t], z->path[t]);
-        else sl_tmp_remove(z->tmp[t]);
+        sl_tmp_settle(z->tmp[t], z->path[t], commit, ret);
         free(z->tmp[t]);
     }
     for (int t = 0; t < RF * z->nt && z->path; t++) free(z->path[t]);
@@ -547,10 +542,7 @@ static void views_free(sl_sink_t *s, int commit, int *ret)
     views_sink_t *v = s->st;
     s->st = NULL;
     if (!v) return;
-    if (v->xml_tmp) {
-        if (commit && *ret == 0) *ret = sl_rename_into_place(v->xml_tmp, v->xml);
-        else sl_tmp_remove(v->xml_tmp);
-    }
+    sl_tmp_settle(v->xml_tmp, v->xml, commit, ret);
     free(v->xml_tmp);
     free(v->xml);
     free(v);

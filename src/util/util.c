@@ -123,6 +123,13 @@ void sl_tmp_remove(const char *tmp)
     tmp_unregister(tmp);
 }
 
+void sl_tmp_settle(const char *tmp, const char *path, int commit, int *ret)
+{
+    if (!tmp) return;
+    if (commit && *ret == 0) *ret = sl_rename_into_place(tmp, path);
+    else sl_tmp_remove(tmp);
+}
+
 int sl_rename_into_place(const char *tmp, const char *path)
 {
     if (rename(tmp, path) != 0) {
