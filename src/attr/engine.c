@@ -76,6 +76,8 @@ struct sl_attr_s {
     double *dabs;       /* [2][n_targets][batch]: mean |Δ_k| over the references (rel_err);
                          * rc_average keeps the forward strand's in the second half */
     float *xrc, *rrc;   /* rc_average: reverse complements of the inputs and references */
+    int *pool_arg;      /* max pools: argmaxes of the input and a reference row [2][max_size] */
+    float *pool_best;   /* max pools: running maxima [max_size] */
     sl_attr_out_t *orc; /* rc_average: results of the reverse strand [batch] */
 };
 
@@ -142,6 +144,8 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->dabs);
     free(w->xrc);
     free(w->rrc);
+    free(w->pool_arg);
+    free(w->pool_best);
     for (int k = 0; w->orc && k < w->o.batch; k++) sl_attr_out_free(&w->orc[k]);
     free(w->orc);
     free(w);
@@ -387,6 +391,11 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
         w->started = sl_calloc((size_t)nl, 1, "multipliers");
         w->pool = sl_calloc((size_t)(plan->n_slots > 0 ? plan->n_slots : 1), sizeof(float *), "multipliers");
         if (!w->dx || !w->started || !w->pool) goto fail;
+        for (int l = 0; l < nl && !w->pool_arg; l++)
+            if (plan->need[l] && rule_of(net, l) == SL_RULE_MAXPOOL
+                && (!(w->pool_arg = sl_malloc(2 * w->max_size * sizeof(int), "max-pool argmaxes"))
+                    || !(w->pool_best = sl_malloc(w->max_size * sizeof(float), "max-pool argmaxes"))))
+                goto fail;
         for (; w->n_pool < plan->n_slots; w->n_pool++)
             if (!(w->pool[w->n_pool] = sl_malloc(plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
                 goto fail;
@@ -514,7 +523,36 @@ static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
     sl_layer_backward_linear(w->net, l, M, w->dx, rows, w->ar);
 }
 
-/* Max pools: route the multiplier of each output to its input(s). */
+/* Argmax of every window of max pool L over one row x of its producer P, per output
+ * element: arg[t][c] is the first position holding the maximum (-1: empty window).
+ * Channels innermost, so the scan reads rows of x contiguously. best: [C] scratch. */
+static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg, float *best)
+{
+    int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
+    for (int t = 0; t < L->len; t++) {
+        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, any = 0;
+        for (int j = 0; j < L->kernel; j++) {
+            int q = start + j * d;
+            if (q < 0 || q >= P->len) continue;
+            const float *xq = x + (size_t)q * C;
+            if (!any) {
+                for (int c = 0; c < C; c++) a[c] = q, best[c] = xq[c];
+                any = 1;
+                continue;
+            }
+            for (int c = 0; c < C; c++) {
+                int gt = xq[c] > best[c]; /* strict: the first maximum wins, NaN stays */
+                a[c] = gt ? q : a[c];
+                best[c] = gt ? xq[c] : best[c];
+            }
+        }
+        if (!any)
+            for (int c = 0; c < C; c++) a[c] = -1;
+    }
+}
+
+/* Max pools: route the multiplier of each output to its input(s). The input side's
+ * argmaxes are found once per sequence (rows of a sequence are consecutive). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
 {
     const sl_net_t *net = w->net;
@@ -523,31 +561,32 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     const sl_layer_t *P = &net->layers[p];
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
     int C = L->ch; /* global pools: one window of kernel = stride = the input length */
-    int d = L->dilation > 0 ? L->dilation : 1;
     int summation = 0, cross = 0; /* a new rule must be handled here (no default) */
     switch (w->o.maxpool) {
     case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
     case SL_MAXPOOL_CROSS: cross = !w->grad_mode; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
+    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1;
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
+        if (w->grad_mode) {
+            maxpool_argmax(L, P, xr, argx, w->pool_best);
+            argr = argx;
+        } else {
+            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx, w->pool_best), seq = w->row_seq[i];
+            maxpool_argmax(L, P, xr, argr, w->pool_best);
+        }
         for (int t = 0; t < L->len; t++) {
-            int start = t * L->stride - L->pad_left, kn = L->kernel, step = d;
+            const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;
+            const float *mt = mo + (size_t)t * C;
+            if (ax_t[0] < 0) continue; /* empty window (the same for every channel) */
             for (int c = 0; c < C; c++) {
-                int ax = -1, ar = -1;
-                for (int j = 0; j < kn; j++) {
-                    int q = start + j * step;
-                    if (q < 0 || q >= P->len) continue;
-                    size_t k = (size_t)q * C + c;
-                    if (ax < 0 || xi[k] > xi[(size_t)ax * C + c]) ax = q;
-                    if (ar < 0 || xr[k] > xr[(size_t)ar * C + c]) ar = q;
-                }
-                if (ax < 0) continue;
-                float m = mo[(size_t)t * C + c];
+                int ax = ax_t[c], ar = ar_t[c];
+                float m = mt[c];
                 size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
                 if (cross) {
                     /* the peers' rule (shap _deep/deep_pytorch.py maxpool, tangermeme
