@@ -736,9 +736,9 @@ static void backward(sl_attr_t *w, int t, int rows)
                 axpy_mul(w->mnx[p], s2, Nm, n);
             } else {
                 for (int i = 0; i < rows; i++)
-                    sl_attr_rescale(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
-                                    w->ar->act[l] + (size_t)i * sz, s + (size_t)i * sz, sz);
-                axpy_mul(w->mult[p], s, M, n);
+                    sl_attr_rescale_acc(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
+                                        w->ar->act[l] + (size_t)i * sz, M + (size_t)i * sz,
+                                        w->mult[p] + (size_t)i * sz, sz);
             }
             break;
         }
