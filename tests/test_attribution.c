@@ -408,7 +408,8 @@ static void test_thresholds(void **state)
     assert_true(fabs(m[0] - sg * (1 - sg)) < 1e-6);
 }
 
-/* sl_attr_rescale_acc is dst += m·mout with sl_attr_rescale's m, bit for bit: ReLU's
+/* sl_attr_rescale_acc is dst += m·mout (acc 0: 0 + m·mout, -0 to +0 as a zeroed
+ * buffer gives) with sl_attr_rescale's m, bit for bit: ReLU's
  * vectorised blocks (both branches, the tail) and the generic path (sigmoid) */
 static void test_rescale_acc(void **state)
 {
@@ -429,7 +430,11 @@ static void test_rescale_acc(void **state)
         sl_elementwise(&L, rin, ro, N);
         sl_attr_rescale(&L, xin, rin, xo, ro, m, N);
         for (int j = 0; j < N; j++) want[j] += m[j] * mo[j];
-        sl_attr_rescale_acc(&L, xin, rin, xo, ro, mo, got, N);
+        sl_attr_rescale_acc(&L, xin, rin, xo, ro, mo, got, N, 1);
+        assert_memory_equal(want, got, sizeof want);
+        for (int j = 0; j < N; j++) want[j] = 0.0f, got[j] = NAN; /* acc 0: as on a zeroed dst */
+        for (int j = 0; j < N; j++) want[j] += m[j] * mo[j];
+        sl_attr_rescale_acc(&L, xin, rin, xo, ro, mo, got, N, 0);
         assert_memory_equal(want, got, sizeof want);
     }
 }

@@ -551,6 +551,30 @@ static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float
     }
 }
 
+/* Whether layer l's backward writes every element of each producer's multipliers
+ * (the Rescale rule; add): a producer it writes first then needs no zeroing. */
+static int writes_whole(const sl_attr_t *w, int l)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    if (L->op == SL_OP_ADD) return 1;
+    return rule_of(w->net, l) == SL_RULE_NONLINEAR && !w->grad_mode && !w->rc[l];
+}
+
+/* add: every producer's multipliers += M, or = M where fresh (bit i: producer i's
+ * first write; 0 + M as the zeroed buffer's sum gives, so -0 becomes +0 alike).
+ * A producer listed twice is fresh only at its first listing. n: rows × size. */
+static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned fresh)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    for (int i = 0; i < L->n_in; i++) {
+        float *d = w->mult[L->in[i]];
+        if (i < 32 && (fresh >> i & 1u))
+            for (size_t j = 0; j < n; j++) d[j] = 0.0f + M[j];
+        else
+            for (size_t j = 0; j < n; j++) d[j] += M[j];
+    }
+}
+
 /* Max pools: route the multiplier of each output to its input(s). The input side's
  * argmaxes are found once per sequence (rows of a sequence are consecutive). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
@@ -667,18 +691,20 @@ static void backward(sl_attr_t *w, int t, int rows)
         const sl_layer_t *L = &net->layers[l];
         size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
         float *M = w->mult[l], *Pm = M, *Nm = M;
+        sl_op_rule_t rule = rule_of(net, l);
+        unsigned fresh = 0; /* producers whose mult buffer l writes first, in full: no zeroing */
         for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
             int p = L->in[i];
             if (w->started[p]) continue;
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
-            memset(w->mult[p], 0, np);
+            if (i < 32 && writes_whole(w, l)) fresh |= 1u << i;
+            else memset(w->mult[p], 0, np);
             if (w->mpx[p]) {
                 memset(w->mpx[p], 0, np);
                 memset(w->mnx[p], 0, np);
             }
             w->started[p] = 1;
         }
-        sl_op_rule_t rule = rule_of(net, l);
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
             for (size_t j = 0; j < n; j++) {
@@ -723,7 +749,10 @@ static void backward(sl_attr_t *w, int t, int rows)
             if (Pm != Nm) pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
             else linear_backward(w, l, rows, M);
             break;
-        case SL_RULE_LINEAR: linear_backward(w, l, rows, M); break;
+        case SL_RULE_LINEAR:
+            if (L->op == SL_OP_ADD) add_backward(w, l, n, M, fresh);
+            else linear_backward(w, l, rows, M);
+            break;
         case SL_RULE_NONLINEAR: {
             float *s = w->s[0];
             if (w->grad_mode) {
@@ -738,7 +767,7 @@ static void backward(sl_attr_t *w, int t, int rows)
                 for (int i = 0; i < rows; i++)
                     sl_attr_rescale_acc(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
                                         w->ar->act[l] + (size_t)i * sz, M + (size_t)i * sz,
-                                        w->mult[p] + (size_t)i * sz, sz);
+                                        w->mult[p] + (size_t)i * sz, sz, !fresh);
             }
             break;
         }

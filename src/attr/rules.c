@@ -118,7 +118,7 @@ void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, co
  * may be inf/NaN; it is never kept). Same float operations as sl_attr_rescale. */
 #define RELU_BLK 16
 static void relu_rescale_acc(const float *xin, const float *rin, const float *xout, const float *rout,
-                             const float *mout, float *dst, size_t n)
+                             const float *mout, float *dst, size_t n, int acc)
 {
     size_t i = 0;
     for (; i + RELU_BLK <= n; i += RELU_BLK) {
@@ -126,29 +126,29 @@ static void relu_rescale_acc(const float *xin, const float *rin, const float *xo
         for (int k = 0; k < RELU_BLK; k++) {
             float dx = xin[i + k] - rin[i + k], q = (xout[i + k] - rout[i + k]) / dx;
             float m = fabsf(dx) < SL_ATTR_NEAR_ZERO ? (float)(rin[i + k] > 0) : q;
-            t[k] = dst[i + k] + m * mout[i + k];
+            t[k] = (acc ? dst[i + k] : 0.0f) + m * mout[i + k];
         }
         memcpy(dst + i, t, sizeof t);
     }
     for (; i < n; i++) {
         float dx = xin[i] - rin[i];
         float m = fabsf(dx) < SL_ATTR_NEAR_ZERO ? (float)(rin[i] > 0) : (xout[i] - rout[i]) / dx;
-        dst[i] += m * mout[i];
+        dst[i] = (acc ? dst[i] : 0.0f) + m * mout[i];
     }
 }
 
 void sl_attr_rescale_acc(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
-                         const float *rout, const float *mout, float *dst, size_t n)
+                         const float *rout, const float *mout, float *dst, size_t n, int acc)
 {
     if (L->op == SL_OP_RELU && !sl_ops[L->op].secant) {
-        relu_rescale_acc(xin, rin, xout, rout, mout, dst, n);
+        relu_rescale_acc(xin, rin, xout, rout, mout, dst, n, acc);
         return;
     }
     float m[RULE_CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += RULE_CHUNK) {
         size_t c = n - i0 < RULE_CHUNK ? n - i0 : RULE_CHUNK;
         sl_attr_rescale(L, xin + i0, rin + i0, xout + i0, rout + i0, m, c);
-        for (size_t j = 0; j < c; j++) dst[i0 + j] += m[j] * mout[i0 + j];
+        for (size_t j = 0; j < c; j++) dst[i0 + j] = (acc ? dst[i0 + j] : 0.0f) + m[j] * mout[i0 + j];
     }
 }
 
