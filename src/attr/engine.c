@@ -556,7 +556,7 @@ static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float
 static int writes_whole(const sl_attr_t *w, int l)
 {
     const sl_layer_t *L = &w->net->layers[l];
-    if (L->op == SL_OP_ADD) return 1;
+    if (L->op == SL_OP_ADD || L->op == SL_OP_CROP) return 1; /* crop: zeroes the margins itself */
     return rule_of(w->net, l) == SL_RULE_NONLINEAR && !w->grad_mode && !w->rc[l];
 }
 
@@ -572,6 +572,26 @@ static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned
             for (size_t j = 0; j < n; j++) d[j] = 0.0f + M[j];
         else
             for (size_t j = 0; j < n; j++) d[j] += M[j];
+    }
+}
+
+/* crop: the producer's multipliers += M on the kept slice; where fresh, the slice
+ * = 0 + M and the margins 0 (as the zeroed buffer's sum gives), so the producer's
+ * buffer is written once instead of zeroed and then added to. */
+static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fresh)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    if (!fresh) {
+        linear_backward(w, l, rows, M);
+        return;
+    }
+    size_t C = (size_t)L->ch, in = (size_t)L->in_len * C, a = (size_t)L->crop_start * C, k = (size_t)L->len * C;
+    for (int i = 0; i < rows; i++) {
+        float *d = w->mult[L->in[0]] + (size_t)i * in;
+        const float *m = M + (size_t)i * k;
+        memset(d, 0, a * sizeof(float));
+        for (size_t j = 0; j < k; j++) d[a + j] = 0.0f + m[j];
+        memset(d + a + k, 0, (in - a - k) * sizeof(float));
     }
 }
 
@@ -751,6 +771,7 @@ static void backward(sl_attr_t *w, int t, int rows)
             break;
         case SL_RULE_LINEAR:
             if (L->op == SL_OP_ADD) add_backward(w, l, n, M, fresh);
+            else if (L->op == SL_OP_CROP) crop_backward(w, l, rows, M, fresh & 1u);
             else linear_backward(w, l, rows, M);
             break;
         case SL_RULE_NONLINEAR: {
