@@ -568,10 +568,7 @@ static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned
     const sl_layer_t *L = &w->net->layers[l];
     for (int i = 0; i < L->n_in; i++) {
         float *d = w->mult[L->in[i]];
-        if (i < 32 && (fresh >> i & 1u))
-            for (size_t j = 0; j < n; j++) d[j] = 0.0f + M[j];
-        else
-            for (size_t j = 0; j < n; j++) d[j] += M[j];
+        sl_nn_add_to(d, M, n, !(i < 32 && (fresh >> i & 1u)));
     }
 }
 
@@ -590,7 +587,7 @@ static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fre
         float *d = w->mult[L->in[0]] + (size_t)i * in;
         const float *m = M + (size_t)i * k;
         memset(d, 0, a * sizeof(float));
-        for (size_t j = 0; j < k; j++) d[a + j] = 0.0f + m[j];
+        sl_nn_add_to(d + a, m, k, 0);
         memset(d + a + k, 0, (in - a - k) * sizeof(float));
     }
 }

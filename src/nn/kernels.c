@@ -233,6 +233,21 @@ static void add_vec(float *y, const float *x, size_t n) /* y += x */
     for (; i < n; i++) y[i] += x[i];
 }
 
+void sl_nn_add_to(float *y, const float *x, size_t n, int acc)
+{
+    if (acc) {
+        add_vec(y, x, n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = 0.0f + x[i + k];
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = 0.0f + x[i];
+}
+
 static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = a + b */
 {
     size_t i = 0;
