@@ -408,6 +408,37 @@ static void test_thresholds(void **state)
     assert_true(fabs(m[0] - sg * (1 - sg)) < 1e-6);
 }
 
+/* sl_attr_rescale_acc is dst += m·mout (acc 0: 0 + m·mout, -0 to +0 as a zeroed
+ * buffer gives) with sl_attr_rescale's m, bit for bit: ReLU's
+ * vectorised blocks (both branches, the tail) and the generic path (sigmoid) */
+static void test_rescale_acc(void **state)
+{
+    (void)state;
+    enum { N = 37 };
+    sl_layer_t L = {0};
+    sl_op_t ops[2] = {SL_OP_RELU, SL_OP_SIGMOID};
+    for (int o = 0; o < 2; o++) {
+        L.op = ops[o];
+        float xin[N], rin[N], xo[N], ro[N], mo[N], m[N], want[N], got[N];
+        for (int j = 0; j < N; j++) {
+            rin[j] = (float)((j * 7919) % 23 - 11) / 5.0f;
+            xin[j] = j % 5 == 0 ? rin[j] + (j % 2 ? 5e-8f : 0.0f) : (float)((j * 104729) % 29 - 14) / 7.0f;
+            mo[j] = (float)(j % 11 - 5) / 3.0f;
+            want[j] = got[j] = (float)j / 9.0f;
+        }
+        sl_elementwise(&L, xin, xo, N);
+        sl_elementwise(&L, rin, ro, N);
+        sl_attr_rescale(&L, xin, rin, xo, ro, m, N);
+        for (int j = 0; j < N; j++) want[j] += m[j] * mo[j];
+        sl_attr_rescale_acc(&L, xin, rin, xo, ro, mo, got, N, 1);
+        assert_memory_equal(want, got, sizeof want);
+        for (int j = 0; j < N; j++) want[j] = 0.0f, got[j] = NAN; /* acc 0: as on a zeroed dst */
+        for (int j = 0; j < N; j++) want[j] += m[j] * mo[j];
+        sl_attr_rescale_acc(&L, xin, rin, xo, ro, mo, got, N, 0);
+        assert_memory_equal(want, got, sizeof want);
+    }
+}
+
 static void test_targets_parse(void **state)
 {
     (void)state;
@@ -501,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_rescale_acc),
         cmocka_unit_test(test_targets_parse),     cmocka_unit_test(test_maxpool_cross),
         cmocka_unit_test(test_nonfinite_refused),
     };

@@ -67,6 +67,11 @@ float sl_attr_pseudocount(float v);
  * |Δx| < SL_ATTR_NEAR_ZERO. xin/rin: input on input/reference, xout/rout: outputs. */
 void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                      const float *rout, float *m, size_t n);
+/* dst += m · mout with m the Rescale multipliers of sl_attr_rescale (bit-identical),
+ * in one pass without an m buffer (the backward step of a Rescale nonlinearity);
+ * acc 0: dst = 0 + m · mout, as on a zeroed dst, without reading it. */
+void sl_attr_rescale_acc(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
+                         const float *rout, const float *mout, float *dst, size_t n, int acc);
 /* RevealCancel of elementwise layer L at reference input rin, for input difference
  * parts dpos (>= 0) and dneg (<= 0) (pseudocounts applied here). Outputs (any may be
  * NULL): ypos/yneg = Δy⁺/Δy⁻, mpos/mneg = Δy⁺/Δx⁺ and Δy⁻/Δx⁻ (the multipliers). */

@@ -76,6 +76,8 @@ struct sl_attr_s {
     double *dabs;       /* [2][n_targets][batch]: mean |Δ_k| over the references (rel_err);
                          * rc_average keeps the forward strand's in the second half */
     float *xrc, *rrc;   /* rc_average: reverse complements of the inputs and references */
+    int *pool_arg;      /* max pools: argmaxes of the input and a reference row [2][max_size] */
+    float *pool_best;   /* max pools: running maxima [max_size] */
     sl_attr_out_t *orc; /* rc_average: results of the reverse strand [batch] */
 };
 
@@ -142,6 +144,8 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->dabs);
     free(w->xrc);
     free(w->rrc);
+    free(w->pool_arg);
+    free(w->pool_best);
     for (int k = 0; w->orc && k < w->o.batch; k++) sl_attr_out_free(&w->orc[k]);
     free(w->orc);
     free(w);
@@ -387,6 +391,11 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
         w->started = sl_calloc((size_t)nl, 1, "multipliers");
         w->pool = sl_calloc((size_t)(plan->n_slots > 0 ? plan->n_slots : 1), sizeof(float *), "multipliers");
         if (!w->dx || !w->started || !w->pool) goto fail;
+        for (int l = 0; l < nl && !w->pool_arg; l++)
+            if (plan->need[l] && rule_of(net, l) == SL_RULE_MAXPOOL
+                && (!(w->pool_arg = sl_malloc(2 * w->max_size * sizeof(int), "max-pool argmaxes"))
+                    || !(w->pool_best = sl_malloc(w->max_size * sizeof(float), "max-pool argmaxes"))))
+                goto fail;
         for (; w->n_pool < plan->n_slots; w->n_pool++)
             if (!(w->pool[w->n_pool] = sl_malloc(plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
                 goto fail;
@@ -514,7 +523,77 @@ static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
     sl_layer_backward_linear(w->net, l, M, w->dx, rows, w->ar);
 }
 
-/* Max pools: route the multiplier of each output to its input(s). */
+/* Argmax of every window of max pool L over one row x of its producer P, per output
+ * element: arg[t][c] is the first position holding the maximum (-1: empty window).
+ * Channels innermost, so the scan reads rows of x contiguously. best: [C] scratch. */
+static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg, float *best)
+{
+    int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
+    for (int t = 0; t < L->len; t++) {
+        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, any = 0;
+        for (int j = 0; j < L->kernel; j++) {
+            int q = start + j * d;
+            if (q < 0 || q >= P->len) continue;
+            const float *xq = x + (size_t)q * C;
+            if (!any) {
+                for (int c = 0; c < C; c++) a[c] = q, best[c] = xq[c];
+                any = 1;
+                continue;
+            }
+            for (int c = 0; c < C; c++) {
+                int gt = xq[c] > best[c]; /* strict: the first maximum wins, NaN stays */
+                a[c] = gt ? q : a[c];
+                best[c] = gt ? xq[c] : best[c];
+            }
+        }
+        if (!any)
+            for (int c = 0; c < C; c++) a[c] = -1;
+    }
+}
+
+/* Whether layer l's backward writes every element of each producer's multipliers
+ * (the Rescale rule; add): a producer it writes first then needs no zeroing. */
+static int writes_whole(const sl_attr_t *w, int l)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    if (L->op == SL_OP_ADD || L->op == SL_OP_CROP) return 1; /* crop: zeroes the margins itself */
+    return rule_of(w->net, l) == SL_RULE_NONLINEAR && !w->grad_mode && !w->rc[l];
+}
+
+/* add: every producer's multipliers += M, or = M where fresh (bit i: producer i's
+ * first write; 0 + M as the zeroed buffer's sum gives, so -0 becomes +0 alike).
+ * A producer listed twice is fresh only at its first listing. n: rows × size. */
+static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned fresh)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    for (int i = 0; i < L->n_in; i++) {
+        float *d = w->mult[L->in[i]];
+        sl_nn_add_to(d, M, n, !(i < 32 && (fresh >> i & 1u)));
+    }
+}
+
+/* crop: the producer's multipliers += M on the kept slice; where fresh, the slice
+ * = 0 + M and the margins 0 (as the zeroed buffer's sum gives), so the producer's
+ * buffer is written once instead of zeroed and then added to. */
+static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fresh)
+{
+    const sl_layer_t *L = &w->net->layers[l];
+    if (!fresh) {
+        linear_backward(w, l, rows, M);
+        return;
+    }
+    size_t C = (size_t)L->ch, in = (size_t)L->in_len * C, a = (size_t)L->crop_start * C, k = (size_t)L->len * C;
+    for (int i = 0; i < rows; i++) {
+        float *d = w->mult[L->in[0]] + (size_t)i * in;
+        const float *m = M + (size_t)i * k;
+        memset(d, 0, a * sizeof(float));
+        sl_nn_add_to(d + a, m, k, 0);
+        memset(d + a + k, 0, (in - a - k) * sizeof(float));
+    }
+}
+
+/* Max pools: route the multiplier of each output to its input(s). The input side's
+ * argmaxes are found once per sequence (rows of a sequence are consecutive). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
 {
     const sl_net_t *net = w->net;
@@ -523,31 +602,32 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     const sl_layer_t *P = &net->layers[p];
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
     int C = L->ch; /* global pools: one window of kernel = stride = the input length */
-    int d = L->dilation > 0 ? L->dilation : 1;
     int summation = 0, cross = 0; /* a new rule must be handled here (no default) */
     switch (w->o.maxpool) {
     case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
     case SL_MAXPOOL_CROSS: cross = !w->grad_mode; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
+    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1;
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
+        if (w->grad_mode) {
+            maxpool_argmax(L, P, xr, argx, w->pool_best);
+            argr = argx;
+        } else {
+            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx, w->pool_best), seq = w->row_seq[i];
+            maxpool_argmax(L, P, xr, argr, w->pool_best);
+        }
         for (int t = 0; t < L->len; t++) {
-            int start = t * L->stride - L->pad_left, kn = L->kernel, step = d;
+            const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;
+            const float *mt = mo + (size_t)t * C;
+            if (ax_t[0] < 0) continue; /* empty window (the same for every channel) */
             for (int c = 0; c < C; c++) {
-                int ax = -1, ar = -1;
-                for (int j = 0; j < kn; j++) {
-                    int q = start + j * step;
-                    if (q < 0 || q >= P->len) continue;
-                    size_t k = (size_t)q * C + c;
-                    if (ax < 0 || xi[k] > xi[(size_t)ax * C + c]) ax = q;
-                    if (ar < 0 || xr[k] > xr[(size_t)ar * C + c]) ar = q;
-                }
-                if (ax < 0) continue;
-                float m = mo[(size_t)t * C + c];
+                int ax = ax_t[c], ar = ar_t[c];
+                float m = mt[c];
                 size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
                 if (cross) {
                     /* the peers' rule (shap _deep/deep_pytorch.py maxpool, tangermeme
@@ -628,18 +708,20 @@ static void backward(sl_attr_t *w, int t, int rows)
         const sl_layer_t *L = &net->layers[l];
         size_t sz = sl_layer_size(L), n = (size_t)rows * sz;
         float *M = w->mult[l], *Pm = M, *Nm = M;
+        sl_op_rule_t rule = rule_of(net, l);
+        unsigned fresh = 0; /* producers whose mult buffer l writes first, in full: no zeroing */
         for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
             int p = L->in[i];
             if (w->started[p]) continue;
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
-            memset(w->mult[p], 0, np);
+            if (i < 32 && writes_whole(w, l)) fresh |= 1u << i;
+            else memset(w->mult[p], 0, np);
             if (w->mpx[p]) {
                 memset(w->mpx[p], 0, np);
                 memset(w->mnx[p], 0, np);
             }
             w->started[p] = 1;
         }
-        sl_op_rule_t rule = rule_of(net, l);
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
             for (size_t j = 0; j < n; j++) {
@@ -684,7 +766,11 @@ static void backward(sl_attr_t *w, int t, int rows)
             if (Pm != Nm) pass_pn_pair(L, Pm, Nm, w->mpx[p], w->mnx[p], n, 1);
             else linear_backward(w, l, rows, M);
             break;
-        case SL_RULE_LINEAR: linear_backward(w, l, rows, M); break;
+        case SL_RULE_LINEAR:
+            if (L->op == SL_OP_ADD) add_backward(w, l, n, M, fresh);
+            else if (L->op == SL_OP_CROP) crop_backward(w, l, rows, M, fresh & 1u);
+            else linear_backward(w, l, rows, M);
+            break;
         case SL_RULE_NONLINEAR: {
             float *s = w->s[0];
             if (w->grad_mode) {
@@ -697,9 +783,9 @@ static void backward(sl_attr_t *w, int t, int rows)
                 axpy_mul(w->mnx[p], s2, Nm, n);
             } else {
                 for (int i = 0; i < rows; i++)
-                    sl_attr_rescale(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
-                                    w->ar->act[l] + (size_t)i * sz, s + (size_t)i * sz, sz);
-                axpy_mul(w->mult[p], s, M, n);
+                    sl_attr_rescale_acc(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
+                                        w->ar->act[l] + (size_t)i * sz, M + (size_t)i * sz,
+                                        w->mult[p] + (size_t)i * sz, sz, !fresh);
             }
             break;
         }

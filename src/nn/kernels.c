@@ -233,6 +233,32 @@ static void add_vec(float *y, const float *x, size_t n) /* y += x */
     for (; i < n; i++) y[i] += x[i];
 }
 
+void sl_nn_add_to(float *y, const float *x, size_t n, int acc)
+{
+    if (acc) {
+        add_vec(y, x, n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = 0.0f + x[i + k];
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = 0.0f + x[i];
+}
+
+static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = a + b */
+{
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = a[i + k] + b[i + k];
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
 static inline float max2(float a, float b)
 {
     uint32_t ua, ub, m = -(uint32_t)(a > b);
@@ -665,8 +691,14 @@ void sl_k_add(const sl_net_t *net, const sl_layer_t *L, const float *const *in, 
 {
     size_t size = (size_t)n * sl_layer_size(L);
     (void)net, (void)scratch;
-    if (out != in[0]) memcpy(out, in[0], size * sizeof(float));
-    for (int i = 1; i < L->n_in; i++) add_vec(out, in[i], size);
+    int i = 1;
+    if (out != in[0] && L->n_in >= 2) { /* the first sum straight into out: no copy of in[0] */
+        add2_vec(out, in[0], in[1], size);
+        i = 2;
+    } else if (out != in[0]) {
+        memcpy(out, in[0], size * sizeof(float));
+    }
+    for (; i < L->n_in; i++) add_vec(out, in[i], size);
 }
 
 void sl_k_add_bw(const sl_net_t *net, const sl_layer_t *L, const float *dy, float *const *dx, int n,

@@ -159,6 +159,8 @@ sl_op_map_f sl_k_relu, sl_k_relu_d, sl_k_sigmoid, sl_k_sigmoid_d, sl_k_tanh, sl_
     sl_k_softplus_d, sl_k_elu, sl_k_elu_d, sl_k_exp, sl_k_exp_d, sl_k_gelu, sl_k_gelu_d, sl_k_log, sl_k_log_d;
 sl_op_secant_f sl_k_sigmoid_s, sl_k_tanh_s, sl_k_softplus_s, sl_k_elu_s, sl_k_exp_s, sl_k_gelu_s, sl_k_log_s;
 
+/* y += x (acc), or y = 0 + x: a zeroed y's sum without the zeroing (-0 becomes +0). */
+void sl_nn_add_to(float *y, const float *x, size_t n, int acc);
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
 size_t sl_nn_col_size(const sl_layer_t *L);
 /* Floats of padding scratch layer L's GEMMs need (0 unless batch-wide). */
