@@ -14,6 +14,7 @@ PKGS=(build-essential cmake pkg-config git
       chromium
       igv xvfb xauth
       clang libclang-rt-14-dev valgrind
+      libgfortran-12-dev   # libgfortran.a: a static link of OpenBLAS (pkg-config --static) needs it
       snakemake)
 
 if [ "${SEQLIFT_SKIP_APT:-0}" != 1 ]; then
