@@ -50,6 +50,10 @@ void sl_ofile_abort(sl_ofile_t *f);
 char *sl_tmp_path(const char *path);
 int sl_rename_into_place(const char *tmp, const char *path);
 void sl_tmp_remove(const char *tmp);
+/* A whole regular file into memory, NUL-terminated (caller frees); *len its size.
+ * NULL with one line ("cannot open: <reason>", "not a regular file", "cannot read
+ * the file") naming path. */
+char *sl_read_file(const char *path, size_t *len);
 /* The end of a temporary of a two-phase output: renamed onto path when commit and
  * *ret == 0 (*ret then takes the rename's result), else removed. NULL tmp: nothing. */
 void sl_tmp_settle(const char *tmp, const char *path, int commit, int *ret);

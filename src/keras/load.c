@@ -37,33 +37,6 @@ int sl_keras_is_hdf5(const char *path)
     return found;
 }
 
-/* A whole (regular) file, NUL-terminated; NULL (reported) on error. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    struct stat sb;
-    char *buf = NULL;
-    if (!fp) {
-        sl_log_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0) {
-        sl_log_error("%s: not a regular file", path);
-        fclose(fp);
-        return NULL;
-    }
-    size_t n = (size_t)sb.st_size;
-    if ((buf = sl_malloc(n + 1, path)) && fread(buf, 1, n, fp) == n) {
-        buf[n] = 0, *len = n;
-        fclose(fp);
-        return buf;
-    }
-    if (buf) sl_log_error("%s: cannot read the file", path);
-    free(buf);
-    fclose(fp);
-    return NULL;
-}
-
 void sl_keras_conv_free(sl_keras_conv_t *c)
 {
     if (!c) return;
@@ -135,7 +108,7 @@ int sl_keras_convert(const char *path, const char *weights_path, const char *alp
         sl_log_error("%s: not an HDF5 file (no HDF5 signature)", h5);
         return -1;
     }
-    if (weights_path && !(arch = slurp(path, &arch_len))) return -1;
+    if (weights_path && !(arch = sl_read_file(path, &arch_len))) return -1;
     hid_t f = kh5_open(h5, NULL, 0);
     int r = f < 0 ? -1 : convert_open(f, h5, arch, arch_len, path, alphabet, out);
     if (f >= 0) H5Fclose(f);
@@ -149,7 +122,7 @@ sl_net_t *sl_model_load(const char *path, const char *weights_path, const char *
     if (h5 < 0) return NULL;
     if (!h5) { /* JSON: seqlift's own, or a Keras architecture */
         size_t len = 0;
-        char *text = slurp(path, &len);
+        char *text = sl_read_file(path, &len);
         if (!text) return NULL;
         cJSON *root = cJSON_ParseWithLength(text, len);
         const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");

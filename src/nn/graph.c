@@ -373,47 +373,13 @@ sl_net_t *sl_net_load_mem(const char *json, size_t json_len, const void *st, siz
     return net;
 }
 
-/* Whole file into memory; NULL (reported) on error. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    if (!fp) {
-        sl_log_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat sb; /* a directory opens, and its "size" would be asked of malloc */
-    if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        sl_log_error("%s: not a regular file", path);
-        fclose(fp);
-        return NULL;
-    }
-    if (fseek(fp, 0, SEEK_END) < 0) goto fail;
-    long sz = ftell(fp);
-    if (sz < 0 || fseek(fp, 0, SEEK_SET) < 0) goto fail;
-    if (!(buf = sl_malloc((size_t)sz + 1, path))) {
-        fclose(fp);
-        return NULL;
-    }
-    if (fread(buf, 1, (size_t)sz, fp) != (size_t)sz) goto fail;
-    buf[sz] = 0;
-    *len = (size_t)sz;
-    fclose(fp);
-    return buf;
-fail:
-    sl_log_error("%s: cannot read the file", path);
-    free(buf);
-    fclose(fp);
-    return NULL;
-}
-
 sl_net_t *sl_net_load(const char *json_path)
 {
     size_t jlen = 0, slen = 0;
     char *json = NULL, *st = NULL, *wpath = NULL;
     cJSON *root = NULL;
     sl_net_t *net = NULL;
-    if (!(json = read_file(json_path, &jlen))) goto fail;
+    if (!(json = sl_read_file(json_path, &jlen))) goto fail;
     if (!(root = cJSON_ParseWithLength(json, jlen))) {
         sl_log_error("%s: not valid JSON", json_path);
         goto fail;
@@ -429,7 +395,7 @@ sl_net_t *sl_net_load(const char *json_path)
     if (!(wpath = sl_malloc(dlen + strlen(w->valuestring) + 1, "path"))) goto fail;
     memcpy(wpath, json_path, dlen);
     strcpy(wpath + dlen, w->valuestring);
-    if (!(st = read_file(wpath, &slen))) goto fail;
+    if (!(st = sl_read_file(wpath, &slen))) goto fail;
     net = net_build(root, st, slen, json_path, wpath);
 fail:
     cJSON_Delete(root);

@@ -123,6 +123,39 @@ void sl_tmp_remove(const char *tmp)
     tmp_unregister(tmp);
 }
 
+char *sl_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    if (!fp) {
+        sl_log_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb; /* a directory opens, and its "size" would be asked of malloc */
+    if (fstat(fileno(fp), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        sl_log_error("%s: not a regular file", path);
+        fclose(fp);
+        return NULL;
+    }
+    if (fseek(fp, 0, SEEK_END) < 0) goto fail;
+    long sz = ftell(fp);
+    if (sz < 0 || fseek(fp, 0, SEEK_SET) < 0) goto fail;
+    if (!(buf = sl_malloc((size_t)sz + 1, path))) {
+        fclose(fp);
+        return NULL;
+    }
+    if (fread(buf, 1, (size_t)sz, fp) != (size_t)sz) goto fail;
+    buf[sz] = 0;
+    *len = (size_t)sz;
+    fclose(fp);
+    return buf;
+fail:
+    sl_log_error("%s: cannot read the file", path);
+    free(buf);
+    fclose(fp);
+    return NULL;
+}
+
 void sl_tmp_settle(const char *tmp, const char *path, int commit, int *ret)
 {
     if (!tmp) return;
