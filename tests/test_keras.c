@@ -2,7 +2,10 @@
  * one the fuzzers use) on the real Keras 2.1.6 model of test_data/keras/: it converts
  * to the same safetensors bytes as the file path, the result loads and runs, and
  * truncated or byte-flipped HDF5 images and broken JSON fail cleanly (or, when the flip
- * hits a weight's bytes, give a model that loads). */
+ * hits a weight's bytes, give a model that loads). Its variable-length `keras_version`
+ * string, patched into every form of corrupt global heap the reader checks for
+ * (libhdf5 1.10 would spin or read out of bounds on them), fails fast with one line;
+ * no HDF5 object stays open after any conversion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keras/keras_priv.h"
 #include "seqlift/keras.h"
+#include "seqlift/log.h"
 #include "seqlift/model.h"
 
 #define DIR "test_data/keras/"
@@ -34,6 +39,9 @@ static unsigned char *slurp(const char *path, size_t *len)
     *len = (size_t)n;
     return b;
 }
+
+/* every HDF5 object of every file closed */
+static void assert_nothing_open(void) { assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0); }
 
 /* stderr to /dev/null around the noisy cases (every failure prints its one line) */
 static FILE *quiet(void) { return freopen("/dev/null", "w", stderr); }
@@ -68,6 +76,7 @@ static void test_mem_matches_file(void **state)
     sl_keras_conv_free(&b);
     free(arch);
     free(w);
+    assert_nothing_open();
 }
 
 static void test_mem_broken(void **state)
@@ -106,6 +115,121 @@ static void test_mem_broken(void **state)
     assert_int_equal(sl_keras_convert_mem(w, wl, (char *)arch, al, "TGCX", "alphabet", &c), -1);
     free(arch);
     free(w);
+    assert_nothing_open();
+}
+
+/* the last error line */
+static char last_err[512];
+static void keep_error(sl_log_level_t level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (level == SL_LOG_ERROR) snprintf(last_err, sizeof last_err, "%s", msg);
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> 8 * i);
+}
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void test_vlen_heap_checks(void **state)
+{
+    (void)state;
+    size_t al, wl;
+    unsigned char *arch = slurp(ARCH, &al), *w = slurp(WEIGHTS, &wl), *m = malloc(wl);
+    assert_non_null(m);
+    /* the file's one global heap collection (no user block: addresses are offsets) */
+    size_t G = 0;
+    while (G + 4 <= wl && memcmp(w + G, "GCOL", 4) != 0) G++;
+    assert_true(G + 4096 <= wl);
+    assert_int_equal(get_le(w + G + 8, 8), 4096);
+    /* objects from G + 16: 16-byte header (index, refs, reserved, size), data padded to 8 */
+    size_t obj[3] = {0}, p = G + 16;
+    for (int k = 0; k < 3; k++) {
+        unsigned idx = (unsigned)get_le(w + p, 2);
+        assert_true(idx < 3);
+        obj[idx] = p;
+        p += idx ? 16 + ((get_le(w + p + 8, 8) + 7) & ~7ull) : get_le(w + p + 8, 8);
+    }
+    assert_memory_equal(w + obj[2] + 16, "2.1.6", 5); /* keras_version: index 2, then the free space */
+    assert_int_equal(p, G + 4096);
+    /* the attribute's (length, address, index) */
+    size_t T = 0;
+    while (T + 16 <= wl && !(get_le(w + T, 4) == 5 && get_le(w + T + 4, 8) == G && get_le(w + T + 12, 4) == 2)) T++;
+    assert_true(T + 16 <= wl);
+
+    const struct {
+        size_t at;
+        uint64_t v;
+        int n;
+        const char *words; /* NULL: converts */
+    } cases[] = {
+        {0, 0, 0, NULL},                                               /* as written */
+        {T + 4, 0, 8, NULL},                                           /* a null string (address 0) */
+        {0, 0, 0, "do not fill"},                                      /* free space of size 0 (obj[0] below) */
+        {0, 6, 8, "length is not its heap object's"},                  /* obj[2] size 6 */
+        {0, 5000, 8, "runs past its collection"},                      /* obj[2] size 5000 */
+        {T + 12, 9, 4, "no such object"},                              /* index 9 */
+        {T + 12, 0, 4, "no such object"},                              /* index 0 (free space) */
+        {T, 4, 4, "length is not its heap object's"},                  /* length 4 */
+        {T + 4, G + 8, 8, "no global heap collection"},                /* address inside the collection */
+        {T + 4, (uint64_t)1 << 40, 8, "outside the file"},             /* address past the end */
+        {G + 8, 100, 8, "impossible size"},                            /* collection smaller than 4096 */
+        {G + 8, (uint64_t)1 << 40, 8, "impossible size"},              /* collection past the end */
+    };
+    sl_log_set_callback(keep_error, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(m, w, wl);
+        size_t at = cases[i].at;
+        if (i == 2) at = obj[0] + 8, put_le(m + at, 0, 8);
+        else if (i == 3 || i == 4) at = obj[2] + 8, put_le(m + at, cases[i].v, 8);
+        else if (cases[i].n) put_le(m + at, cases[i].v, cases[i].n);
+        sl_keras_conv_t c;
+        last_err[0] = 0;
+        int r = sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "heap.h5", &c);
+        if (!cases[i].words) {
+            assert_int_equal(r, 0);
+            sl_keras_conv_free(&c);
+            continue;
+        }
+        assert_int_equal(r, -1);
+        assert_non_null(strstr(last_err, "heap.h5: attribute 'keras_version': corrupt variable-length string: "));
+        assert_non_null(strstr(last_err, cases[i].words));
+    }
+    sl_log_set_callback(NULL, NULL);
+    free(m);
+    free(arch);
+    free(w);
+    assert_nothing_open();
+}
+
+/* kh5_close fails when the reader left an object of the file open; the EOA the reader
+ * takes from the superblock is libhdf5's. */
+static void test_close_checks_objects(void **state)
+{
+    (void)state;
+    kh5_file_t f;
+    assert_int_equal(kh5_open(&f, WEIGHTS, NULL, 0), 0);
+    haddr_t eoa = 0;
+    assert_true(H5Fget_eoa(f.id, &eoa) >= 0); /* sec2 only; the absolute EOA */
+    assert_int_equal(f.base, 0);
+    assert_int_equal(f.eoa, eoa);
+    hid_t g = H5Gopen2(f.id, "conv1d_1", H5P_DEFAULT);
+    assert_true(g >= 0);
+    sl_log_set_callback(keep_error, NULL);
+    assert_int_equal(kh5_close(&f), -1);
+    sl_log_set_callback(NULL, NULL);
+    assert_non_null(strstr(last_err, "1 HDF5 objects left open"));
+    H5Gclose(g); /* the file closes with its last object */
+    assert_nothing_open();
+    assert_int_equal(kh5_open(&f, WEIGHTS, NULL, 0), 0);
+    assert_int_equal(kh5_close(&f), 0);
+    assert_nothing_open();
 }
 
 int main(void)
@@ -113,6 +237,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mem_matches_file),
         cmocka_unit_test(test_mem_broken),
+        cmocka_unit_test(test_vlen_heap_checks),
+        cmocka_unit_test(test_close_checks_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,7 @@ typedef struct {
 typedef struct {
     const char *file;        /* the architecture's file, for messages */
     const char *wfile;       /* the weights' file */
+    const kh5_file_t *wf;    /* the weights' HDF5 file */
     hid_t wroot;
     cJSON *layers;
     ktensor_data_t *t;
@@ -393,7 +394,7 @@ static int open_weights(kctx_t *c, const klayer_t *L, kwsrc_t **out)
         return wlerr(L, "cannot open weights group '%s'", L->name);
     const char *what = kstr(c, "%s: layer '%s' (%s)", c->wfile, L->name, L->cls);
     if (!what) return -1;
-    int r = kh5_attr_strs(ws->grp, "weight_names", what, &ws->names);
+    int r = kh5_attr_strs(c->wf, ws->grp, "weight_names", what, &ws->names);
     if (r < 0) return -1;
     if (r == 0) return wlerr(L, "weights group '%s' has no 'weight_names' attribute", L->name);
     if (ws->names.n != ws->n) return wlerr(L, "weights group holds %d weights, the layer has %d", ws->names.n, ws->n);
@@ -1272,12 +1273,12 @@ bad:
     return -1;
 }
 
-int kconv_run(const char *file, const char *wfile, const char *arch, size_t arch_len, hid_t wroot,
-              const char *keras_version, const char *alphabet, sl_keras_conv_t *out)
+int kconv_run(const char *file, const char *wfile, const char *arch, size_t arch_len, const kh5_file_t *wf,
+              hid_t wroot, const char *keras_version, const char *alphabet, sl_keras_conv_t *out)
 {
     kctx_t c;
     memset(&c, 0, sizeof c);
-    c.file = file, c.wfile = wfile, c.wroot = wroot;
+    c.file = file, c.wfile = wfile, c.wf = wf, c.wroot = wroot;
     memset(out, 0, sizeof *out);
     int ret = -1;
     ktensor_t *outs = NULL;

@@ -46,38 +46,51 @@ void sl_keras_conv_free(sl_keras_conv_t *c)
 }
 
 /* Convert from an open HDF5 file f: arch NULL means f is a full-model file. */
-static int convert_open(hid_t f, const char *h5_label, const char *arch, size_t arch_len, const char *arch_label,
+static int convert_open(const kh5_file_t *f, const char *arch, size_t arch_len, const char *arch_label,
                         const char *alphabet, sl_keras_conv_t *out)
 {
+    const char *h5_label = f->label;
     char *cfg = NULL, *ver = NULL;
     hid_t g = -1;
     int ret = -1;
     if (!arch) {
-        int r = kh5_attr_str(f, "model_config", h5_label, &cfg);
+        int r = kh5_attr_str(f, f->id, "model_config", h5_label, &cfg);
         if (r < 0) goto done;
         if (r == 0) {
             sl_log_error("%s: no 'model_config' attribute: not a Keras full-model file (a save_weights file "
                          "needs the architecture JSON: -m ARCH.json --weights FILE.h5)", h5_label);
             goto done;
         }
-        if (!kh5_has_group(f, "model_weights")) {
+        if (!kh5_has_group(f->id, "model_weights")) {
             sl_log_error("%s: no 'model_weights' group (a model saved without weights?)", h5_label);
             goto done;
         }
         arch = cfg, arch_len = strlen(cfg), arch_label = h5_label;
     }
     /* a full-model file also serves as the weights of an architecture JSON */
-    if ((g = H5Gopen2(f, kh5_has_group(f, "model_weights") ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
+    if ((g = H5Gopen2(f->id, kh5_has_group(f->id, "model_weights") ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
         sl_log_error("%s: cannot open the weights group", h5_label);
         goto done;
     }
-    if (kh5_attr_str(g, "keras_version", h5_label, &ver) < 0) goto done;
-    ret = kconv_run(arch_label, h5_label, arch, arch_len, g, ver, alphabet, out);
+    if (kh5_attr_str(f, g, "keras_version", h5_label, &ver) < 0) goto done;
+    ret = kconv_run(arch_label, h5_label, arch, arch_len, f, g, ver, alphabet, out);
 done:
     if (g >= 0) H5Gclose(g);
     free(cfg);
     free(ver);
     return ret;
+}
+
+/* Convert, then close f (which also checks that nothing of it was left open). */
+static int convert_close(kh5_file_t *f, const char *arch, size_t arch_len, const char *arch_label,
+                         const char *alphabet, sl_keras_conv_t *out)
+{
+    int r = convert_open(f, arch, arch_len, arch_label, alphabet, out);
+    if (kh5_close(f) < 0 && r == 0) {
+        sl_keras_conv_free(out);
+        r = -1;
+    }
+    return r;
 }
 
 int sl_keras_convert_mem(const void *h5, size_t h5_len, const char *arch_json, size_t arch_len,
@@ -89,11 +102,9 @@ int sl_keras_convert_mem(const void *h5, size_t h5_len, const char *arch_json, s
         sl_log_error("%s: not an HDF5 file (no HDF5 signature)", label);
         return -1;
     }
-    hid_t f = kh5_open(label, h5, h5_len);
-    if (f < 0) return -1;
-    int r = convert_open(f, label, arch_json, arch_len, label, alphabet, out);
-    H5Fclose(f);
-    return r;
+    kh5_file_t f;
+    if (kh5_open(&f, label, h5, h5_len) < 0) return -1;
+    return convert_close(&f, arch_json, arch_len, label, alphabet, out);
 }
 
 int sl_keras_convert(const char *path, const char *weights_path, const char *alphabet, sl_keras_conv_t *out)
@@ -109,9 +120,8 @@ int sl_keras_convert(const char *path, const char *weights_path, const char *alp
         return -1;
     }
     if (weights_path && !(arch = sl_read_file(path, &arch_len))) return -1;
-    hid_t f = kh5_open(h5, NULL, 0);
-    int r = f < 0 ? -1 : convert_open(f, h5, arch, arch_len, path, alphabet, out);
-    if (f >= 0) H5Fclose(f);
+    kh5_file_t f;
+    int r = kh5_open(&f, h5, NULL, 0) < 0 ? -1 : convert_close(&f, arch, arch_len, path, alphabet, out);
     free(arch);
     return r;
 }
