@@ -4,8 +4,9 @@
  * truncated or byte-flipped HDF5 images and broken JSON fail cleanly (or, when the flip
  * hits a weight's bytes, give a model that loads). Its variable-length `keras_version`
  * string, patched into every form of corrupt global heap the reader checks for
- * (libhdf5 1.10 would spin or read out of bounds on them), fails fast with one line;
- * no HDF5 object stays open after any conversion. */
+ * (libhdf5 1.10 would spin or read out of bounds on them), fails fast with one line,
+ * as do corrupt attribute messages and object headers (read by the reader itself); no
+ * HDF5 object stays open after any conversion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +209,61 @@ static void test_vlen_heap_checks(void **state)
     assert_nothing_open();
 }
 
+/* The attribute reader bounds every part of an attribute message (libhdf5 1.10's
+ * H5Aexists read freed memory on a dataspace size past its message). (A corrupt object
+ * header libhdf5 refuses itself, at H5Fopen: the reader's checks of it are a second
+ * line.) */
+static void test_attribute_checks(void **state)
+{
+    (void)state;
+    size_t al, wl;
+    unsigned char *arch = slurp(ARCH, &al), *w = slurp(WEIGHTS, &wl), *m = malloc(wl);
+    assert_non_null(m);
+    /* keras_version's attribute message (version 1: version, reserved, name, datatype
+     * and dataspace sizes, then the name) and the message header 8 bytes before it */
+    size_t A = 8;
+    while (A + 14 <= wl && memcmp(w + A, "keras_version", 14) != 0) A++;
+    assert_true(A + 14 <= wl);
+    A -= 8;
+    assert_int_equal(w[A], 1);
+    assert_int_equal(get_le(w + A - 8, 2), 0x0C);
+    size_t ds = A + 8 + 16 + ((get_le(w + A + 4, 2) + 7) & ~7ull); /* name (14, padded), datatype */
+    assert_int_equal(w[ds], 1);                                      /* dataspace version 1 */
+    const struct {
+        size_t at;
+        uint64_t v;
+        int n;
+        const char *words;
+    } cases[] = {
+        {A + 6, 65304, 2, "corrupt attribute: dataspace does not fit its message"},
+        {A + 4, 65000, 2, "corrupt attribute: datatype does not fit its message"},
+        {A + 4, 4, 2, "corrupt attribute: datatype does not fit its message"},
+        {ds + 1, 40, 1, "corrupt attribute: dataspace does not fit its message"},       /* rank 40 */
+        {ds, 7, 1, "corrupt attribute: unknown dataspace"},
+        {A, 9, 1, "corrupt attribute: unknown attribute message"},
+    };
+    sl_log_set_callback(keep_error, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(m, w, wl);
+        put_le(m + cases[i].at, cases[i].v, cases[i].n);
+        sl_keras_conv_t c;
+        last_err[0] = 0;
+        assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &c), -1);
+        assert_non_null(strstr(last_err, "attr.h5: attribute 'keras_version': "));
+        assert_non_null(strstr(last_err, cases[i].words));
+    }
+    /* a dataspace of 2 strings where the data holds one */
+    memcpy(m, w, wl);
+    m[ds + 1] = 1, put_le(m + ds + 8, 2, 8);
+    assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+    assert_non_null(strstr(last_err, "data does not fit its message"));
+    sl_log_set_callback(NULL, NULL);
+    free(m);
+    free(arch);
+    free(w);
+    assert_nothing_open();
+}
+
 /* kh5_close fails when the reader left an object of the file open; the EOA the reader
  * takes from the superblock is libhdf5's. */
 static void test_close_checks_objects(void **state)
@@ -238,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_mem_matches_file),
         cmocka_unit_test(test_mem_broken),
         cmocka_unit_test(test_vlen_heap_checks),
+        cmocka_unit_test(test_attribute_checks),
         cmocka_unit_test(test_close_checks_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,19 +2,21 @@
  * variable length, Keras's chunked lists) and float datasets of a given shape.
  * Every HDF5 return code is checked; HDF5's error stack is never printed.
  *
- * Variable-length strings are checked before libhdf5 reads them. Each is stored as
- * (length, address of a global heap collection, object index), and libhdf5 1.10 trusts
- * the collection (HDFGroup/hdf5, 1.10 branch: H5HG__cache_heap_deserialize in
- * H5HGcache.c, H5HG_read in H5HG.c, whose checks are asserts, off in release builds):
- * - it walks the collection's objects by their stored sizes, and a free-space object
- *   (index 0) of size 0 does not advance the walk: H5Aread spins forever
- *   (tests/fuzz/regressions/keras/hdf5_vlen_attribute_spin);
- * - an index past the last object, or an object running past the collection, is read
- *   out of bounds, and the object's stored size, not the string's length, is copied
- *   into a buffer of the string's length.
- * So the triples are read as they are on file (a no-op conversion to an opaque type,
- * raw_vlen below) and every collection they name is walked here, on the file's bytes,
- * as libhdf5 will walk it; only then does libhdf5 convert the strings. */
+ * Attributes are read here from the file's bytes, not by libhdf5, which trusts them:
+ * libhdf5 1.10 (HDFGroup/hdf5, 1.10 branch; its checks are asserts, off in release
+ * builds) decodes every attribute message of an object header without bounding it by
+ * the message (H5O_attr_decode, H5Oattr.c: H5Aexists read freed memory on
+ * tests/fuzz/regressions/keras/hdf5_attribute_dataspace_overrun), and reads
+ * variable-length strings from a global heap collection it does not check
+ * (H5HG__cache_heap_deserialize, H5HGcache.c: a free-space object of size 0 never
+ * advances its walk, H5Aread spins forever on
+ * tests/fuzz/regressions/keras/hdf5_vlen_attribute_spin; H5HG_read copies an object's
+ * stored size into a buffer of the string's length). So the reader walks the object
+ * header (version 1 or 2, continuation chunks), decodes the attribute's datatype,
+ * dataspace and data, and reads variable-length strings from their collections, each
+ * size checked against what holds it. Layouts: the HDF5 File Format Specification
+ * (version 3.0): IV.A.1 object headers, IV.A.2 messages (.b dataspace, .d datatype,
+ * .m attribute, .v attribute info, .p continuation), III.E global heap. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,9 +28,12 @@
 #include "keras/keras_priv.h"
 #include "seqlift/util.h"
 
-#define RAW_TAG "seqlift: variable-length string as on file"
 #define BAD_VLEN "corrupt variable-length string: "
-#define GCOL_MIN 4096 /* H5HG_MINSIZE: libhdf5 reads this much of a collection first */
+#define BAD_OH "corrupt object header: "
+#define BAD_ATTR "corrupt attribute: "
+#define GCOL_MIN 4096    /* H5HG_MINSIZE: no collection is smaller */
+#define MAX_CHUNKS 256   /* object header chunks followed */
+#define MAX_STRS (1 << 24)
 
 void kh5_strs_free(kh5_strs_t *s)
 {
@@ -38,32 +43,11 @@ void kh5_strs_free(kh5_strs_t *s)
     s->v = NULL, s->n = 0;
 }
 
-/* The conversion of a variable-length string on file to RAW_TAG: of the same size, it
- * leaves the bytes as they are, so H5Aread gives the (length, address, index) triples. */
-static herr_t raw_vlen(hid_t src, hid_t dst, H5T_cdata_t *cd, size_t n, size_t stride, size_t bkg_stride,
-                       void *buf, void *bkg, hid_t dxpl)
-{
-    (void)n, (void)stride, (void)bkg_stride, (void)buf, (void)bkg, (void)dxpl;
-    if (cd->command != H5T_CONV_INIT) return 0;
-    cd->need_bkg = H5T_BKG_NO;
-    char *tag = H5Tget_class(dst) == H5T_OPAQUE ? H5Tget_tag(dst) : NULL;
-    int ok = tag && strcmp(tag, RAW_TAG) == 0 && H5Tis_variable_str(src) > 0 && H5Tget_size(src) == H5Tget_size(dst);
-    H5free_memory(tag);
-    return ok ? 0 : -1;
-}
-
-/* Once per process: HDF5's error printing off, raw_vlen registered. */
+/* Once per process: HDF5's error printing off. */
 static void kh5_init(void)
 {
     static int done;
-    if (done) return;
-    done = 1;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t s = H5Tcopy(H5T_C_S1), d = H5Tcreate(H5T_OPAQUE, 16);
-    if (s >= 0 && d >= 0 && H5Tset_size(s, H5T_VARIABLE) >= 0 && H5Tset_tag(d, RAW_TAG) >= 0)
-        H5Tregister(H5T_PERS_SOFT, "seqlift_raw_vlen", s, d, raw_vlen); /* else vlen strings are refused */
-    if (s >= 0) H5Tclose(s);
-    if (d >= 0) H5Tclose(d);
+    if (!done) H5Eset_auto2(H5E_DEFAULT, NULL, NULL), done = 1;
 }
 
 /* n bytes at absolute offset off of f. 0 / -1 (not all in the file). */
@@ -156,177 +140,250 @@ int kh5_close(kh5_file_t *f)
     return ret;
 }
 
-#define ALIGN8(x) (((x) + 7) & ~(uint64_t)7) /* H5HG_ALIGN */
+#define ALIGN8(x) (((x) + 7) & ~(uint64_t)7)
 
-/* A global heap collection as libhdf5 decodes it: each index's object size; has[i] 0
- * where libhdf5 has no object i. */
+/* n bytes at relative address addr of f, malloc'd. NULL if not all in the file (or
+ * out of memory). */
+static unsigned char *file_span(const kh5_file_t *f, uint64_t addr, uint64_t n)
+{
+    if (addr > f->len - f->base || n > f->len - f->base - addr || n > SIZE_MAX - 1) return NULL;
+    unsigned char *b = malloc(n ? (size_t)n : 1);
+    if (b && file_bytes(f, f->base + addr, b, (size_t)n) < 0) free(b), b = NULL;
+    return b;
+}
+
+/* ---- global heap collections (variable-length strings) ---- */
+
+/* A global heap collection: its bytes, and each index's object (offset, size). */
 typedef struct {
-    uint64_t addr; /* relative; 0: none */
-    uint64_t *size;
-    unsigned char *has;
+    uint64_t addr; /* relative; 0: none loaded */
+    unsigned char *b;
+    uint64_t *off, *size; /* off 0: no object of that index */
     unsigned n, cap;
 } gcol_t;
 
-/* Walk the collection at relative address addr as H5HG__cache_heap_deserialize does.
- * NULL if libhdf5 can decode it (g filled), else what is wrong. */
+static void gcol_free(gcol_t *g)
+{
+    free(g->b), free(g->off), free(g->size);
+    memset(g, 0, sizeof *g);
+}
+
+/* Load and walk the collection at relative address addr. NULL, or what is wrong. */
 static const char *gcol_load(const kh5_file_t *f, uint64_t addr, gcol_t *g)
 {
-    const unsigned ss = f->sizeof_size, ohdr = 8 + ss; /* object header: index, refs, reserved, size */
+    const unsigned ss = f->sizeof_size, ohdr = 8 + ss; /* object: index, refs, reserved, size */
     unsigned char h[16];
-    g->addr = 0, g->n = 0;
+    free(g->b), g->b = NULL, g->addr = 0, g->n = 0;
     if (addr >= f->eoa || addr > f->len - f->base || file_bytes(f, f->base + addr, h, 8 + ss) < 0)
         return BAD_VLEN "its heap address is outside the file";
     if (memcmp(h, "GCOL", 4) != 0 || h[4] != 1) return BAD_VLEN "no global heap collection at its address";
     uint64_t size = le(h + 8, ss);
-    if (size < GCOL_MIN || size > f->eoa - addr || size > f->len - f->base - addr)
+    if (size < GCOL_MIN || size > f->eoa - addr || !(g->b = file_span(f, addr, size)))
         return BAD_VLEN "its global heap collection has an impossible size";
-    unsigned char *b = sl_malloc((size_t)size, "global heap collection");
-    if (!b) return "out of memory";
-    const char *why = NULL;
-    if (file_bytes(f, f->base + addr, b, (size_t)size) < 0) why = BAD_VLEN "its global heap collection is unreadable";
-    for (uint64_t p = ALIGN8(8 + ss); !why && p < size && size - p >= ohdr;) { /* a shorter tail is free space */
-        unsigned idx = (unsigned)le(b + p, 2);
-        uint64_t osz = le(b + p + 8, ss), rem = size - p, need = osz; /* index 0: free space, header included */
+    /* objects tile the collection; a tail too short for an object header is free space */
+    for (uint64_t p = ALIGN8(8 + ss); p < size && size - p >= ohdr;) {
+        unsigned idx = (unsigned)le(g->b + p, 2);
+        uint64_t osz = le(g->b + p + 8, ss), rem = size - p, need = osz; /* index 0: free space, header included */
         if (idx > 0) {
-            if (osz > rem - ohdr) {
-                why = BAD_VLEN "a heap object runs past its collection";
-                break;
-            }
+            if (osz > rem - ohdr) return BAD_VLEN "a heap object runs past its collection";
             need = ohdr + ALIGN8(osz);
         }
-        if (need == 0 || need > rem) { /* libhdf5 would stop there, or never */
-            why = BAD_VLEN "the objects of its global heap collection do not fill it";
-            break;
-        }
+        if (need == 0 || need > rem) return BAD_VLEN "the objects of its global heap collection do not fill it";
         if (idx >= g->cap) {
             unsigned cap = idx + 1 > 2 * g->cap ? idx + 1 : 2 * g->cap;
-            uint64_t *sz = realloc(g->size, cap * sizeof *sz);
-            if (sz) g->size = sz;
-            unsigned char *has = sz ? realloc(g->has, cap) : NULL;
-            if (!has) {
-                why = "out of memory";
-                break;
-            }
-            g->has = has;
-            memset(g->has + g->cap, 0, cap - g->cap);
-            g->cap = cap;
+            uint64_t *o = realloc(g->off, cap * sizeof *o);
+            if (o) g->off = o;
+            uint64_t *s = o ? realloc(g->size, cap * sizeof *s) : NULL;
+            if (!s) return "out of memory";
+            g->size = s, g->cap = cap;
         }
-        if (idx >= g->n) {
-            memset(g->has + g->n, 0, idx + 1 - g->n);
-            g->n = idx + 1;
-        }
-        if (idx > 0) g->size[idx] = osz, g->has[idx] = 1;
+        for (; g->n <= idx; g->n++) g->off[g->n] = 0;
+        if (idx > 0) g->off[idx] = p + ohdr, g->size[idx] = osz;
         p += need;
     }
-    free(b);
-    if (!why) g->addr = addr;
-    return why;
+    g->addr = addr;
+    return NULL;
 }
 
-/* Check the n variable-length strings of attribute a of file f as libhdf5 will read
- * them. NULL if they can be read, else what is wrong. */
-static const char *check_vlen(const kh5_file_t *f, hid_t a, size_t n)
+/* ---- attribute messages ---- */
+
+/* An attribute message's parts (pointers into the message). */
+typedef struct {
+    const unsigned char *dt, *data;
+    uint64_t dt_size, data_size, n; /* n elements */
+} attr_t;
+
+/* Elements of the dataspace encoding p[0..len). NULL, or what is wrong. */
+static const char *dspace_n(const unsigned char *p, uint64_t len, unsigned ss, uint64_t *n)
 {
-    const unsigned sa = f->sizeof_addr, esz = 8 + sa; /* length (4), address, index (4) */
-    if (sa < 2 || sa > 8 || f->sizeof_size < 2 || f->sizeof_size > 8) return "variable-length strings of a file with this address size are not supported";
-    const char *why = "unreadable";
-    hid_t mt = H5Tcreate(H5T_OPAQUE, esz);
-    unsigned char *raw = n <= SIZE_MAX / esz ? malloc(n * esz) : NULL;
-    gcol_t g = {0};
-    if (mt < 0 || !raw || H5Tset_tag(mt, RAW_TAG) < 0 || H5Aread(a, mt, raw) < 0) goto done;
-    why = NULL;
-    for (size_t i = 0; i < n && !why; i++) {
-        const unsigned char *e = raw + i * esz;
-        uint64_t len = le(e, 4), addr = le(e + 4, sa), idx = le(e + 4 + sa, 4);
-        if (addr == 0) continue; /* a null string: libhdf5 reads nothing */
-        if (addr != g.addr) why = gcol_load(f, addr, &g);
-        if (!why && (idx >= g.n || !g.has[idx])) why = BAD_VLEN "no such object in its global heap collection";
-        if (!why && g.size[idx] != len) why = BAD_VLEN "its length is not its heap object's";
+    if (len < 4 || (p[0] != 1 && p[0] != 2)) return BAD_ATTR "unknown dataspace";
+    unsigned rank = p[1], flags = p[2], at = p[0] == 1 ? 8 : 4, type = p[0] == 2 ? p[3] : rank ? 1 : 0;
+    if (rank > 32 || type > 2 || (type != 1 && rank) || at + (uint64_t)rank * ss * (flags & 1 ? 2 : 1) > len)
+        return BAD_ATTR "dataspace does not fit its message";
+    *n = type == 2 ? 0 : 1; /* scalar, simple, null */
+    for (unsigned i = 0; i < rank; i++) {
+        uint64_t d = le(p + at + (uint64_t)i * ss, ss);
+        *n = d && *n > MAX_STRS / d ? MAX_STRS + 1ull : *n * d;
     }
-done:
-    free(g.size);
-    free(g.has);
-    free(raw);
-    if (mt >= 0) H5Tclose(mt);
-    return why;
+    return NULL;
 }
 
-int kh5_has_group(hid_t obj, const char *name)
+/* Decode attribute message m[0..len) into *a. NULL, or what is wrong. */
+static const char *attr_decode(const kh5_file_t *f, const unsigned char *m, uint64_t len, attr_t *a)
 {
-    if (H5Lexists(obj, name, H5P_DEFAULT) <= 0) return 0;
-    H5O_info_t info;
-    if (H5Oget_info_by_name(obj, name, &info, H5P_DEFAULT) < 0) return 0;
-    return info.type == H5O_TYPE_GROUP;
+    if (len < 8 || m[0] < 1 || m[0] > 3) return BAD_ATTR "unknown attribute message";
+    unsigned ver = m[0], flags = ver > 1 ? m[1] : 0;
+    if (flags & 3) return "attributes with a shared datatype or dataspace are not supported";
+    uint64_t nl = le(m + 2, 2), dts = le(m + 4, 2), dss = le(m + 6, 2), p = ver == 3 ? 9 : 8;
+    p += ver == 1 ? ALIGN8(nl) : nl;
+    a->dt = m + p, a->dt_size = dts;
+    if (dts < 8 || p > len || dts > len - p) return BAD_ATTR "datatype does not fit its message";
+    p += ver == 1 ? ALIGN8(dts) : dts;
+    if (p > len || dss > len - p) return BAD_ATTR "dataspace does not fit its message";
+    const char *why = dspace_n(m + p, dss, f->sizeof_size, &a->n);
+    if (why) return why;
+    p += ver == 1 ? ALIGN8(dss) : dss;
+    unsigned cls = a->dt[0] & 15;
+    /* a variable-length string is (length, heap address, index) on file */
+    uint64_t esz = cls == 9 ? 8 + f->sizeof_addr : le(a->dt + 4, 4);
+    if (a->n > MAX_STRS) return "attribute too large";
+    a->data_size = a->n * esz;
+    if (a->data_size && (p > len || a->data_size > len - p)) return BAD_ATTR "data does not fit its message";
+    a->data = m + p;
+    return NULL;
 }
 
-/* Read every string of attribute `a` of file f into out->v. NULL, or what is wrong
- * (not reported). */
-static const char *read_strings(const kh5_file_t *f, hid_t a, kh5_strs_t *out)
+/* Is the name of attribute message m[0..len) `name`? */
+static int attr_named(const unsigned char *m, uint64_t len, const char *name)
 {
-    const char *why = "not a string list";
-    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a), mt = -1;
-    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    void *buf = NULL;
-    out->v = NULL, out->n = 0;
-    if (ft < 0 || n < 0 || n > (1 << 24)) goto done;
-    if (n == 0) { /* Keras writes an empty list as an empty float64 array */
-        why = NULL;
-        goto done;
+    size_t l = strlen(name), at = m[0] == 3 ? 9 : 8;
+    return len >= 8 && le(m + 2, 2) == l + 1 && at + l < len && memcmp(m + at, name, l) == 0 && m[at + l] == 0;
+}
+
+/* Find attribute `name` in the object header at relative address oh: *msg (malloc'd)
+ * and *msg_len, or *msg NULL when there is none. NULL, or what is wrong. */
+static const char *attr_find(const kh5_file_t *f, uint64_t oh, const char *name, unsigned char **msg,
+                             uint64_t *msg_len)
+{
+    const unsigned sa = f->sizeof_addr, ss = f->sizeof_size;
+    unsigned char h[32];
+    *msg = NULL;
+    if (oh > f->len - f->base || file_bytes(f, f->base + oh, h, 6) < 0) return BAD_OH "outside the file";
+    int v2 = memcmp(h, "OHDR", 4) == 0;
+    uint64_t q[MAX_CHUNKS][2]; /* chunks: address and length of their messages */
+    unsigned nq = 1, hdr_flags = 0;
+    if (!v2) { /* version, reserved, messages (2), references (4), chunk size (4), padding (4) */
+        if (h[0] != 1 || file_bytes(f, f->base + oh, h, 16) < 0) return BAD_OH "unknown version";
+        q[0][0] = oh + 16, q[0][1] = le(h + 8, 4);
+    } else { /* "OHDR", version, flags, [times], [attribute phase change], chunk size (1 << flags & 3) */
+        hdr_flags = h[5];
+        unsigned at = 6 + (hdr_flags & 0x20 ? 16 : 0) + (hdr_flags & 0x10 ? 4 : 0), sz = 1u << (hdr_flags & 3);
+        if (h[4] != 2 || file_bytes(f, f->base + oh, h, at + sz) < 0) return BAD_OH "unknown version";
+        q[0][0] = oh + at + sz, q[0][1] = le(h + at, sz);
     }
-    if (H5Tget_class(ft) != H5T_STRING) goto done;
-    htri_t vlen = H5Tis_variable_str(ft);
-    H5T_cset_t cset = H5Tget_cset(ft);
-    size_t size = H5Tget_size(ft);
-    if (vlen < 0 || cset < 0 || (!vlen && (size == 0 || size > (1u << 20)))) goto done;
-    if (vlen && (why = check_vlen(f, a, (size_t)n))) goto done;
-    why = "unreadable";
-    if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, cset) < 0) goto done;
-    if (!vlen) size++; /* room for the terminator of C's NULLTERM strings */
-    if (H5Tset_size(mt, vlen ? H5T_VARIABLE : size) < 0) goto done;
-    size_t elem = vlen ? sizeof(char *) : size;
-    why = "out of memory";
-    if (!(buf = calloc((size_t)n, elem)) || !(out->v = calloc((size_t)n, sizeof(char *)))) goto done;
-    why = "unreadable";
-    if (H5Aread(a, mt, buf) < 0) goto done;
-    why = NULL;
-    for (hssize_t i = 0; i < n; i++) {
-        const char *s = vlen ? ((char **)buf)[i] : (const char *)buf + (size_t)i * size;
-        size_t l = !s ? 0 : vlen ? strlen(s) : strnlen(s, size);
-        if (!(out->v[i] = malloc(l + 1))) {
-            why = "out of memory";
-            break;
+    const char *why = NULL;
+    for (unsigned c = 0; c < nq && !why && !*msg; c++) {
+        unsigned char *b = file_span(f, q[c][0], q[c][1]);
+        if (!b) return BAD_OH "a chunk runs past the file";
+        uint64_t p = 0, end = q[c][1];
+        if (v2 && c > 0) { /* "OCHK", messages, checksum */
+            if (end < 8 || memcmp(b, "OCHK", 4) != 0) why = BAD_OH "bad continuation chunk";
+            p = 4, end -= 4;
         }
-        if (l) memcpy(out->v[i], s, l);
-        out->v[i][l] = 0;
-        out->n = (int)i + 1;
+        /* v1 message: type (2), size (2), flags, reserved (3); v2: type, size (2), flags, [order (2)] */
+        const unsigned mh = v2 ? 4 + (hdr_flags & 0x04 ? 2 : 0) : 8;
+        while (!why && end - p >= mh) {
+            unsigned type = v2 ? b[p] : (unsigned)le(b + p, 2), mflags = b[p + (v2 ? 3 : 4)];
+            uint64_t size = le(b + p + (v2 ? 1 : 2), 2), d = p + mh;
+            if (size > end - d) {
+                why = BAD_OH "a message runs past its chunk";
+            } else if (type == 0x10) { /* continuation: address, length */
+                if (size < sa + ss) why = BAD_OH "bad continuation message";
+                else if (nq == MAX_CHUNKS) why = BAD_OH "too many continuation chunks";
+                else q[nq][0] = le(b + d, sa), q[nq][1] = le(b + d + sa, ss), nq++;
+            } else if (type == 0x15) { /* attribute info: version, flags, [index (2)], fractal heap address */
+                uint64_t at = 2 + (size >= 2 && b[d + 1] & 1 ? 2 : 0);
+                if (size < at + sa) why = BAD_OH "bad attribute info message";
+                else if (le(b + d + at, sa) != (sa == 8 ? UINT64_MAX : (1ull << 8 * sa) - 1))
+                    why = "attributes in dense storage (many attributes in an HDF5 1.8+ file) are not supported";
+            } else if (type == 0x0C && attr_named(b + d, size, name)) {
+                if (mflags & 2) why = "shared attribute messages are not supported";
+                else if ((*msg = malloc(size ? size : 1))) memcpy(*msg, b + d, size), *msg_len = size;
+                else why = "out of memory";
+                break;
+            }
+            p = d + size;
+        }
+        free(b);
     }
-    if (vlen) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
-done:
-    if (why) kh5_strs_free(out);
-    free(buf);
-    if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
-    if (sp >= 0) H5Sclose(sp);
+    if (why) free(*msg), *msg = NULL;
+    return why;
+}
+
+/* The strings of attribute a of file f into out->v. NULL, or what is wrong. */
+static const char *attr_strings_of(const kh5_file_t *f, const attr_t *a, kh5_strs_t *out)
+{
+    if (a->n == 0) return NULL; /* Keras writes an empty list as an empty float64 array */
+    unsigned cls = a->dt[0] & 15, sub = a->dt[1] & 15;
+    int vlen = cls == 9 && sub == 1; /* a variable-length sequence of type string */
+    uint64_t esz = vlen ? 8 + f->sizeof_addr : le(a->dt + 4, 4);
+    if (!vlen && (cls != 3 || esz == 0 || esz > (1u << 20))) return "not a string list";
+    if (!(out->v = calloc((size_t)a->n, sizeof(char *)))) return "out of memory";
+    gcol_t g = {0};
+    const char *why = NULL;
+    for (uint64_t i = 0; i < a->n && !why; i++) {
+        const unsigned char *e = a->data + i * esz, *s = e;
+        uint64_t l = esz;
+        if (vlen) { /* length, collection address, index */
+            uint64_t addr = le(e + 4, f->sizeof_addr), idx = le(e + 4 + f->sizeof_addr, 4);
+            l = le(e, 4), s = NULL;
+            if (addr == 0) l = 0; /* a null string */
+            else if (addr != g.addr && (why = gcol_load(f, addr, &g))) break;
+            else if (idx >= g.n || !g.off[idx]) why = BAD_VLEN "no such object in its global heap collection";
+            else if (g.size[idx] != l) why = BAD_VLEN "its length is not its heap object's";
+            else s = g.b + g.off[idx];
+        }
+        if (why) break;
+        size_t n = s ? strnlen((const char *)s, (size_t)l) : 0;
+        if (!vlen && sub == 2) /* space padded (libhdf5 strips the spaces) */
+            while (n && s[n - 1] == ' ') n--;
+        if (!(out->v[i] = malloc(n + 1))) why = "out of memory";
+        else memcpy(out->v[i], s ? (const char *)s : "", n), out->v[i][n] = 0, out->n = (int)i + 1;
+    }
+    gcol_free(&g);
     return why;
 }
 
 /* One attribute's strings: 1 found, 0 absent, -1 unreadable (reported). */
 static int attr_strings(const kh5_file_t *f, hid_t obj, const char *name, const char *what, kh5_strs_t *out)
 {
-    htri_t ex = H5Aexists(obj, name);
-    if (ex < 0) {
-        sl_log_error("%s: cannot read attribute '%s'", what, name);
-        return -1;
-    }
-    if (!ex) return 0;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    const char *why = a >= 0 ? read_strings(f, a, out) : "cannot be opened";
-    if (a >= 0) H5Aclose(a);
+    H5O_info_t info;
+    unsigned char *m = NULL;
+    uint64_t ml = 0;
+    attr_t a;
+    out->v = NULL, out->n = 0;
+    const char *why = H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0 ? "cannot be looked up"
+                      : f->sizeof_addr < 2 || f->sizeof_addr > 8 || f->sizeof_size < 2 || f->sizeof_size > 8
+                          ? "not supported in a file of this address size"
+                          : attr_find(f, info.addr, name, &m, &ml);
+    if (!why && !m) return 0;
+    if (!why) why = attr_decode(f, m, ml, &a);
+    if (!why) why = attr_strings_of(f, &a, out);
+    free(m);
     if (why) {
+        kh5_strs_free(out);
         sl_log_error("%s: attribute '%s': %s", what, name, why);
         return -1;
     }
     return 1;
+}
+
+int kh5_has_group(hid_t obj, const char *name)
+{
+    if (H5Lexists(obj, name, H5P_DEFAULT) <= 0) return 0;
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(obj, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return 0;
+    return info.type == H5O_TYPE_GROUP;
 }
 
 int kh5_attr_str(const kh5_file_t *f, hid_t obj, const char *name, const char *what, char **out)
