@@ -210,9 +210,8 @@ static void test_vlen_heap_checks(void **state)
 }
 
 /* The attribute reader bounds every part of an attribute message (libhdf5 1.10's
- * H5Aexists read freed memory on a dataspace size past its message). (A corrupt object
- * header libhdf5 refuses itself, at H5Fopen: the reader's checks of it are a second
- * line.) */
+ * H5Aexists read freed memory on a dataspace size past its message), and every chunk
+ * and message of the object headers libhdf5 will load. */
 static void test_attribute_checks(void **state)
 {
     (void)state;
@@ -252,9 +251,28 @@ static void test_attribute_checks(void **state)
         assert_non_null(strstr(last_err, "attr.h5: attribute 'keras_version': "));
         assert_non_null(strstr(last_err, cases[i].words));
     }
-    /* a dataspace of 2 strings where the data holds one */
+    /* the root group's object header (version 1, at the superblock's root entry): its
+     * continuation message's chunk past the file (libhdf5 1.10 allocated the stated
+     * 16 GiB in H5Fopen: fuzz regression hdf5_continuation_chunk_16gib), and a message
+     * running past its chunk, are refused before libhdf5 opens the file */
+    size_t R = (size_t)get_le(w + 64, 8);
+    assert_int_equal(w[R], 1);
+    assert_int_equal(get_le(w + R + 16, 2), 0x10);
+    const size_t oh_at[] = {R + 24 + 8, R + 24, R + 18};
+
+    const uint64_t oh_v[] = {(uint64_t)1 << 34, (uint64_t)1 << 40, 60000};
+    const char *oh_words[] = {"a chunk runs past the file", "a chunk runs past the file",
+                              "a message runs past its chunk"};
+    for (int i = 0; i < 3; i++) {
+        memcpy(m, w, wl);
+        put_le(m + oh_at[i], oh_v[i], i < 2 ? 8 : 2);
+        assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+        assert_non_null(strstr(last_err, "attr.h5: corrupt object header: "));
+        assert_non_null(strstr(last_err, oh_words[i]));
+    }
+    /* a dataspace of 2 strings (rank 1, in 16 bytes) where the data holds one */
     memcpy(m, w, wl);
-    m[ds + 1] = 1, put_le(m + ds + 8, 2, 8);
+    m[ds + 1] = 1, put_le(m + ds + 8, 2, 8), put_le(m + A + 6, 16, 2);
     assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
     assert_non_null(strstr(last_err, "data does not fit its message"));
     sl_log_set_callback(NULL, NULL);

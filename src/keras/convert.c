@@ -389,7 +389,9 @@ static int open_weights(kctx_t *c, const klayer_t *L, kwsrc_t **out)
         c->srcs = v, c->capsrcs = cap;
     }
     c->srcs[c->nsrcs++] = ws;
-    if (!kh5_has_group(c->wroot, L->name)) return wlerr(L, "no weights group '%s' in the weights file", L->name);
+    int has = kh5_has_group(c->wf, c->wroot, L->name);
+    if (has < 0) return -1;
+    if (!has) return wlerr(L, "no weights group '%s' in the weights file", L->name);
     if ((ws->grp = H5Gopen2(c->wroot, L->name, H5P_DEFAULT)) < 0)
         return wlerr(L, "cannot open weights group '%s'", L->name);
     const char *what = kstr(c, "%s: layer '%s' (%s)", c->wfile, L->name, L->cls);
@@ -424,7 +426,7 @@ static float *kweight(const klayer_t *L, const char *kind, int rank, const long 
     }
     const char *what = kstr(L->c, "%s: layer '%s' (%s)", L->c->wfile, L->name, L->cls);
     double *d = NULL;
-    if (!what || kh5_read_floats(L->ws->grp, w->dset, rank, dims, what, &d) < 0) return NULL;
+    if (!what || kh5_read_floats(L->c->wf, L->ws->grp, w->dset, rank, dims, what, &d) < 0) return NULL;
     size_t n = 1;
     for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
     float *f = sl_malloc((n ? n : 1) * sizeof(float), "weights");

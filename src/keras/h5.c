@@ -68,20 +68,39 @@ static uint64_t le(const unsigned char *p, unsigned n)
     return v;
 }
 
-/* f->eoa as libhdf5 sets it from the superblock at f->base (H5F__super_read): the
- * stored end-of-file address less the stored base address. H5Fget_eoa would say, but
- * refuses the core driver of file images. 0 / -1 (an unknown superblock). */
-static int super_eoa(kh5_file_t *f)
+static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, unsigned char **msg,
+                           uint64_t *msg_len);
+
+/* The superblock, read before libhdf5 reads it (HDF5 File Format Specification,
+ * II.A): f->base (libhdf5 looks for the signature at 0, 512, 1024, ...; addresses are
+ * relative to it), the field sizes, f->eoa as libhdf5 sets it (H5F__super_read: the
+ * stored end-of-file address less the stored base address), and the addresses of the
+ * object headers libhdf5 loads when it opens the file (the root group's, the
+ * superblock extension's). 0 / -1 (not a superblock the reader knows). */
+static int super_read(kh5_file_t *f, uint64_t oh[2])
 {
-    const unsigned o = f->sizeof_addr;
-    unsigned char b[3 * 8];
-    if (o < 2 || o > 8 || file_bytes(f, f->base + 8, b, 1) < 0) return -1;
-    /* the base address's offset: after the versions, sizes and B-tree Ks (0, 1) or the sizes and flags (2, 3) */
-    static const unsigned at[4] = {24, 28, 12, 12};
-    if (b[0] > 3 || file_bytes(f, f->base + at[b[0]], b, 3 * o) < 0) return -1;
-    uint64_t base = le(b, o), end = le(b + 2 * o, o); /* base, free space or extension, end of file */
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[64];
+    uint64_t at = 0;
+    for (;; at = at ? 2 * at : 512) {
+        if (at > f->len || f->len - at < 8) return -1;
+        if (file_bytes(f, at, b, 8) == 0 && memcmp(b, sig, 8) == 0) break;
+    }
+    f->base = at;
+    if (file_bytes(f, at, b, 16) < 0 || b[8] > 3) return -1;
+    unsigned v = b[8], o = v < 2 ? b[13] : b[9];
+    f->sizeof_addr = o, f->sizeof_size = v < 2 ? b[14] : b[10];
+    if (o < 2 || o > 8 || f->sizeof_size < 2 || f->sizeof_size > 8) return -1;
+    /* v0, v1: base, free space, end of file, driver info, root entry (link name, header)
+     * after the versions, sizes and B-tree Ks; v2, v3: base, extension, end of file, root
+     * header after the sizes and flags */
+    unsigned a = v == 0 ? 24 : v == 1 ? 28 : 12;
+    if (file_bytes(f, at + a, b, 6 * o) < 0) return -1;
+    uint64_t base = le(b, o), end = le(b + 2 * o, o), undef = o == 8 ? UINT64_MAX : (1ull << 8 * o) - 1;
     if (end < base) return -1;
     f->eoa = end - base;
+    oh[0] = le(b + (v < 2 ? 5 : 3) * o, o);
+    oh[1] = v < 2 || le(b + o, o) == undef ? 0 : le(b + o, o);
     return 0;
 }
 
@@ -91,33 +110,39 @@ int kh5_open(kh5_file_t *f, const char *path, const void *data, size_t len)
     memset(f, 0, sizeof *f);
     f->id = -1, f->label = path;
     hid_t fapl = -1, fcpl = -1;
+    const char *why = "not a readable HDF5 file";
+    uint64_t oh[2];
     if (!data) {
         struct stat st;
         if (!(f->fp = fopen(path, "rb"))) {
             sl_log_error("%s: cannot open: %s", path, strerror(errno));
             return -1;
         }
-        if (fstat(fileno(f->fp), &st) == 0) {
-            f->len = (uint64_t)st.st_size;
-            f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        }
-    } else { /* a file image: the core driver reads it from a copy of the buffer */
+        if (fstat(fileno(f->fp), &st) == 0) f->len = (uint64_t)st.st_size;
+    } else {
         f->img = data, f->len = len;
+    }
+    if (f->len == 0 || super_read(f, oh) < 0) goto bad;
+    for (int i = 0; i < 2; i++)
+        if (oh[i] && (why = oh_walk(f, oh[i], NULL, NULL, NULL))) goto bad;
+    why = "not a readable HDF5 file";
+    if (!data) {
+        f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    } else { /* a file image: the core driver reads it from a copy of the buffer */
         if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0
             && H5Pset_file_image(fapl, (void *)data, len) >= 0)
             f->id = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     }
-    /* libhdf5's own view: addresses relative to the user block, field sizes, its EOA */
+    /* libhdf5 read the superblock as the reader did */
     hsize_t ub = 0;
     size_t sa = 0, ss = 0;
     int ok = f->id >= 0 && (fcpl = H5Fget_create_plist(f->id)) >= 0 && H5Pget_userblock(fcpl, &ub) >= 0
-             && H5Pget_sizes(fcpl, &sa, &ss) >= 0;
-    f->base = ub, f->sizeof_addr = (unsigned)sa, f->sizeof_size = (unsigned)ss;
-    ok = ok && super_eoa(f) == 0;
+             && H5Pget_sizes(fcpl, &sa, &ss) >= 0 && ub == f->base && sa == f->sizeof_addr && ss == f->sizeof_size;
     if (fcpl >= 0) H5Pclose(fcpl);
     if (fapl >= 0) H5Pclose(fapl);
     if (ok) return 0;
-    sl_log_error("%s: not a readable HDF5 file", path);
+bad:
+    sl_log_error("%s: %s", path, why);
     if (f->id >= 0) H5Fclose(f->id);
     if (f->fp) fclose(f->fp);
     f->id = -1, f->fp = NULL;
@@ -260,13 +285,17 @@ static int attr_named(const unsigned char *m, uint64_t len, const char *name)
     return len >= 8 && le(m + 2, 2) == l + 1 && at + l < len && memcmp(m + at, name, l) == 0 && m[at + l] == 0;
 }
 
-/* Find attribute `name` in the object header at relative address oh: *msg (malloc'd)
- * and *msg_len, or *msg NULL when there is none. NULL, or what is wrong. */
-static const char *attr_find(const kh5_file_t *f, uint64_t oh, const char *name, unsigned char **msg,
-                             uint64_t *msg_len)
+/* Walk the object header at relative address oh, every chunk and message bounded by
+ * the file (libhdf5 1.10 allocates a chunk's stated size before reading it), and find
+ * attribute `name` in it: *msg (malloc'd) and *msg_len, or *msg NULL when there is
+ * none. name NULL: only walk it. NULL, or what is wrong. */
+static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, unsigned char **msg,
+                           uint64_t *msg_len)
 {
     const unsigned sa = f->sizeof_addr, ss = f->sizeof_size;
-    unsigned char h[32];
+    unsigned char h[32], *none;
+    uint64_t none_len;
+    if (!name) msg = &none, msg_len = &none_len;
     *msg = NULL;
     if (oh > f->len - f->base || file_bytes(f, f->base + oh, h, 6) < 0) return BAD_OH "outside the file";
     int v2 = memcmp(h, "OHDR", 4) == 0;
@@ -301,12 +330,12 @@ static const char *attr_find(const kh5_file_t *f, uint64_t oh, const char *name,
                 if (size < sa + ss) why = BAD_OH "bad continuation message";
                 else if (nq == MAX_CHUNKS) why = BAD_OH "too many continuation chunks";
                 else q[nq][0] = le(b + d, sa), q[nq][1] = le(b + d + sa, ss), nq++;
-            } else if (type == 0x15) { /* attribute info: version, flags, [index (2)], fractal heap address */
+            } else if (type == 0x15 && name) { /* attribute info: version, flags, [index (2)], fractal heap address */
                 uint64_t at = 2 + (size >= 2 && b[d + 1] & 1 ? 2 : 0);
                 if (size < at + sa) why = BAD_OH "bad attribute info message";
                 else if (le(b + d + at, sa) != (sa == 8 ? UINT64_MAX : (1ull << 8 * sa) - 1))
                     why = "attributes in dense storage (many attributes in an HDF5 1.8+ file) are not supported";
-            } else if (type == 0x0C && attr_named(b + d, size, name)) {
+            } else if (type == 0x0C && name && attr_named(b + d, size, name)) {
                 if (mflags & 2) why = "shared attribute messages are not supported";
                 else if ((*msg = malloc(size ? size : 1))) memcpy(*msg, b + d, size), *msg_len = size;
                 else why = "out of memory";
@@ -365,7 +394,7 @@ static int attr_strings(const kh5_file_t *f, hid_t obj, const char *name, const 
     const char *why = H5Oget_info2(obj, &info, H5O_INFO_BASIC) < 0 ? "cannot be looked up"
                       : f->sizeof_addr < 2 || f->sizeof_addr > 8 || f->sizeof_size < 2 || f->sizeof_size > 8
                           ? "not supported in a file of this address size"
-                          : attr_find(f, info.addr, name, &m, &ml);
+                          : oh_walk(f, info.addr, name, &m, &ml);
     if (!why && !m) return 0;
     if (!why) why = attr_decode(f, m, ml, &a);
     if (!why) why = attr_strings_of(f, &a, out);
@@ -378,9 +407,36 @@ static int attr_strings(const kh5_file_t *f, hid_t obj, const char *name, const 
     return 1;
 }
 
-int kh5_has_group(hid_t obj, const char *name)
+/* Check the object headers along `path` below obj (each component's link, then its
+ * header, before libhdf5 loads it). NULL, MISSING, or what is wrong. */
+static const char MISSING[] = "missing";
+static const char *path_check(const kh5_file_t *f, hid_t obj, const char *path)
 {
-    if (H5Lexists(obj, name, H5P_DEFAULT) <= 0) return 0;
+    size_t n = strlen(path);
+    char *pre = sl_malloc(n + 1, "path");
+    if (!pre) return "out of memory";
+    const char *why = NULL;
+    for (size_t i = 0; i <= n && !why; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        if (i == 0 || path[i - 1] == '/') continue; /* empty components: libhdf5 skips them */
+        memcpy(pre, path, i), pre[i] = 0;
+        H5L_info_t li;
+        if (H5Lexists(obj, pre, H5P_DEFAULT) <= 0 || H5Lget_info(obj, pre, &li, H5P_DEFAULT) < 0) why = MISSING;
+        else if (li.type != H5L_TYPE_HARD) why = "soft and external links are not supported";
+        else why = oh_walk(f, li.u.address, NULL, NULL, NULL);
+    }
+    free(pre);
+    return why;
+}
+
+int kh5_has_group(const kh5_file_t *f, hid_t obj, const char *name)
+{
+    const char *why = path_check(f, obj, name);
+    if (why == MISSING) return 0;
+    if (why) {
+        sl_log_error("%s: object '%s': %s", f->label, name, why);
+        return -1;
+    }
     H5O_info_t info;
     if (H5Oget_info_by_name2(obj, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return 0;
     return info.type == H5O_TYPE_GROUP;
@@ -437,14 +493,18 @@ int kh5_attr_strs(const kh5_file_t *f, hid_t obj, const char *name, const char *
     return found;
 }
 
-int kh5_read_floats(hid_t grp, const char *path, int rank, const long *dims, const char *what,
-                    double **out)
+int kh5_read_floats(const kh5_file_t *f, hid_t grp, const char *path, int rank, const long *dims,
+                    const char *what, double **out)
 {
     int ret = -1;
     hid_t d = -1, t = -1, sp = -1;
     const char *why = "missing";
     *out = NULL;
-    if (path[0] == '/' || H5Lexists(grp, path, H5P_DEFAULT) <= 0) goto done;
+    if (path[0] == '/' || (why = path_check(f, grp, path)) == MISSING) {
+        why = "missing";
+        goto done;
+    }
+    if (why) goto done;
     why = "not a dataset";
     if ((d = H5Dopen2(grp, path, H5P_DEFAULT)) < 0) goto done;
     why = "unreadable type";

@@ -43,14 +43,15 @@ int kh5_attr_str(const kh5_file_t *f, hid_t obj, const char *name, const char *w
  * when the list exceeds HDF5's 64 KiB object header). An empty array of any type is an
  * empty list. 1 found, 0 absent, -1 error (reported with `what`). */
 int kh5_attr_strs(const kh5_file_t *f, hid_t obj, const char *name, const char *what, kh5_strs_t *out);
-/* Is there a group `name` below obj? */
-int kh5_has_group(hid_t obj, const char *name);
+/* Is there a group `name` below obj, an object of file f? 1 / 0, -1 if an object header
+ * on the way is corrupt (reported). */
+int kh5_has_group(const kh5_file_t *f, hid_t obj, const char *name);
 
-/* Read the float dataset `path` (relative to grp) of exactly `rank` dims `dims` as
+/* Read the float dataset `path` (relative to grp, of file f) of exactly `rank` dims `dims` as
  * doubles (float16 / float32 / float64 on file); *out malloc'd with the product of dims
  * values. 0 / -1 (reported as "<what>: dataset '<path>': problem"). */
-int kh5_read_floats(hid_t grp, const char *path, int rank, const long *dims, const char *what,
-                    double **out);
+int kh5_read_floats(const kh5_file_t *f, hid_t grp, const char *path, int rank, const long *dims,
+                    const char *what, double **out);
 
 /* Convert the Keras model whose weights are under `wroot` (the model_weights group of
  * file wf, or the root of a save_weights file) and whose architecture is the JSON text

@@ -58,17 +58,19 @@ static int convert_open(const kh5_file_t *f, const char *arch, size_t arch_len, 
         if (r < 0) goto done;
         if (r == 0) {
             sl_log_error("%s: no 'model_config' attribute: not a Keras full-model file (a save_weights file "
-                         "needs the architecture JSON: -m ARCH.json --weights FILE.h5)", h5_label);
+                         "is read as the weights of its architecture JSON)", h5_label);
             goto done;
         }
-        if (!kh5_has_group(f->id, "model_weights")) {
-            sl_log_error("%s: no 'model_weights' group (a model saved without weights?)", h5_label);
+        if ((r = kh5_has_group(f, f->id, "model_weights")) <= 0) {
+            if (r == 0) sl_log_error("%s: no 'model_weights' group (a model saved without weights?)", h5_label);
             goto done;
         }
         arch = cfg, arch_len = strlen(cfg), arch_label = h5_label;
     }
     /* a full-model file also serves as the weights of an architecture JSON */
-    if ((g = H5Gopen2(f->id, kh5_has_group(f->id, "model_weights") ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
+    int full = kh5_has_group(f, f->id, "model_weights");
+    if (full < 0) goto done;
+    if ((g = H5Gopen2(f->id, full ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
         sl_log_error("%s: cannot open the weights group", h5_label);
         goto done;
     }
