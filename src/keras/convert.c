@@ -1193,7 +1193,7 @@ static int conv_entry(kctx_t *c, const cJSON *e, const char *prefix, const ktens
     for (int i = 0; c->permute && i < n_in; i++)
         if (c->input_name && strcmp(in[i].name, c->input_name) == 0 && CLASSES[k].fn != k_conv1d
             && CLASSES[k].fn != k_dense)
-            return lerr(&L, "--alphabet needs the input to feed Conv1D or Dense layers only");
+            return lerr(&L, "a channel order other than ACGT needs the input to feed Conv1D or Dense layers only");
     if (!(*outs = sl_malloc(sizeof(ktensor_t), "tensor"))) return -1;
     *n_outs = 1;
     if (CLASSES[k].fn(&L, *outs) < 0) {

@@ -144,22 +144,24 @@ sl_net_t *sl_model_load(const char *path, const char *weights_path, const char *
         free(text);
         if (native) {
             if (weights_path) {
-                sl_log_error("%s: --weights is for a Keras architecture JSON; a seqlift model names its "
-                             "safetensors file itself", path);
+                sl_log_error("%s: a seqlift model names its safetensors file itself; a weights file is for a "
+                             "Keras architecture JSON", path);
                 return NULL;
             }
             if (alphabet && strcmp(alphabet, "ACGT") != 0) {
-                sl_log_error("%s: --alphabet is for Keras models; a seqlift model is always ACGT", path);
+                sl_log_error("%s: a seqlift model is always ACGT; channel order '%s' is for Keras models", path,
+                             alphabet);
                 return NULL;
             }
             return sl_net_load(path);
         }
         if (!weights_path) {
-            sl_log_error("%s: a Keras architecture JSON needs its weights: --weights FILE.h5", path);
+            sl_log_error("%s: a Keras architecture JSON needs its weights file (the save_weights .h5)", path);
             return NULL;
         }
     } else if (weights_path) {
-        sl_log_error("%s: a Keras full-model .h5 holds its weights; --weights is for an architecture JSON", path);
+        sl_log_error("%s: a Keras full-model .h5 holds its weights; a weights file is for an architecture JSON",
+                     path);
         return NULL;
     }
     sl_keras_conv_t conv;

@@ -349,7 +349,8 @@ class TestKerasPredict(KerasBase):
         kh.save_model(self.path("bn_first.h5"), g.config(), kh.random_weights(g.config(), {"bn": 4}, self.rng))
         p = run("convert", "--alphabet", "TGCA", self.path("bn_first.h5"), self.path("bad"))
         self.assertEqual(p.returncode, 1)
-        self.assertIn("layer 'bn' (BatchNormalization): --alphabet needs the input to feed Conv1D or Dense", p.stderr)
+        self.assertIn("layer 'bn' (BatchNormalization): a channel order other than ACGT needs the input to feed "
+                      "Conv1D or Dense", p.stderr)
         p = run("convert", "--alphabet", "ACGX", self.path("tgca.h5"), self.path("bad"))
         self.assertEqual(p.returncode, 1)
         self.assertIn("alphabet", p.stderr)
@@ -392,10 +393,10 @@ class TestKerasCli(KerasBase):
             f.write(kh.to_json(model))
         kh.save_weights(h5, model, w)
         seqs = os.path.join(SRC, "test_data", "seqs.fa")
-        for args, want in ((("-m", js), "needs its weights: --weights"),
+        for args, want in ((("-m", js), "needs its weights file"),
                            (("-m", os.path.join(SRC, "test_data", "models", "tiny.json"), "--weights", h5),
-                            "--weights is for a Keras architecture JSON"),
-                           (("-m", h5, "--weights", h5), "--weights is for an architecture JSON")):
+                            "a weights file is for a Keras architecture JSON"),
+                           (("-m", h5, "--weights", h5), "a weights file is for an architecture JSON")):
             p = run("predict", *args, "-s", seqs)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(len(p.stderr.strip().split("\n")), 1, p.stderr)
@@ -577,7 +578,7 @@ class TestKerasRefused(KerasBase):
 
     def test_weights_file_as_model(self):
         m, w = self.small()
-        self.refused(m, w, "model_config", "--weights", weights_only=True)
+        self.refused(m, w, "model_config", "weights of its architecture JSON", weights_only=True)
 
     def test_unknown_length_and_shared_layer(self):
         m, w = self.small()
