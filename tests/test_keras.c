@@ -138,31 +138,58 @@ static uint64_t get_le(const unsigned char *p, int n)
     return v;
 }
 
+/* The real model (architecture, weights) and a copy of the weights to patch. */
+typedef struct {
+    unsigned char *arch, *w, *m;
+    size_t al, wl;
+} real_t;
+
+static void real_load(real_t *r)
+{
+    r->arch = slurp(ARCH, &r->al), r->w = slurp(WEIGHTS, &r->wl), r->m = malloc(r->wl);
+    assert_non_null(r->m);
+    sl_log_set_callback(keep_error, NULL);
+}
+
+static void real_free(real_t *r)
+{
+    sl_log_set_callback(NULL, NULL);
+    free(r->m), free(r->arch), free(r->w);
+    assert_nothing_open();
+}
+
+/* offset of the first n bytes s in the weights file */
+static size_t real_find(const real_t *r, const void *s, size_t n)
+{
+    size_t i = 0;
+    while (i + n <= r->wl && memcmp(r->w + i, s, n) != 0) i++;
+    assert_true(i + n <= r->wl);
+    return i;
+}
+
 static void test_vlen_heap_checks(void **state)
 {
     (void)state;
-    size_t al, wl;
-    unsigned char *arch = slurp(ARCH, &al), *w = slurp(WEIGHTS, &wl), *m = malloc(wl);
-    assert_non_null(m);
+    real_t r;
+    real_load(&r);
     /* the file's one global heap collection (no user block: addresses are offsets) */
-    size_t G = 0;
-    while (G + 4 <= wl && memcmp(w + G, "GCOL", 4) != 0) G++;
-    assert_true(G + 4096 <= wl);
-    assert_int_equal(get_le(w + G + 8, 8), 4096);
+    size_t G = real_find(&r, "GCOL", 4);
+    assert_true(G + 4096 <= r.wl);
+    assert_int_equal(get_le(r.w + G + 8, 8), 4096);
     /* objects from G + 16: 16-byte header (index, refs, reserved, size), data padded to 8 */
     size_t obj[3] = {0}, p = G + 16;
     for (int k = 0; k < 3; k++) {
-        unsigned idx = (unsigned)get_le(w + p, 2);
+        unsigned idx = (unsigned)get_le(r.w + p, 2);
         assert_true(idx < 3);
         obj[idx] = p;
-        p += idx ? 16 + ((get_le(w + p + 8, 8) + 7) & ~7ull) : get_le(w + p + 8, 8);
+        p += idx ? 16 + ((get_le(r.w + p + 8, 8) + 7) & ~7ull) : get_le(r.w + p + 8, 8);
     }
-    assert_memory_equal(w + obj[2] + 16, "2.1.6", 5); /* keras_version: index 2, then the free space */
+    assert_memory_equal(r.w + obj[2] + 16, "2.1.6", 5); /* keras_version: index 2, then the free space */
     assert_int_equal(p, G + 4096);
     /* the attribute's (length, address, index) */
-    size_t T = 0;
-    while (T + 16 <= wl && !(get_le(w + T, 4) == 5 && get_le(w + T + 4, 8) == G && get_le(w + T + 12, 4) == 2)) T++;
-    assert_true(T + 16 <= wl);
+    unsigned char t[16];
+    put_le(t, 5, 4), put_le(t + 4, G, 8), put_le(t + 12, 2, 4);
+    size_t T = real_find(&r, t, 16);
 
     const struct {
         size_t at;
@@ -183,30 +210,25 @@ static void test_vlen_heap_checks(void **state)
         {G + 8, 100, 8, "impossible size"},                            /* collection smaller than 4096 */
         {G + 8, (uint64_t)1 << 40, 8, "impossible size"},              /* collection past the end */
     };
-    sl_log_set_callback(keep_error, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        memcpy(m, w, wl);
+        memcpy(r.m, r.w, r.wl);
         size_t at = cases[i].at;
-        if (i == 2) at = obj[0] + 8, put_le(m + at, 0, 8);
-        else if (i == 3 || i == 4) at = obj[2] + 8, put_le(m + at, cases[i].v, 8);
-        else if (cases[i].n) put_le(m + at, cases[i].v, cases[i].n);
+        if (i == 2) at = obj[0] + 8, put_le(r.m + at, 0, 8);
+        else if (i == 3 || i == 4) at = obj[2] + 8, put_le(r.m + at, cases[i].v, 8);
+        else if (cases[i].n) put_le(r.m + at, cases[i].v, cases[i].n);
         sl_keras_conv_t c;
         last_err[0] = 0;
-        int r = sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "heap.h5", &c);
+        int ret = sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "heap.h5", &c);
         if (!cases[i].words) {
-            assert_int_equal(r, 0);
+            assert_int_equal(ret, 0);
             sl_keras_conv_free(&c);
             continue;
         }
-        assert_int_equal(r, -1);
+        assert_int_equal(ret, -1);
         assert_non_null(strstr(last_err, "heap.h5: attribute 'keras_version': corrupt variable-length string: "));
         assert_non_null(strstr(last_err, cases[i].words));
     }
-    sl_log_set_callback(NULL, NULL);
-    free(m);
-    free(arch);
-    free(w);
-    assert_nothing_open();
+    real_free(&r);
 }
 
 /* The attribute reader bounds every part of an attribute message (libhdf5 1.10's
@@ -215,19 +237,15 @@ static void test_vlen_heap_checks(void **state)
 static void test_attribute_checks(void **state)
 {
     (void)state;
-    size_t al, wl;
-    unsigned char *arch = slurp(ARCH, &al), *w = slurp(WEIGHTS, &wl), *m = malloc(wl);
-    assert_non_null(m);
+    real_t r;
+    real_load(&r);
     /* keras_version's attribute message (version 1: version, reserved, name, datatype
      * and dataspace sizes, then the name) and the message header 8 bytes before it */
-    size_t A = 8;
-    while (A + 14 <= wl && memcmp(w + A, "keras_version", 14) != 0) A++;
-    assert_true(A + 14 <= wl);
-    A -= 8;
-    assert_int_equal(w[A], 1);
-    assert_int_equal(get_le(w + A - 8, 2), 0x0C);
-    size_t ds = A + 8 + 16 + ((get_le(w + A + 4, 2) + 7) & ~7ull); /* name (14, padded), datatype */
-    assert_int_equal(w[ds], 1);                                      /* dataspace version 1 */
+    size_t A = real_find(&r, "keras_version", 14) - 8;
+    assert_int_equal(r.w[A], 1);
+    assert_int_equal(get_le(r.w + A - 8, 2), 0x0C);
+    size_t ds = A + 8 + 16 + ((get_le(r.w + A + 4, 2) + 7) & ~7ull); /* name (14, padded), datatype */
+    assert_int_equal(r.w[ds], 1);                                      /* dataspace version 1 */
     const struct {
         size_t at;
         uint64_t v;
@@ -241,13 +259,12 @@ static void test_attribute_checks(void **state)
         {ds, 7, 1, "corrupt attribute: unknown dataspace"},
         {A, 9, 1, "corrupt attribute: unknown attribute message"},
     };
-    sl_log_set_callback(keep_error, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        memcpy(m, w, wl);
-        put_le(m + cases[i].at, cases[i].v, cases[i].n);
+        memcpy(r.m, r.w, r.wl);
+        put_le(r.m + cases[i].at, cases[i].v, cases[i].n);
         sl_keras_conv_t c;
         last_err[0] = 0;
-        assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &c), -1);
+        assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &c), -1);
         assert_non_null(strstr(last_err, "attr.h5: attribute 'keras_version': "));
         assert_non_null(strstr(last_err, cases[i].words));
     }
@@ -255,31 +272,27 @@ static void test_attribute_checks(void **state)
      * continuation message's chunk past the file (libhdf5 1.10 allocated the stated
      * 16 GiB in H5Fopen: fuzz regression hdf5_continuation_chunk_16gib), and a message
      * running past its chunk, are refused before libhdf5 opens the file */
-    size_t R = (size_t)get_le(w + 64, 8);
-    assert_int_equal(w[R], 1);
-    assert_int_equal(get_le(w + R + 16, 2), 0x10);
+    size_t R = (size_t)get_le(r.w + 64, 8);
+    assert_int_equal(r.w[R], 1);
+    assert_int_equal(get_le(r.w + R + 16, 2), 0x10);
     const size_t oh_at[] = {R + 24 + 8, R + 24, R + 18};
 
     const uint64_t oh_v[] = {(uint64_t)1 << 34, (uint64_t)1 << 40, 60000};
     const char *oh_words[] = {"a chunk runs past the file", "a chunk runs past the file",
                               "a message runs past its chunk"};
     for (int i = 0; i < 3; i++) {
-        memcpy(m, w, wl);
-        put_le(m + oh_at[i], oh_v[i], i < 2 ? 8 : 2);
-        assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+        memcpy(r.m, r.w, r.wl);
+        put_le(r.m + oh_at[i], oh_v[i], i < 2 ? 8 : 2);
+        assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
         assert_non_null(strstr(last_err, "attr.h5: corrupt object header: "));
         assert_non_null(strstr(last_err, oh_words[i]));
     }
     /* a dataspace of 2 strings (rank 1, in 16 bytes) where the data holds one */
-    memcpy(m, w, wl);
-    m[ds + 1] = 1, put_le(m + ds + 8, 2, 8), put_le(m + A + 6, 16, 2);
-    assert_int_equal(sl_keras_convert_mem(m, wl, (char *)arch, al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+    memcpy(r.m, r.w, r.wl);
+    r.m[ds + 1] = 1, put_le(r.m + ds + 8, 2, 8), put_le(r.m + A + 6, 16, 2);
+    assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
     assert_non_null(strstr(last_err, "data does not fit its message"));
-    sl_log_set_callback(NULL, NULL);
-    free(m);
-    free(arch);
-    free(w);
-    assert_nothing_open();
+    real_free(&r);
 }
 
 /* kh5_close fails when the reader left an object of the file open; the EOA the reader
