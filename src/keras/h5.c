@@ -14,8 +14,13 @@
  * stored size into a buffer of the string's length). So the reader walks the object
  * header (version 1 or 2, continuation chunks), decodes the attribute's datatype,
  * dataspace and data, and reads variable-length strings from their collections, each
- * size checked against what holds it. Layouts: the HDF5 File Format Specification
- * (version 3.0): IV.A.1 object headers, IV.A.2 messages (.b dataspace, .d datatype,
+ * size checked against what holds it. Every object header libhdf5 will load (the
+ * root group's before H5Fopen, each object on a group or dataset path before it is
+ * opened) is walked first too, each chunk within the file: libhdf5 allocates a chunk's
+ * stated size before reading it (16 GiB on
+ * tests/fuzz/regressions/keras/hdf5_continuation_chunk_16gib). Datasets are still
+ * libhdf5's to read. Layouts: the HDF5 File Format Specification (version 3.0): II.A
+ * superblock, IV.A.1 object headers, IV.A.2 messages (.b dataspace, .d datatype,
  * .m attribute, .v attribute info, .p continuation), III.E global heap. */
 #include <errno.h>
 #include <stdint.h>
@@ -311,8 +316,9 @@ static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, u
         q[0][0] = oh + at + sz, q[0][1] = le(h + at, sz);
     }
     const char *why = NULL;
+    uint64_t total = 0; /* chunks do not overlap: together no larger than the file */
     for (unsigned c = 0; c < nq && !why && !*msg; c++) {
-        unsigned char *b = file_span(f, q[c][0], q[c][1]);
+        unsigned char *b = (total += q[c][1]) <= f->len ? file_span(f, q[c][0], q[c][1]) : NULL;
         if (!b) return BAD_OH "a chunk runs past the file";
         uint64_t p = 0, end = q[c][1];
         if (v2 && c > 0) { /* "OCHK", messages, checksum */

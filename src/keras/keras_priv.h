@@ -17,8 +17,8 @@ typedef struct {
 } kh5_strs_t;
 void kh5_strs_free(kh5_strs_t *s);
 
-/* An open HDF5 file and its bytes: libhdf5 1.10 trusts the global heap that holds
- * variable-length strings, so the reader checks it on the bytes first (h5.c). */
+/* An open HDF5 file and its bytes: the reader reads attributes and checks object
+ * headers on the bytes itself, as libhdf5 1.10 trusts them (h5.c). */
 typedef struct {
     hid_t id;
     const unsigned char *img; /* a file image: the caller's buffer (not copied), or NULL */

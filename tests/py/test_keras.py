@@ -634,6 +634,29 @@ class TestKerasStrings(KerasBase):
         restring(real, self.path("real_latest.h5"), True, libver="latest", userblock_size=512)
         self.assertEqual(self.converted(arch, self.path("real_latest.h5")), want)
 
+    def test_dense_attributes_and_soft_links_refused(self):
+        m, w = self.small()
+        kh.save_model(self.path("fixed3.h5"), m, w)
+        p = self.path("bad.h5")
+        restring(self.path("fixed3.h5"), p, True, libver="latest")
+        with h5py.File(p, "a") as f:  # more than 8 attributes: dense storage (a fractal heap)
+            for i in range(10):
+                f.attrs["extra%d" % i] = i
+        self.refused_file(p, "attribute 'model_config'", "dense storage", "not supported")
+        restring(self.path("fixed3.h5"), p, True)
+        with h5py.File(p, "a") as f:
+            f.move("model_weights/c1", "c1_elsewhere")
+            f["model_weights/c1"] = h5py.SoftLink("/c1_elsewhere")
+        self.refused_file(p, "object 'c1'", "soft and external links are not supported")
+
+    def refused_file(self, p, *want):
+        r = run("predict", "-m", p, "-s", os.path.join(SRC, "test_data", "seqs.fa"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.strip().split("\n")
+        self.assertEqual(len(lines), 1, r.stderr)
+        for s in want:
+            self.assertIn(s, lines[0])
+
     def test_corrupt_heap_refused_at_once(self):
         """The free-space object of the global heap of the string attributes given size 0:
         libhdf5 1.10's H5Aread never returns on it; seqlift refuses the file."""
@@ -652,14 +675,8 @@ class TestKerasStrings(KerasBase):
         b[q + 8:q + 16] = bytes(8)
         with open(p, "wb") as f:
             f.write(b)
-        r = subprocess.run([SEQLIFT, "predict", "-m", p, "-s", os.path.join(SRC, "test_data", "seqs.fa")],
-                           capture_output=True, text=True, timeout=20)
-        self.assertEqual(r.returncode, 1, r.stderr)
-        lines = r.stderr.strip().split("\n")
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertIn("bad.h5: attribute ", lines[0])
-        self.assertIn("corrupt variable-length string: the objects of its global heap collection do not fill it",
-                      lines[0])
+        self.refused_file(p, "bad.h5: attribute ", "corrupt variable-length string: the objects of its global "
+                          "heap collection do not fill it")
 
 
 if __name__ == "__main__":
