@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "motif/report_priv.h"
 #include "seqlift/util.h"
@@ -65,7 +66,6 @@ static cJSON *json_seqlet(const sl_report_t *rep, const rseq_t *s)
 static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
 {
     cJSON *root = cJSON_CreateObject(), *a, *o;
-    char loc[512];
     cJSON_AddItemToObject(root, "format", jstr("seqlift-report"));
     cJSON_AddItemToObject(root, "version", jstr(SEQLIFT_VERSION));
     cJSON_AddItemToObject(root, "title", jstr(rep->o.title ? rep->o.title : "seqlift motif report"));
@@ -111,9 +111,14 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
         }
         cJSON_AddItemToArray(a, x);
     }
-    cJSON_AddItemToObject(root, "seqlets", a = cJSON_CreateArray());
-    for (int64_t i = 0; i < rep->nsq; i++) cJSON_AddItemToArray(a, json_seqlet(rep, S->seq[i]));
-    cJSON_AddItemToObject(root, "regions", a = cJSON_CreateArray());
+    return root;
+}
+
+/* The drawn regions: the JSON's last member. */
+static cJSON *json_regions(const sl_report_t *rep, const summary_t *S)
+{
+    cJSON *a = cJSON_CreateArray();
+    char loc[512];
     for (int r = 0; r < rep->nkept; r++) {
         const kreg_t *k = S->kept[r];
         const rhits_t *H = &S->hits[r];
@@ -146,26 +151,49 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
         }
         cJSON_AddItemToArray(a, x);
     }
-    return root;
+    return a;
 }
 
-int sl_rep_write_json(const sl_report_t *rep, const summary_t *S, const char *path)
+/* Print v unformatted to fp, skipping the last `strip` bytes; frees v. 0 / -1. */
+static int put_json(FILE *fp, cJSON *v, size_t strip)
 {
-    cJSON *root = json_build(rep, S);
-    char *txt = root ? cJSON_PrintUnformatted(root) : NULL;
-    sl_ofile_t *f = NULL;
-    int ret = -1;
-    cJSON_Delete(root);
-    if (!txt) {
-        sl_log_error("%s: out of memory building the JSON report", path);
-        return -1;
-    }
-    if (!(f = sl_ofile_open(path, "w"))) goto fail;
-    fputs(txt, f->fp);
-    fputc('\n', f->fp);
-    ret = sl_ofile_commit(f);
-fail:
+    char *txt = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    if (!txt) return -1;
+    size_t n = strlen(txt);
+    fwrite(txt, 1, n > strip ? n - strip : 0, fp);
     free(txt);
-    return ret;
+    return 0;
+}
+
+/* Streamed: the summary object without its closing brace, then "seqlets" one at a
+ * time from the spill, then "regions": the bytes cJSON prints for the whole tree,
+ * with memory for one seqlet, not all of them. */
+int sl_rep_write_json(sl_report_t *rep, const summary_t *S, const char *path)
+{
+    sl_ofile_t *f = sl_ofile_open(path, "w");
+    sl_rep_iter_t it;
+    const rseq_t *s;
+    int rc = 0, n = 0;
+    if (!f) return -1;
+    if (put_json(f->fp, json_build(rep, S), 1) < 0) goto oom;
+    fputs(",\"seqlets\":[", f->fp);
+    if (sl_rep_iter_begin(rep, &it) < 0) goto fail;
+    while (rc >= 0 && (rc = sl_rep_iter_next(&it, &s)) > 0) {
+        if (n++) fputc(',', f->fp);
+        if (put_json(f->fp, json_seqlet(rep, s), 0) < 0) rc = -2;
+    }
+    sl_rep_iter_end(&it);
+    if (rc == -2) goto oom;
+    if (rc < 0) goto fail;
+    fputs("],\"regions\":", f->fp);
+    if (put_json(f->fp, json_regions(rep, S), 0) < 0) goto oom;
+    fputs("}\n", f->fp);
+    return sl_ofile_commit(f);
+oom:
+    sl_log_error("%s: out of memory building the JSON report", path);
+fail:
+    sl_ofile_abort(f);
+    return -1;
 }
 
