@@ -292,6 +292,8 @@ typedef struct {
     char strand;
 } rec_match_t;
 
+size_t sl_rep_rec_size(void) { return sizeof(rec_t) + sizeof(rec_match_t); }
+
 #define REC_MAX_STR 65536 /* longer labels are surely a corrupt record */
 
 int sl_rep_rec_put(FILE *fp, const rseq_t *s, const sl_report_t *rep)

@@ -98,6 +98,8 @@ void sl_rep_iter_end(sl_rep_iter_t *it);
 int sl_rep_rec_put(FILE *fp, const rseq_t *s, const sl_report_t *rep);
 int sl_rep_rec_get(FILE *fp, rseq_t *s, const sl_report_t *rep, const char *what);
 void sl_rep_rseq_free(rseq_t *s);
+/* Bytes of a record's fixed part (a state file from another build is refused). */
+size_t sl_rep_rec_size(void);
 /* The motif labelling a seqlet: its best match when E <= match_evalue, else NULL. */
 const sl_match_t *sl_rep_best_match(const sl_report_t *rep, const rseq_t *s);
 /* Motif name, else its id. */
