@@ -4,6 +4,10 @@
   random (not genome) order, both strands, the same file for the same seed;
 * its RSS measure is the command's: a child touching ~200 MB reports more than 200 MB, and
   `true` a few MB;
+* memory per region, the README's claim: from 1,000 to 20,000 demo regions `score --tsv`
+  grows by at most 120 bytes per added region (the region list), and from 500 to 5,000
+  every output but the bigWig (npz, bedGraph, report HTML and JSON with every seqlet,
+  seqlets BED) by at most 400 (it was ~18 KB while the report kept its seqlets in memory);
 * one end-to-end run (demo and BPNet-like models, two tiny counts, every mode) prints a row
   per count and mode with wall time, ms/region, RSS and, for the larger count, the growth
   per region and the time ratio, and the load average before and after.
@@ -53,6 +57,26 @@ class TestBenchScale(unittest.TestCase):
         dt, mb, rc, err = bench.run_measured(["true"])
         self.assertEqual(rc, 0)
         self.assertLess(mb, 20)
+
+    def test_memory_per_region(self):
+        seqlift = os.environ.get("SEQLIFT")
+        if not seqlift or not os.path.exists(seqlift):
+            self.skipTest("SEQLIFT not set (ctest sets it)")
+        a = bench.main.__globals__["argparse"].Namespace(seqlift=seqlift, threads=1)
+        model = os.path.join(bench.DEMO, "model.json")
+        chroms = bench.contigs(os.path.join(bench.DEMO, "genome.fa.gz.fai"))
+        with tempfile.TemporaryDirectory(dir=TMP) as d:
+            def rss(n, mode):
+                bed = os.path.join(d, "%d.bed" % n)
+                bench.write_regions(bed, n, 200, chroms)
+                dt, mb, rc, err = bench.run_measured(bench.commands(a, model, "gata", "dinuc:1", bed,
+                                                                    os.path.join(d, "o"), mode))
+                self.assertEqual(rc, 0, err)
+                return mb * 1048576
+            grow = (rss(20000, "score-tsv") - rss(1000, "score-tsv")) / 19000
+            self.assertLess(grow, 120)
+            grow = (rss(5000, "score-nobw") - rss(500, "score-nobw")) / 4500
+            self.assertLess(grow, 400)
 
     def test_end_to_end(self):
         seqlift = os.environ.get("SEQLIFT")
