@@ -23,6 +23,23 @@ static cJSON *jstr(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+cJSON *sl_rep_options_json(const sl_report_opts_t *ro, int exact)
+{
+    cJSON *(*num)(double) = exact ? cJSON_CreateNumber : jnum, *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "seqlet_threshold", num(ro->seqlet.threshold));
+    cJSON_AddItemToObject(o, "min_len", num(ro->seqlet.min_len));
+    cJSON_AddItemToObject(o, "max_len", num(ro->seqlet.max_len));
+    cJSON_AddItemToObject(o, "flank", num(ro->seqlet.flank));
+    cJSON_AddItemToObject(o, "top", num(ro->top_matches));
+    cJSON_AddItemToObject(o, "min_overlap", num(ro->min_overlap));
+    cJSON_AddItemToObject(o, "match_evalue", num(ro->match_evalue));
+    cJSON_AddItemToObject(o, "scan_pthresh", num(ro->scan_pthresh));
+    cJSON_AddItemToObject(o, "max_regions", num(ro->max_regions));
+    cJSON_AddItemToObject(o, "order", jstr(ro->order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input"));
+    cJSON_AddItemToObject(o, "genome_name", jstr(ro->genome_name));
+    return o;
+}
+
 static cJSON *json_seqlet(const sl_report_t *rep, const rseq_t *s)
 {
     char loc[512];
@@ -65,23 +82,12 @@ static cJSON *json_seqlet(const sl_report_t *rep, const rseq_t *s)
 
 static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
 {
-    cJSON *root = cJSON_CreateObject(), *a, *o;
+    cJSON *root = cJSON_CreateObject(), *a;
     cJSON_AddItemToObject(root, "format", jstr("seqlift-report"));
     cJSON_AddItemToObject(root, "version", jstr(SEQLIFT_VERSION));
     cJSON_AddItemToObject(root, "title", jstr(rep->o.title ? rep->o.title : "seqlift motif report"));
     cJSON_AddItemToObject(root, "motif_db", rep->db ? jstr(rep->db->path) : cJSON_CreateNull());
-    cJSON_AddItemToObject(root, "options", o = cJSON_CreateObject());
-    cJSON_AddItemToObject(o, "seqlet_threshold", jnum(rep->o.seqlet.threshold));
-    cJSON_AddItemToObject(o, "min_len", jnum(rep->o.seqlet.min_len));
-    cJSON_AddItemToObject(o, "max_len", jnum(rep->o.seqlet.max_len));
-    cJSON_AddItemToObject(o, "flank", jnum(rep->o.seqlet.flank));
-    cJSON_AddItemToObject(o, "top", jnum(rep->o.top_matches));
-    cJSON_AddItemToObject(o, "min_overlap", jnum(rep->o.min_overlap));
-    cJSON_AddItemToObject(o, "match_evalue", jnum(rep->o.match_evalue));
-    cJSON_AddItemToObject(o, "scan_pthresh", jnum(rep->o.scan_pthresh));
-    cJSON_AddItemToObject(o, "max_regions", jnum(rep->o.max_regions));
-    cJSON_AddItemToObject(o, "order", jstr(rep->o.order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input"));
-    cJSON_AddItemToObject(o, "genome_name", jstr(rep->o.genome_name));
+    cJSON_AddItemToObject(root, "options", sl_rep_options_json(&rep->o, 0));
     cJSON_AddItemToObject(root, "n_regions", jnum((double)rep->nreg));
     cJSON_AddItemToObject(root, "n_seqlets", jnum((double)rep->nsq));
     cJSON_AddItemToObject(root, "n_unmatched", jnum((double)S->unmatched));

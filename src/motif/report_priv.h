@@ -116,6 +116,11 @@ int sl_rep_kept_offer(sl_report_t *rep, kreg_t *k);
 void sl_rep_kreg_free(kreg_t *k);
 void sl_rep_summary_free(summary_t *S, int nkept);
 
+/* The report options as the JSON's "options" object (numbers to 6 digits), or exact
+ * (a shard's report state, compared and read back by merge). cJSON; caller deletes. */
+#include <cjson/cJSON.h>
+cJSON *sl_rep_options_json(const sl_report_opts_t *o, int exact);
+
 int sl_rep_write_json(sl_report_t *rep, const summary_t *S, const char *path);
 int sl_rep_write_html(const sl_report_t *rep, const summary_t *S, const char *path);
 

@@ -48,24 +48,13 @@ static double byte_order(void)
 static char *state_header(const sl_report_t *rep)
 {
     const sl_report_opts_t *o = &rep->o;
-    cJSON *h = cJSON_CreateObject();
+    cJSON *h = sl_rep_options_json(o, 1);
     cJSON_AddStringToObject(h, "format", STATE_FORMAT);
     cJSON_AddNumberToObject(h, "record", (double)sl_rep_rec_size());
     cJSON_AddNumberToObject(h, "endian", byte_order());
     if (rep->db) cJSON_AddStringToObject(h, "motifs", rep->db->path);
-    cJSON_AddNumberToObject(h, "seqlet_threshold", o->seqlet.threshold);
-    cJSON_AddNumberToObject(h, "min_len", o->seqlet.min_len);
-    cJSON_AddNumberToObject(h, "max_len", o->seqlet.max_len);
-    cJSON_AddNumberToObject(h, "flank", o->seqlet.flank);
-    cJSON_AddNumberToObject(h, "top", o->top_matches);
-    cJSON_AddNumberToObject(h, "min_overlap", o->min_overlap);
-    cJSON_AddNumberToObject(h, "match_evalue", o->match_evalue);
-    cJSON_AddNumberToObject(h, "scan_pthresh", o->scan_pthresh);
-    cJSON_AddNumberToObject(h, "max_regions", o->max_regions);
-    cJSON_AddNumberToObject(h, "order", o->order);
     if (o->title) cJSON_AddStringToObject(h, "title", o->title);
     if (o->pred_label) cJSON_AddStringToObject(h, "pred_label", o->pred_label);
-    if (o->genome_name) cJSON_AddStringToObject(h, "genome_name", o->genome_name);
     char *s = cJSON_PrintUnformatted(h);
     cJSON_Delete(h);
     if (!s) sl_log_error("out of memory for the report state");
@@ -250,7 +239,9 @@ int sl_report_state_opts(const char *path, sl_report_opts_t *o, sl_motif_db_t **
     o->seqlet.min_len = (int)NUM("min_len"), o->seqlet.max_len = (int)NUM("max_len");
     o->seqlet.flank = (int)NUM("flank"), o->top_matches = (int)NUM("top"), o->min_overlap = (int)NUM("min_overlap");
     o->match_evalue = NUM("match_evalue"), o->scan_pthresh = NUM("scan_pthresh");
-    o->max_regions = (int)NUM("max_regions"), o->order = (sl_report_order_t)(int)NUM("order");
+    o->max_regions = (int)NUM("max_regions");
+    const char *order = STR("order");
+    o->order = order && !strcmp(order, "prediction") ? SL_REPORT_ORDER_PREDICTION : SL_REPORT_ORDER_INPUT;
     o->title = STR("title"), o->pred_label = STR("pred_label"), o->genome_name = STR("genome_name");
     if (STR("motifs") && !(*db = sl_motif_db_read(STR("motifs")))) {
         cJSON_Delete(h);

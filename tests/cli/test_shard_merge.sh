@@ -12,24 +12,6 @@
 #  - with --merge-runs on a model whose contributions are all 0 (every boundary falls
 #    inside a run of equal values: merge must join them as one run does),
 #  - for predict (TSV).
-# tiled windows (200 bp every 50 bp: each base in 4 windows); with 40 shards of 2 regions
-# a shard's halo reaches back over more than one earlier shard
-awk 'BEGIN{OFS="\t"; for (s = 100000; s < 104000; s += 50) print "chr3", s, s + 200, "t" s, 0, (s % 150 ? "+" : "-")}' \
-    >"$T/tile.bed"
-tile=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/tile.bed" --refs dinuc:2)
-REPORT_ARGS=
-one tile "${tile[@]}"
-for n in 2 7 40; do shards tile "$n" "${tile[@]}"; done
-REPORT=
-for f in demo.3.m.gata.json tile.40.m.json; do
-    "$PY" - "$T/$f" <<'PYEOF' && ok "$f: a merged report with seqlets, motifs and 5 drawn regions" || fail "$f: a thin report"
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["n_seqlets"] > 20 and len(d["seqlets"]) == d["n_seqlets"], d["n_seqlets"]
-assert len(d["regions"]) == 5 and any(m["n_seqlets"] for m in d["motifs"]), d["motifs"]
-PYEOF
-done
-
 # --threads/--batch do not change a shard's bytes; shards of different runs, a missing
 # and a repeated K are refused with one line naming what differs.
 set -uo pipefail
