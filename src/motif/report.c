@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <htslib/khash_str2int.h>
+
 #include "motif/report_priv.h"
 #include "seqlift/track.h"
 #include "seqlift/util.h"
@@ -61,7 +63,7 @@ sl_report_t *sl_report_create(const sl_report_opts_t *o, const sl_motif_db_t *db
     rep->db = db;
     pthread_mutex_init(&rep->lock, NULL);
     if (db && !(rep->mt = sl_matcher_create(db, o->min_overlap))) goto fail;
-    if (!(rep->spill = spill_open())) goto fail;
+    if (!(rep->spill = spill_open()) || !(rep->chroms = khash_str2int_init())) goto fail;
     if (o->max_regions && !(rep->kept = sl_calloc((size_t)o->max_regions, sizeof(kreg_t *), "report regions")))
         goto fail;
     return rep;
@@ -96,6 +98,9 @@ void sl_report_destroy(sl_report_t *rep)
     if (!rep) return;
     if (rep->spill) fclose(rep->spill);
     free(rep->blk);
+    if (rep->chroms) khash_str2int_destroy(rep->chroms);
+    for (int i = 0; i < rep->nchrom; i++) free(rep->chrom_name[i]);
+    free(rep->chrom_name);
     for (int i = 0; i < rep->nkept; i++) sl_rep_kreg_free(rep->kept[i]);
     free(rep->kept);
     sl_matcher_destroy(rep->mt);
@@ -366,9 +371,31 @@ int sl_rep_rec_get(FILE *fp, rseq_t *s, const sl_report_t *rep, const char *what
     return 1;
 }
 
+/* The index of a contig name among the report's (added when new); -1 on no memory. */
+static int chrom_id(sl_report_t *rep, const char *name)
+{
+    int id;
+    if (khash_str2int_get(rep->chroms, name, &id) == 0) return id;
+    if (rep->nchrom == rep->mchrom) {
+        int m = rep->mchrom ? 2 * rep->mchrom : 16;
+        char **t = sl_realloc(rep->chrom_name, (size_t)m * sizeof *t, "contig names");
+        if (!t) return -1;
+        rep->chrom_name = t, rep->mchrom = m;
+    }
+    char *d = sl_strdup(name);
+    if (!d || khash_str2int_set(rep->chroms, d, rep->nchrom) < 0) {
+        free(d);
+        return -1;
+    }
+    rep->chrom_name[rep->nchrom] = d;
+    return rep->nchrom++;
+}
+
 int sl_rep_spill_block(sl_report_t *rep, int64_t region, const rseq_t *s, int n)
 {
     if (n == 0) return 0;
+    int cid = chrom_id(rep, s[0].chrom); /* one region: one contig */
+    if (cid < 0) return -1;
     if (rep->nblk == rep->mblk) {
         int64_t m = rep->mblk ? 2 * rep->mblk : 256;
         blk_t *b = sl_realloc(rep->blk, (size_t)m * sizeof *b, "seqlet index");
@@ -377,11 +404,13 @@ int sl_rep_spill_block(sl_report_t *rep, int64_t region, const rseq_t *s, int n)
     }
     if (fseeko(rep->spill, 0, SEEK_END) != 0) return -1;
     blk_t *b = &rep->blk[rep->nblk];
-    b->region = region, b->off = ftello(rep->spill), b->n = n;
-    for (int i = 0; i < n; i++)
+    b->region = region, b->off = ftello(rep->spill), b->n = n, b->chrom = cid, b->minstart = s[0].gstart;
+    for (int i = 0; i < n; i++) {
         if (sl_rep_rec_put(rep->spill, &s[i], rep) < 0) return -1;
-    if (rep->nblk > 0 && rep->blk[rep->nblk - 1].region > region) rep->sorted = 0;
-    else if (rep->nblk == 0) rep->sorted = 1;
+        if (s[i].gstart < b->minstart) b->minstart = s[i].gstart;
+    }
+    if (rep->nblk == 0) rep->sorted = 1;
+    else if (rep->sorted != 1 || rep->blk[rep->nblk - 1].region > region) rep->sorted = 0;
     rep->nblk++;
     rep->nsq += n;
     return 0;
@@ -398,7 +427,7 @@ int sl_rep_iter_begin(sl_report_t *rep, sl_rep_iter_t *it)
 {
     memset(it, 0, sizeof *it);
     it->rep = rep;
-    if (!rep->sorted) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_cmp);
+    if (rep->sorted != 1) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_cmp);
     rep->sorted = 1;
     it->b = -1;
     it->j = 0;

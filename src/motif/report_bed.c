@@ -1,20 +1,20 @@
 /* report_bed.c — seqlets as a BED9 track (sorted, named by motif, coloured by sign)
  * and as TSV (every column, in region and rank order). */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <htslib/khash_str2int.h>
 
 #include "motif/report_priv.h"
 #include "seqlift/browser.h"
 #include "seqlift/track.h"
 #include "seqlift/util.h"
 
-/* What a BED9 line needs of a seqlet, gathered from the spill so the lines can be
- * sorted without the seqlets themselves (~56 bytes each while writing). */
+/* What a BED9 line needs of a seqlet (~56 bytes), held only while lines before it may
+ * still come. */
 typedef struct {
-    const char *chrom;   /* interned for the write */
+    const char *chrom;   /* one of the report's contig names */
     int64_t gstart, gend, region;
     double score;
     int rank, motif, sign; /* motif: best (labelling) motif, -1 unlabelled */
@@ -23,9 +23,8 @@ typedef struct {
 
 /* BED order, what `LC_ALL=C sort -k1,1 -k2,2n` gives and tabix needs: chrom by bytes,
  * then start; end and input order break ties so the file is reproducible. */
-static int bed_cmp(const void *a, const void *b)
+static int bed_cmp(const bedkey_t *x, const bedkey_t *y)
 {
-    const bedkey_t *x = a, *y = b;
     int c = x->chrom == y->chrom ? 0 : strcmp(x->chrom, y->chrom);
     if (c) return c;
     if (x->gstart != y->gstart) return x->gstart < y->gstart ? -1 : 1;
@@ -43,54 +42,113 @@ static char motif_strand(const sl_report_t *rep, const rseq_t *s)
     return s->strand == '-' ? (b->strand == '+' ? '-' : '+') : b->strand;
 }
 
+/* A min-heap of keys in BED order. */
+typedef struct {
+    bedkey_t *k;
+    int64_t n, m;
+} heap_t;
+
+static int heap_push(heap_t *h, const bedkey_t *k)
+{
+    if (h->n == h->m) {
+        int64_t m = h->m ? 2 * h->m : 256;
+        bedkey_t *t = sl_realloc(h->k, (size_t)m * sizeof *t, "seqlet order");
+        if (!t) return -1;
+        h->k = t, h->m = m;
+    }
+    int64_t i = h->n++;
+    for (; i > 0 && bed_cmp(k, &h->k[(i - 1) / 2]) < 0; i = (i - 1) / 2) h->k[i] = h->k[(i - 1) / 2];
+    h->k[i] = *k;
+    return 0;
+}
+
+static bedkey_t heap_pop(heap_t *h)
+{
+    bedkey_t top = h->k[0], last = h->k[--h->n];
+    int64_t i = 0;
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && bed_cmp(&h->k[c + 1], &h->k[c]) < 0) c++;
+        if (bed_cmp(&h->k[c], &last) >= 0) break;
+        h->k[i] = h->k[c];
+        i = c;
+    }
+    if (h->n) h->k[i] = last;
+    return top;
+}
+
+static void put_bed9(const sl_report_t *rep, FILE *fp, const bedkey_t *k, double mx)
+{
+    if (k->gend <= k->gstart) return; /* entirely in the N padding before a contig */
+    int score = mx > 0 && isfinite(k->score) ? (int)lround(1000 * fabs(k->score) / mx) : 0;
+    fprintf(fp, "%s\t%lld\t%lld\t", k->chrom, (long long)k->gstart, (long long)k->gend);
+    const char *nm = k->motif >= 0 ? sl_rep_motif_label(rep, k->motif) : "unlabelled";
+    for (; *nm; nm++) fputc(*nm > ' ' && *nm != 127 ? *nm : '_', fp); /* BED names: no blanks */
+    fprintf(fp, "#%d\t%d\t%c\t%lld\t%lld\t%s\n", k->rank, score, k->mstrand, (long long)k->gstart, (long long)k->gend,
+            k->sign > 0 ? SL_BROWSER_RGB_POS : SL_BROWSER_RGB_NEG);
+}
+
+static const sl_report_t *blk_rep; /* qsort has no context argument; the caller holds the lock */
+static int blk_bed_cmp(const void *a, const void *b)
+{
+    const blk_t *x = a, *y = b;
+    int c = x->chrom == y->chrom ? 0 : strcmp(blk_rep->chrom_name[x->chrom], blk_rep->chrom_name[y->chrom]);
+    if (c) return c;
+    if (x->minstart != y->minstart) return x->minstart < y->minstart ? -1 : 1;
+    return (x->region > y->region) - (x->region < y->region);
+}
+
 /* BED9: name = best motif (or "unlabelled") '#' rank, score = |contribution| scaled to
- * 0..1000 by the largest in the file, strand of the motif, itemRgb by sign. */
+ * 0..1000 by the largest in the file, strand of the motif, itemRgb by sign. Streamed:
+ * the largest score in one pass, then the regions' blocks by (contig, first seqlet
+ * start) with a heap of the seqlets read but not yet written: a line is written once no
+ * block still to come can hold a seqlet before it (each block's seqlets start at or
+ * after its first), so memory holds the overlapping regions' seqlets, not all. */
 static int write_bed9(sl_report_t *rep, FILE *fp)
 {
-    bedkey_t *v = sl_malloc((size_t)(rep->nsq ? rep->nsq : 1) * sizeof *v, "seqlet order");
-    khash_t(str2int) *names = khash_str2int_init();
     sl_rep_iter_t it;
     const rseq_t *s;
-    int64_t n = 0;
-    int rc = -1;
+    heap_t h = {NULL, 0, 0};
+    rseq_t r;
+    int rc;
     double mx = 0;
-    if (!v || !names || sl_rep_iter_begin(rep, &it) < 0) goto done;
-    while ((rc = sl_rep_iter_next(&it, &s)) > 0 && n < rep->nsq) {
-        const sl_match_t *b = sl_rep_best_match(rep, s);
-        khint_t ki = kh_get(str2int, names, s->chrom);
-        const char *c = ki != kh_end(names) ? kh_key(names, ki) : NULL;
-        if (!c) { /* a new name: kept for the write */
-            char *d = sl_strdup(s->chrom);
-            if (!d || khash_str2int_inc(names, d) < 0) {
-                free(d);
+    if (sl_rep_iter_begin(rep, &it) < 0) return -1;
+    while ((rc = sl_rep_iter_next(&it, &s)) > 0)
+        if (isfinite(s->s.score) && fabs(s->s.score) > mx) mx = fabs(s->s.score);
+    sl_rep_iter_end(&it);
+    if (rc < 0) return -1;
+    blk_rep = rep;
+    qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_bed_cmp);
+    rep->sorted = 2;
+    for (int64_t b = 0; b < rep->nblk && rc == 0; b++) {
+        const blk_t *B = &rep->blk[b];
+        bedkey_t lim = {rep->chrom_name[B->chrom], B->minstart, INT64_MIN, INT64_MIN, 0, 0, 0, 0, 0};
+        while (h.n && bed_cmp(&h.k[0], &lim) < 0) { /* nothing still to come sorts before these */
+            bedkey_t k = heap_pop(&h);
+            put_bed9(rep, fp, &k, mx);
+        }
+        if (fseeko(rep->spill, B->off, SEEK_SET) != 0) {
+            sl_log_error("reading the seqlets' temporary file: %s", strerror(errno));
+            rc = -1;
+        }
+        for (int j = 0; j < B->n && rc == 0; j++) {
+            if (sl_rep_rec_get(rep->spill, &r, rep, "the seqlets' temporary file") <= 0) {
                 rc = -1;
                 break;
             }
-            c = d;
+            const sl_match_t *m = sl_rep_best_match(rep, &r);
+            bedkey_t k = {rep->chrom_name[B->chrom], r.gstart, r.gend, r.region, r.s.score, r.s.rank,
+                          m ? m->motif : -1, r.s.sign, motif_strand(rep, &r)};
+            rc = heap_push(&h, &k);
+            sl_rep_rseq_free(&r);
         }
-        bedkey_t *k = &v[n++];
-        k->chrom = c, k->gstart = s->gstart, k->gend = s->gend, k->region = s->region;
-        k->score = s->s.score, k->rank = s->s.rank, k->sign = s->s.sign;
-        k->motif = b ? b->motif : -1, k->mstrand = motif_strand(rep, s);
-        if (isfinite(s->s.score) && fabs(s->s.score) > mx) mx = fabs(s->s.score);
     }
-    sl_rep_iter_end(&it);
-    if (rc < 0) goto done;
-    qsort(v, (size_t)n, sizeof *v, bed_cmp);
-    for (int64_t i = 0; i < n; i++) {
-        const bedkey_t *k = &v[i];
-        if (k->gend <= k->gstart) continue; /* entirely in the N padding before a contig */
-        int score = mx > 0 && isfinite(k->score) ? (int)lround(1000 * fabs(k->score) / mx) : 0;
-        fprintf(fp, "%s\t%lld\t%lld\t", k->chrom, (long long)k->gstart, (long long)k->gend);
-        const char *nm = k->motif >= 0 ? sl_rep_motif_label(rep, k->motif) : "unlabelled";
-        for (; *nm; nm++) fputc(*nm > ' ' && *nm != 127 ? *nm : '_', fp); /* BED names: no blanks */
-        fprintf(fp, "#%d\t%d\t%c\t%lld\t%lld\t%s\n", k->rank, score, k->mstrand, (long long)k->gstart,
-                (long long)k->gend, k->sign > 0 ? SL_BROWSER_RGB_POS : SL_BROWSER_RGB_NEG);
+    while (rc == 0 && h.n) {
+        bedkey_t k = heap_pop(&h);
+        put_bed9(rep, fp, &k, mx);
     }
-    rc = 0;
-done:
-    if (names) khash_str2int_destroy_free(names);
-    free(v);
+    free(h.k);
     return rc;
 }
 

@@ -35,10 +35,11 @@ typedef struct {
     int genomic;         /* genome coordinates (browser links), not a FASTA record */
 } kreg_t;
 
-/* The seqlets of one region in the spill: n records from offset off. */
+/* The seqlets of one region in the spill: n records from offset off; chrom (an index
+ * into the report's contig names) and the least start of its seqlets place it for the BED. */
 typedef struct {
-    int64_t region, off;
-    int n;
+    int64_t region, off, minstart;
+    int32_t n, chrom;
 } blk_t;
 
 struct sl_report_s {
@@ -49,7 +50,10 @@ struct sl_report_s {
     FILE *spill;         /* every seqlet, a block of records per region (not kept in memory) */
     blk_t *blk;          /* the blocks in arrival order, sorted by region when read */
     int64_t nblk, mblk, nsq;
-    int sorted;          /* blk sorted by region */
+    int sorted;          /* blk sorted by region (1), by BED position (2), else 0 */
+    void *chroms;        /* contig name -> index into chrom_name */
+    char **chrom_name;
+    int nchrom, mchrom;
     int64_t nreg;
     kreg_t **kept;       /* up to o.max_regions, a binary heap: the least worth keeping at [0] */
     int nkept;
