@@ -9,8 +9,8 @@
   every output but the bigWig (npz, bedGraph, report HTML and JSON with every seqlet,
   seqlets BED) by at most 400 (it was ~18 KB while the report kept its seqlets in memory);
 * one end-to-end run (demo and BPNet-like models, two tiny counts, every mode) prints a row
-  per count and mode with wall time, ms/region, RSS and, for the larger count, the growth
-  per region and the time ratio, and the load average before and after.
+  per count and mode with wall and CPU time, ms/region, RSS and, for the larger count, the growth
+  per region and the CPU time ratio, and the load average before and after.
 """
 import os
 import subprocess
@@ -49,12 +49,12 @@ class TestBenchScale(unittest.TestCase):
         self.assertEqual({r[5] for r in rows}, {"+", "-"})
 
     def test_rss_is_the_commands_own(self):
-        dt, mb, rc, err = bench.run_measured([sys.executable, "-c",
+        dt, mb, rc, err, cpu = bench.run_measured([sys.executable, "-c",
                                               "b = bytearray(200 << 20); import sys; sys.exit(3)"])
         self.assertEqual(rc, 3, err)
         self.assertGreater(mb, 200)
         self.assertLess(mb, 320)
-        dt, mb, rc, err = bench.run_measured(["true"])
+        dt, mb, rc, err, cpu = bench.run_measured(["true"])
         self.assertEqual(rc, 0)
         self.assertLess(mb, 20)
 
@@ -69,7 +69,7 @@ class TestBenchScale(unittest.TestCase):
             def rss(n, mode):
                 bed = os.path.join(d, "%d.bed" % n)
                 bench.write_regions(bed, n, 200, chroms)
-                dt, mb, rc, err = bench.run_measured(bench.commands(a, model, "gata", "dinuc:1", bed,
+                dt, mb, rc, err, cpu = bench.run_measured(bench.commands(a, model, "gata", "dinuc:1", bed,
                                                                     os.path.join(d, "o"), mode))
                 self.assertEqual(rc, 0, err)
                 return mb * 1048576
@@ -90,7 +90,7 @@ class TestBenchScale(unittest.TestCase):
         for want in ("load average before:", "load average after:",
                      "demo model (200 bp, target gata, --refs dinuc:2, --threads 2)",
                      "bpnet model (2114 bp, target count, --refs dinuc:1, --threads 2)",
-                     "RSS_B/region+", "time/lin"):
+                     "RSS_B/region+", "cpu/lin"):
             self.assertIn(want, out)
         self.assertNotIn("FAILED", out)
         rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
@@ -98,13 +98,13 @@ class TestBenchScale(unittest.TestCase):
                          [(n, m) for n in ("20", "60") for m in bench.MODES] +
                          [(n, m) for n in ("2", "4") for m in bench.MODES])
         for x in rows:
-            self.assertEqual(len(x), 7, x)
+            self.assertEqual(len(x), 8, x)
             self.assertGreater(float(x[2]), 0)
-            self.assertGreater(float(x[4]), 1)
+            self.assertGreater(float(x[5]), 1)
             if x[0] in ("60", "4"):
-                float(x[5]), float(x[6])
+                float(x[6]), float(x[7])
             else:
-                self.assertEqual(x[5:], ["-", "-"])
+                self.assertEqual(x[6:], ["-", "-"])
 
 
 if __name__ == "__main__":
