@@ -49,6 +49,10 @@ cJSON *sl_run_descriptor(const char *kind, const char *command, const char *mode
 /* Write d to path (a temporary of the caller's: sl_ofile renames it onto itself);
  * shown names it in messages. 0 / -1 (reported). */
 int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
+/* A shard's report state of target t (0-based), beside its descriptor: "OUT.seqlift-
+ * report-<t>" (SL_RUN_STATE_EXT in the descriptor's outputs, "-<t>" added). malloc'd. */
+#define SL_RUN_STATE_EXT ".seqlift-report"
+char *sl_shard_state_path(const sl_score_outputs_t *o, int t);
 /* The run descriptor as a sink (a no-op unless the run is sharded). */
 extern const sl_sink_ops_t sl_sink_descriptor;
 
