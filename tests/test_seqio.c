@@ -466,6 +466,55 @@ static void test_bed_narrowpeak(void **state)
     sl_regions_destroy(rl);
 }
 
+/* Names live in the list's arena, one after another (no allocation per region), a long
+ * one in a chunk of its own; a region is one 80-byte record (README, Scale). */
+static void test_region_arena(void **state)
+{
+    (void)state;
+    assert_true(sizeof(sl_region_t) <= 80);
+    enum { N = 5000, LONG = 20000 };
+    FILE *fp = fopen(TMP "/arena.bed", "w");
+    assert_non_null(fp);
+    for (int i = 0; i < N; i++) {
+        fprintf(fp, "chr%d\t%d\t%d\t", i % 3, 10 * i, 10 * i + 5);
+        if (i == N / 2)
+            for (int k = 0; k < LONG; k++) fputc('x', fp);
+        else fprintf(fp, "n%d", i);
+        fputc('\n', fp);
+    }
+    fclose(fp);
+    sl_regions_t *rl = sl_regions_read_bed(TMP "/arena.bed", NULL, NULL);
+    assert_non_null(rl);
+    assert_int_equal(rl->n, N);
+    int apart = 0;
+    for (int i = 0; i < N; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "n%d", i);
+        if (i == N / 2) assert_int_equal(strlen(rl->r[i].name), LONG);
+        else assert_string_equal(rl->r[i].name, want);
+        if (i && rl->r[i].name != rl->r[i - 1].name + strlen(rl->r[i - 1].name) + 1) apart++;
+    }
+    assert_true(apart <= 4); /* 64 KB chunks hold ~10,000 short names; the long one stands apart */
+    sl_regions_destroy(rl);
+    /* FASTA records: names and sequences in the arena too, a long record whole */
+    fp = fopen(TMP "/arena.fa", "w");
+    assert_non_null(fp);
+    fputs(">a\nACGT\n>long\n", fp);
+    for (int k = 0; k < LONG; k++) fputc("ACGT"[k % 4], fp);
+    fputs("\n>b\nGG\n", fp);
+    fclose(fp);
+    rl = sl_regions_read_fasta(TMP "/arena.fa", 0);
+    assert_non_null(rl);
+    assert_int_equal(rl->n, 3);
+    assert_string_equal(rl->r[2].name, "b");
+    assert_string_equal(rl->seqs[0], "ACGT");
+    assert_string_equal(rl->seqs[2], "GG");
+    assert_int_equal(strlen(rl->seqs[1]), LONG);
+    assert_int_equal(rl->r[1].end, LONG);
+    assert_memory_equal(rl->seqs[1] + LONG - 4, "ACGT", 4);
+    sl_regions_destroy(rl);
+}
+
 static void test_bed_lines(void **state)
 {
     (void)state;
@@ -685,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_bed_regions),
         cmocka_unit_test(test_bed_narrowpeak),
         cmocka_unit_test(test_bed_lines),
+        cmocka_unit_test(test_region_arena),
         cmocka_unit_test(test_bed_bad),
         cmocka_unit_test(test_fasta_records),
         cmocka_unit_test(test_fasta_bad),

@@ -70,9 +70,10 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
 /* Write the self-contained HTML and/or the JSON (either path may be NULL), through
  * temporary files renamed on success. 0 / -1 (reported). */
 int sl_report_write(sl_report_t *rep, const char *html_path, const char *json_path);
-/* Seqlets as BED6 in genome coordinates (name = region#rank, score = summed
- * contribution, strand of the region) and as TSV with p-values and best matches.
- * Sorted by region input index then rank. Either path may be NULL; "-" is stdout. */
+/* Seqlets as a BED9 track in genome order (`LC_ALL=C sort -k1,1 -k2,2n`; name = best
+ * motif#rank, score = |contribution| scaled to 0..1000 by the largest, strand of the
+ * motif, colour by sign) and as TSV with p-values and best matches in (region input
+ * index, rank) order. Either path may be NULL; "-" is stdout. */
 int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *tsv_path);
 /* Every region of PREFIX.ohe.npz, PREFIX.contrib.npz and (when present)
  * PREFIX.hyp.npz -- PREFIX.<target>.contrib.npz / .hyp.npz when target is not NULL

@@ -427,7 +427,7 @@ int sl_rep_iter_begin(sl_report_t *rep, sl_rep_iter_t *it)
 {
     memset(it, 0, sizeof *it);
     it->rep = rep;
-    if (rep->sorted != 1) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_cmp);
+    if (rep->sorted != 1 && rep->nblk) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_cmp);
     rep->sorted = 1;
     it->b = -1;
     it->j = 0;

@@ -119,7 +119,7 @@ static int write_bed9(sl_report_t *rep, FILE *fp)
     sl_rep_iter_end(&it);
     if (rc < 0) return -1;
     blk_rep = rep;
-    qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_bed_cmp);
+    if (rep->nblk) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_bed_cmp);
     rep->sorted = 2;
     for (int64_t b = 0; b < rep->nblk && rc == 0; b++) {
         const blk_t *B = &rep->blk[b];

@@ -152,7 +152,9 @@ static char *report_file(const sl_score_info_t *c, int t, int j, int *err)
     char *p = NULL;
     *err = 0;
     if (j == 3) {
-        if (c->opts->shard_n <= 0) return NULL;
+        char *d = c->opts->shard_n > 0 ? sl_shard_descriptor_path(o) : NULL;
+        if (!d) return NULL; /* not sharded, or no file to put it beside (the descriptor sink says so) */
+        free(d);
         p = sl_shard_state_path(o, t);
     } else if (j == 2) {
         if (!o->seqlets_bed && (!(o->report || o->report_json) ||

@@ -195,6 +195,13 @@ expect 1 "regions differ" -- merge -o "$T/x" "$S.1.seqlift-run.json" "$T/reg.seq
     --bigwig "$T/rr.bw" --motifs "$DM/motifs.meme" --report-regions 6 --report "$T/rr.html" --report-json "$T/rr.json" \
     2>/dev/null || fail "report options shard"
 expect 1 "report options or motifs differ" -- merge -o "$T/x" "$S.1.seqlift-run.json" "$T/rr.seqlift-run.json" "$S.3.seqlift-run.json"
+# a truncated or missing report state: one line, nothing written
+mkdir -p "$T/cut" && cp "$S".[123].* "$T/cut/" && sed -i "s|$T/demo.3|$T/cut/demo.3|g" "$T"/cut/*.seqlift-run.json
+head -c 3000 "$S.2.seqlift-report-1" >"$T/cut/demo.3.2.seqlift-report-1"
+C="$T/cut/demo.3"
+expect 1 "demo.3.2.seqlift-report-1: a bad or truncated" -- merge -o "$T/x" "$C.1.seqlift-run.json" "$C.2.seqlift-run.json" "$C.3.seqlift-run.json"
+rm "$T/cut/demo.3.2.seqlift-report-1"
+expect 1 "cannot open the report state" -- merge -o "$T/x" "$C.1.seqlift-run.json" "$C.2.seqlift-run.json" "$C.3.seqlift-run.json"
 ls "$T"/x.* >/dev/null 2>&1 && fail "a refused merge left files" || ok "a refused merge writes nothing"
 expect 2 "K/N" -- score "${demo[@]}" --shard 4/3 --tsv "$T/y.tsv"
 expect 2 "needs an output file" -- score "${demo[@]}" --shard 1/3
