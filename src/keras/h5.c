@@ -18,7 +18,8 @@
  * root group's before H5Fopen, each object on a group or dataset path before it is
  * opened) is walked first too, each chunk within the file: libhdf5 allocates a chunk's
  * stated size before reading it (16 GiB on
- * tests/fuzz/regressions/keras/hdf5_continuation_chunk_16gib). Datasets are still
+ * tests/fuzz/regressions/keras/hdf5_continuation_chunk_16gib), and so is a group's
+ * local heap (hdf5_local_heap_huge). Datasets, B-trees and fractal heaps are still
  * libhdf5's to read. Layouts: the HDF5 File Format Specification (version 3.0): II.A
  * superblock, IV.A.1 object headers, IV.A.2 messages (.b dataspace, .d datatype,
  * .m attribute, .v attribute info, .p continuation), III.E global heap. */
