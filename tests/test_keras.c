@@ -287,6 +287,21 @@ static void test_attribute_checks(void **state)
         assert_non_null(strstr(last_err, "attr.h5: corrupt object header: "));
         assert_non_null(strstr(last_err, oh_words[i]));
     }
+    /* a group's local heap (its link names): a data segment past the file (libhdf5
+     * allocated its stated size: fuzz regression hdf5_local_heap_huge), a free list that
+     * loops (libhdf5 follows it without end) */
+    size_t H = real_find(&r, "HEAP", 4);
+    uint64_t dseg = get_le(r.w + H + 24, 8), fl = get_le(r.w + H + 16, 8);
+    for (int i = 0; i < 2; i++) {
+        memcpy(r.m, r.w, r.wl);
+        if (i == 0) put_le(r.m + H + 8, (uint64_t)1 << 40, 8);
+        else if (fl == 1) put_le(r.m + H + 16, 0, 8), put_le(r.m + dseg, 0, 8);
+        else put_le(r.m + dseg + fl, fl, 8);
+        last_err[0] = 0;
+        assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+        assert_non_null(strstr(last_err, i == 0 ? "corrupt group: its local heap runs past the file"
+                                                : "corrupt group: bad local heap free list"));
+    }
     /* a dataspace of 2 strings (rank 1, in 16 bytes) where the data holds one */
     memcpy(r.m, r.w, r.wl);
     r.m[ds + 1] = 1, put_le(r.m + ds + 8, 2, 8), put_le(r.m + A + 6, 16, 2);

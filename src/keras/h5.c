@@ -18,7 +18,8 @@
  * root group's before H5Fopen, each object on a group or dataset path before it is
  * opened) is walked first too, each chunk within the file: libhdf5 allocates a chunk's
  * stated size before reading it (16 GiB on
- * tests/fuzz/regressions/keras/hdf5_continuation_chunk_16gib). Datasets are still
+ * tests/fuzz/regressions/keras/hdf5_continuation_chunk_16gib), and so is a group's
+ * local heap (hdf5_local_heap_huge). Datasets, B-trees and fractal heaps are still
  * libhdf5's to read. Layouts: the HDF5 File Format Specification (version 3.0): II.A
  * superblock, IV.A.1 object headers, IV.A.2 messages (.b dataspace, .d datatype,
  * .m attribute, .v attribute info, .p continuation), III.E global heap. */
@@ -279,7 +280,7 @@ static const char *attr_decode(const kh5_file_t *f, const unsigned char *m, uint
     if (a->n > MAX_STRS) return "attribute too large";
     a->data_size = a->n * esz;
     if (a->data_size && (p > len || a->data_size > len - p)) return BAD_ATTR "data does not fit its message";
-    a->data = m + p;
+    a->data = m + (p <= len ? p : len); /* no data past an aligned end */
     return NULL;
 }
 
@@ -294,6 +295,30 @@ static int attr_named(const unsigned char *m, uint64_t len, const char *name)
  * the file (libhdf5 1.10 allocates a chunk's stated size before reading it), and find
  * attribute `name` in it: *msg (malloc'd) and *msg_len, or *msg NULL when there is
  * none. name NULL: only walk it. NULL, or what is wrong. */
+/* Check the local heap at relative address addr (a group's link names): libhdf5 1.10
+ * allocates its stated data segment size, and follows its free list (H5HL__fl_deserialize)
+ * without bounding its length. "HEAP", version 0, reserved (3), data segment size,
+ * free list head (sizes: sizeof_size), data segment address. NULL, or what is wrong. */
+static const char *lheap_check(const kh5_file_t *f, uint64_t addr)
+{
+    const unsigned sa = f->sizeof_addr, ss = f->sizeof_size;
+    unsigned char h[32];
+    if (addr > f->len - f->base || file_bytes(f, f->base + addr, h, 8 + 2 * ss + sa) < 0 || memcmp(h, "HEAP", 4) != 0
+        || h[4] != 0)
+        return "corrupt group: no local heap at its address";
+    uint64_t size = le(h + 8, ss), fl = le(h + 8 + ss, ss), data = le(h + 8 + 2 * ss, sa);
+    if (data > f->eoa || size > f->eoa - data || data > f->len - f->base || size > f->len - f->base - data)
+        return "corrupt group: its local heap runs past the file";
+    /* free blocks: (next offset, size), each at least 2 lengths, disjoint; 1 ends the list */
+    for (uint64_t k = 0; fl != 1; k++) {
+        unsigned char e[16];
+        if (fl >= size || size - fl < 2 * ss || k > size / (2 * ss) || file_bytes(f, f->base + data + fl, e, 2 * ss) < 0)
+            return "corrupt group: bad local heap free list";
+        fl = le(e, ss);
+    }
+    return NULL;
+}
+
 static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, unsigned char **msg,
                            uint64_t *msg_len)
 {
@@ -336,6 +361,9 @@ static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, u
                 if (size < sa + ss) why = BAD_OH "bad continuation message";
                 else if (nq == MAX_CHUNKS) why = BAD_OH "too many continuation chunks";
                 else q[nq][0] = le(b + d, sa), q[nq][1] = le(b + d + sa, ss), nq++;
+            } else if (type == 0x11) { /* symbol table: B-tree address, local heap address */
+                if (size < 2 * sa) why = BAD_OH "bad symbol table message";
+                else why = lheap_check(f, le(b + d + sa, sa));
             } else if (type == 0x15 && name) { /* attribute info: version, flags, [index (2)], fractal heap address */
                 uint64_t at = 2 + (size >= 2 && b[d + 1] & 1 ? 2 : 0);
                 if (size < at + sa) why = BAD_OH "bad attribute info message";
