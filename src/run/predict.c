@@ -19,6 +19,7 @@ typedef struct {
     size_t n_values; /* per sequence, over all outputs */
     int bed;
     const int64_t *own; /* a shard's regions (input order), NULL = all */
+    sl_run_progress_t *prog;
 } predict_t;
 
 static int fill(void *ud, int worker, int64_t i, float *x)
@@ -39,6 +40,7 @@ static int emit(void *ud, int64_t i, const float *v)
         sl_ofile_prepare((sl_ofile_t *)p->out); /* reports the failure, once */
         return -1;
     }
+    sl_run_progress_add(p->prog, 1);
     return 0;
 }
 
@@ -58,7 +60,8 @@ static int predict_descriptor(const sl_predict_opts_t *o, const sl_net_t *net, c
     return ret;
 }
 
-static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char *desc_tmp, const char *desc)
+static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char *desc_tmp, const char *desc,
+                   sl_run_progress_t *prog)
 {
     sl_shard_t sh;
     memset(&sh, 0, sizeof sh);
@@ -69,7 +72,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
     sl_regions_t *rl = NULL;
     sl_net_t *net = sl_model_load(o->model, o->weights, o->alphabet);
     if (!net) return -1;
-    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
+    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net), p.prog = prog;
     p.g = sl_calloc((size_t)threads, sizeof *p.g, "genome handles");
     p.seq = sl_calloc((size_t)threads, sizeof *p.seq, "sequences");
     if (!p.g || !p.seq) goto fail;
@@ -95,6 +98,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
         int64_t b = (n + threads - 1) / threads;
         batch = b < 1 ? 1 : (int)b;
     }
+    prog->p.total = n;
     fputs(SL_RUN_TSV_KEY(p.bed), out->fp);
     char lab[512];
     for (size_t j = 0; j < p.n_values; j++) {
@@ -133,12 +137,15 @@ int sl_predict_run(const sl_predict_opts_t *o)
             return -1;
         }
     }
+    sl_run_progress_t prog;
+    sl_run_progress_start(&prog, o->progress, o->progress_ud, 0);
     sl_ofile_t *out = sl_ofile_open(o->out ? o->out : "-", "w");
     int ret = -1;
-    if (out && predict(o, out, tmp, desc) == 0 && sl_ofile_prepare(out) == 0) {
+    if (out && predict(o, out, tmp, desc, &prog) == 0 && sl_ofile_prepare(out) == 0) {
         ret = sl_ofile_commit(out);
         out = NULL;
         if (tmp && (ret < 0 ? (sl_tmp_remove(tmp), -1) : sl_rename_into_place(tmp, desc)) < 0) ret = -1;
+        if (ret == 0) sl_run_progress_end(&prog);
     } else if (tmp) {
         sl_tmp_remove(tmp);
     }

@@ -34,6 +34,22 @@ static inline void sl_run_put_key(FILE *fp, const sl_region_t *r, int bed_mode)
         NAME##_free(s, 0, &ret);                                           \
     }
 
+/* ---- progress (progress.c) ---- */
+#include "seqlift/score.h"
+
+typedef struct {
+    sl_progress_f cb;
+    void *ud;
+    sl_progress_t p;
+    double t0, last;
+    long w0;              /* warnings before the run */
+} sl_run_progress_t;
+/* Start counting (cb NULL: count only); add n emitted regions (reports when due); the
+ * final report, after the commit. */
+void sl_run_progress_start(sl_run_progress_t *g, sl_progress_f cb, void *ud, int64_t total);
+void sl_run_progress_add(sl_run_progress_t *g, int64_t n);
+void sl_run_progress_end(sl_run_progress_t *g);
+
 /* ---- shards (shard.c) ---- */
 #include <cjson/cJSON.h>
 

@@ -412,8 +412,7 @@ SINK_END(track)
 /* ---- summation-to-delta statistics (a message, no file) ---------------------------- */
 
 typedef struct {
-    double worst;
-    int64_t n_bad, n;
+    int64_t n_bad, n;     /* the worst error is the run's progress (its summary line) */
 } sum_stats_t;
 
 static int stats_wanted(const sl_score_outputs_t *o)
@@ -445,7 +444,7 @@ static int stats_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const
     for (int t = 0; t < c->nt; t++) {
         if (isnan(res->err[t])) continue;
         st->n++;
-        if (res->err[t] > st->worst) st->worst = res->err[t];
+        if (!(res->err[t] <= c->progress->worst_err)) c->progress->worst_err = res->err[t]; /* NaN: none yet */
         if (res->err[t] > SUM_WARN) st->n_bad++;
     }
     return 0;
@@ -462,13 +461,14 @@ static int stats_commit(sl_sink_t *s, const sl_score_info_t *c)
 {
     sum_stats_t *st = s->st;
     s->st = NULL;
+    double worst = st->n ? c->progress->worst_err : 0;
     sl_method_t m = c->opts->ao.method;
     if (!sl_method_sums_to_delta(m))
         sl_log_info("method %s has no summation-to-delta property (TSV columns NA)", sl_method_name(m));
     else if (st->n_bad)
         sl_log_warn("summation-to-delta: relative error above %g for %lld of %lld region-targets (worst %.3g)",
-                    SUM_WARN, (long long)st->n_bad, (long long)st->n, st->worst);
-    else sl_log_info("summation-to-delta: worst relative error %.3g over %lld region-targets", st->worst,
+                    SUM_WARN, (long long)st->n_bad, (long long)st->n, worst);
+    else sl_log_info("summation-to-delta: worst relative error %.3g over %lld region-targets", worst,
                      (long long)st->n);
     free(st);
     return 0;
