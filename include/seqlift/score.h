@@ -154,6 +154,9 @@ typedef struct {
     int bed_mode;             /* 1: genome regions, 0: FASTA records */
     const sl_shard_t *shard;  /* a sharded run, else NULL: sinks write its own rows only */
     sl_progress_t *progress;  /* the run's progress (the statistics sink keeps worst_err) */
+    const char *about;        /* the provenance line every output carries (version, inputs,
+                               * the options that determine the content; no output path,
+                               * shard, threads or batch) */
 } sl_score_info_t;
 
 typedef struct sl_sink_s sl_sink_t;

@@ -44,17 +44,24 @@ static int emit(void *ud, int64_t i, const float *v)
     return 0;
 }
 
+/* What changes the numbers of a prediction run (the descriptor's options). */
+static void predict_options(const sl_predict_opts_t *o, const sl_net_t *net, char *opts, size_t n)
+{
+    snprintf(opts, n, "edge=%d alphabet=%s length=%d", (int)o->edge, o->alphabet ? o->alphabet : "ACGT",
+             (int)net->in_len);
+}
+
 /* A shard's descriptor onto tmp (its options: what changes the numbers). */
 static int predict_descriptor(const sl_predict_opts_t *o, const sl_net_t *net, const sl_shard_t *sh,
-                              const sl_regions_t *rl, const char *tmp, const char *shown)
+                              const sl_regions_t *rl, const char *about, const char *tmp, const char *shown)
 {
     char opts[512];
-    snprintf(opts, sizeof opts, "edge=%d alphabet=%s length=%d", (int)o->edge, o->alphabet ? o->alphabet : "ACGT",
-             (int)net->in_len);
+    predict_options(o, net, opts, sizeof opts);
     cJSON *d = sl_run_descriptor("predict", o->command, o->model, o->weights, o->seqs ? NULL : o->fasta,
                                  o->seqs ? o->seqs : o->bed, opts, sh, rl, "input"), *w;
     int ret = -1;
-    if (d && (w = cJSON_AddObjectToObject(d, "outputs")) && cJSON_AddStringToObject(w, "tsv", o->out))
+    if (d && (w = cJSON_AddObjectToObject(d, "outputs")) && cJSON_AddStringToObject(w, "tsv", o->out) &&
+        cJSON_AddStringToObject(d, "about", about))
         ret = sl_run_descriptor_write(d, tmp, shown);
     cJSON_Delete(d);
     return ret;
@@ -70,6 +77,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
     predict_t p;
     memset(&p, 0, sizeof p);
     sl_regions_t *rl = NULL;
+    char *about = NULL;
     sl_net_t *net = sl_model_load(o->model, o->weights, o->alphabet);
     if (!net) return -1;
     p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net), p.prog = prog;
@@ -99,6 +107,11 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
         batch = b < 1 ? 1 : (int)b;
     }
     prog->p.total = n;
+    char opts[512];
+    predict_options(o, net, opts, sizeof opts);
+    if (!(about = sl_run_about("predict", o->model, o->weights, seqs ? NULL : fa, seqs ? NULL : bed, seqs, opts)))
+        goto fail;
+    fprintf(out->fp, "# %s\n", about); /* provenance: version, inputs, options */
     fputs(SL_RUN_TSV_KEY(p.bed), out->fp);
     char lab[512];
     for (size_t j = 0; j < p.n_values; j++) {
@@ -107,7 +120,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
     }
     fputs("\tregion_index\n", out->fp);
     ret = sl_net_predict(net, n, threads, batch, fill, emit, &p);
-    if (ret == 0 && desc_tmp) ret = predict_descriptor(o, net, &sh, rl, desc_tmp, desc);
+    if (ret == 0 && desc_tmp) ret = predict_descriptor(o, net, &sh, rl, about, desc_tmp, desc);
 fail:
     for (int t = 0; t < threads && p.g && p.seq; t++) {
         sl_genome_close(p.g[t]);
@@ -115,6 +128,7 @@ fail:
     }
     free(p.g);
     free(p.seq);
+    free(about);
     sl_shard_free(&sh);
     sl_regions_destroy(rl);
     sl_net_destroy(net);

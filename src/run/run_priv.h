@@ -50,6 +50,12 @@ void sl_run_progress_start(sl_run_progress_t *g, sl_progress_f cb, void *ud, int
 void sl_run_progress_add(sl_run_progress_t *g, int64_t n);
 void sl_run_progress_end(sl_run_progress_t *g);
 
+/* ---- provenance (about.c) ---- */
+/* "seqlift VERSION COMMAND model=... [weights=...] genome=... regions=... | seqs=...
+ * OPTIONS" (NULL inputs left out), one line. Caller frees; NULL (reported). */
+char *sl_run_about(const char *command, const char *model, const char *weights, const char *fasta,
+                   const char *regions, const char *seqs, const char *options);
+
 /* ---- shards (shard.c) ---- */
 #include <cjson/cJSON.h>
 
@@ -65,6 +71,9 @@ cJSON *sl_run_descriptor(const char *kind, const char *command, const char *mode
 /* Write d to path (a temporary of the caller's: sl_ofile renames it onto itself);
  * shown names it in messages. 0 / -1 (reported). */
 int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
+/* What changes the numbers of a scoring run, as one string compared by merge (and
+ * written into every output by sl_run_about). Caller frees; NULL (reported). */
+char *sl_run_score_options(const sl_score_info_t *c);
 /* The run descriptor as a sink (a no-op unless the run is sharded). */
 extern const sl_sink_ops_t sl_sink_descriptor;
 

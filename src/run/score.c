@@ -230,6 +230,7 @@ int sl_score_run(const sl_score_opts_t *o)
     sl_net_t *net = NULL;
     sl_target_t *tg = NULL;
     int64_t *order = NULL;
+    char *opts = NULL, *about = NULL;
     int ret = -1, opened = 0, committed = 0, genome_order = 0;
     c->opts = o;
     c->bed_mode = o->seqs == NULL;
@@ -275,6 +276,10 @@ int sl_score_run(const sl_score_opts_t *o)
     if (r.n_workers > n_batches) r.n_workers = n_batches > 0 ? (int)n_batches : 1;
     r.n_slots = sl_pipe_n_slots(r.n_workers);
     r.prog.p.total = r.n_proc;
+    if (!(opts = sl_run_score_options(c)) ||
+        !(c->about = about = sl_run_about("score", o->model, o->weights, c->bed_mode ? o->fasta : NULL,
+                                          c->bed_mode ? o->bed : NULL, o->seqs, opts)))
+        goto fail;
     while (opened < r.ns) { /* a failed open is aborted too: abort removes what it made */
         int rc = r.sinks[opened].ops->open(&r.sinks[opened], c);
         opened++;
@@ -295,6 +300,8 @@ fail:
     for (int j = committed; j < opened; j++) r.sinks[j].ops->abort(&r.sinks[j], c);
     free_workers(&r);
     free(order);
+    free(opts);
+    free(about);
     sl_shard_free(&r.shard);
     sl_refspec_destroy(r.rs);
     sl_regions_destroy((sl_regions_t *)c->rl);

@@ -68,7 +68,7 @@ static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
         if (!path) return -1;
         z->w[k] = sl_npz_open(path, "arr_0", 3, shape);
         free(path);
-        if (!z->w[k]) return -1;
+        if (!z->w[k] || sl_npz_set_note(z->w[k], SL_NPZ_NOTE, c->about) < 0) return -1;
     }
     return 0;
 }
@@ -279,6 +279,7 @@ static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
     sl_ofile_t *f = sl_ofile_open(c->opts->out.tsv, "w");
     if (!f) return -1;
     s->st = f;
+    fprintf(f->fp, "# %s\n", c->about); /* provenance: version, inputs, options */
     fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\tregion_index\n",
             SL_RUN_TSV_KEY(c->bed_mode));
     return 0;
@@ -358,10 +359,12 @@ static int track_open(sl_sink_t *s, const sl_score_info_t *c)
     k->vals = sl_malloc((size_t)c->len * sizeof(float), "track values");
     sl_genome_t *g = k->w && k->vals ? sl_genome_open(c->opts->fasta) : NULL; /* contig sizes */
     int ret = g ? 0 : -1;
+    sl_track_opts_t topt = o->track;
+    topt.comment = c->about; /* the bedGraph's "# " line */
     for (int t = 0; t < c->nt && ret == 0; t++) {
         char *bg = o->bedgraph ? sl_track_target_path(o->bedgraph, c->tg[t].label, c->nt) : NULL;
         char *bw = o->bigwig ? sl_track_target_path(o->bigwig, c->tg[t].label, c->nt) : NULL;
-        if ((o->bedgraph && !bg) || (o->bigwig && !bw) || !(k->w[t] = sl_track_open_genome(bg, bw, g, &o->track)))
+        if ((o->bedgraph && !bg) || (o->bigwig && !bw) || !(k->w[t] = sl_track_open_genome(bg, bw, g, &topt)))
             ret = -1;
         free(bg);
         free(bw);
