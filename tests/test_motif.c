@@ -18,6 +18,7 @@
 #include "seqlift/track.h"
 #include "seqlift/util.h"
 #include "support/test_support.h"
+#include "motif/match_priv.h"
 
 #define MD "test_data/motifs/"
 
@@ -345,6 +346,74 @@ static void test_match_null_calibration(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* A random MEME database: n motifs of width 3..maxw, Dirichlet-like columns. */
+static sl_motif_db_t *random_db(int n, int maxw, int both, uint64_t *st)
+{
+    size_t cap = (size_t)n * (size_t)(maxw + 2) * 64 + 256, k = 0;
+    char *t = malloc(cap);
+    k += (size_t)snprintf(t + k, cap - k, "MEME version 5\n\nALPHABET= ACGT\n\nstrands: %s\n\n", both ? "+ -" : "+");
+    for (int m = 0; m < n; m++) {
+        int w = 3 + (int)(sl_splitmix64(st) % (uint64_t)(maxw - 2));
+        k += (size_t)snprintf(t + k, cap - k, "MOTIF m%d\nletter-probability matrix: alength= 4 w= %d\n", m, w);
+        for (int i = 0; i < w; i++) {
+            double v[4], s = 0;
+            for (int b = 0; b < 4; b++) s += v[b] = pow((double)(sl_splitmix64(st) >> 11) / 9007199254740992.0, 3) + 1e-3;
+            k += (size_t)snprintf(t + k, cap - k, "%.6f %.6f %.6f %.6f\n", v[0] / s, v[1] / s, v[2] / s,
+                                  1 - (v[0] + v[1] + v[2]) / s);
+        }
+        k += (size_t)snprintf(t + k, cap - k, "\n");
+    }
+    sl_motif_db_t *db = sl_motif_db_parse(t, k, "random.meme");
+    free(t);
+    return db;
+}
+
+/* The matcher's fast path (the table of column scores, the bounded null) gives the same
+ * bytes as the plain one (scores recomputed per alignment, the whole null convolved):
+ * random databases small and large (a sampled pool), one or both strands, random
+ * queries and weights (zeros included), every min_overlap. */
+static void test_match_fast_equals_plain(void **state)
+{
+    (void)state;
+    uint64_t st = 11;
+    const int dbs[][3] = {{1, 8, 1}, {7, 12, 0}, {40, 20, 1}, {300, 14, 1}, {700, 14, 1}};
+    for (size_t d = 0; d < sizeof dbs / sizeof *dbs; d++) {
+        sl_motif_db_t *db = random_db(dbs[d][0], dbs[d][1], dbs[d][2], &st);
+        assert_non_null(db);
+        for (int minov = 1; minov <= 9; minov += 4) {
+            sl_matcher_t *mt = sl_matcher_create(db, minov);
+            assert_non_null(mt);
+            sl_match_t *a = malloc((size_t)db->n * sizeof *a), *b = malloc((size_t)db->n * sizeof *b);
+            for (int t = 0; t < 12; t++) {
+                int n = 1 + (int)(sl_splitmix64(&st) % 60);
+                double q[4 * 64], wt[64];
+                for (int i = 0; i < 4 * n; i++) q[i] = sl_test_gauss(&st);
+                for (int i = 0; i < n; i++) wt[i] = (sl_splitmix64(&st) % 5 == 0) ? 0 : (double)(sl_splitmix64(&st) >> 11) / 9007199254740992.0;
+                if (t % 3 == 0) wt[0] = 1;
+                memset(a, 0, (size_t)db->n * sizeof *a);
+                memset(b, 0, (size_t)db->n * sizeof *b);
+                int na = sl_matcher_match_mode(mt, q, t % 4 ? wt : NULL, n, db->n, a, 0);
+                int nb = sl_matcher_match_mode(mt, q, t % 4 ? wt : NULL, n, db->n, b, 1);
+                assert_int_equal(na, db->n);
+                assert_int_equal(na, nb);
+                for (int j = 0; j < na; j++) {
+                    assert_int_equal(a[j].motif, b[j].motif);
+                    assert_int_equal(a[j].strand, b[j].strand);
+                    assert_int_equal(a[j].offset, b[j].offset);
+                    assert_int_equal(a[j].overlap, b[j].overlap);
+                    assert_memory_equal(&a[j].score, &b[j].score, sizeof(double));
+                    assert_memory_equal(&a[j].pval, &b[j].pval, sizeof(double));
+                    assert_memory_equal(&a[j].evalue, &b[j].evalue, sizeof(double));
+                }
+            }
+            free(a);
+            free(b);
+            sl_matcher_destroy(mt);
+        }
+        sl_motif_db_destroy(db);
+    }
+}
+
 /* An infinite contribution (a hostile npz, an overflowing model) must not turn the
  * column weights into NaN (inf / inf): that indexed the null histogram out of bounds. */
 static void test_match_nonfinite_query(void **state)
@@ -486,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_match_planted),
         cmocka_unit_test(test_match_null_calibration),
         cmocka_unit_test(test_match_nonfinite_query),
+        cmocka_unit_test(test_match_fast_equals_plain),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
         cmocka_unit_test(test_scan_extreme_background),

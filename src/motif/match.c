@@ -6,6 +6,8 @@
 #include "seqlift/motif.h"
 #include "seqlift/util.h"
 
+#include "motif/match_priv.h"
+
 #define POOL_MIN 1000
 #define NULL_BINS 50   /* column scores discretised to 1/NULL_BINS for the exact null */
 #define NULL_POOL_MAX 4096 /* pool columns sampled for a query column's null */
@@ -16,6 +18,10 @@ struct sl_matcher_s {
     double *pool;      /* [npool][4] centred unit-norm columns of the null pool */
     int npool;
     double **cols;     /* per motif, [2][w][4]: centred unit-norm columns, '+' then '-' */
+    int *first;        /* per motif, its first column in the pool: the pool starts with every
+                        * motif's columns ('+' then '-'), so a query's scores against the pool
+                        * are its alignment scores too */
+    int nmc;           /* motif columns at the start of the pool */
 };
 
 /* Centre a 4-vector and scale to unit norm, so PCC is a dot product; a constant
@@ -59,10 +65,13 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
     for (int k = 0; k < db->n; k++) total += 2 * db->m[k].w;
     mt->npool = total < POOL_MIN ? POOL_MIN : total;
     if (!(mt->pool = sl_malloc((size_t)mt->npool * 4 * sizeof(double), "null column pool"))) goto fail;
-    if (!(mt->cols = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(double *), "motif columns"))) goto fail;
+    if (!(mt->cols = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(double *), "motif columns")) ||
+        !(mt->first = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(int), "motif columns")))
+        goto fail;
     int np = 0;
     for (int k = 0; k < db->n; k++) {
         const sl_motif_t *m = &db->m[k];
+        mt->first[k] = np;
         double *c = sl_malloc((size_t)m->w * 8 * sizeof(double), "motif columns");
         if (!c) goto fail;
         mt->cols[k] = c;
@@ -73,6 +82,7 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
             pool_add(mt, np++, c + 4 * i);
         }
     }
+    mt->nmc = np;
     uint64_t st = 0x5eedc0150a11ULL; /* fixed: the null is part of the method */
     while (np < mt->npool) {
         double v[4], s = 0;
@@ -97,6 +107,7 @@ void sl_matcher_destroy(sl_matcher_t *mt)
     if (mt->cols)
         for (int k = 0; k < mt->db->n; k++) free(mt->cols[k]);
     free(mt->cols);
+    free(mt->first);
     free(mt->pool);
     free(mt);
 }
@@ -115,58 +126,78 @@ static int match_cmp(const void *a, const void *b)
     return x->motif - y->motif;
 }
 
-/* tail[a] = P(S >= a - n * NULL_BINS), S the sum over all n query columns of their
- * discretised weighted PCC with independent pool columns (TOMTOM's per-column null,
- * convolved exactly). tail has 2 * n * NULL_BINS + 2 entries (the last is 0). */
-static int query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, double *tail)
+/* The exact null of the query's score, from the top down to need (what the p-values
+ * read): tail[a] = P(S >= a - n * NULL_BINS) for a >= need, S the sum over all n query
+ * columns of their discretised weighted PCC with independent pool columns (TOMTOM's
+ * per-column null, convolved exactly). sc[i][j]: query column i's score against pool
+ * column j (j < nmc, else computed here). h: [n][NB] the per-column histograms.
+ * Only the entries of each partial distribution that can reach need are computed (the
+ * ones below are never read); each computed entry sums the same products in the same
+ * order as the full convolution, so tail[a >= need] are the same bytes. */
+#define NB (2 * NULL_BINS + 1)
+static void query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, const signed char *sc,
+                       int nsc, double *h, int *klo, int *khi, double *cur, double *nxt, int64_t need,
+                       double *tail)
 {
-    int nb = 2 * NULL_BINS + 1, lo = 0, hi = 0;
-    size_t full = (size_t)n * 2 * NULL_BINS + 1;
-    double *h = sl_malloc((size_t)nb * sizeof(double), "match null");
-    double *cur = sl_calloc(full, sizeof(double), "match null"), *nxt = sl_calloc(full, sizeof(double), "match null");
     /* a large database: every step-th pool column is plenty for a per-column null */
-    int step = mt->npool > NULL_POOL_MAX ? mt->npool / NULL_POOL_MAX : 1, used = 0, ret = -1;
-    if (!h || !cur || !nxt) goto fail;
+    int step = mt->npool > NULL_POOL_MAX ? mt->npool / NULL_POOL_MAX : 1, used = 0;
+    size_t full = (size_t)n * 2 * NULL_BINS + 1;
+    for (int j = 0; j < mt->npool; j += step) used++;
+    for (int i = 0; i < n; i++) {
+        double *hi_ = h + (size_t)i * NB, w = wt ? wt[i] : 1;
+        const signed char *si = sc + (size_t)i * nsc;
+        memset(hi_, 0, NB * sizeof(double));
+        for (int j = 0; j < mt->npool; j += step)
+            hi_[(j < nsc ? si[j] : col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j))) + NULL_BINS] += 1;
+        klo[i] = NB, khi[i] = -1;
+        for (int k = 0; k < NB; k++) {
+            hi_[k] /= used;
+            if (hi_[k] > 0 && k < klo[i]) klo[i] = k;
+            if (hi_[k] > 0) khi[i] = k;
+        }
+    }
+    /* after column i, entries below cut_i = need - sum_{j > i} khi_j cannot reach need */
+    int64_t cut = need;
+    for (int i = 0; i < n; i++) cut -= khi[i];
+    int64_t lo = 0, hi = 0;
     cur[0] = 1;
     for (int i = 0; i < n; i++) {
-        double w = wt ? wt[i] : 1;
-        int klo = nb, khi = -1;
-        memset(h, 0, (size_t)nb * sizeof(double));
-        used = 0;
-        for (int j = 0; j < mt->npool; j += step, used++)
-            h[col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j)) + NULL_BINS] += 1;
-        for (int k = 0; k < nb; k++) {
-            h[k] /= used;
-            if (h[k] > 0 && k < klo) klo = k;
-            if (h[k] > 0) khi = k;
-        }
-        /* cur is nonzero on [lo, hi] only; low-weight columns have few bins */
-        memset(nxt + lo + klo, 0, (size_t)(hi + khi - lo - klo + 1) * sizeof(double));
-        for (int k = klo; k <= khi; k++) {
-            if (h[k] == 0) continue;
-            for (int a = lo; a <= hi; a++) nxt[a + k] += cur[a] * h[k];
+        const double *hh = h + (size_t)i * NB;
+        cut += khi[i];
+        int64_t from = lo + klo[i] > cut ? lo + klo[i] : cut, to = hi + khi[i];
+        if (from <= to) memset(nxt + from, 0, (size_t)(to - from + 1) * sizeof(double));
+        for (int k = klo[i]; k <= khi[i]; k++) {
+            if (hh[k] == 0) continue;
+            double hk = hh[k];
+            int64_t a0 = from - k > lo ? from - k : lo;
+            double *restrict o = nxt + k;
+            const double *restrict c = cur;
+            for (int64_t a = a0; a <= hi; a++) o[a] += c[a] * hk;
         }
         memset(cur + lo, 0, (size_t)(hi - lo + 1) * sizeof(double));
-        lo += klo;
-        hi += khi;
+        lo += klo[i];
+        hi += khi[i];
         double *t = cur;
         cur = nxt;
         nxt = t;
     }
     tail[full] = 0;
-    for (size_t a = full; a-- > 0;) tail[a] = tail[a + 1] + cur[a];
-    ret = 0;
-fail:
-    free(h);
-    free(cur);
-    free(nxt);
-    return ret;
+    int64_t stop = need > 0 ? need : 0;
+    for (int64_t a = (int64_t)full - 1; a >= stop; a--) tail[a] = tail[a + 1] + (a >= lo && a <= hi ? cur[a] : 0);
 }
 
 int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n, int top, sl_match_t *out)
 {
+    return sl_matcher_match_mode(mt, q, wt, n, top, out, 0);
+}
+
+int sl_matcher_match_mode(const sl_matcher_t *mt, const double *q, const double *wt, int n, int top, sl_match_t *out,
+                          int plain)
+{
     const sl_motif_db_t *db = mt->db;
-    double *qn = NULL, *tail = NULL;
+    double *qn = NULL, *tail = NULL, *h = NULL, *cur = NULL, *nxt = NULL;
+    signed char *sc = NULL;
+    int *klo = NULL, *khi = NULL, *best = NULL, *nal = NULL;
     sl_match_t *all = NULL;
     int ret = -1;
     if (n <= 0 || top <= 0 || db->n == 0) return 0;
@@ -175,28 +206,48 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
             sl_log_error("motif matching: query column %d has weight %g, not in [0, 1]", i, wt[i]);
             return -1;
         }
+    size_t full = (size_t)n * 2 * NULL_BINS + 1;
+    int nsc = mt->nmc;
+    /* every buffer once per call: nothing is allocated in the loops */
     qn = sl_malloc((size_t)n * 4 * sizeof(double), "match query");
-    tail = sl_malloc(((size_t)n * 2 * NULL_BINS + 2) * sizeof(double), "match null");
+    tail = sl_malloc((full + 1) * sizeof(double), "match null");
     all = sl_malloc((size_t)db->n * sizeof(*all), "matches");
-    if (!qn || !tail || !all) goto fail;
+    sc = sl_malloc((size_t)n * (nsc ? nsc : 1), "match scores");
+    h = sl_malloc((size_t)n * NB * sizeof(double), "match null");
+    klo = sl_malloc((size_t)n * sizeof(int), "match null");
+    khi = sl_malloc((size_t)n * sizeof(int), "match null");
+    best = sl_malloc((size_t)db->n * sizeof(int), "matches");
+    nal = sl_malloc((size_t)db->n * sizeof(int), "matches");
+    cur = sl_calloc(full, sizeof(double), "match null");
+    nxt = sl_calloc(full, sizeof(double), "match null");
+    if (!qn || !tail || !all || !sc || !h || !klo || !khi || !best || !nal || !cur || !nxt) goto fail;
     for (int i = 0; i < n; i++) center_unit(q + 4 * i, qn + 4 * i);
-    if (query_null(mt, qn, wt, n, tail) < 0) goto fail;
+    /* the query's scores against every motif column (the pool's first nmc columns) */
+    for (int i = 0; i < n; i++) {
+        double w = wt ? wt[i] : 1;
+        for (int j = 0; j < nsc; j++) sc[(size_t)i * nsc + j] = (signed char)col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j));
+    }
+    int64_t need = INT64_MAX; /* the least tail entry a p-value reads */
     for (int k = 0; k < db->n; k++) {
-        int w = db->m[k].w, minov = mt->min_overlap, n_align = 0, best = INT32_MIN;
+        int w = db->m[k].w, minov = mt->min_overlap, n_align = 0, bs = INT32_MIN;
         if (minov > w) minov = w;
         if (minov > n) minov = n;
         sl_match_t *b = &all[k];
         memset(b, 0, sizeof(*b));
         b->motif = k;
         for (int strand = 0; strand < (db->both_strands ? 2 : 1); strand++) {
-            const double *pc = mt->cols[k] + (size_t)strand * 4 * w;
+            const signed char *pc = sc + mt->first[k] + strand * w; /* column j of this strand: pc[j] */
             for (int off = minov - w; off <= n - minov; off++) {
                 int i0 = off > 0 ? off : 0, i1 = off + w < n ? off + w : n, obs = 0;
                 if (i1 - i0 < minov) continue;
-                for (int i = i0; i < i1; i++) obs += col_score(wt ? wt[i] : 1, dot4(qn + 4 * i, pc + 4 * (i - off)));
+                if (plain) /* the scores computed again, as they were before the table */
+                    for (int i = i0; i < i1; i++)
+                        obs += col_score(wt ? wt[i] : 1, dot4(qn + 4 * i, mt->cols[k] + 4 * ((size_t)strand * w + i - off)));
+                else
+                    for (int i = i0; i < i1; i++) obs += pc[(size_t)i * nsc + (i - off)];
                 n_align++;
-                if (obs > best) {
-                    best = obs;
+                if (obs > bs) {
+                    bs = obs;
                     b->strand = strand ? '-' : '+';
                     b->offset = off;
                     b->overlap = i1 - i0;
@@ -209,9 +260,20 @@ int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, 
             for (int i = i0; i < i0 + b->overlap; i++)
                 b->score += (wt ? wt[i] : 1) * dot4(qn + 4 * i, pc + 4 * (i - b->offset));
         }
+        nal[k] = n_align;
+        best[k] = bs;
+        int64_t a = (int64_t)bs + (int64_t)n * NULL_BINS;
+        if (n_align && a > 0 && a < need) need = a;
+    }
+    if (plain) need = 0; /* the whole distribution */
+    if (need != INT64_MAX)
+        query_null(mt, qn, wt, n, sc, plain ? 0 : nsc, h, klo, khi, cur, nxt, need, tail);
+    for (int k = 0; k < db->n; k++) {
+        sl_match_t *b = &all[k];
+        int n_align = nal[k];
         /* The query's unaligned columns score 0 but stay in the null: a motif must
          * explain the seqlet's strong columns, not just a corner of it. */
-        int a = best + n * NULL_BINS;
+        int64_t a = (int64_t)best[k] + (int64_t)n * NULL_BINS;
         double p = n_align == 0 ? 1 : a <= 0 ? 1 : tail[a];
         /* the best of n_align tries: P(min p <= best) = 1 - (1 - p)^n */
         b->pval = p >= 1 ? 1 : -expm1(n_align * log1p(-p));
@@ -224,6 +286,14 @@ fail:
     free(qn);
     free(tail);
     free(all);
+    free(sc);
+    free(h);
+    free(klo);
+    free(khi);
+    free(best);
+    free(nal);
+    free(cur);
+    free(nxt);
     return ret;
 }
 
