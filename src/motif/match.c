@@ -16,6 +16,7 @@ struct sl_matcher_s {
     const sl_motif_db_t *db;
     int min_overlap;
     double *pool;      /* [npool][4] centred unit-norm columns of the null pool */
+    double *poolt;     /* [4][npool + 1]: the same, transposed (a query column against many at once) */
     int npool;
     double **cols;     /* per motif, [2][w][4]: centred unit-norm columns, '+' then '-' */
     int *first;        /* per motif, its first column in the pool: the pool starts with every
@@ -53,6 +54,7 @@ static double gauss(uint64_t *st)
 static void pool_add(sl_matcher_t *mt, int j, const double *c)
 {
     memcpy(mt->pool + 4 * j, c, 4 * sizeof(double));
+    for (int b = 0; b < 4; b++) mt->poolt[(size_t)b * (mt->npool + 1) + j] = c[b];
 }
 
 sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
@@ -64,7 +66,9 @@ sl_matcher_t *sl_matcher_create(const sl_motif_db_t *db, int min_overlap)
     int total = 0;
     for (int k = 0; k < db->n; k++) total += 2 * db->m[k].w;
     mt->npool = total < POOL_MIN ? POOL_MIN : total;
-    if (!(mt->pool = sl_malloc((size_t)mt->npool * 4 * sizeof(double), "null column pool"))) goto fail;
+    if (!(mt->pool = sl_malloc((size_t)mt->npool * 4 * sizeof(double), "null column pool")) ||
+        !(mt->poolt = sl_calloc((size_t)(mt->npool + 1) * 4, sizeof(double), "null column pool")))
+        goto fail;
     if (!(mt->cols = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(double *), "motif columns")) ||
         !(mt->first = sl_calloc((size_t)(db->n ? db->n : 1), sizeof(int), "motif columns")))
         goto fail;
@@ -109,6 +113,7 @@ void sl_matcher_destroy(sl_matcher_t *mt)
     free(mt->cols);
     free(mt->first);
     free(mt->pool);
+    free(mt->poolt);
     free(mt);
 }
 
@@ -135,9 +140,10 @@ static int match_cmp(const void *a, const void *b)
  * ones below are never read); each computed entry sums the same products in the same
  * order as the full convolution, so tail[a >= need] are the same bytes. */
 #define NB (2 * NULL_BINS + 1)
+typedef double v2d __attribute__((vector_size(16)));
 static void query_null(const sl_matcher_t *mt, const double *qn, const double *wt, int n, const signed char *sc,
                        int nsc, double *h, int *klo, int *khi, double *cur, double *nxt, int64_t need,
-                       double *tail)
+                       double *tail, int plain)
 {
     /* a large database: every step-th pool column is plenty for a per-column null */
     int step = mt->npool > NULL_POOL_MAX ? mt->npool / NULL_POOL_MAX : 1, used = 0;
@@ -163,20 +169,58 @@ static void query_null(const sl_matcher_t *mt, const double *qn, const double *w
     cur[0] = 1;
     for (int i = 0; i < n; i++) {
         const double *hh = h + (size_t)i * NB;
-        cut += khi[i];
-        int64_t from = lo + klo[i] > cut ? lo + klo[i] : cut, to = hi + khi[i];
-        if (from <= to) memset(nxt + from, 0, (size_t)(to - from + 1) * sizeof(double));
-        for (int k = klo[i]; k <= khi[i]; k++) {
-            if (hh[k] == 0) continue;
-            double hk = hh[k];
-            int64_t a0 = from - k > lo ? from - k : lo;
-            double *restrict o = nxt + k;
-            const double *restrict c = cur;
-            for (int64_t a = a0; a <= hi; a++) o[a] += c[a] * hk;
+        int k0 = klo[i], k1 = khi[i];
+        cut += k1;
+        int64_t from = lo + k0 > cut ? lo + k0 : cut, to = hi + k1, x = from;
+        if (plain) { /* the textbook order: k outer, zero bins skipped; from = lo + k0 */
+            memset(nxt + from, 0, (size_t)(to - from + 1) * sizeof(double));
+            for (int k = k0; k <= k1; k++)
+                for (int64_t y = lo; hh[k] != 0 && y <= hi; y++) nxt[y + k] += cur[y] * hh[k];
+            x = to + 1;
+        }
+        /* nxt[x] = sum over k ascending of cur[x - k] * h[k]: the full convolution's
+         * order for every entry; a zero bin or a cur entry outside [lo, hi] (0 in the
+         * padded buffer) adds +0, which changes no sum of non-negative terms. Eight or
+         * four entries at a time, in two-double vectors (each lane the scalar sum). */
+        for (; x + 7 <= to; x += 8) {
+            v2d s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
+            for (int k = k0; k <= k1; k++) {
+                v2d hk = {hh[k], hh[k]}, c0, c1, c2, c3;
+                const double *c = cur + x - k;
+                memcpy(&c0, c, sizeof c0);
+                memcpy(&c1, c + 2, sizeof c1);
+                memcpy(&c2, c + 4, sizeof c2);
+                memcpy(&c3, c + 6, sizeof c3);
+                s0 += c0 * hk;
+                s1 += c1 * hk;
+                s2 += c2 * hk;
+                s3 += c3 * hk;
+            }
+            memcpy(nxt + x, &s0, sizeof s0);
+            memcpy(nxt + x + 2, &s1, sizeof s1);
+            memcpy(nxt + x + 4, &s2, sizeof s2);
+            memcpy(nxt + x + 6, &s3, sizeof s3);
+        }
+        for (; x + 3 <= to; x += 4) {
+            v2d s0 = {0, 0}, s1 = {0, 0};
+            for (int k = k0; k <= k1; k++) {
+                v2d hk = {hh[k], hh[k]}, c0, c1;
+                memcpy(&c0, cur + x - k, sizeof c0);
+                memcpy(&c1, cur + x - k + 2, sizeof c1);
+                s0 += c0 * hk;
+                s1 += c1 * hk;
+            }
+            memcpy(nxt + x, &s0, sizeof s0);
+            memcpy(nxt + x + 2, &s1, sizeof s1);
+        }
+        for (; x <= to; x++) {
+            double sx = 0;
+            for (int k = k0; k <= k1; k++) sx += cur[x - k] * hh[k];
+            nxt[x] = sx;
         }
         memset(cur + lo, 0, (size_t)(hi - lo + 1) * sizeof(double));
-        lo += klo[i];
-        hi += khi[i];
+        lo += k0;
+        hi += k1;
         double *t = cur;
         cur = nxt;
         nxt = t;
@@ -184,6 +228,28 @@ static void query_null(const sl_matcher_t *mt, const double *qn, const double *w
     tail[full] = 0;
     int64_t stop = need > 0 ? need : 0;
     for (int64_t a = (int64_t)full - 1; a >= stop; a--) tail[a] = tail[a + 1] + (a >= lo && a <= hi ? cur[a] : 0);
+}
+
+/* out[j] = col_score(w, dot4(qc, pool column j)) for j < m, two columns at a time from
+ * the transposed pool: each lane does dot4's and col_score's operations in their order. */
+static void score_row(const sl_matcher_t *mt, const double *qc, double w, int m, signed char *out)
+{
+    size_t st = (size_t)mt->npool + 1;
+    const double *p0 = mt->poolt, *p1 = p0 + st, *p2 = p1 + st, *p3 = p2 + st;
+    v2d q0 = {qc[0], qc[0]}, q1 = {qc[1], qc[1]}, q2 = {qc[2], qc[2]}, q3 = {qc[3], qc[3]};
+    v2d nw = {NULL_BINS * w, NULL_BINS * w}, nb = {NULL_BINS, NULL_BINS}, half = {0.5, 0.5};
+    int j = 0;
+    for (; j + 1 < m; j += 2) {
+        v2d a0, a1, a2, a3;
+        memcpy(&a0, p0 + j, sizeof a0);
+        memcpy(&a1, p1 + j, sizeof a1);
+        memcpy(&a2, p2 + j, sizeof a2);
+        memcpy(&a3, p3 + j, sizeof a3);
+        v2d d = q0 * a0 + q1 * a1 + q2 * a2 + q3 * a3, t = nw * d + nb + half;
+        out[j] = (signed char)((int)t[0] - NULL_BINS);
+        out[j + 1] = (signed char)((int)t[1] - NULL_BINS);
+    }
+    for (; j < m; j++) out[j] = (signed char)col_score(w, dot4(qc, mt->pool + 4 * (size_t)j));
 }
 
 int sl_matcher_match(const sl_matcher_t *mt, const double *q, const double *wt, int n, int top, sl_match_t *out)
@@ -218,14 +284,16 @@ int sl_matcher_match_mode(const sl_matcher_t *mt, const double *q, const double 
     khi = sl_malloc((size_t)n * sizeof(int), "match null");
     best = sl_malloc((size_t)db->n * sizeof(int), "matches");
     nal = sl_malloc((size_t)db->n * sizeof(int), "matches");
-    cur = sl_calloc(full, sizeof(double), "match null");
-    nxt = sl_calloc(full, sizeof(double), "match null");
+    /* the null's two distributions, padded with NB zeros on both sides (query_null reads
+     * up to NB - 1 entries beyond the support) */
+    cur = sl_calloc(full + 2 * NB, sizeof(double), "match null");
+    nxt = sl_calloc(full + 2 * NB, sizeof(double), "match null");
     if (!qn || !tail || !all || !sc || !h || !klo || !khi || !best || !nal || !cur || !nxt) goto fail;
     for (int i = 0; i < n; i++) center_unit(q + 4 * i, qn + 4 * i);
     /* the query's scores against every motif column (the pool's first nmc columns) */
     for (int i = 0; i < n; i++) {
         double w = wt ? wt[i] : 1;
-        for (int j = 0; j < nsc; j++) sc[(size_t)i * nsc + j] = (signed char)col_score(w, dot4(qn + 4 * i, mt->pool + 4 * j));
+        score_row(mt, qn + 4 * i, w, nsc, sc + (size_t)i * nsc);
     }
     int64_t need = INT64_MAX; /* the least tail entry a p-value reads */
     for (int k = 0; k < db->n; k++) {
@@ -267,7 +335,7 @@ int sl_matcher_match_mode(const sl_matcher_t *mt, const double *q, const double 
     }
     if (plain) need = 0; /* the whole distribution */
     if (need != INT64_MAX)
-        query_null(mt, qn, wt, n, sc, plain ? 0 : nsc, h, klo, khi, cur, nxt, need, tail);
+        query_null(mt, qn, wt, n, sc, plain ? 0 : nsc, h, klo, khi, cur + NB, nxt + NB, need, tail, plain);
     for (int k = 0; k < db->n; k++) {
         sl_match_t *b = &all[k];
         int n_align = nal[k];
