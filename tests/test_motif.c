@@ -483,6 +483,61 @@ static void test_scan_pvalues_exact(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* The scanner's p-values are the bytes of the textbook dynamic programme (for each
+ * column: k ascending, then the bases in order, dist[k] * bg[b] added onto its score):
+ * random motifs, a skewed background, every score of both strands. */
+static void test_scan_pvalues_textbook(void **state)
+{
+    (void)state;
+    uint64_t st = 21;
+    sl_motif_db_t *db = random_db(30, 16, 1, &st);
+    assert_non_null(db);
+    db->bg[0] = 0.31, db->bg[1] = 0.18, db->bg[2] = 0.22, db->bg[3] = 0.29;
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_non_null(sc);
+    for (int k = 0; k < db->n; k++)
+        for (int strand = 0; strand < 2; strand++) {
+            const sl_motif_t *m = &db->m[k];
+            int w = m->w, *sv = malloc((size_t)w * 4 * sizeof(int)), lo = 0, hi = 0;
+            double *p = malloc((size_t)w * 4 * sizeof(double));
+            if (strand) sl_motif_revcomp(m->p, w, p);
+            else memcpy(p, m->p, (size_t)w * 4 * sizeof(double));
+            for (int i = 0; i < w; i++) {
+                int mn = 0, mx = 0;
+                for (int b = 0; b < 4; b++) {
+                    double pp = (p[4 * i + b] * m->nsites + 0.1 * db->bg[b]) / (m->nsites + 0.1);
+                    sv[4 * i + b] = (int)lround(SL_SCAN_SCALE * log2(pp / db->bg[b]));
+                    if (b == 0 || sv[4 * i + b] < mn) mn = sv[4 * i + b];
+                    if (b == 0 || sv[4 * i + b] > mx) mx = sv[4 * i + b];
+                }
+                lo += mn, hi += mx;
+            }
+            double *d = calloc((size_t)(hi - lo + 1), sizeof(double)), *nd = calloc((size_t)(hi - lo + 1), sizeof(double));
+            d[0] = 1;
+            int span = 0;
+            for (int i = 0; i < w; i++) {
+                int mn = sv[4 * i], mx = sv[4 * i];
+                for (int b = 1; b < 4; b++) mn = sv[4 * i + b] < mn ? sv[4 * i + b] : mn, mx = sv[4 * i + b] > mx ? sv[4 * i + b] : mx;
+                memset(nd, 0, (size_t)(hi - lo + 1) * sizeof(double));
+                for (int x = 0; x <= span; x++)
+                    for (int b = 0; d[x] != 0 && b < 4; b++) nd[x + sv[4 * i + b] - mn] += d[x] * db->bg[b];
+                span += mx - mn;
+                double *t = d;
+                d = nd, nd = t;
+            }
+            double acc = 0;
+            for (int x = span; x >= 0; x--) { /* P(score >= lo + x), while it stays <= PMAX */
+                if (acc + d[x] > SL_SCAN_PMAX) break;
+                acc += d[x];
+                double got = sl_scanner_pvalue(sc, k, strand ? '-' : '+', lo + x);
+                assert_memory_equal(&got, &acc, sizeof acc);
+            }
+            free(d), free(nd), free(sv), free(p);
+        }
+    sl_scanner_destroy(sc);
+    sl_motif_db_destroy(db);
+}
+
 static void test_scan_finds_planted(void **state)
 {
     (void)state;
@@ -556,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_match_null_calibration),
         cmocka_unit_test(test_match_nonfinite_query),
         cmocka_unit_test(test_match_fast_equals_plain),
+        cmocka_unit_test(test_scan_pvalues_textbook),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
         cmocka_unit_test(test_scan_extreme_background),
