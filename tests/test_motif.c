@@ -538,6 +538,47 @@ static void test_scan_pvalues_textbook(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* A strict threshold prunes windows at its own score, not at the table's: the hits are
+ * those of the most lenient scan (p <= SL_SCAN_PMAX) with p <= pthresh, in order. */
+static void test_scan_threshold_prunes_exactly(void **state)
+{
+    (void)state;
+    uint64_t st = 33;
+    sl_motif_db_t *db = random_db(20, 12, 1, &st);
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_non_null(sc);
+    int L = 3000;
+    float *ohe = calloc((size_t)L * 4, sizeof(float));
+    for (int i = 0; i < L; i++)
+        if (i % 97 != 5) ohe[4 * i + sl_splitmix64(&st) % 4] = 1; /* a few N */
+    const double th[] = {1e-2, 1e-3, 1e-4, 1e-6};
+    sl_hit_t *all = NULL, *h = NULL;
+    int na = 0, ma = 0;
+    assert_true(sl_scanner_scan(sc, ohe, L, SL_SCAN_PMAX, &all, &na, &ma) >= 0);
+    for (size_t t = 0; t < sizeof th / sizeof *th; t++) {
+        int n = 0, m = 0, j = 0;
+        assert_true(sl_scanner_scan(sc, ohe, L, th[t], &h, &n, &m) >= 0);
+        for (int a = 0; a < na; a++) {
+            if (all[a].pval > th[t]) continue;
+            assert_true(j < n);
+            assert_int_equal(all[a].motif, h[j].motif);
+            assert_int_equal(all[a].start, h[j].start);
+            assert_int_equal(all[a].end, h[j].end);
+            assert_int_equal(all[a].strand, h[j].strand);
+            assert_memory_equal(&all[a].score, &h[j].score, sizeof(double));
+            assert_memory_equal(&all[a].pval, &h[j].pval, sizeof(double));
+            j++;
+        }
+        assert_int_equal(j, n);
+        free(h);
+        h = NULL;
+    }
+    free(all);
+    free(ohe);
+    sl_scanner_destroy(sc);
+    sl_motif_db_destroy(db);
+}
+
 static void test_scan_finds_planted(void **state)
 {
     (void)state;
@@ -612,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_match_nonfinite_query),
         cmocka_unit_test(test_match_fast_equals_plain),
         cmocka_unit_test(test_scan_pvalues_textbook),
+        cmocka_unit_test(test_scan_threshold_prunes_exactly),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
         cmocka_unit_test(test_scan_extreme_background),

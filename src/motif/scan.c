@@ -197,12 +197,16 @@ int sl_scanner_scan(const sl_scanner_t *sc, const float *ohe, int L, double pthr
     for (int k = 0; k < sc->db->n; k++) {
         for (int st = 0; st < (sc->db->both_strands ? 2 : 1); st++) {
             const pwm_t *pw = &sc->pwm[2 * k + st];
+            /* the least score whose p-value is <= pthresh (p-values fall as scores rise):
+             * a window that cannot reach it is no hit, so stop there */
+            int t = pw->kmin + pw->nk;
+            while (t > pw->kmin && pwm_pvalue(pw, t - 1) <= pthresh) t--;
             for (int i = 0; i + pw->w <= L; i++) {
                 int s = 0, j;
-                /* stop as soon as even the best rest cannot reach a kept p-value */
-                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= pw->kmin; j++)
+                /* stop as soon as even the best rest cannot reach a hit's score */
+                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= t; j++)
                     s += pw->s[4 * j + base[i + j]];
-                if (j < pw->w || s < pw->kmin) continue;
+                if (j < pw->w || s < t) continue;
                 double p = pwm_pvalue(pw, s);
                 if (p > pthresh) continue;
                 if (*n == *m) {
