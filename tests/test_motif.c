@@ -18,6 +18,7 @@
 #include "seqlift/track.h"
 #include "seqlift/util.h"
 #include "support/test_support.h"
+#include "motif/match_priv.h"
 
 #define MD "test_data/motifs/"
 
@@ -345,6 +346,74 @@ static void test_match_null_calibration(void **state)
     sl_motif_db_destroy(db);
 }
 
+/* A random MEME database: n motifs of width 3..maxw, Dirichlet-like columns. */
+static sl_motif_db_t *random_db(int n, int maxw, int both, uint64_t *st)
+{
+    size_t cap = (size_t)n * (size_t)(maxw + 2) * 64 + 256, k = 0;
+    char *t = malloc(cap);
+    k += (size_t)snprintf(t + k, cap - k, "MEME version 5\n\nALPHABET= ACGT\n\nstrands: %s\n\n", both ? "+ -" : "+");
+    for (int m = 0; m < n; m++) {
+        int w = 3 + (int)(sl_splitmix64(st) % (uint64_t)(maxw - 2));
+        k += (size_t)snprintf(t + k, cap - k, "MOTIF m%d\nletter-probability matrix: alength= 4 w= %d\n", m, w);
+        for (int i = 0; i < w; i++) {
+            double v[4], s = 0;
+            for (int b = 0; b < 4; b++) s += v[b] = pow((double)(sl_splitmix64(st) >> 11) / 9007199254740992.0, 3) + 1e-3;
+            k += (size_t)snprintf(t + k, cap - k, "%.6f %.6f %.6f %.6f\n", v[0] / s, v[1] / s, v[2] / s,
+                                  1 - (v[0] + v[1] + v[2]) / s);
+        }
+        k += (size_t)snprintf(t + k, cap - k, "\n");
+    }
+    sl_motif_db_t *db = sl_motif_db_parse(t, k, "random.meme");
+    free(t);
+    return db;
+}
+
+/* The matcher's fast path (the table of column scores, the bounded null) gives the same
+ * bytes as the plain one (scores recomputed per alignment, the whole null convolved):
+ * random databases small and large (a sampled pool), one or both strands, random
+ * queries and weights (zeros included), every min_overlap. */
+static void test_match_fast_equals_plain(void **state)
+{
+    (void)state;
+    uint64_t st = 11;
+    const int dbs[][3] = {{1, 8, 1}, {7, 12, 0}, {40, 20, 1}, {300, 14, 1}, {700, 14, 1}};
+    for (size_t d = 0; d < sizeof dbs / sizeof *dbs; d++) {
+        sl_motif_db_t *db = random_db(dbs[d][0], dbs[d][1], dbs[d][2], &st);
+        assert_non_null(db);
+        for (int minov = 1; minov <= 9; minov += 4) {
+            sl_matcher_t *mt = sl_matcher_create(db, minov);
+            assert_non_null(mt);
+            sl_match_t *a = malloc((size_t)db->n * sizeof *a), *b = malloc((size_t)db->n * sizeof *b);
+            for (int t = 0; t < 12; t++) {
+                int n = 1 + (int)(sl_splitmix64(&st) % 60);
+                double q[4 * 64], wt[64];
+                for (int i = 0; i < 4 * n; i++) q[i] = sl_test_gauss(&st);
+                for (int i = 0; i < n; i++) wt[i] = (sl_splitmix64(&st) % 5 == 0) ? 0 : (double)(sl_splitmix64(&st) >> 11) / 9007199254740992.0;
+                if (t % 3 == 0) wt[0] = 1;
+                memset(a, 0, (size_t)db->n * sizeof *a);
+                memset(b, 0, (size_t)db->n * sizeof *b);
+                int na = sl_matcher_match_mode(mt, q, t % 4 ? wt : NULL, n, db->n, a, 0);
+                int nb = sl_matcher_match_mode(mt, q, t % 4 ? wt : NULL, n, db->n, b, 1);
+                assert_int_equal(na, db->n);
+                assert_int_equal(na, nb);
+                for (int j = 0; j < na; j++) {
+                    assert_int_equal(a[j].motif, b[j].motif);
+                    assert_int_equal(a[j].strand, b[j].strand);
+                    assert_int_equal(a[j].offset, b[j].offset);
+                    assert_int_equal(a[j].overlap, b[j].overlap);
+                    assert_memory_equal(&a[j].score, &b[j].score, sizeof(double));
+                    assert_memory_equal(&a[j].pval, &b[j].pval, sizeof(double));
+                    assert_memory_equal(&a[j].evalue, &b[j].evalue, sizeof(double));
+                }
+            }
+            free(a);
+            free(b);
+            sl_matcher_destroy(mt);
+        }
+        sl_motif_db_destroy(db);
+    }
+}
+
 /* An infinite contribution (a hostile npz, an overflowing model) must not turn the
  * column weights into NaN (inf / inf): that indexed the null histogram out of bounds. */
 static void test_match_nonfinite_query(void **state)
@@ -410,6 +479,102 @@ static void test_scan_pvalues_exact(void **state)
         if (p <= SL_SCAN_PMAX) assert_true(fabs(got - p) < 1e-12);
         else assert_true(got == 1);
     }
+    sl_scanner_destroy(sc);
+    sl_motif_db_destroy(db);
+}
+
+/* The scanner's p-values are the bytes of the textbook dynamic programme (for each
+ * column: k ascending, then the bases in order, dist[k] * bg[b] added onto its score):
+ * random motifs, a skewed background, every score of both strands. */
+static void test_scan_pvalues_textbook(void **state)
+{
+    (void)state;
+    uint64_t st = 21;
+    sl_motif_db_t *db = random_db(30, 16, 1, &st);
+    assert_non_null(db);
+    db->bg[0] = 0.31, db->bg[1] = 0.18, db->bg[2] = 0.22, db->bg[3] = 0.29;
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_non_null(sc);
+    for (int k = 0; k < db->n; k++)
+        for (int strand = 0; strand < 2; strand++) {
+            const sl_motif_t *m = &db->m[k];
+            int w = m->w, *sv = malloc((size_t)w * 4 * sizeof(int)), lo = 0, hi = 0;
+            double *p = malloc((size_t)w * 4 * sizeof(double));
+            if (strand) sl_motif_revcomp(m->p, w, p);
+            else memcpy(p, m->p, (size_t)w * 4 * sizeof(double));
+            for (int i = 0; i < w; i++) {
+                int mn = 0, mx = 0;
+                for (int b = 0; b < 4; b++) {
+                    double pp = (p[4 * i + b] * m->nsites + 0.1 * db->bg[b]) / (m->nsites + 0.1);
+                    sv[4 * i + b] = (int)lround(SL_SCAN_SCALE * log2(pp / db->bg[b]));
+                    if (b == 0 || sv[4 * i + b] < mn) mn = sv[4 * i + b];
+                    if (b == 0 || sv[4 * i + b] > mx) mx = sv[4 * i + b];
+                }
+                lo += mn, hi += mx;
+            }
+            double *d = calloc((size_t)(hi - lo + 1), sizeof(double)), *nd = calloc((size_t)(hi - lo + 1), sizeof(double));
+            d[0] = 1;
+            int span = 0;
+            for (int i = 0; i < w; i++) {
+                int mn = sv[4 * i], mx = sv[4 * i];
+                for (int b = 1; b < 4; b++) mn = sv[4 * i + b] < mn ? sv[4 * i + b] : mn, mx = sv[4 * i + b] > mx ? sv[4 * i + b] : mx;
+                memset(nd, 0, (size_t)(hi - lo + 1) * sizeof(double));
+                for (int x = 0; x <= span; x++)
+                    for (int b = 0; d[x] != 0 && b < 4; b++) nd[x + sv[4 * i + b] - mn] += d[x] * db->bg[b];
+                span += mx - mn;
+                double *t = d;
+                d = nd, nd = t;
+            }
+            double acc = 0;
+            for (int x = span; x >= 0; x--) { /* P(score >= lo + x), while it stays <= PMAX */
+                if (acc + d[x] > SL_SCAN_PMAX) break;
+                acc += d[x];
+                double got = sl_scanner_pvalue(sc, k, strand ? '-' : '+', lo + x);
+                assert_memory_equal(&got, &acc, sizeof acc);
+            }
+            free(d), free(nd), free(sv), free(p);
+        }
+    sl_scanner_destroy(sc);
+    sl_motif_db_destroy(db);
+}
+
+/* A strict threshold prunes windows at its own score, not at the table's: the hits are
+ * those of the most lenient scan (p <= SL_SCAN_PMAX) with p <= pthresh, in order. */
+static void test_scan_threshold_prunes_exactly(void **state)
+{
+    (void)state;
+    uint64_t st = 33;
+    sl_motif_db_t *db = random_db(20, 12, 1, &st);
+    sl_scanner_t *sc = sl_scanner_create(db);
+    assert_non_null(sc);
+    int L = 3000;
+    float *ohe = calloc((size_t)L * 4, sizeof(float));
+    for (int i = 0; i < L; i++)
+        if (i % 97 != 5) ohe[4 * i + sl_splitmix64(&st) % 4] = 1; /* a few N */
+    const double th[] = {1e-2, 1e-3, 1e-4, 1e-6};
+    sl_hit_t *all = NULL, *h = NULL;
+    int na = 0, ma = 0;
+    assert_true(sl_scanner_scan(sc, ohe, L, SL_SCAN_PMAX, &all, &na, &ma) >= 0);
+    for (size_t t = 0; t < sizeof th / sizeof *th; t++) {
+        int n = 0, m = 0, j = 0;
+        assert_true(sl_scanner_scan(sc, ohe, L, th[t], &h, &n, &m) >= 0);
+        for (int a = 0; a < na; a++) {
+            if (all[a].pval > th[t]) continue;
+            assert_true(j < n);
+            assert_int_equal(all[a].motif, h[j].motif);
+            assert_int_equal(all[a].start, h[j].start);
+            assert_int_equal(all[a].end, h[j].end);
+            assert_int_equal(all[a].strand, h[j].strand);
+            assert_memory_equal(&all[a].score, &h[j].score, sizeof(double));
+            assert_memory_equal(&all[a].pval, &h[j].pval, sizeof(double));
+            j++;
+        }
+        assert_int_equal(j, n);
+        free(h);
+        h = NULL;
+    }
+    free(all);
+    free(ohe);
     sl_scanner_destroy(sc);
     sl_motif_db_destroy(db);
 }
@@ -486,6 +651,9 @@ int main(void)
         cmocka_unit_test(test_match_planted),
         cmocka_unit_test(test_match_null_calibration),
         cmocka_unit_test(test_match_nonfinite_query),
+        cmocka_unit_test(test_match_fast_equals_plain),
+        cmocka_unit_test(test_scan_pvalues_textbook),
+        cmocka_unit_test(test_scan_threshold_prunes_exactly),
         cmocka_unit_test(test_scan_pvalues_exact),
         cmocka_unit_test(test_scan_finds_planted),
         cmocka_unit_test(test_scan_extreme_background),

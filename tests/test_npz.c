@@ -1,7 +1,7 @@
 /* test_npz.c — npz writer/reader: round trips (any row order, threads, forced ZIP64),
  * hostile files (truncated at every length, corrupt bytes, bad headers).
  * Also a driver for tests/py/test_npz.py (numpy on the other side):
- *   test_npz write FILE [--zip64] [--shuffle] D0 [D1 ...]   values npz_test_value(i)
+ *   test_npz write FILE [--zip64] [--shuffle] [--note TEXT] D0 [D1 ...]   values npz_test_value(i)
  *   test_npz dump FILE [NAME]                                 "ndim d0 ..." then values */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,11 +26,17 @@ static float npz_test_value(int64_t i) { return (float)((double)(i % 1000) * 0.0
 static char *tmp_file(const char *name) { return sl_test_tmp_path("test_npz_c", name); }
 
 /* Write an array of shape with rows in the given order (NULL: in order). */
+static const char *driver_note; /* write --note TEXT: sl_npz_set_note(w, "seqlift", TEXT) */
+
 static int write_array(const char *path, int ndim, const int64_t *shape, const int64_t *order,
                        unsigned flags)
 {
     sl_npz_writer_t *w = sl_npz_open_flags(path, NULL, ndim, shape, flags);
     if (!w) return -1;
+    if (driver_note && sl_npz_set_note(w, "seqlift", driver_note) < 0) {
+        sl_npz_abort(w);
+        return -1;
+    }
     int64_t rs = sl_npz_row_size(w);
     float *row = malloc((size_t)(rs ? rs : 1) * sizeof(float));
     for (int64_t k = 0; k < shape[0]; k++) {
@@ -281,6 +287,7 @@ static int driver(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "--zip64") == 0) flags |= SL_NPZ_FORCE_ZIP64;
             else if (strcmp(argv[i], "--shuffle") == 0) shuffle = 1;
+            else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc) driver_note = argv[++i];
             else if (ndim < SL_NPZ_MAX_DIM) shape[ndim++] = atoll(argv[i]);
         }
         int64_t *order = NULL;

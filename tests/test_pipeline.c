@@ -89,12 +89,49 @@ static void test_empty(void **state)
     assert_int_equal(sl_pipe_run(0, 4, work, emit, NULL), 0);
 }
 
+/* The writer runs beside the workers, not between rounds: while the emit of batch 0 is
+ * slow, the workers go on and fill every other result slot (they wait only when all
+ * n_slots are full), and batch 0's emit sees them do it. */
+static int ahead_done;
+static pthread_mutex_t ahead_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ahead_work(void *ud, int worker, int64_t b, int slot)
+{
+    (void)ud, (void)worker, (void)b, (void)slot;
+    pthread_mutex_lock(&ahead_lock);
+    ahead_done++;
+    pthread_mutex_unlock(&ahead_lock);
+    return 0;
+}
+static int ahead_emit(void *ud, int64_t b, int slot)
+{
+    (void)slot;
+    int *seen = ud, done = 0;
+    for (int t = 0; b == 0 && t < 5000 && done < sl_pipe_n_slots(2); t++) { /* up to 5 s */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&ahead_lock);
+        done = ahead_done;
+        pthread_mutex_unlock(&ahead_lock);
+    }
+    if (b == 0) *seen = done;
+    return 0;
+}
+
+static void test_writer_beside_workers(void **state)
+{
+    (void)state;
+    int seen = 0;
+    assert_int_equal(sl_pipe_run(NB, 2, ahead_work, ahead_emit, &seen), 0);
+    assert_int_equal(seen, sl_pipe_n_slots(2)); /* all slots filled while batch 0 was written */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_errors_stop),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_writer_beside_workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

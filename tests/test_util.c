@@ -106,11 +106,62 @@ static void test_hash(void **state)
     assert_true(a != d);
 }
 
+/* stdout ("-") is held until prepare: an aborted output writes nothing, a committed one
+ * everything; past SL_OFILE_HOLD bytes it streams (the held bytes go out first). */
+static long stdout_bytes(FILE *cap)
+{
+    fflush(stdout);
+    fseek(cap, 0, SEEK_END);
+    return ftell(cap);
+}
+
+static void test_ofile_stdout_held(void **state)
+{
+    (void)state;
+    FILE *cap = tmpfile();
+    assert_non_null(cap);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0 && dup2(fileno(cap), 1) == 1);
+    sl_ofile_t *f = sl_ofile_open("-", "w");
+    assert_non_null(f);
+    fputs("header\n", f->fp);
+    fflush(f->fp);
+    long before = stdout_bytes(cap);
+    sl_ofile_abort(f);
+    long aborted = stdout_bytes(cap);
+    f = sl_ofile_open("-", "w");
+    fputs("header\nrow\n", f->fp);
+    long held = stdout_bytes(cap);
+    int rc = sl_ofile_commit(f);
+    long committed = stdout_bytes(cap);
+    f = sl_ofile_open("-", "w");
+    size_t big = SL_OFILE_HOLD + 1000;
+    char *buf = malloc(big);
+    memset(buf, 'x', big);
+    fwrite(buf, 1, big, f->fp);
+    fflush(f->fp);
+    long streamed = stdout_bytes(cap);
+    sl_ofile_abort(f); /* what streamed stays: the run was too big to hold */
+    free(buf);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(cap);
+    assert_int_equal(before, 0);
+    assert_int_equal(aborted, 0);
+    assert_int_equal(held, 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(committed, 11);
+    assert_int_equal(streamed, 11 + (long)big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ofile_commit_and_abort),
         cmocka_unit_test(test_ofile_two_phase_and_registry),
+        cmocka_unit_test(test_ofile_stdout_held),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_hash),
     };

@@ -46,6 +46,13 @@ void sl_log_error(const char *fmt, ...) SL_PRINTF(1, 2);
 void sl_log_warn(const char *fmt, ...) SL_PRINTF(1, 2);
 void sl_log_info(const char *fmt, ...) SL_PRINTF(1, 2);
 void sl_log_debug(const char *fmt, ...) SL_PRINTF(1, 2);
+/* Warnings issued so far by the process (whatever the level): a run reports the
+ * difference in its summary. */
+long sl_log_n_warnings(void);
+/* A progress line: shown unless the level is below SL_LOG_WARN (-q). transient = 1
+ * rewrites one line in place ("\r", for a terminal; the next message clears it first),
+ * 0 writes a line of its own. With a callback set, it receives it as SL_LOG_INFO. */
+void sl_log_progress(int transient, const char *fmt, ...) SL_PRINTF(2, 3);
 /* Any level; for wrappers that forward a va_list (e.g. other libraries' messages). */
 void sl_log_v(sl_log_level_t level, const char *fmt, va_list ap) SL_PRINTF(2, 0);
 

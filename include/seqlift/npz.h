@@ -40,6 +40,11 @@ sl_npz_writer_t *sl_npz_open_flags(const char *path, const char *array_name, int
 int sl_npz_write_rows(sl_npz_writer_t *w, int64_t first_row, int64_t n_rows, const float *data);
 /* Number of floats in one row. */
 int64_t sl_npz_row_size(const sl_npz_writer_t *w);
+/* A second, small entry "<name>.npy" after the array: text (UTF-8) as a 0-d numpy
+ * unicode array ('<U<n>'; str(np.load(path)[name]) gives it back), written at prepare.
+ * The array stays the first entry ("arr_0", what TF-MoDISco loads). 0 / -1 (reported). */
+int sl_npz_set_note(sl_npz_writer_t *w, const char *name, const char *text);
+#define SL_NPZ_NOTE "seqlift" /* the entry of a run's provenance line in its npz files */
 /* Complete the archive and rename it into place; frees w. 0 / -1 (reported; the
  * temporary file is removed). Warns when some rows were never written.
  * Two-phase form (several outputs committed together): sl_npz_prepare completes,

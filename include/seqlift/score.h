@@ -30,6 +30,19 @@
 extern "C" {
 #endif
 
+/* Progress of a run (score or predict), handed to the run's progress callback on the
+ * calling thread: after emitted regions at most every SL_PROGRESS_EVERY seconds, and
+ * once more (final = 1) when the run is over, after its outputs were committed. */
+typedef struct {
+    int64_t done, total;      /* regions written / to write */
+    double seconds;           /* since the run started (monotonic clock) */
+    double worst_err;         /* score: worst relative summation-to-delta error so far; NaN: none */
+    int64_t warnings;         /* warnings logged during the run (sl_log_n_warnings) */
+    int final;                /* 1: the run is over (and succeeded) */
+} sl_progress_t;
+typedef void (*sl_progress_f)(const sl_progress_t *p, void *ud);
+#define SL_PROGRESS_EVERY 0.5
+
 /* Outputs of a run; NULL = not written. Per-target files are named by one rule:
  * sl_track_target_path() for files given by path, sl_npz_target_path() for npz. */
 typedef struct {
@@ -63,6 +76,8 @@ typedef struct {
     sl_score_outputs_t out;
     int shard_k, shard_n;     /* --shard K/N (1 <= K <= N); N = 0: not sharded (sl_shard_plan) */
     const char *command;      /* the command line, for the run descriptor (or NULL) */
+    sl_progress_f progress;   /* progress and the final summary (NULL: none) */
+    void *progress_ud;
 } sl_score_opts_t;
 
 void sl_score_opts_default(sl_score_opts_t *o);
@@ -83,6 +98,8 @@ typedef struct {
     const char *out;          /* TSV path; NULL or "-" = stdout */
     int shard_k, shard_n;     /* as in sl_score_opts_t (a sharded run needs a TSV path) */
     const char *command;
+    sl_progress_f progress;   /* as in sl_score_opts_t */
+    void *progress_ud;
 } sl_predict_opts_t;
 
 /* Columns: chrom start end strand name (BED) or name (FASTA), then every output
@@ -136,6 +153,10 @@ typedef struct {
     int nt, len, n_refs;
     int bed_mode;             /* 1: genome regions, 0: FASTA records */
     const sl_shard_t *shard;  /* a sharded run, else NULL: sinks write its own rows only */
+    sl_progress_t *progress;  /* the run's progress (the statistics sink keeps worst_err) */
+    const char *about;        /* the provenance line every output carries (version, inputs,
+                               * the options that determine the content; no output path,
+                               * shard, threads or batch) */
 } sl_score_info_t;
 
 typedef struct sl_sink_s sl_sink_t;

@@ -41,6 +41,8 @@ typedef struct {
     int64_t track_width;  /* keep the central W bases of each window; 0 = all */
     int merge_runs;       /* 1: merge adjacent entries with equal printed values */
     int threads;          /* unused (kept for callers): BGZF blocks are compressed on the writing thread */
+    const char *comment;  /* NULL, or the bedGraph's first line "# comment" (bedGraphToBigWig,
+                           * IGV, UCSC and bedtools skip it; a bigWig holds no free text) */
 } sl_track_opts_t;
 
 /* Defaults: mean, all bases, no merging. */

@@ -26,7 +26,7 @@ char *sl_strdup(const char *s);
 
 /* Atomic output: write to "<path>.tmp.<pid>" (in the directory of path) and rename
  * onto <path> on commit, so a failed run never leaves a half-written file. path "-"
- * means stdout; an existing device or pipe (/dev/null, a FIFO) is written in place.
+ * means stdout (held back, see SL_OFILE_HOLD); an existing device or pipe (/dev/null, a FIFO) is written in place.
  * sl_ofile_open returns NULL on error (reported). Two-phase use (several outputs that
  * appear together or not at all): sl_ofile_prepare flushes, closes and checks the
  * temporary (0 / -1 reported; fp is then NULL), sl_ofile_commit renames it into place
@@ -39,7 +39,11 @@ typedef struct sl_ofile_s {
     char *tmp;      /* temporary path, NULL for stdout or a device written in place */
     int direct;     /* 1: fp is the device/pipe itself (closed on commit/abort) */
     int failed;     /* prepare failed */
+    void *hold;     /* stdout: its bytes held until prepare (up to SL_OFILE_HOLD), else NULL */
 } sl_ofile_t;
+/* stdout ("-") is all-or-nothing too for outputs up to this size: held in memory until
+ * prepare, dropped by abort; a larger output streams from there on. */
+#define SL_OFILE_HOLD ((size_t)16 << 20)
 sl_ofile_t *sl_ofile_open(const char *path, const char *mode);
 int sl_ofile_prepare(sl_ofile_t *f);
 int sl_ofile_commit(sl_ofile_t *f);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "seqlift/log.h"
@@ -160,4 +161,53 @@ char *sl_cli_command_line(int argc, char **argv)
     p += sprintf(p, "seqlift");
     for (int i = 0; i < argc; i++) p += sprintf(p, " %s", argv[i]);
     return s;
+}
+
+/* ---- progress on stderr: a line rewritten in place on a terminal, else (--progress)
+ * a plain line every PLAIN_SECS seconds or PLAIN_FRAC of the regions; the summary. */
+#define PLAIN_SECS 10.0
+#define PLAIN_FRAC 0.05
+
+typedef struct {
+    int tty, lines;       /* lines: show progress at all (else the summary only) */
+    double next_t, next_frac;
+} cli_progress_t;
+
+static void hms(double s, char *buf, size_t n)
+{
+    long t = s < 0 || s > 1e9 ? 0 : (long)(s + 0.5);
+    snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void cli_progress(const sl_progress_t *p, void *ud)
+{
+    cli_progress_t *c = ud;
+    double rate = p->seconds > 0 ? (double)p->done / p->seconds : 0;
+    if (p->final) {
+        char err[64] = "";
+        if (p->worst_err == p->worst_err) snprintf(err, sizeof err, ", worst summation-to-delta error %.3g", p->worst_err);
+        sl_log_progress(0, "%lld regions in %.1f s (%.1f regions/s)%s, %lld warning%s", (long long)p->done,
+                        p->seconds, rate, err, (long long)p->warnings, p->warnings == 1 ? "" : "s");
+        return;
+    }
+    double frac = p->total > 0 ? (double)p->done / (double)p->total : 1;
+    if (!c->lines || (!c->tty && p->seconds < c->next_t && frac < c->next_frac)) return;
+    c->next_t = p->seconds + PLAIN_SECS;
+    c->next_frac = frac + PLAIN_FRAC;
+    char eta[32];
+    hms(rate > 0 ? (double)(p->total - p->done) / rate : 0, eta, sizeof eta);
+    sl_log_progress(c->tty, "%lld / %lld regions (%.1f %%), %.1f regions/s, ETA %s", (long long)p->done,
+                    (long long)p->total, 100 * frac, rate, eta);
+}
+
+sl_progress_f sl_cli_progress(int asked, void **ud)
+{
+    static cli_progress_t c;
+    if (sl_log_get_level() < SL_LOG_WARN) return NULL; /* -q */
+    c.tty = isatty(fileno(stderr));
+    c.lines = c.tty || asked;
+    c.next_t = PLAIN_SECS, c.next_frac = PLAIN_FRAC;
+    if (!c.lines && sl_log_get_level() < SL_LOG_INFO) return NULL; /* -v: the summary alone */
+    *ud = &c;
+    return cli_progress;
 }

@@ -36,6 +36,8 @@ static void usage(FILE *fp)
             "      --batch INT     sequences per forward pass and thread [auto, at most 64]\n"
             "      --shard K/N     shard K of N (regions cut in genome order; needs -o; merge them\n"
             "                      with seqlift merge)\n"
+            "      --progress      progress on stderr even when it is not a terminal (a line\n"
+            "                      every 10 s or 5 %%) and a summary at the end (-q: none)\n"
             "  -h, --help          this help\n\n");
 }
 
@@ -47,12 +49,12 @@ int sl_cmd_predict(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
         {"batch", required_argument, NULL, 1},   {"edge", required_argument, NULL, 2},
         {"weights", required_argument, NULL, 'W'}, {"alphabet", required_argument, NULL, 'A'},
-        {"shard", required_argument, NULL, 3},
+        {"shard", required_argument, NULL, 3}, {"progress", no_argument, NULL, 4},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = NULL, *fa = NULL, *bed = NULL, *seqs = NULL, *outp = "-";
     const char *weights = NULL, *alphabet = NULL; /* Keras models */
     sl_edge_t edge = SL_EDGE_PAD;
-    int threads = 1, batch = 0, c, shard_k = 0, shard_n = 0;
+    int threads = 1, batch = 0, c, shard_k = 0, shard_n = 0, progress = 0;
     long long v;
     if (argc < 2) {
         usage(stderr);
@@ -82,6 +84,7 @@ int sl_cmd_predict(int argc, char **argv)
         case 3:
             if (sl_cli_shard(optarg, &shard_k, &shard_n) < 0) return SL_EXIT_USAGE;
             break;
+        case 4: progress = 1; break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: return sl_cli_unknown_option(argv, optind);
         }
@@ -97,6 +100,7 @@ int sl_cmd_predict(int argc, char **argv)
     if (sl_cli_output_dirs(outp) < 0) return SL_EXIT_ERROR; /* like mkdir -p */
     char *cmd = shard_n ? sl_cli_command_line(argc, argv) : NULL;
     o.command = cmd;
+    o.progress = sl_cli_progress(progress, &o.progress_ud);
     sl_net_blas_threads(1); /* threads over batches; one GEMM thread each */
     int rc = sl_predict_run(&o);
     free(cmd);

@@ -69,6 +69,8 @@ static void usage(FILE *fp)
             "      --shard K/N       shard K of N: the regions cut into N blocks in genome order;\n"
             "                        writes its rows, the track bases it owns and a run\n"
             "                        descriptor (OUT.seqlift-run.json); see seqlift merge\n"
+            "      --progress        progress on stderr even when it is not a terminal (a line\n"
+            "                        every 10 s or 5 %%) and a summary at the end (-q: none)\n"
             "  -h, --help            this help\n\n",
             SL_REF_DEFAULT_SEED);
     sl_report_opts_t d; /* score's own default order: by prediction */
@@ -81,7 +83,7 @@ int sl_cmd_score(int argc, char **argv)
 {
     enum { O_METHOD = 256, O_REFS, O_TARGET, O_MAXPOOL, O_SEED, O_BATCH, O_NPZ, O_TSV, O_IG, O_EDGE, O_POST,
            O_BEDGRAPH, O_BIGWIG, O_OVERLAP, O_TRACK_WIDTH, O_MERGE_RUNS, O_MOTIFS, O_REPORT, O_RJSON,
-           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC, O_SHARD };
+           O_SBED, O_IGV, O_HUB, O_IG_RULE, O_RC, O_SHARD, O_PROGRESS };
     static const struct option lopts[] = {
         {"model", required_argument, NULL, 'm'},     {"fasta", required_argument, NULL, 'f'},
         {"bed", required_argument, NULL, 'b'},       {"seqs", required_argument, NULL, 's'},
@@ -100,13 +102,13 @@ int sl_cmd_score(int argc, char **argv)
         {"seqlets-bed", required_argument, NULL, O_SBED}, {"igv-session", required_argument, NULL, O_IGV},
         {"ucsc-hub", required_argument, NULL, O_HUB},
         {"ig-rule", required_argument, NULL, O_IG_RULE}, {"rc", required_argument, NULL, O_RC},
-        {"shard", required_argument, NULL, O_SHARD},
+        {"shard", required_argument, NULL, O_SHARD}, {"progress", no_argument, NULL, O_PROGRESS},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     sl_score_opts_t o;
     sl_score_opts_default(&o);
     sl_score_outputs_t *out = &o.out;
     long long v;
-    int c;
+    int c, progress = 0;
     if (argc < 2) {
         usage(stderr);
         return SL_EXIT_USAGE;
@@ -193,6 +195,7 @@ int sl_cmd_score(int argc, char **argv)
         case O_SHARD:
             if (sl_cli_shard(optarg, &o.shard_k, &o.shard_n) < 0) return SL_EXIT_USAGE;
             break;
+        case O_PROGRESS: progress = 1; break;
         case 'h': usage(stdout); return SL_EXIT_OK;
         default: return sl_cli_unknown_option(argv, optind);
         }
@@ -230,6 +233,7 @@ int sl_cmd_score(int argc, char **argv)
     if (o.shard_n && !desc) return sl_cli_bad("--shard needs an output file (the run descriptor goes beside it)");
     free(desc);
     if (o.shard_n && !(o.command = cmd = sl_cli_command_line(argc, argv))) return SL_EXIT_ERROR;
+    o.progress = sl_cli_progress(progress, &o.progress_ud);
     sl_net_blas_threads(1); /* threads over regions; one GEMM thread each */
     int rc = sl_score_run(&o);
     free(cmd);

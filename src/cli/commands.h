@@ -20,6 +20,7 @@ int sl_cmd_merge(int argc, char **argv);
 int sl_cmd_motif_run(int argc, char **argv, int seqlets_only);
 
 /* ---- option helpers shared by the commands (cli_util.c) ---- */
+#include "seqlift/score.h"
 #include "seqlift/seqio.h"
 #include "seqlift/util.h"
 /* The command whose --help the usage hints name (main.c sets it). */
@@ -51,5 +52,8 @@ int sl_cli_output_dirs(const char *path);
 int sl_cli_shard(const char *s, int *k, int *n);
 /* The command line as one string (for run descriptors); malloc'd, NULL on no memory. */
 char *sl_cli_command_line(int argc, char **argv);
+/* The progress callback of a run (ud set for it): on a terminal, or when asked
+ * (--progress); the summary also with -v; NULL with -q. */
+sl_progress_f sl_cli_progress(int asked, void **ud);
 
 #endif

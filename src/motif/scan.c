@@ -38,7 +38,7 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
 {
     int w = m->w;
     int64_t lo = 0, hi = 0;
-    double *dist = NULL, *nd = NULL;
+    double *dist = NULL, *nd = NULL, *dist0 = NULL, *nd0 = NULL;
     memset(pw, 0, sizeof(*pw));
     pw->w = w;
     if (!(pw->s = sl_malloc((size_t)w * 4 * sizeof(int), "PWM"))) return -1;
@@ -64,11 +64,21 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
         for (int b = 1; b < 4; b++) mx = pw->s[4 * i + b] > mx ? pw->s[4 * i + b] : mx;
         pw->rest[i] = pw->rest[i + 1] + mx;
     }
-    /* exact score distribution under i.i.d. background bases, offset by lo */
-    size_t R = (size_t)(hi - lo) + 1;
-    dist = sl_calloc(R, sizeof(double), "PWM score distribution");
-    nd = sl_calloc(R, sizeof(double), "PWM score distribution");
-    if (!dist || !nd) goto fail;
+    /* exact score distribution under i.i.d. background bases, offset by lo; both
+     * buffers padded in front with the widest column's span of zeros */
+    size_t R = (size_t)(hi - lo) + 1, pad = 0;
+    for (int i = 0; i < w; i++) {
+        int mn = pw->s[4 * i], mx = mn;
+        for (int b = 1; b < 4; b++) {
+            if (pw->s[4 * i + b] < mn) mn = pw->s[4 * i + b];
+            if (pw->s[4 * i + b] > mx) mx = pw->s[4 * i + b];
+        }
+        if ((size_t)(mx - mn) > pad) pad = (size_t)(mx - mn);
+    }
+    dist0 = sl_calloc(R + pad, sizeof(double), "PWM score distribution");
+    nd0 = sl_calloc(R + pad, sizeof(double), "PWM score distribution");
+    if (!dist0 || !nd0) goto fail;
+    dist = dist0 + pad, nd = nd0 + pad;
     dist[0] = 1;
     int span = 0; /* filled range so far */
     int cum_lo = 0;
@@ -78,11 +88,22 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
             if (pw->s[4 * i + b] < mn) mn = pw->s[4 * i + b];
             if (pw->s[4 * i + b] > mx) mx = pw->s[4 * i + b];
         }
-        memset(nd, 0, (size_t)(span + mx - mn + 1) * sizeof(double));
-        for (int k = 0; k <= span; k++) {
-            if (dist[k] == 0) continue;
-            for (int b = 0; b < 4; b++) nd[k + pw->s[4 * i + b] - mn] += dist[k] * bg[b];
-        }
+        /* nd[x] = sum of dist[x - (s_b - mn)] * bg[b] in the order the textbook loop
+         * (k ascending, then b) adds them: b by descending s_b, ties by b; a dist entry
+         * outside [0, span] (zero padding) or zero adds +0, which changes no sum of
+         * non-negative terms */
+        int ord[4], sh[4];
+        for (int b = 0; b < 4; b++) ord[b] = b;
+        for (int a = 1; a < 4; a++)
+            for (int b = a; b > 0 && pw->s[4 * i + ord[b]] > pw->s[4 * i + ord[b - 1]]; b--) {
+                int t = ord[b];
+                ord[b] = ord[b - 1];
+                ord[b - 1] = t;
+            }
+        for (int b = 0; b < 4; b++) sh[b] = pw->s[4 * i + ord[b]] - mn;
+        const double g0 = bg[ord[0]], g1 = bg[ord[1]], g2 = bg[ord[2]], g3 = bg[ord[3]];
+        for (int x = 0; x <= span + mx - mn; x++)
+            nd[x] = dist[x - sh[0]] * g0 + dist[x - sh[1]] * g1 + dist[x - sh[2]] * g2 + dist[x - sh[3]] * g3;
         span += mx - mn;
         cum_lo += mn;
         double *t = dist;
@@ -102,15 +123,15 @@ static int pwm_build(pwm_t *pw, const sl_motif_t *m, const double *p, const doub
     pw->nk = span + 1 - k0;
     if (!(pw->pv = sl_malloc((size_t)(pw->nk ? pw->nk : 1) * sizeof(double), "PWM p-values"))) goto fail;
     for (int j = 0; j < pw->nk; j++) pw->pv[j] = nd[k0 + j];
-    free(dist);
-    free(nd);
+    free(dist0);
+    free(nd0);
     return 0;
 range:
     sl_log_error("%s:%lld: motif %s: log-odds scores too extreme for an exact p-value (background "
                  "frequency or nsites=)", path, (long long)m->line, m->id);
 fail:
-    free(dist);
-    free(nd);
+    free(dist0);
+    free(nd0);
     pwm_free(pw);
     return -1;
 }
@@ -176,12 +197,16 @@ int sl_scanner_scan(const sl_scanner_t *sc, const float *ohe, int L, double pthr
     for (int k = 0; k < sc->db->n; k++) {
         for (int st = 0; st < (sc->db->both_strands ? 2 : 1); st++) {
             const pwm_t *pw = &sc->pwm[2 * k + st];
+            /* the least score whose p-value is <= pthresh (p-values fall as scores rise):
+             * a window that cannot reach it is no hit, so stop there */
+            int t = pw->kmin + pw->nk;
+            while (t > pw->kmin && pwm_pvalue(pw, t - 1) <= pthresh) t--;
             for (int i = 0; i + pw->w <= L; i++) {
                 int s = 0, j;
-                /* stop as soon as even the best rest cannot reach a kept p-value */
-                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= pw->kmin; j++)
+                /* stop as soon as even the best rest cannot reach a hit's score */
+                for (j = 0; j < pw->w && base[i + j] >= 0 && s + pw->rest[j] >= t; j++)
                     s += pw->s[4 * j + base[i + j]];
-                if (j < pw->w || s < pw->kmin) continue;
+                if (j < pw->w || s < t) continue;
                 double p = pwm_pvalue(pw, s);
                 if (p > pthresh) continue;
                 if (*n == *m) {

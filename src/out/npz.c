@@ -38,6 +38,9 @@ struct sl_npz_writer_s {
     int64_t usize;              /* .npy header + data bytes */
     atomic_llong rows_written;
     int failed;                 /* prepare failed */
+    char *note_entry;           /* a second, small entry "<name>.npy" (sl_npz_set_note), or NULL */
+    unsigned char *note;        /* its .npy bytes: a 0-d '<U' array */
+    int64_t note_len;
 };
 
 /* ---- little-endian helpers ----------------------------------------------------- */
@@ -72,10 +75,10 @@ static int pread_all(int fd, void *buf, size_t n, int64_t off) { return pio_all(
 
 /* The .npy header of a float32 C-order array, padded with spaces and '\n' so that the
  * data starts at a multiple of 64 bytes from the start of the .npy (numpy >= 1.14). */
-static int npy_header(int ndim, const int64_t *shape, char *out, size_t cap, int64_t *len)
+static int npy_header(const char *descr, int ndim, const int64_t *shape, char *out, size_t cap, int64_t *len)
 {
     char dict[512];
-    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < ndim; i++)
         n += snprintf(dict + n, sizeof dict - (size_t)n, "%" PRId64 "%s", shape[i],
                       ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
@@ -93,18 +96,24 @@ static int npy_header(int ndim, const int64_t *shape, char *out, size_t cap, int
 
 /* The 26 bytes that local and central headers share, from "version needed" to
  * "extra length": stored, fixed date, sizes (0xFFFFFFFF when in the ZIP64 extra). */
-static void put_entry_fields(unsigned char *h, const sl_npz_writer_t *w, uint32_t crc, uint32_t extra_len)
+static void put_fields(unsigned char *h, int version, int zip64, int64_t usize, size_t nlen, uint32_t crc,
+                       uint32_t extra_len)
 {
-    put16(h, w->zip64 ? 45 : 20);
+    put16(h, (uint32_t)version);
     put16(h + 2, 0);             /* flags */
     put16(h + 4, 0);             /* stored */
     put16(h + 6, 0);             /* time */
     put16(h + 8, ZIP_DOS_DATE);
     put32(h + 10, crc);
-    put32(h + 14, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put32(h + 18, w->zip64 ? U32_MAX_FIELD : (uint32_t)w->usize);
-    put16(h + 22, (uint32_t)strlen(w->entry));
+    put32(h + 14, zip64 ? U32_MAX_FIELD : (uint32_t)usize);
+    put32(h + 18, zip64 ? U32_MAX_FIELD : (uint32_t)usize);
+    put16(h + 22, (uint32_t)nlen);
     put16(h + 24, extra_len);
+}
+
+static void put_entry_fields(unsigned char *h, const sl_npz_writer_t *w, uint32_t crc, uint32_t extra_len)
+{
+    put_fields(h, w->zip64 ? 45 : 20, w->zip64, w->usize, strlen(w->entry), crc, extra_len);
 }
 
 /* Local file header; crc is 0 at open and rewritten at close. */
@@ -176,7 +185,7 @@ sl_npz_writer_t *sl_npz_open_flags(const char *path, const char *array_name, int
     atomic_init(&w->rows_written, 0);
 
     char hdr[1024];
-    if (npy_header(ndim, shape, hdr, sizeof hdr, &w->npy_len) < 0) {
+    if (npy_header("<f4", ndim, shape, hdr, sizeof hdr, &w->npy_len) < 0) {
         sl_log_error("%s: npz array shape too long for a .npy header", path);
         goto fail;
     }
@@ -226,11 +235,30 @@ int sl_npz_write_rows(sl_npz_writer_t *w, int64_t first_row, int64_t n_rows, con
     return 0;
 }
 
-/* Central directory, ZIP64 end records when needed, end of central directory. */
-static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
+/* The note's local header and bytes at off (after the array); its central entry needs
+ * the ZIP64 extra for its offset alone when off reaches 4 GiB. */
+static int write_note(sl_npz_writer_t *w, int64_t off, uint32_t crc)
 {
-    size_t nlen = strlen(w->entry);
-    int64_t cd_off = w->local_len + w->usize;
+    size_t nlen = strlen(w->note_entry);
+    unsigned char h[30];
+    put32(h, ZIP_LOCAL_SIG);
+    put_fields(h + 4, off >= (int64_t)U32_MAX_FIELD ? 45 : 20, 0, w->note_len, nlen, crc, 0);
+    if (pwrite_all(w->fd, h, 30, off) < 0 || pwrite_all(w->fd, w->note_entry, nlen, off + 30) < 0 ||
+        pwrite_all(w->fd, w->note, (size_t)w->note_len, off + 30 + (int64_t)nlen) < 0) {
+        sl_log_error("%s: write failed: %s", w->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Central directory (the array, then the note if any), ZIP64 end records when needed,
+ * end of central directory. */
+static int write_trailer(sl_npz_writer_t *w, uint32_t crc, uint32_t note_crc)
+{
+    size_t nlen = strlen(w->entry), nlen2 = w->note_entry ? strlen(w->note_entry) : 0;
+    int64_t note_off = w->local_len + w->usize;
+    int64_t cd_off = note_off + (w->note_entry ? 30 + (int64_t)nlen2 + w->note_len : 0);
+    int n_ent = w->note_entry ? 2 : 1, note64 = note_off >= (int64_t)U32_MAX_FIELD;
     int cd64 = w->zip64 || cd_off >= (int64_t)U32_MAX_FIELD;
     unsigned char buf[46 + 28 + 56 + 20 + 22];
     unsigned char *c = buf;
@@ -256,6 +284,24 @@ static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
         (w->zip64 && pwrite_all(w->fd, extra, 28, off + 46 + (int64_t)nlen) < 0))
         goto fail;
     int64_t cd_size = 46 + (int64_t)nlen + (w->zip64 ? 28 : 0);
+    if (w->note_entry) {
+        put32(c, ZIP_CENTRAL_SIG);
+        put16(c + 4, (3u << 8) | (note64 ? 45 : 20));
+        put_fields(c + 6, note64 ? 45 : 20, 0, w->note_len, nlen2, note_crc, note64 ? 12 : 0);
+        put16(c + 32, 0);
+        put16(c + 34, 0);
+        put16(c + 36, 0);
+        put32(c + 38, 0100644u << 16);
+        put32(c + 42, note64 ? U32_MAX_FIELD : (uint32_t)note_off);
+        put16(extra, 1); /* ZIP64 extra: the offset only */
+        put16(extra + 2, 8);
+        put64(extra + 4, (uint64_t)note_off);
+        int64_t o2 = off + cd_size;
+        if (pwrite_all(w->fd, c, 46, o2) < 0 || pwrite_all(w->fd, w->note_entry, nlen2, o2 + 46) < 0 ||
+            (note64 && pwrite_all(w->fd, extra, 12, o2 + 46 + (int64_t)nlen2) < 0))
+            goto fail;
+        cd_size += 46 + (int64_t)nlen2 + (note64 ? 12 : 0);
+    }
     off += cd_size;
     unsigned char *e = buf;
     size_t elen = 0;
@@ -266,8 +312,8 @@ static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
         put16(e + 14, 45);
         put32(e + 16, 0);
         put32(e + 20, 0);
-        put64(e + 24, 1);
-        put64(e + 32, 1);
+        put64(e + 24, (uint64_t)n_ent);
+        put64(e + 32, (uint64_t)n_ent);
         put64(e + 40, (uint64_t)cd_size);
         put64(e + 48, (uint64_t)cd_off);
         put32(e + 56, ZIP64_LOC_SIG);
@@ -280,8 +326,8 @@ static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
     put32(d, ZIP_EOCD_SIG);
     put16(d + 4, 0);
     put16(d + 6, 0);
-    put16(d + 8, w->zip64 ? 0xFFFF : 1);
-    put16(d + 10, w->zip64 ? 0xFFFF : 1);
+    put16(d + 8, w->zip64 ? 0xFFFF : (uint32_t)n_ent);
+    put16(d + 10, w->zip64 ? 0xFFFF : (uint32_t)n_ent);
     put32(d + 12, (uint32_t)cd_size);
     put32(d + 16, cd64 ? U32_MAX_FIELD : (uint32_t)cd_off);
     put16(d + 20, 0);
@@ -289,6 +335,55 @@ static int write_trailer(sl_npz_writer_t *w, uint32_t crc)
     return 0;
 fail:
     sl_log_error("%s: write failed: %s", w->path, strerror(errno));
+    return -1;
+}
+
+/* The next code point of UTF-8 text (U+FFFD for a bad byte); advances *s. */
+static uint32_t utf8_next(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    uint32_t c = *p++;
+    int more = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : c < 0x80 ? 0 : -1;
+    if (more > 0) {
+        c &= 0x3fu >> more;
+        for (int k = 0; k < more; k++, p++) {
+            if ((*p & 0xc0) != 0x80) {
+                *s = p;
+                return 0xfffd;
+            }
+            c = c << 6 | (*p & 0x3f);
+        }
+    }
+    *s = p;
+    return more < 0 || c > 0x10ffff || (c >= 0xd800 && c < 0xe000) ? 0xfffd : c;
+}
+
+int sl_npz_set_note(sl_npz_writer_t *w, const char *name, const char *text)
+{
+    size_t alen = strlen(name), cap = strlen(text) + 1;
+    char descr[32], hdr[256];
+    uint32_t *cp = sl_malloc(cap * sizeof *cp, "npz note");
+    int64_t n = 0, hlen;
+    if (!cp) return -1;
+    for (const unsigned char *p = (const unsigned char *)text; *p;) cp[n++] = utf8_next(&p);
+    if (n == 0) cp[n++] = 0; /* numpy has no '<U0' */
+    snprintf(descr, sizeof descr, "<U%" PRId64, n);
+    free(w->note_entry);
+    free(w->note);
+    w->note_entry = sl_malloc(alen + 5, "npz note");
+    w->note = NULL;
+    if (w->note_entry && npy_header(descr, 0, NULL, hdr, sizeof hdr, &hlen) == 0 &&
+        (w->note = sl_malloc((size_t)(hlen + 4 * n), "npz note"))) {
+        memcpy(w->note_entry, name, alen);
+        memcpy(w->note_entry + alen, ".npy", 5);
+        memcpy(w->note, hdr, (size_t)hlen);
+        for (int64_t i = 0; i < n; i++) put32(w->note + hlen + 4 * i, cp[i]);
+        w->note_len = hlen + 4 * n;
+    }
+    free(cp);
+    if (w->note) return 0;
+    free(w->note_entry);
+    w->note_entry = NULL;
     return -1;
 }
 
@@ -331,7 +426,10 @@ int sl_npz_prepare(sl_npz_writer_t *w)
         pos += (int64_t)n;
     }
     free(buf);
-    if (write_local_header(w, (uint32_t)crc) < 0 || write_trailer(w, (uint32_t)crc) < 0) goto fail;
+    uint32_t note_crc = w->note ? (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), w->note, (size_t)w->note_len) : 0;
+    if (write_local_header(w, (uint32_t)crc) < 0 || (w->note && write_note(w, w->local_len + w->usize, note_crc) < 0) ||
+        write_trailer(w, (uint32_t)crc, note_crc) < 0)
+        goto fail;
     int rc = close(w->fd);
     w->fd = -1;
     if (rc != 0) {
@@ -348,6 +446,8 @@ fail:
 
 static void npz_free(sl_npz_writer_t *w)
 {
+    free(w->note_entry);
+    free(w->note);
     free(w->path);
     free(w->tmp);
     free(w->entry);

@@ -81,6 +81,7 @@ void sl_track_opts_init(sl_track_opts_t *o)
     o->track_width = 0;
     o->merge_runs = 0;
     o->threads = 0;
+    o->comment = NULL;
 }
 
 static const char *const overlap_names[] = {"mean", "max-abs", "first"};
@@ -608,6 +609,18 @@ sl_track_t *sl_track_open(const char *bedgraph, const char *bigwig, int n,
             goto fail;
         /* "-" (stdout), a device or a FIFO is written in place (sl_ofile_open) */
         if (!(w->bg = sl_ofile_open(bedgraph, "w"))) goto fail;
+        if (w->opts.comment) { /* one line, whatever the caller gave */
+            size_t cl = strlen(w->opts.comment);
+            char *line = sl_malloc(cl + 4, "bedGraph comment");
+            if (!line) goto fail;
+            snprintf(line, cl + 4, "# %s\n", w->opts.comment);
+            for (char *p = line + 2; p < line + cl + 2; p++)
+                if ((unsigned char)*p < 0x20) *p = '?';
+            int rc = bg_write(w, line, cl + 3);
+            free(line);
+            if (rc < 0) goto fail;
+        }
+        w->opts.comment = NULL; /* not kept: the caller's string */
     }
     if (bigwig) {
         if (!(w->bw_path = sl_strdup(bigwig)) || open_bigwig(w) < 0) goto fail;

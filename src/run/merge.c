@@ -220,6 +220,14 @@ static int merge_tsv(shard_t *sh, int n, const char *prefix, outs_t *outs)
             sl_log_error("%s: cannot read the shard's TSV", in);
             goto done;
         }
+        /* the "# " provenance lines (one run's: the descriptors agree) */
+        while (r[j].line.s[0] == '#') {
+            if (j == 0) fprintf(f->fp, "%s\n", r[0].line.s);
+            if (bgzf_getline(r[j].fp, '\n', &r[j].line) < 0) {
+                sl_log_error("%s: no header in the shard's TSV", in);
+                goto done;
+            }
+        }
         if (j == 0) {
             fprintf(f->fp, "%s\n", r[0].line.s);
             if (!(head = sl_strdup(r[0].line.s))) goto done;
@@ -277,6 +285,7 @@ static int merge_npz_file(shard_t *sh, int n, const char *prefix, const char *ta
         if (!bad && !w) {
             int64_t s[3] = {n_regions, shape[1], shape[2]};
             if (!(w = sl_npz_open(path, "arr_0", 3, s)) || PUSH(outs, z, w) < 0) bad = 1;
+            else if (str_of(sh[0].d, "about") && sl_npz_set_note(w, SL_NPZ_NOTE, str_of(sh[0].d, "about")) < 0) bad = 1;
         }
         for (int64_t i = 0; i < sh[j].n_own && !bad; i++)
             bad = sl_npz_write_rows(w, sh[j].idx[i], 1, data + (size_t)i * shape[1] * shape[2]) < 0;
@@ -334,6 +343,7 @@ static int add_bedgraph(sl_track_t *w, const char *in)
         char *f[4], *p = l.s;
         int k = 0;
         line++;
+        if (l.s[0] == '#') continue; /* the provenance line: the merged track writes its own */
         for (; k < 4 && p; k++) f[k] = p, p = strchr(p, '\t'), p = p ? (*p = 0, p + 1) : NULL;
         char *e1, *e2;
         long long s = k == 4 ? strtoll(f[1], &e1, 10) : 0, e = k == 4 ? strtoll(f[2], &e2, 10) : 0;
@@ -381,6 +391,7 @@ static int merge_tracks(shard_t *sh, int n, const char *prefix, outs_t *outs)
     sl_track_opts_t topt;
     sl_track_opts_init(&topt);
     topt.merge_runs = strstr(str_of(sh[0].d, "options"), "merge_runs=1") != NULL;
+    topt.comment = str_of(sh[0].d, "about");
     if (!g || (bg && !bg_base) || (bw && !bw_base)) ret = -1;
     if (bw && bwInit(1 << 17) != 0) ret = -1;
     for (int t = 0; t < nt && ret == 0; t++) {

@@ -19,6 +19,7 @@ typedef struct {
     size_t n_values; /* per sequence, over all outputs */
     int bed;
     const int64_t *own; /* a shard's regions (input order), NULL = all */
+    sl_run_progress_t *prog;
 } predict_t;
 
 static int fill(void *ud, int worker, int64_t i, float *x)
@@ -39,26 +40,35 @@ static int emit(void *ud, int64_t i, const float *v)
         sl_ofile_prepare((sl_ofile_t *)p->out); /* reports the failure, once */
         return -1;
     }
+    sl_run_progress_add(p->prog, 1);
     return 0;
+}
+
+/* What changes the numbers of a prediction run (the descriptor's options). */
+static void predict_options(const sl_predict_opts_t *o, const sl_net_t *net, char *opts, size_t n)
+{
+    snprintf(opts, n, "edge=%d alphabet=%s length=%d", (int)o->edge, o->alphabet ? o->alphabet : "ACGT",
+             (int)net->in_len);
 }
 
 /* A shard's descriptor onto tmp (its options: what changes the numbers). */
 static int predict_descriptor(const sl_predict_opts_t *o, const sl_net_t *net, const sl_shard_t *sh,
-                              const sl_regions_t *rl, const char *tmp, const char *shown)
+                              const sl_regions_t *rl, const char *about, const char *tmp, const char *shown)
 {
     char opts[512];
-    snprintf(opts, sizeof opts, "edge=%d alphabet=%s length=%d", (int)o->edge, o->alphabet ? o->alphabet : "ACGT",
-             (int)net->in_len);
+    predict_options(o, net, opts, sizeof opts);
     cJSON *d = sl_run_descriptor("predict", o->command, o->model, o->weights, o->seqs ? NULL : o->fasta,
                                  o->seqs ? o->seqs : o->bed, opts, sh, rl, "input"), *w;
     int ret = -1;
-    if (d && (w = cJSON_AddObjectToObject(d, "outputs")) && cJSON_AddStringToObject(w, "tsv", o->out))
+    if (d && (w = cJSON_AddObjectToObject(d, "outputs")) && cJSON_AddStringToObject(w, "tsv", o->out) &&
+        cJSON_AddStringToObject(d, "about", about))
         ret = sl_run_descriptor_write(d, tmp, shown);
     cJSON_Delete(d);
     return ret;
 }
 
-static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char *desc_tmp, const char *desc)
+static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char *desc_tmp, const char *desc,
+                   sl_run_progress_t *prog)
 {
     sl_shard_t sh;
     memset(&sh, 0, sizeof sh);
@@ -67,9 +77,10 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
     predict_t p;
     memset(&p, 0, sizeof p);
     sl_regions_t *rl = NULL;
+    char *about = NULL;
     sl_net_t *net = sl_model_load(o->model, o->weights, o->alphabet);
     if (!net) return -1;
-    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net);
+    p.out = out, p.bed = seqs == NULL, p.n_values = sl_net_n_values(net), p.prog = prog;
     p.g = sl_calloc((size_t)threads, sizeof *p.g, "genome handles");
     p.seq = sl_calloc((size_t)threads, sizeof *p.seq, "sequences");
     if (!p.g || !p.seq) goto fail;
@@ -95,6 +106,12 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
         int64_t b = (n + threads - 1) / threads;
         batch = b < 1 ? 1 : (int)b;
     }
+    prog->p.total = n;
+    char opts[512];
+    predict_options(o, net, opts, sizeof opts);
+    if (!(about = sl_run_about("predict", o->model, o->weights, seqs ? NULL : fa, seqs ? NULL : bed, seqs, opts)))
+        goto fail;
+    fprintf(out->fp, "# %s\n", about); /* provenance: version, inputs, options */
     fputs(SL_RUN_TSV_KEY(p.bed), out->fp);
     char lab[512];
     for (size_t j = 0; j < p.n_values; j++) {
@@ -103,7 +120,7 @@ static int predict(const sl_predict_opts_t *o, const sl_ofile_t *out, const char
     }
     fputs("\tregion_index\n", out->fp);
     ret = sl_net_predict(net, n, threads, batch, fill, emit, &p);
-    if (ret == 0 && desc_tmp) ret = predict_descriptor(o, net, &sh, rl, desc_tmp, desc);
+    if (ret == 0 && desc_tmp) ret = predict_descriptor(o, net, &sh, rl, about, desc_tmp, desc);
 fail:
     for (int t = 0; t < threads && p.g && p.seq; t++) {
         sl_genome_close(p.g[t]);
@@ -111,6 +128,7 @@ fail:
     }
     free(p.g);
     free(p.seq);
+    free(about);
     sl_shard_free(&sh);
     sl_regions_destroy(rl);
     sl_net_destroy(net);
@@ -133,12 +151,15 @@ int sl_predict_run(const sl_predict_opts_t *o)
             return -1;
         }
     }
+    sl_run_progress_t prog;
+    sl_run_progress_start(&prog, o->progress, o->progress_ud, 0);
     sl_ofile_t *out = sl_ofile_open(o->out ? o->out : "-", "w");
     int ret = -1;
-    if (out && predict(o, out, tmp, desc) == 0 && sl_ofile_prepare(out) == 0) {
+    if (out && predict(o, out, tmp, desc, &prog) == 0 && sl_ofile_prepare(out) == 0) {
         ret = sl_ofile_commit(out);
         out = NULL;
         if (tmp && (ret < 0 ? (sl_tmp_remove(tmp), -1) : sl_rename_into_place(tmp, desc)) < 0) ret = -1;
+        if (ret == 0) sl_run_progress_end(&prog);
     } else if (tmp) {
         sl_tmp_remove(tmp);
     }

@@ -34,6 +34,28 @@ static inline void sl_run_put_key(FILE *fp, const sl_region_t *r, int bed_mode)
         NAME##_free(s, 0, &ret);                                           \
     }
 
+/* ---- progress (progress.c) ---- */
+#include "seqlift/score.h"
+
+typedef struct {
+    sl_progress_f cb;
+    void *ud;
+    sl_progress_t p;
+    double t0, last;
+    long w0;              /* warnings before the run */
+} sl_run_progress_t;
+/* Start counting (cb NULL: count only); add n emitted regions (reports when due); the
+ * final report, after the commit. */
+void sl_run_progress_start(sl_run_progress_t *g, sl_progress_f cb, void *ud, int64_t total);
+void sl_run_progress_add(sl_run_progress_t *g, int64_t n);
+void sl_run_progress_end(sl_run_progress_t *g);
+
+/* ---- provenance (about.c) ---- */
+/* "seqlift VERSION COMMAND model=... [weights=...] genome=... regions=... | seqs=...
+ * OPTIONS" (NULL inputs left out), one line. Caller frees; NULL (reported). */
+char *sl_run_about(const char *command, const char *model, const char *weights, const char *fasta,
+                   const char *regions, const char *seqs, const char *options);
+
 /* ---- shards (shard.c) ---- */
 #include <cjson/cJSON.h>
 
@@ -53,6 +75,9 @@ int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
  * report-<t>" (SL_RUN_STATE_EXT in the descriptor's outputs, "-<t>" added). malloc'd. */
 #define SL_RUN_STATE_EXT ".seqlift-report"
 char *sl_shard_state_path(const sl_score_outputs_t *o, int t);
+/* What changes the numbers of a scoring run, as one string compared by merge (and
+ * written into every output by sl_run_about). Caller frees; NULL (reported). */
+char *sl_run_score_options(const sl_score_info_t *c);
 /* The run descriptor as a sink (a no-op unless the run is sharded). */
 extern const sl_sink_ops_t sl_sink_descriptor;
 

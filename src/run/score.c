@@ -52,6 +52,7 @@ typedef struct {
     sl_sink_t sinks[MAX_SINKS];
     int ns;
     sl_attr_plan_t *plan;   /* built once, shared read-only by the workers */
+    sl_run_progress_t prog;
 } run_t;
 
 static int64_t region_at(const run_t *r, int64_t k) { return r->order ? r->order[k] : k; }
@@ -98,6 +99,7 @@ static int emit(void *ud, int64_t b, int si)
                 r->sinks[j].ops->region(&r->sinks[j], c, i, s->x + (size_t)k * L4, &s->out[k]) < 0)
                 return -1;
     }
+    sl_run_progress_add(&r->prog, count);
     return 0;
 }
 
@@ -228,9 +230,12 @@ int sl_score_run(const sl_score_opts_t *o)
     sl_net_t *net = NULL;
     sl_target_t *tg = NULL;
     int64_t *order = NULL;
+    char *opts = NULL, *about = NULL;
     int ret = -1, opened = 0, committed = 0, genome_order = 0;
     c->opts = o;
     c->bed_mode = o->seqs == NULL;
+    sl_run_progress_start(&r.prog, o->progress, o->progress_ud, 0);
+    c->progress = &r.prog.p;
     if (!(net = sl_model_load(o->model, o->weights, o->alphabet))) return -1;
     c->net = net;
     c->len = net->in_len;
@@ -270,6 +275,11 @@ int sl_score_run(const sl_score_opts_t *o)
     int64_t n_batches = (r.n_proc + r.batch - 1) / r.batch;
     if (r.n_workers > n_batches) r.n_workers = n_batches > 0 ? (int)n_batches : 1;
     r.n_slots = sl_pipe_n_slots(r.n_workers);
+    r.prog.p.total = r.n_proc;
+    if (!(opts = sl_run_score_options(c)) ||
+        !(c->about = about = sl_run_about("score", o->model, o->weights, c->bed_mode ? o->fasta : NULL,
+                                          c->bed_mode ? o->bed : NULL, o->seqs, opts)))
+        goto fail;
     while (opened < r.ns) { /* a failed open is aborted too: abort removes what it made */
         int rc = r.sinks[opened].ops->open(&r.sinks[opened], c);
         opened++;
@@ -285,10 +295,13 @@ int sl_score_run(const sl_score_opts_t *o)
         sl_sink_t *s = &r.sinks[committed++];
         if (s->ops->commit(s, c) < 0) ret = -1;
     }
+    if (ret == 0) sl_run_progress_end(&r.prog);
 fail:
     for (int j = committed; j < opened; j++) r.sinks[j].ops->abort(&r.sinks[j], c);
     free_workers(&r);
     free(order);
+    free(opts);
+    free(about);
     sl_shard_free(&r.shard);
     sl_refspec_destroy(r.rs);
     sl_regions_destroy((sl_regions_t *)c->rl);

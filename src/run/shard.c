@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "seqlift/reference.h"
 #include "seqlift/score.h"
 #include "seqlift/track.h"
 #include "seqlift/util.h"
@@ -277,7 +278,7 @@ static int desc_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const 
 }
 
 /* What changes the numbers of a scoring run, as one string compared by merge. */
-static char *score_options(const sl_score_info_t *c)
+char *sl_run_score_options(const sl_score_info_t *c)
 {
     const sl_score_opts_t *o = c->opts;
     char *s = sl_malloc(4096, "options");
@@ -286,7 +287,7 @@ static char *score_options(const sl_score_info_t *c)
              "method=%s maxpool=%d ig_steps=%d ig_rule=%d rc_average=%d refs=%s seed=%" PRIu64 " target=%s "
              "post_activation=%d edge=%d alphabet=%s length=%d overlap=%s track_width=%" PRId64 " merge_runs=%d",
              sl_method_name(o->ao.method), (int)o->ao.maxpool, o->ao.ig_steps, (int)o->ao.ig_rule, o->ao.rc_average,
-             o->refs ? o->refs : "default",
+             o->refs ? o->refs : SL_REF_DEFAULT_SPEC,
              o->seed, o->target ? o->target : "0", o->post_activation, (int)o->edge,
              o->alphabet ? o->alphabet : "ACGT", c->len, sl_track_overlap_name(o->out.track.overlap),
              o->out.track.track_width, o->out.track.merge_runs);
@@ -304,7 +305,7 @@ static int desc_prepare(sl_sink_t *s, const sl_score_info_t *c)
     if (!c->shard) return 0;
     const sl_score_opts_t *o = c->opts;
     const sl_score_outputs_t *out = &o->out;
-    char *opts = score_options(c);
+    char *opts = sl_run_score_options(c);
     int tracks = out->bedgraph || out->bigwig, ret = -1;
     cJSON *d = opts ? sl_run_descriptor("score", o->command, o->model, o->weights, c->bed_mode ? o->fasta : NULL,
                                         c->bed_mode ? o->bed : o->seqs, opts, c->shard, c->rl,
@@ -312,6 +313,7 @@ static int desc_prepare(sl_sink_t *s, const sl_score_info_t *c)
                     : NULL, *t, *w;
     if (!d) goto done;
     cJSON_AddNumberToObject(d, "length", c->len);
+    if (c->about) cJSON_AddStringToObject(d, "about", c->about); /* what merge writes into its outputs */
     if (!(t = cJSON_AddArrayToObject(d, "targets")) || !(w = cJSON_AddObjectToObject(d, "outputs"))) goto done;
     for (int j = 0; j < c->nt; j++) cJSON_AddItemToArray(t, cJSON_CreateString(c->tg[j].label));
     add_path(w, "npz", out->npz);

@@ -68,7 +68,7 @@ static int npz_open(sl_sink_t *s, const sl_score_info_t *c)
         if (!path) return -1;
         z->w[k] = sl_npz_open(path, "arr_0", 3, shape);
         free(path);
-        if (!z->w[k]) return -1;
+        if (!z->w[k] || sl_npz_set_note(z->w[k], SL_NPZ_NOTE, c->about) < 0) return -1;
     }
     return 0;
 }
@@ -285,6 +285,7 @@ static int tsv_open(sl_sink_t *s, const sl_score_info_t *c)
     sl_ofile_t *f = sl_ofile_open(c->opts->out.tsv, "w");
     if (!f) return -1;
     s->st = f;
+    fprintf(f->fp, "# %s\n", c->about); /* provenance: version, inputs, options */
     fprintf(f->fp, "%s\ttarget\toutput\tref_mean\tcontrib_sum\tdelta_error\tn_refs\tn_part\tregion_index\n",
             SL_RUN_TSV_KEY(c->bed_mode));
     return 0;
@@ -364,10 +365,12 @@ static int track_open(sl_sink_t *s, const sl_score_info_t *c)
     k->vals = sl_malloc((size_t)c->len * sizeof(float), "track values");
     sl_genome_t *g = k->w && k->vals ? sl_genome_open(c->opts->fasta) : NULL; /* contig sizes */
     int ret = g ? 0 : -1;
+    sl_track_opts_t topt = o->track;
+    topt.comment = c->about; /* the bedGraph's "# " line */
     for (int t = 0; t < c->nt && ret == 0; t++) {
         char *bg = o->bedgraph ? sl_track_target_path(o->bedgraph, c->tg[t].label, c->nt) : NULL;
         char *bw = o->bigwig ? sl_track_target_path(o->bigwig, c->tg[t].label, c->nt) : NULL;
-        if ((o->bedgraph && !bg) || (o->bigwig && !bw) || !(k->w[t] = sl_track_open_genome(bg, bw, g, &o->track)))
+        if ((o->bedgraph && !bg) || (o->bigwig && !bw) || !(k->w[t] = sl_track_open_genome(bg, bw, g, &topt)))
             ret = -1;
         free(bg);
         free(bw);
@@ -418,8 +421,7 @@ SINK_END(track)
 /* ---- summation-to-delta statistics (a message, no file) ---------------------------- */
 
 typedef struct {
-    double worst;
-    int64_t n_bad, n;
+    int64_t n_bad, n;     /* the worst error is the run's progress (its summary line) */
 } sum_stats_t;
 
 static int stats_wanted(const sl_score_outputs_t *o)
@@ -451,7 +453,7 @@ static int stats_region(sl_sink_t *s, const sl_score_info_t *c, int64_t i, const
     for (int t = 0; t < c->nt; t++) {
         if (isnan(res->err[t])) continue;
         st->n++;
-        if (res->err[t] > st->worst) st->worst = res->err[t];
+        if (!(res->err[t] <= c->progress->worst_err)) c->progress->worst_err = res->err[t]; /* NaN: none yet */
         if (res->err[t] > SUM_WARN) st->n_bad++;
     }
     return 0;
@@ -468,13 +470,14 @@ static int stats_commit(sl_sink_t *s, const sl_score_info_t *c)
 {
     sum_stats_t *st = s->st;
     s->st = NULL;
+    double worst = st->n ? c->progress->worst_err : 0;
     sl_method_t m = c->opts->ao.method;
     if (!sl_method_sums_to_delta(m))
         sl_log_info("method %s has no summation-to-delta property (TSV columns NA)", sl_method_name(m));
     else if (st->n_bad)
         sl_log_warn("summation-to-delta: relative error above %g for %lld of %lld region-targets (worst %.3g)",
-                    SUM_WARN, (long long)st->n_bad, (long long)st->n, st->worst);
-    else sl_log_info("summation-to-delta: worst relative error %.3g over %lld region-targets", st->worst,
+                    SUM_WARN, (long long)st->n_bad, (long long)st->n, worst);
+    else sl_log_info("summation-to-delta: worst relative error %.3g over %lld region-targets", worst,
                      (long long)st->n);
     free(st);
     return 0;

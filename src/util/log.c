@@ -8,6 +8,8 @@
 static atomic_int log_level = SL_LOG_WARN;
 static sl_log_callback_f log_cb;
 static void *log_ud;
+static atomic_long n_warnings;
+static atomic_int transient_shown; /* a progress line is on the terminal, without newline */
 
 void sl_log_set_level(sl_log_level_t level)
 {
@@ -32,11 +34,32 @@ void sl_log_set_callback(sl_log_callback_f cb, void *ud)
 static void log_stderr(sl_log_level_t level, const char *msg)
 {
     static const char *const tag[] = {"", "error: ", "warning: ", "", ""};
-    fprintf(stderr, "seqlift: %s%s\n", tag[level], msg);
+    /* a progress line in place is cleared first ("\r", erase to the end of the line) */
+    fprintf(stderr, "%sseqlift: %s%s\n", atomic_exchange(&transient_shown, 0) ? "\r\033[K" : "", tag[level], msg);
+}
+
+long sl_log_n_warnings(void) { return atomic_load(&n_warnings); }
+
+void sl_log_progress(int transient, const char *fmt, ...)
+{
+    if (sl_log_get_level() < SL_LOG_WARN) return; /* -q */
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sl_log_callback_f cb = log_cb;
+    if (cb) cb(SL_LOG_INFO, msg, log_ud);
+    else if (!transient) log_stderr(SL_LOG_INFO, msg);
+    else {
+        fprintf(stderr, "\rseqlift: %s\033[K", msg);
+        atomic_store(&transient_shown, 1);
+    }
 }
 
 void sl_log_v(sl_log_level_t level, const char *fmt, va_list ap)
 {
+    if (level == SL_LOG_WARN) atomic_fetch_add(&n_warnings, 1);
     if (level <= SL_LOG_NONE || level > sl_log_get_level()) return;
     char small[512], *msg = small;
     va_list aq;

@@ -1,4 +1,5 @@
 /* util.c — allocation, atomic output files, parsing, hashing. */
+#define _GNU_SOURCE /* fopencookie: stdout held back until it is worth streaming */
 #include "seqlift/util.h"
 
 #include <errno.h>
@@ -205,6 +206,66 @@ int sl_tmp_install_signal_handlers(void)
     return 0;
 }
 
+/* stdout, all-or-nothing for outputs up to SL_OFILE_HOLD bytes: the bytes are held in
+ * memory until the file is prepared (then written) or aborted (then dropped); past that
+ * size they stream (a failure then leaves the part already written). */
+typedef struct {
+    char *buf;
+    size_t n, cap;
+    int streaming, drop;
+} hold_t;
+
+static int hold_spill(hold_t *h)
+{
+    int bad = h->n && fwrite(h->buf, 1, h->n, stdout) != h->n;
+    free(h->buf);
+    h->buf = NULL, h->n = h->cap = 0;
+    return bad ? -1 : 0;
+}
+
+static ssize_t hold_write(void *c, const char *s, size_t n)
+{
+    hold_t *h = c;
+    if (!h->streaming && h->n + n > SL_OFILE_HOLD) {
+        h->streaming = 1;
+        if (hold_spill(h) < 0) return -1;
+    }
+    if (h->streaming) return fwrite(s, 1, n, stdout) == n ? (ssize_t)n : -1;
+    if (h->n + n > h->cap) {
+        size_t nc = h->cap ? 2 * h->cap : 1 << 16;
+        while (nc < h->n + n) nc *= 2;
+        char *b = realloc(h->buf, nc);
+        if (!b) return -1;
+        h->buf = b, h->cap = nc;
+    }
+    memcpy(h->buf + h->n, s, n);
+    h->n += n;
+    return (ssize_t)n;
+}
+
+static int hold_close(void *c)
+{
+    hold_t *h = c;
+    int bad = 0;
+    if (!h->drop) bad = hold_spill(h) < 0 || fflush(stdout) != 0 || ferror(stdout);
+    free(h->buf);
+    free(h);
+    return bad ? -1 : 0;
+}
+
+static FILE *hold_open(void **held)
+{
+    hold_t *h = sl_calloc(1, sizeof *h, "stdout buffer");
+    *held = h;
+    cookie_io_functions_t io = {NULL, hold_write, NULL, hold_close};
+    FILE *fp = h ? fopencookie(h, "w", io) : NULL;
+    if (!fp) {
+        if (h) sl_log_error("stdout: cannot buffer it: %s", strerror(errno));
+        free(h);
+    }
+    return fp;
+}
+
 sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
 {
     sl_ofile_t *f = sl_calloc(1, sizeof(*f), "output file");
@@ -212,7 +273,8 @@ sl_ofile_t *sl_ofile_open(const char *path, const char *mode)
     if (!(f->path = sl_strdup(path)) || !(f->name = strcmp(path, "-") ? display_name(path) : sl_strdup("stdout")))
         goto fail;
     if (strcmp(path, "-") == 0) {
-        f->fp = stdout;
+        if (!(f->fp = hold_open(&f->hold))) goto fail;
+        f->direct = 1;
         return f;
     }
     /* Devices and pipes (/dev/null, a FIFO) are written in place: renaming a
@@ -281,6 +343,7 @@ int sl_ofile_commit(sl_ofile_t *f)
 void sl_ofile_abort(sl_ofile_t *f)
 {
     if (!f) return;
+    if (f->fp && f->hold) ((hold_t *)f->hold)->drop = 1; /* nothing held reaches stdout */
     if (f->fp && (f->tmp || f->direct)) fclose(f->fp);
     if (f->tmp) sl_tmp_remove(f->tmp);
     ofile_free(f);

@@ -24,6 +24,16 @@ expect() {
     else ok "$* -> $code"; fi
 }
 
+# same_npz A B: the arrays (arr_0) of two npz files are equal, bit for bit; their
+# "seqlift" provenance entries, which name the inputs, may differ.
+same_npz() {
+    "$PY" -c 'import sys, numpy as np
+a, b = (np.load(p)["arr_0"] for p in sys.argv[1:3])
+sys.exit(0 if a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes() else 1)' "$1" "$2" 2>/dev/null
+}
+# no_about FILE: FILE without its "# seqlift" provenance line (TSV, bedGraph)
+no_about() { grep -v '^# seqlift ' "$1"; }
+
 cli_done() {
     if [ "$fails" -gt 0 ]; then echo "$fails failure(s)" >&2; exit 1; fi
     echo "all passed"

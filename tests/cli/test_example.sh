@@ -14,7 +14,7 @@ for f in tsv ohe.npz gata.contrib.npz ebox.hyp.npz; do
     if cmp -s "$T/ex.$f" "$T/cli.$f"; then ok "score_demo $f = seqlift score $f"
     else fail "score_demo $f differs from seqlift score"; fi
 done
-n=$(($(wc -l <"$T/ex.tsv") - 1))
+n=$(($(no_about "$T/ex.tsv" | wc -l) - 1))
 [ "$n" = 800 ] && ok "400 regions x 2 targets" || fail "score_demo wrote $n rows, want 800"
 
 # the installed package: cmake --install into a scratch prefix, cc + pkg-config

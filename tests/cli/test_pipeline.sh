@@ -12,8 +12,8 @@ head -23 "$G/test.bed" >"$T/sub.bed"
 printf 'chr2\t0\t60\n' >"$T/edge.bed"
 "$SEQLIFT" score -m "$D/models/tiny.json" -f "$D/genome.fa" -b "$T/edge.bed" --bedgraph "$T/edge.bedGraph" \
     --bigwig "$T/edge.bw" 2>"$T/err" || fail "edge score: $(cat "$T/err")"
-n=$(wc -l <"$T/edge.bedGraph")
-first=$(head -1 "$T/edge.bedGraph" | cut -f1-3)
+n=$(no_about "$T/edge.bedGraph" | wc -l)
+first=$(no_about "$T/edge.bedGraph" | head -1 | cut -f1-3)
 if [ "$n" -gt 0 ] && [ "$first" = "$(printf 'chr2\t0\t1')" ]; then ok "window before 0: $n track entries from chr2:0"
 else fail "window before 0: $n entries, first '$first'"; fi
 

@@ -31,7 +31,7 @@ for line in open(sys.argv[2]):
     line = line.strip()
     if line.startswith(">"): name = line[1:]; recs[name] = ""
     else: recs[name] += line
-got = [l.rstrip("\n").split("\t") for l in open(sys.argv[3])]
+got = [l.rstrip("\n").split("\t") for l in open(sys.argv[3]) if not l.startswith("#")]
 assert got[0][:3] == ["name", "profile_0", "profile_1"] and got[0][-2:] == ["count", "region_index"], got[0][:3]
 assert len(got[0]) == 1 + 80 + 1 + 1
 for i, (row, (nm, s)) in enumerate(zip(got[1:], recs.items())):
@@ -60,14 +60,17 @@ EOF
 "$SEQLIFT" predict -m "$M" -f "$D/genome.fa" -b "$D/regions.bed" -o "$T/bed.tsv" 2>"$T/err" || fail "predict -f -b: $(cat "$T/err")"
 "$SEQLIFT" extract -f "$D/genome.fa" -b "$D/regions.bed" -w 100 -o "$T/win.fa" 2>/dev/null || fail "extract"
 "$SEQLIFT" predict -m "$M" -s "$T/win.fa" -o "$T/win.tsv" 2>"$T/err" || fail "predict -s windows: $(cat "$T/err")"
-if [ "$(head -1 "$T/bed.tsv" | cut -f1-6)" = "$(printf 'chrom\tstart\tend\tstrand\tname\tprofile_0')" ] \
-    && diff <(tail -n +2 "$T/bed.tsv" | cut -f6-) <(tail -n +2 "$T/win.tsv" | cut -f2-) >/dev/null \
-    && [ "$(tail -n +2 "$T/bed.tsv" | wc -l)" = "$(grep -c '>' "$T/win.fa")" ]; then
+if [ "$(no_about "$T/bed.tsv" | head -1 | cut -f1-6)" = "$(printf 'chrom\tstart\tend\tstrand\tname\tprofile_0')" ] \
+    && diff <(no_about "$T/bed.tsv" | tail -n +2 | cut -f6-) <(no_about "$T/win.tsv" | tail -n +2 | cut -f2-) >/dev/null \
+    && [ "$(no_about "$T/bed.tsv" | tail -n +2 | wc -l)" = "$(grep -c '>' "$T/win.fa")" ]; then
     ok "BED rows equal FASTA rows of the extracted windows"
 else fail "BED mode differs from FASTA mode"; fi
 # coordinates: the scored window, input order
-[ "$(sed -n 2p "$T/bed.tsv" | cut -f1-5)" = "$(printf 'chr1\t0\t100\t+\tstart_plus')" ] \
-    && ok "first row coordinates" || fail "first row: $(sed -n 2p "$T/bed.tsv" | cut -f1-5)"
+[ "$(sed -n 3p "$T/bed.tsv" | cut -f1-5)" = "$(printf 'chr1\t0\t100\t+\tstart_plus')" ] \
+    && ok "first row coordinates" || fail "first row: $(sed -n 3p "$T/bed.tsv" | cut -f1-5)"
+# the provenance line: version, inputs as given, the options that set the numbers
+[ "$(head -1 "$T/bed.tsv")" = "# seqlift $("$SEQLIFT" --version | cut -d' ' -f2) predict model=$M genome=$D/genome.fa regions=$D/regions.bed edge=0 alphabet=ACGT length=100" ] \
+    && ok "provenance line" || fail "provenance: $(head -1 "$T/bed.tsv")"
 
 # 3. threads and batch sizes do not change a byte.
 for opt in "-t 2" "-t 3 --batch 1" "--batch 2"; do

@@ -48,7 +48,7 @@ for i, s in enumerate(seqs):
     for p, b in enumerate(s):
         want = np.array([b.upper() == c for c in "ACGT"], np.float32)
         assert (ohe[i, :, p] == want).all(), (i, p)
-rows = [l.rstrip("\n").split("\t") for l in open(pre + ".tsv")]
+rows = [l.rstrip("\n").split("\t") for l in open(pre + ".tsv") if not l.startswith("#")]
 hdr, rows = rows[0], rows[1:]
 assert hdr == ["name", "target", "output", "ref_mean", "contrib_sum", "delta_error", "n_refs", "n_part", "region_index"], hdr
 assert [r[8] for r in rows] == [str(i // 2) for i in range(len(rows))]  # the npz row of each TSV row
@@ -75,7 +75,7 @@ EOF
 "$SEQLIFT" score -m "$M" -f "$D/genome.fa" -b "$D/regions.bed" --refs zero --target count --npz "$T/bed" \
     --tsv "$T/bed.tsv" 2>"$T/err" || fail "score BED: $(cat "$T/err")"
 "$SEQLIFT" score -m "$M" -s "$T/win.fa" --refs zero --target count --npz "$T/win" 2>"$T/err" || fail "score windows: $(cat "$T/err")"
-for f in ohe hyp contrib; do cmp -s "$T/bed.$f.npz" "$T/win.$f.npz" || fail "BED vs FASTA windows: $f.npz differs"; done
+for f in ohe hyp contrib; do same_npz "$T/bed.$f.npz" "$T/win.$f.npz" || fail "BED vs FASTA windows: $f.npz differs"; done
 grep -q $'\t-\t' "$T/bed.tsv" && ok "BED mode (minus strand included) = FASTA windows" || fail "no minus-strand row in BED TSV"
 
 # 4. every method; NA where summation-to-delta does not apply
@@ -84,11 +84,11 @@ for m in genomics rescale revealcancel gradient grad-input integrated-gradients 
         2>"$T/err" || { fail "--method $m: $(cat "$T/err")"; continue; }
     case $m in
     gradient | grad-input | ism)
-        awk -F'\t' 'NR > 1 && ($6 != "NA" || $7 != 0) { bad = 1 } END { exit bad }' "$T/m.tsv" \
+        awk -F'\t' '/^[^#]/ && h++ && ($6 != "NA" || $7 != 0) { bad = 1 } END { exit bad }' "$T/m.tsv" \
             && ok "--method $m: delta_error NA" || fail "--method $m: expected NA delta_error";;
     integrated-gradients) ok "--method $m runs";;
     *)
-        awk -F'\t' 'NR > 1 && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/m.tsv" \
+        awk -F'\t' '/^[^#]/ && h++ && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/m.tsv" \
             && ok "--method $m: summation-to-delta <= 1e-4" || fail "--method $m: summation error";;
     esac
 done
@@ -107,7 +107,7 @@ for f in count.contrib.npz count.hyp.npz profile_profile.contrib.npz tsv; do
     cmp -s "$T/rc-t1--batch1.$f" "$T/rc-t2--batch3.$f" || { same=0; fail "--rc average: $f differs with threads/batch"; }
 done
 [ $same = 1 ] && ok "--rc average: same bytes with 2 threads and batch 3"
-awk -F'\t' 'NR > 1 && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/rc-t1--batch1.tsv" \
+awk -F'\t' '/^[^#]/ && h++ && $6 > 1e-4 { bad = 1 } END { exit bad }' "$T/rc-t1--batch1.tsv" \
     && ok "--rc average: summation-to-delta <= 1e-4" || fail "--rc average: summation error"
 
 cli_done

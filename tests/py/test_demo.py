@@ -124,7 +124,7 @@ class TestDemo(unittest.TestCase):
                             "-f", os.path.join(DATA, "genome.fa.gz"), "-b", bed],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        lines = r.stdout.splitlines()
+        lines = [l for l in r.stdout.splitlines() if not l.startswith("# ")]  # provenance aside
         header = lines[0].split("\t")
         cols = [header.index(t) for t in TASKS]
         pred = np.array([[float(line.split("\t")[c]) for c in cols] for line in lines[1:]])
@@ -171,7 +171,7 @@ class TestDemo(unittest.TestCase):
         with np.load(prefix + ".ohe.npz") as z:  # regions in input order
             np.testing.assert_array_equal(z["arr_0"], self.ohe)
         with open(prefix + ".tsv") as f:  # header + a row per region and target
-            rows = [line.split("\t") for line in f.read().splitlines()]
+            rows = [line.split("\t") for line in f.read().splitlines() if not line.startswith("#")]
         self.assertEqual(len(rows), 1 + len(self.regions) * len(TARGETS))
         if method in SUMS_TO_DELTA:  # Σ contributions = output − mean reference output
             col = rows[0].index("delta_error")

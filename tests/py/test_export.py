@@ -155,7 +155,7 @@ def assert_close(tc, got, want, what, rtol=1e-5, atol=1e-6):
 def read_predict_tsv(path):
     """seqlift predict TSV -> (header, rows of str)."""
     with open(path) as f:
-        lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("# ")]
     return lines[0], lines[1:]
 
 

@@ -48,6 +48,24 @@ class NpzTest(unittest.TestCase):
         subprocess.run([DRIVER, "write", path, *flags, *map(str, shape)], check=True)
         return path
 
+    def test_note_entry(self):
+        """sl_npz_set_note: a second entry, a 0-d unicode array after arr_0 (stored, ZIP64
+        too); numpy and zipfile read both, arr_0 stays the first entry (TF-MoDISco's
+        np.load(f)['arr_0']) and seqlift's reader still takes it by default."""
+        text = "seqlift 1.0 score model=m\u00e9l.json refs=dinuc:20"
+        for flags in [(), ("--zip64",), ("--zip64", "--shuffle")]:
+            path = self.write("n.npz", (3, 4, 5), "--note", text, *flags)
+            with zipfile.ZipFile(path) as zf:
+                self.assertIsNone(zf.testzip())
+            with np.load(path) as z:
+                self.assertEqual(z.files, ["arr_0", "seqlift"])
+                self.assertEqual(str(z["seqlift"]), text)
+                self.assertEqual(z["arr_0"].shape, (3, 4, 5))
+                self.assertEqual(list(z.values())[0].shape, (3, 4, 5))
+            out = subprocess.run([DRIVER, "dump", path], check=True, capture_output=True, text=True).stdout
+            self.assertEqual(out, subprocess.run([DRIVER, "dump", self.write("p.npz", (3, 4, 5), *flags)],
+                                                 check=True, capture_output=True, text=True).stdout)
+
     def test_numpy_loads_what_we_write(self):
         for shape in [(6, 4, 11), (1, 4, 2114), (9,), (0, 4, 5), (3, 2, 2, 2)]:
             for flags in [(), ("--shuffle",), ("--zip64",), ("--zip64", "--shuffle")]:

@@ -74,7 +74,7 @@ CASES = [
 
 def read_tsv(path):
     with open(path) as f:
-        lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("# ")]
     return [h.lstrip("#").strip().lower() for h in lines[0]], lines[1:]
 
 

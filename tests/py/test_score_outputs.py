@@ -25,6 +25,8 @@ def read_bedgraph(path):
     rows = []
     with op(path, "rt") as fh:
         for line in fh:
+            if line.startswith("#"):  # the provenance line
+                continue
             c, s, e, v = line.split("\t")
             rows.append((c, int(s), int(e), float(v)))
     return rows
@@ -126,6 +128,7 @@ class ScoreOutputs(unittest.TestCase):
     def test_tsv_sums_match_npz(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
         with open(self.out + ".tsv") as fh:
+            self.assertTrue(fh.readline().startswith("# seqlift "))  # the provenance line
             header = fh.readline().rstrip("\n").split("\t")
             rows = [dict(zip(header, line.rstrip("\n").split("\t"))) for line in fh]
         self.assertEqual(len(rows), len(self.regions) * len(TARGETS))

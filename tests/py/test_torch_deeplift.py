@@ -70,7 +70,7 @@ def seqlift_score_ready():
 
 def read_tsv(path):
     with open(path) as f:
-        lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("# ")]
     header = [h.lstrip("#").strip().lower() for h in lines[0]]
     return header, lines[1:]
 
