@@ -134,7 +134,9 @@ typedef struct {
     sl_maxpool_rule_t maxpool;
     int ig_steps;   /* integrated gradients: steps per reference (default 50) */
     int max_refs;   /* references per sequence the workspace is planned for */
-    int batch;      /* sequences per sl_attr_run call (>= 1) */
+    int batch;      /* sequences per sl_attr_run call (>= 1); they are scored one by one */
+    int rows_per_pass; /* reference rows per forward/backward pass; 0 (default): as many as
+                        * fit a ~48 MB working set. Any value gives the same bytes. */
     sl_ig_rule_t ig_rule;
     int rc_average; /* score each sequence and its reverse complement (references
                      * reverse-complemented too), map the second back onto the forward

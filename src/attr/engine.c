@@ -40,6 +40,8 @@ struct sl_attr_plan_s {
     int last;           /* highest target layer */
     char *need;         /* [n_layers]: ancestor of some target */
     char *keep;         /* [n_layers]: activations the rules read (the others are not kept) */
+    int *alias;         /* [n_layers]: the add whose multiplier buffer is this layer's too
+                         * (see plan_alias), else -1 */
     char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
     char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
     float **wpos, **wneg; /* [n_layers]: W⁺ = max(W, 0), W⁻ = min(W, 0) of the sign-split
@@ -164,6 +166,7 @@ void sl_attr_plan_destroy(sl_attr_plan_t *p)
     free(p->wneg);
     free(p->need);
     free(p->keep);
+    free(p->alias);
     free(p->pn);
     free(p->rc);
     free(p->anc);
@@ -201,6 +204,7 @@ static int plan_buffers(sl_attr_plan_t *p)
                 if (C->in[i] == l && p->last - c < born) born = p->last - c;
         }
         if (born > dies) born = dies; /* not reached from a target: never written */
+        if (p->alias[l] >= 0) continue; /* in its add's buffer (below) */
         size_t sz = sl_layer_size(&net->layers[l]); /* per row */
         for (int b = 0; b < N_BUF; b++) {
             if (b != BUF_MULT && !p->pn[l]) continue;
@@ -210,6 +214,9 @@ static int plan_buffers(sl_attr_plan_t *p)
             size[k] = sz;
         }
     }
+    for (int l = 0; l <= p->last; l++) /* an add's buffer lives until its aliases' steps */
+        if (p->alias[l] >= 0 && last[BUF_MULT * nl + p->alias[l]] < p->last - l)
+            last[BUF_MULT * nl + p->alias[l]] = p->last - l;
     if ((p->n_slots = sl_nn_plan_slots(n, first, last, size, slot, p->slot_size)) < 0) goto fail;
     for (int b = 0; b < N_BUF; b++) {
         if (!(p->buf[b] = sl_malloc((size_t)nl * sizeof(int), "plan"))) goto fail;
@@ -222,6 +229,37 @@ fail:
     free(slot);
     free(size);
     return ret;
+}
+
+/* Multipliers passed straight through an add: a producer p whose only consumer is add a
+ * (listed once) gets a's multipliers M unchanged, so p's buffer can be a's (no copy).
+ * The copy the add would make is 0 + M, which differs from M only by turning -0 into
+ * +0; that is invisible where p's own backward only adds products of M into sums that
+ * start at +0 or at 0 + x (no such sum is ever -0), which is what Rescale, the linear
+ * ops' GEMMs and adds, crops and max pools do. So p must have such a rule and carry no
+ * Δ⁺/Δ⁻ pair, and neither be the input (its multipliers are copied out) nor a target
+ * (its buffer is set at the start). Chains resolve to the last add. */
+static int plan_alias(sl_attr_plan_t *p)
+{
+    const sl_net_t *net = p->net;
+    int nl = net->n_layers;
+    if (!(p->alias = sl_malloc((size_t)nl * sizeof(int), "plan"))) return -1;
+    for (int l = 0; l < nl; l++) p->alias[l] = -1;
+    for (int l = nl - 1; l > 0; l--) {
+        int a = -1, uses = 0;
+        for (int c = l + 1; c < nl; c++)
+            for (int i = 0; p->need[c] && i < net->layers[c].n_in; i++)
+                if (net->layers[c].in[i] == l) uses++, a = c;
+        sl_op_rule_t r = rule_of(net, l);
+        int sums = r == SL_RULE_LINEAR || r == SL_RULE_SPLIT || r == SL_RULE_MAXPOOL ||
+                   (r == SL_RULE_NONLINEAR && !p->rc[l]);
+        int target = 0;
+        for (int t = 0; t < p->nt; t++) target |= p->tg[t].layer == l;
+        if (!p->need[l] || uses != 1 || net->layers[a].op != SL_OP_ADD || p->pn[a] || p->pn[l] || !sums || target)
+            continue;
+        p->alias[l] = p->alias[a] >= 0 ? p->alias[a] : a; /* a > l: resolved already */
+    }
+    return 0;
 }
 
 /* W⁺ and W⁻ of sign-split layer l. */
@@ -261,10 +299,10 @@ static void plan_keep(sl_attr_plan_t *p)
 /* Reference-side rows per pass: as many as fit SL_ATTR_WORKSET floats (kept activations,
  * multipliers, scratch), at most one sequence's references (IG, ISM: 16 points), and at
  * least 16 when batch-wide layers do more than 1 % of the multiply-adds (their GEMMs run
- * in blocks of 16 rows, padded);
- * the references then go in chunks of equal size. Rows are independent (every op
- * computes a row alone, dense layers in fixed blocks), so the chunking changes no bit;
- * it keeps the working set in cache and memory flat. */
+ * in blocks of 16 rows, padded), or o.rows_per_pass; the references then go in chunks of
+ * equal size. Rows are independent (every op computes a row alone, dense layers in fixed
+ * blocks), so the chunking changes no bit; it keeps the working set in cache and memory
+ * flat. */
 #define SL_ATTR_WORKSET ((size_t)12 << 20)
 static void plan_rows(sl_attr_plan_t *p)
 {
@@ -286,6 +324,7 @@ static void plan_rows(sl_attr_plan_t *p)
     size_t fit = SL_ATTR_WORKSET / per_row;
     int rows = fit < 1 ? 1 : fit > (size_t)cap ? cap : (int)fit;
     if (wide_macs > 0.01 * macs && rows < 16) rows = cap < 16 ? cap : 16;
+    if (p->o.rows_per_pass > 0) rows = p->o.rows_per_pass < cap ? p->o.rows_per_pass : cap;
     int chunks = (cap + rows - 1) / rows;
     p->max_rows = (cap + chunks - 1) / chunks;
 }
@@ -365,7 +404,7 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
         if (sz > w->gsz) w->gsz = sz;
     }
     plan_keep(w);
-    if (m != SL_METHOD_ISM && plan_buffers(w) < 0) goto fail;
+    if (m != SL_METHOD_ISM && (plan_alias(w) < 0 || plan_buffers(w) < 0)) goto fail;
     plan_rows(w);
     if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
         int n = w->o.ig_steps;
@@ -453,6 +492,8 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
                 goto fail;
         for (int b = 0; b < N_BUF; b++)
             for (int l = 0; l < nl; l++) (*arr[b])[l] = plan->buf[b][l] >= 0 ? w->pool[plan->buf[b][l]] : NULL;
+        for (int l = 0; l < nl; l++)
+            if (plan->alias[l] >= 0) w->mult[l] = w->mult[plan->alias[l]];
         if (sl_method_uses_refs(m) &&
             !(w->macc = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float),
                                   "gradients")))
@@ -620,6 +661,7 @@ static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned
     const sl_layer_t *L = &w->net->layers[l];
     for (int i = 0; i < L->n_in; i++) {
         float *d = w->mult[L->in[i]];
+        if (d == M) continue; /* the producer reads M itself (plan_alias) */
         sl_nn_add_to(d, M, n, !(i < 32 && (fresh >> i & 1u)));
     }
 }
@@ -773,6 +815,10 @@ static void backward(sl_attr_t *w, int t, int rows)
         for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
             int p = L->in[i];
             if (w->started[p]) continue;
+            if (w->plan->alias[p] >= 0) { /* a's buffer: nothing to write */
+                w->started[p] = 1;
+                continue;
+            }
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
             if (i < 32 && writes_whole(w, l)) fresh |= 1u << i;
             else memset(w->mult[p], 0, np);
