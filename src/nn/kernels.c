@@ -249,6 +249,20 @@ static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = 
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) {
+            float u = a[i + k], v = b[i + k];
+            t[k] = (relu & 1 ? sl_nn_relu1(u) : u) + (relu & 2 ? sl_nn_relu1(v) : v);
+        }
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = (relu & 1 ? sl_nn_relu1(a[i]) : a[i]) + (relu & 2 ? sl_nn_relu1(b[i]) : b[i]);
+}
+
 static inline float max2(float a, float b)
 {
     uint32_t ua, ub, m = -(uint32_t)(a > b);

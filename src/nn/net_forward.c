@@ -84,6 +84,22 @@ static sl_acts_t *acts_plan(const sl_net_t *net, int max_batch, int keep_all, co
         root[l] = l > 0 && is_view(net, l, kept) ? root[net->layers[l].in[0]] : l;
         if (kept[l]) first[l] = 0, last[l] = end;
     }
+    if (!(a = acts_new(net, max_batch, nl))) goto done;
+    sl_acts_priv_t *p = a->priv;
+    if (!(p->skip = sl_calloc((size_t)nl, 1, "activations")) || !(p->relu_in = sl_calloc((size_t)nl, 1, "activations")))
+        goto fail;
+    for (int l = 1; l < nl; l++) { /* a ReLU read only by a two-input add is applied inside it */
+        int c = -1, uses = 0;
+        for (int j = l + 1; j < nl; j++)
+            for (int i = 0; used[j] && i < net->layers[j].n_in; i++)
+                if (net->layers[j].in[i] == l) uses++, c = j;
+        if (net->layers[l].op != SL_OP_RELU || !used[l] || kept[l] || uses != 1 || net->layers[c].op != SL_OP_ADD ||
+            net->layers[c].n_in != 2)
+            continue;
+        p->skip[l] = 2;
+        p->relu_in[c] |= net->layers[c].in[0] == l ? 1 : 2;
+        root[l] = root[net->layers[l].in[0]]; /* for liveness: the add reads the ReLU's input */
+    }
     for (int l = 1; l < nl; l++) {
         const sl_layer_t *L = &net->layers[l];
         for (int i = 0; used[l] && i < L->n_in; i++) {
@@ -92,17 +108,15 @@ static sl_acts_t *acts_plan(const sl_net_t *net, int max_batch, int keep_all, co
         }
     }
     for (int l = 1; l < nl; l++)
-        if (root[l] != l || !used[l]) first[l] = -1; /* a view or not needed: no buffer */
-    if ((n_slots = sl_nn_plan_slots(nl, first, last, size, slot, slot_size)) < 0) goto done;
-    if (!(a = acts_new(net, max_batch, n_slots))) goto done;
-    sl_acts_priv_t *p = a->priv;
-    if (!(p->skip = sl_calloc((size_t)nl, 1, "activations"))) goto fail;
+        if (root[l] != l || !used[l]) first[l] = -1; /* a view, fused or not needed: no buffer */
+    if ((n_slots = sl_nn_plan_slots(nl, first, last, size, slot, slot_size)) < 0) goto fail;
+    p->n_blocks = n_slots;
     for (int s = 0; s < n_slots; s++)
         if (!(p->blocks[s] = sl_malloc((size_t)a->max_batch * slot_size[s] * sizeof(float), "activations")))
             goto fail;
     /* a kept layer has a slot of exactly its size: [n][size] blocks */
     for (int l = 0; l < nl; l++) {
-        if (!used[l]) {
+        if (!used[l] || p->skip[l]) { /* not computed (act NULL) */
             p->skip[l] = 1;
             continue;
         }
@@ -152,6 +166,7 @@ void sl_acts_destroy(sl_acts_t *a)
         free(p->ins);
         free(p->stride);
         free(p->skip);
+        free(p->relu_in);
     }
     free(a->act);
     free(p);
@@ -179,9 +194,14 @@ int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
         for (int b = 0; b < (per_seq ? n : 1); b++) {
             for (int k = l; k < e; k++) {
                 const sl_layer_t *L = &net->layers[k];
-                if (p->skip[k]) continue; /* a view (its values are its producer's) or not needed */
-                for (int i = 0; i < L->n_in; i++) p->ins[i] = a->act[L->in[i]] + (size_t)b * p->stride[L->in[i]];
-                sl_layer_forward(net, k, p->ins, a->act[k] + (size_t)b * p->stride[k], per_seq ? 1 : n, a);
+                if (p->skip[k]) continue; /* a view (its values are its producer's), fused or not needed */
+                for (int i = 0; i < L->n_in; i++) {
+                    int q = p->relu_in[k] >> i & 1 ? net->layers[L->in[i]].in[0] : L->in[i]; /* the ReLU's input */
+                    p->ins[i] = a->act[q] + (size_t)b * p->stride[q];
+                }
+                float *out = a->act[k] + (size_t)b * p->stride[k];
+                if (p->relu_in[k]) sl_nn_add_relu(p->ins[0], p->ins[1], p->relu_in[k], out, (per_seq ? 1 : n) * sl_layer_size(L));
+                else sl_layer_forward(net, k, p->ins, out, per_seq ? 1 : n, a);
             }
         }
         l = e;

@@ -171,6 +171,9 @@ static inline float sl_nn_relu1(float x)
     return x;
 }
 
+/* y = a + b over n values with ReLU applied first to a (relu bit 0) and/or b (bit 1):
+ * the bytes of a ReLU layer feeding an add, in one pass (net_forward.c fuses them). */
+void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n);
 /* y += x (acc), or y = 0 + x: a zeroed y's sum without the zeroing (-0 becomes +0). */
 void sl_nn_add_to(float *y, const float *x, size_t n, int acc);
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
@@ -190,7 +193,9 @@ typedef struct {
     size_t *stride;    /* [n_layers] floats between sequences in act[l] (the layer's size,
                         * or a shared slot's size in outputs-only activations) */
     char *skip;        /* [n_layers]: no forward: a view (a crop that is not kept: act[l]
-                        * points into its producer's buffer) or a layer no kept one needs */
+                        * points into its producer's buffer), a ReLU applied inside the add
+                        * that alone reads it (act NULL), or a layer no kept one needs */
+    unsigned char *relu_in; /* [n_layers]: an add's inputs (bit i) that are such ReLUs */
     float **blocks;    /* allocations behind act[] */
     int n_blocks;
 } sl_acts_priv_t;
