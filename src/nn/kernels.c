@@ -249,18 +249,26 @@ static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = 
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+/* x, or sl_nn_relu1(x) where m is all ones: the same bit operation, without a branch */
+static inline float relu_if(float x, int32_t m)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~((b >> 31) & m);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
 void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n)
 {
+    int32_t ma = relu & 1 ? -1 : 0, mb = relu & 2 ? -1 : 0;
     size_t i = 0;
     for (; i + VBLK <= n; i += VBLK) {
         float t[VBLK];
-        for (int k = 0; k < VBLK; k++) {
-            float u = a[i + k], v = b[i + k];
-            t[k] = (relu & 1 ? sl_nn_relu1(u) : u) + (relu & 2 ? sl_nn_relu1(v) : v);
-        }
+        for (int k = 0; k < VBLK; k++) t[k] = relu_if(a[i + k], ma) + relu_if(b[i + k], mb);
         memcpy(y + i, t, sizeof t);
     }
-    for (; i < n; i++) y[i] = (relu & 1 ? sl_nn_relu1(a[i]) : a[i]) + (relu & 2 ? sl_nn_relu1(b[i]) : b[i]);
+    for (; i < n; i++) y[i] = relu_if(a[i], ma) + relu_if(b[i], mb);
 }
 
 static inline float max2(float a, float b)
