@@ -609,8 +609,9 @@ static sl_net_t *dense_head_net(uint64_t seed)
 
 /* Batch determinism: a sequence's forward activations and attributions are the same
  * bytes alone and at any place inside batches of 2, 3 and 7 (dense GEMMs have fixed
- * shapes, see dense_gemm in src/nn/forward.c). Models with dense layers of 1 and 3
- * outputs, where OpenBLAS's kernels differ between call shapes. */
+ * shapes, see dense_gemm in src/nn/kernels.c), and with its references in passes of 1,
+ * 2 or all 3 rows. Models with dense layers of 1 and 3 outputs, where OpenBLAS's kernels
+ * differ between call shapes. */
 static void test_batch_bytes(void **state)
 {
     (void)state;
@@ -662,14 +663,15 @@ static void test_batch_bytes(void **state)
             assert_int_equal(sl_attr_out_init(&ob[s], nt, L), 0);
             assert_int_equal(sl_attr_run(w1, 1, x + s * L4, refs + s * K * L4, K, &alone[s]), 0);
         }
-        for (int bi = 0; bi < 3; bi++) {
-            o.batch = sizes[bi];
+        for (int bi = 0; bi < 5; bi++) {
+            o.batch = bi < 3 ? sizes[bi] : 3;
+            o.rows_per_pass = bi < 3 ? 0 : bi - 2; /* 1, 2 */
             sl_attr_plan_t *pb = sl_attr_plan_create(net, tg, nt, &o);
             assert_non_null(pb);
             sl_attr_t *wb = sl_attr_create(pb);
             assert_non_null(wb);
-            for (int g0 = 0; g0 < B; g0 += sizes[bi]) {
-                int n = B - g0 < sizes[bi] ? B - g0 : sizes[bi];
+            for (int g0 = 0; g0 < B; g0 += o.batch) {
+                int n = B - g0 < o.batch ? B - g0 : o.batch;
                 assert_int_equal(sl_attr_run(wb, n, x + g0 * L4, refs + g0 * K * L4, K, ob + g0), 0);
             }
             for (int s = 0; s < B; s++) {

@@ -5,10 +5,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attr_builder.h"
 #include "seqlift/attribution.h"
+#include "seqlift/log.h"
 
 #define TOL 1e-6
 
@@ -318,7 +321,14 @@ static void test_maxpool_cross(void **state)
     sl_net_destroy(net);
 }
 
-/* A non-finite target value (log of 0 here) is an error naming the layer, not NaN scores. */
+static void keep_last(sl_log_level_t level, const char *msg, void *ud)
+{
+    (void)level;
+    snprintf((char *)ud, 256, "%s", msg);
+}
+
+/* A non-finite target value (log of 0 here) is an error naming the layer, not NaN scores
+ * (the engine keeps only some activations: the row is run again to find the layer). */
 static void test_nonfinite_refused(void **state)
 {
     (void)state;
@@ -335,7 +345,11 @@ static void test_nonfinite_refused(void **state)
     const sl_method_t ms[3] = {SL_METHOD_RESCALE, SL_METHOD_GRADIENT, SL_METHOD_ISM};
     for (int k = 0; k < 3; k++) {
         sl_attr_out_t out;
+        char msg[256] = "";
+        sl_log_set_callback(keep_last, msg);
         assert_int_equal(score1(net, ms[k], SL_MAXPOOL_CROSS, "y:0", x, x, &out), -1);
+        sl_log_set_callback(NULL, NULL);
+        assert_non_null(strstr(msg, "layer 'lg' (log) gives a non-finite value"));
         sl_attr_out_free(&out);
     }
     sl_net_destroy(net);

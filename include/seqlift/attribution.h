@@ -69,7 +69,10 @@ void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, co
                      const float *rout, float *m, size_t n);
 /* dst += m · mout with m the Rescale multipliers of sl_attr_rescale (bit-identical),
  * in one pass without an m buffer (the backward step of a Rescale nonlinearity);
- * acc 0: dst = 0 + m · mout, as on a zeroed dst, without reading it. */
+ * acc 0: dst = 0 + m · mout, as on a zeroed dst, without reading it. Where
+ * sl_attr_rescale_reads_out(L) is 0 (ReLU), xout/rout are not read (may be NULL): the
+ * outputs are recomputed from the inputs, exactly. */
+int sl_attr_rescale_reads_out(const sl_layer_t *L);
 void sl_attr_rescale_acc(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                          const float *rout, const float *mout, float *dst, size_t n, int acc);
 /* RevealCancel of elementwise layer L at reference input rin, for input difference
@@ -131,7 +134,9 @@ typedef struct {
     sl_maxpool_rule_t maxpool;
     int ig_steps;   /* integrated gradients: steps per reference (default 50) */
     int max_refs;   /* references per sequence the workspace is planned for */
-    int batch;      /* sequences per sl_attr_run call (>= 1) */
+    int batch;      /* sequences per sl_attr_run call (>= 1); they are scored one by one */
+    int rows_per_pass; /* reference rows per forward/backward pass; 0 (default): as many as
+                        * fit a ~48 MB working set. Any value gives the same bytes. */
     sl_ig_rule_t ig_rule;
     int rc_average; /* score each sequence and its reverse complement (references
                      * reverse-complemented too), map the second back onto the forward

@@ -103,6 +103,11 @@ sl_acts_t *sl_acts_create(const sl_net_t *net, int max_batch);
  * few buffers by liveness, so memory is a few layers' worth per sequence. Do not pass
  * these to anything but sl_net_forward. Free with sl_acts_destroy(). */
 sl_acts_t *sl_acts_create_outputs_only(const sl_net_t *net, int max_batch);
+/* Between the two: after sl_net_forward the layers with keep[l] != 0 (keep has n_layers
+ * entries) and the input hold their values as in sl_acts_create; layers they need are
+ * computed into buffers shared by liveness (crops that are not kept point into their
+ * producer's buffer), the rest (outputs too) are not computed: read only kept layers. */
+sl_acts_t *sl_acts_create_keep(const sl_net_t *net, int max_batch, const char *keep);
 void sl_acts_destroy(sl_acts_t *a);
 
 /* Forward pass of n <= max_batch sequences x ([n][in_len][4]); fills a->act. 0 / -1. */

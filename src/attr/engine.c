@@ -35,17 +35,20 @@ struct sl_attr_plan_s {
     sl_attr_opts_t o;   /* normalised */
     const sl_target_t *tg;
     int nt;
-    int max_rows;       /* reference-side batch */
+    int max_rows;       /* reference-side rows per pass (see plan_rows) */
     int grad_mode;      /* gradient rules on the rows' own activations (gradient, IG) */
     int last;           /* highest target layer */
     char *need;         /* [n_layers]: ancestor of some target */
+    char *keep;         /* [n_layers]: activations the rules read (the others are not kept) */
+    int *alias;         /* [n_layers]: the add whose multiplier buffer is this layer's too
+                         * (see plan_alias), else -1 */
     char *pn, *rc;      /* per layer: carries Δ⁺/Δ⁻; elementwise uses RevealCancel */
     char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
     float **wpos, **wneg; /* [n_layers]: W⁺ = max(W, 0), W⁻ = min(W, 0) of the sign-split
                            * layers that carry Δ⁺/Δ⁻, else NULL */
     size_t max_size, gsz; /* largest layer; largest target layer */
-    int n_slots;        /* buffer plan: slot s holds slot_size[s] floats; buffer b of layer l */
-    size_t *slot_size;  /* lives in slot buf[b][l] (-1: none) */
+    int n_slots;        /* buffer plan: slot s holds slot_size[s] floats per row; buffer b of */
+    size_t *slot_size;  /* layer l lives in slot buf[b][l] (-1: none) */
     int *buf[N_BUF];
     float *ig_alpha, *ig_weight; /* [ig_steps] integrated gradients' quadrature */
 };
@@ -59,9 +62,10 @@ struct sl_attr_s {
     int nt;
     int len;            /* input length */
     int max_rows, grad_mode;
+    int batch;          /* sequences per sl_attr_run call (o.batch is 1: they run one by one) */
     const char *pn, *rc, *anc; /* the plan's */
     size_t max_size, gsz;
-    sl_acts_t *ax, *ar; /* input side [batch], reference side [max_rows] */
+    sl_acts_t *ax, *ar; /* input side [1], reference side [max_rows]; kept layers only */
     float **mult, **mpx, **mnx, **dpos, **dneg; /* [n_layers] into pool, NULL where unused */
     float **pool;       /* [n_slots] */
     int n_pool;
@@ -70,7 +74,7 @@ struct sl_attr_s {
     float *s[3];        /* scratch, max_rows × largest layer */
     float *g;           /* target weights [n_targets][batch][largest target layer] */
     float *xin;         /* constructed inputs (IG path, ISM mutants) [max_rows][len][4] */
-    float *macc;        /* IG: summed gradients [n_targets][batch*max_refs][len][4] */
+    float *macc;        /* input multipliers [n_targets][max_refs][len][4] (IG: summed) */
     int *row_seq;       /* [max_rows] */
     double *tref;       /* targets on references [n_targets][batch*max_refs] */
     double *dabs;       /* [2][n_targets][batch]: mean |Δ_k| over the references (rel_err);
@@ -161,6 +165,8 @@ void sl_attr_plan_destroy(sl_attr_plan_t *p)
     free(p->wpos);
     free(p->wneg);
     free(p->need);
+    free(p->keep);
+    free(p->alias);
     free(p->pn);
     free(p->rc);
     free(p->anc);
@@ -198,7 +204,8 @@ static int plan_buffers(sl_attr_plan_t *p)
                 if (C->in[i] == l && p->last - c < born) born = p->last - c;
         }
         if (born > dies) born = dies; /* not reached from a target: never written */
-        size_t sz = (size_t)p->max_rows * sl_layer_size(&net->layers[l]);
+        if (p->alias[l] >= 0) continue; /* in its add's buffer (below) */
+        size_t sz = sl_layer_size(&net->layers[l]); /* per row */
         for (int b = 0; b < N_BUF; b++) {
             if (b != BUF_MULT && !p->pn[l]) continue;
             int k = b * nl + l;
@@ -207,6 +214,9 @@ static int plan_buffers(sl_attr_plan_t *p)
             size[k] = sz;
         }
     }
+    for (int l = 0; l <= p->last; l++) /* an add's buffer lives until its aliases' steps */
+        if (p->alias[l] >= 0 && last[BUF_MULT * nl + p->alias[l]] < p->last - l)
+            last[BUF_MULT * nl + p->alias[l]] = p->last - l;
     if ((p->n_slots = sl_nn_plan_slots(n, first, last, size, slot, p->slot_size)) < 0) goto fail;
     for (int b = 0; b < N_BUF; b++) {
         if (!(p->buf[b] = sl_malloc((size_t)nl * sizeof(int), "plan"))) goto fail;
@@ -219,6 +229,37 @@ fail:
     free(slot);
     free(size);
     return ret;
+}
+
+/* Multipliers passed straight through an add: a producer p whose only consumer is add a
+ * (listed once) gets a's multipliers M unchanged, so p's buffer can be a's (no copy).
+ * The copy the add would make is 0 + M, which differs from M only by turning -0 into
+ * +0; that is invisible where p's own backward only adds products of M into sums that
+ * start at +0 or at 0 + x (no such sum is ever -0), which is what Rescale, the linear
+ * ops' GEMMs and adds, crops and max pools do. So p must have such a rule and carry no
+ * Δ⁺/Δ⁻ pair, and neither be the input (its multipliers are copied out) nor a target
+ * (its buffer is set at the start). Chains resolve to the last add. */
+static int plan_alias(sl_attr_plan_t *p)
+{
+    const sl_net_t *net = p->net;
+    int nl = net->n_layers;
+    if (!(p->alias = sl_malloc((size_t)nl * sizeof(int), "plan"))) return -1;
+    for (int l = 0; l < nl; l++) p->alias[l] = -1;
+    for (int l = nl - 1; l > 0; l--) {
+        int a = -1, uses = 0;
+        for (int c = l + 1; c < nl; c++)
+            for (int i = 0; p->need[c] && i < net->layers[c].n_in; i++)
+                if (net->layers[c].in[i] == l) uses++, a = c;
+        sl_op_rule_t r = rule_of(net, l);
+        int sums = r == SL_RULE_LINEAR || r == SL_RULE_SPLIT || r == SL_RULE_MAXPOOL ||
+                   (r == SL_RULE_NONLINEAR && !p->rc[l]);
+        int target = 0;
+        for (int t = 0; t < p->nt; t++) target |= p->tg[t].layer == l;
+        if (!p->need[l] || uses != 1 || net->layers[a].op != SL_OP_ADD || p->pn[a] || p->pn[l] || !sums || target)
+            continue;
+        p->alias[l] = p->alias[a] >= 0 ? p->alias[a] : a; /* a > l: resolved already */
+    }
+    return 0;
 }
 
 /* W⁺ and W⁻ of sign-split layer l. */
@@ -237,6 +278,57 @@ static int split_weights(sl_attr_plan_t *p, int l)
     return 0;
 }
 
+/* The activations the rules read: the targets, both sides of every nonlinearity, the
+ * inputs of max pools, the Δ⁺/Δ⁻ layers and the producers of the sign-split ones. */
+static void plan_keep(sl_attr_plan_t *p)
+{
+    const sl_net_t *net = p->net;
+    p->keep[0] = 1;
+    for (int t = 0; t < p->nt; t++) p->keep[p->tg[t].layer] = 1;
+    for (int l = 1; l < net->n_layers; l++) {
+        if (!p->need[l]) continue;
+        int in = net->layers[l].in[0];
+        sl_op_rule_t rule = rule_of(net, l);
+        if (rule == SL_RULE_NONLINEAR) /* Rescale reads the outputs (not ReLU's) */
+            p->keep[in] = 1, p->keep[l] |= !p->grad_mode && !p->rc[l] && sl_attr_rescale_reads_out(&net->layers[l]);
+        if (rule == SL_RULE_MAXPOOL) p->keep[in] = 1;
+        if (p->pn[l]) p->keep[l] = 1, p->keep[in] |= rule == SL_RULE_SPLIT;
+    }
+}
+
+/* Reference-side rows per pass: as many as fit SL_ATTR_WORKSET floats (kept activations,
+ * multipliers, scratch), at most one sequence's references (IG, ISM: 16 points), and at
+ * least 16 when batch-wide layers do more than 1 % of the multiply-adds (their GEMMs run
+ * in blocks of 16 rows, padded), or o.rows_per_pass; the references then go in chunks of
+ * equal size. Rows are independent (every op computes a row alone, dense layers in fixed
+ * blocks), so the chunking changes no bit; it keeps the working set in cache and memory
+ * flat. */
+#define SL_ATTR_WORKSET ((size_t)12 << 20)
+static void plan_rows(sl_attr_plan_t *p)
+{
+    const sl_net_t *net = p->net;
+    sl_method_t m = p->o.method;
+    int cap = m == SL_METHOD_ISM || m == SL_METHOD_IG ? (p->o.max_refs > 16 ? p->o.max_refs : 16)
+              : sl_method_uses_refs(m) ? p->o.max_refs : 1;
+    size_t per_row = 6 * p->max_size + (size_t)net->in_len * 4; /* scratch, shared activations, inputs */
+    double macs = 0, wide_macs = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        if (p->keep[l]) per_row += sl_layer_size(L);
+        if (!(sl_ops[L->op].flags & SL_OPF_WEIGHTS)) continue;
+        double k = (double)L->len * L->in_ch * L->out_ch * L->kernel;
+        macs += k;
+        if (sl_ops[L->op].flags & SL_OPF_BATCHWIDE) wide_macs += k;
+    }
+    for (int s = 0; s < p->n_slots; s++) per_row += p->slot_size[s];
+    size_t fit = SL_ATTR_WORKSET / per_row;
+    int rows = fit < 1 ? 1 : fit > (size_t)cap ? cap : (int)fit;
+    if (wide_macs > 0.01 * macs && rows < 16) rows = cap < 16 ? cap : 16;
+    if (p->o.rows_per_pass > 0) rows = p->o.rows_per_pass < cap ? p->o.rows_per_pass : cap;
+    int chunks = (cap + rows - 1) / rows;
+    p->max_rows = (cap + chunks - 1) / chunks;
+}
+
 sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targets, int n_targets,
                                     const sl_attr_opts_t *o)
 {
@@ -251,21 +343,16 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
     if (w->o.max_refs < 1) w->o.max_refs = 1;
     if (w->o.ig_steps < 1) w->o.ig_steps = 1;
     sl_method_t m = w->o.method;
-    int uses_refs = sl_method_uses_refs(m);
     w->grad_mode = m == SL_METHOD_GRADIENT || m == SL_METHOD_GRAD_INPUT || m == SL_METHOD_IG;
-    w->max_rows = w->o.batch * (uses_refs ? w->o.max_refs : 1);
-    if (m == SL_METHOD_ISM || m == SL_METHOD_IG) {
-        int want = 16 > w->max_rows ? 16 : w->max_rows; /* mutants / path points per pass */
-        w->max_rows = want;
-    }
 
     w->pn = sl_calloc((size_t)nl, 1, "layer flags");
     w->rc = sl_calloc((size_t)nl, 1, "layer flags");
     w->need = sl_calloc((size_t)nl, 1, "layer flags");
+    w->keep = sl_calloc((size_t)nl, 1, "layer flags");
     w->anc = sl_calloc((size_t)nl * (size_t)n_targets, 1, "layer flags");
     w->wpos = sl_calloc((size_t)nl, sizeof(float *), "weights");
     w->wneg = sl_calloc((size_t)nl, sizeof(float *), "weights");
-    if (!w->pn || !w->rc || !w->need || !w->anc || !w->wpos || !w->wneg) goto fail;
+    if (!w->pn || !w->rc || !w->need || !w->keep || !w->anc || !w->wpos || !w->wneg) goto fail;
     for (int t = 0; t < n_targets; t++) {
         char *a = w->anc + (size_t)t * nl;
         a[targets[t].layer] = 1;
@@ -316,7 +403,9 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
         size_t sz = sl_layer_size(&net->layers[targets[t].layer]);
         if (sz > w->gsz) w->gsz = sz;
     }
-    if (m != SL_METHOD_ISM && plan_buffers(w) < 0) goto fail;
+    plan_keep(w);
+    if (m != SL_METHOD_ISM && (plan_alias(w) < 0 || plan_buffers(w) < 0)) goto fail;
+    plan_rows(w);
     if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
         int n = w->o.ig_steps;
         double *a = sl_malloc((size_t)n * 2 * sizeof(double), "integration nodes");
@@ -349,6 +438,8 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
     w->plan = plan;
     w->net = net;
     w->o = plan->o;
+    w->batch = plan->o.batch;
+    w->o.batch = 1; /* sl_attr_run scores the sequences of a call one by one */
     w->tg = plan->tg;
     w->nt = plan->nt;
     w->len = net->in_len;
@@ -359,8 +450,8 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
     int n_targets = w->nt;
     sl_method_t m = w->o.method;
 
-    w->ax = sl_acts_create(net, w->o.batch);
-    w->ar = sl_acts_create(net, w->max_rows);
+    w->ax = sl_acts_create_keep(net, w->o.batch, plan->keep);
+    w->ar = sl_acts_create_keep(net, w->max_rows, plan->keep);
     if (!w->ax || !w->ar) goto fail;
     size_t R = (size_t)w->max_rows;
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
@@ -397,11 +488,13 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
                     || !(w->pool_best = sl_malloc(w->max_size * sizeof(float), "max-pool argmaxes"))))
                 goto fail;
         for (; w->n_pool < plan->n_slots; w->n_pool++)
-            if (!(w->pool[w->n_pool] = sl_malloc(plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
+            if (!(w->pool[w->n_pool] = sl_malloc(R * plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
                 goto fail;
         for (int b = 0; b < N_BUF; b++)
             for (int l = 0; l < nl; l++) (*arr[b])[l] = plan->buf[b][l] >= 0 ? w->pool[plan->buf[b][l]] : NULL;
-        if (m == SL_METHOD_IG &&
+        for (int l = 0; l < nl; l++)
+            if (plan->alias[l] >= 0) w->mult[l] = w->mult[plan->alias[l]];
+        if (sl_method_uses_refs(m) &&
             !(w->macc = sl_malloc((size_t)n_targets * w->o.batch * w->o.max_refs * w->len * 4 * sizeof(float),
                                   "gradients")))
             goto fail;
@@ -568,6 +661,7 @@ static void add_backward(sl_attr_t *w, int l, size_t n, const float *M, unsigned
     const sl_layer_t *L = &w->net->layers[l];
     for (int i = 0; i < L->n_in; i++) {
         float *d = w->mult[L->in[i]];
+        if (d == M) continue; /* the producer reads M itself (plan_alias) */
         sl_nn_add_to(d, M, n, !(i < 32 && (fresh >> i & 1u)));
     }
 }
@@ -669,13 +763,21 @@ static int forward_checked(sl_attr_t *w, sl_acts_t *a, const float *x, int rows,
         size_t sz = sl_layer_size(&net->layers[tl]);
         for (size_t j = 0; j < (size_t)rows * sz; j++) {
             if (isfinite(a->act[tl][j])) continue;
+            /* that row again with every layer kept (rows are independent; the error
+             * path is the one place that allocates): the first layer before the
+             * target with a non-finite value */
             int row = (int)(j / sz), l = 1;
-            for (; l < tl; l++) { /* the first layer before the target with a non-finite value in that row */
-                const float *v = a->act[l] + (size_t)row * sl_layer_size(&net->layers[l]);
-                size_t k = 0, n = sl_layer_size(&net->layers[l]);
-                while (k < n && isfinite(v[k])) k++;
-                if (w->anc[(size_t)t * net->n_layers + l] && k < n) break;
-            }
+            sl_acts_t *full = sl_acts_create(net, 1);
+            if (full && sl_net_forward(net, full, x + (size_t)row * w->len * 4, 1) == 0)
+                for (; l < tl; l++) {
+                    const float *v = full->act[l];
+                    size_t k = 0, n = sl_layer_size(&net->layers[l]);
+                    while (k < n && isfinite(v[k])) k++;
+                    if (w->anc[(size_t)t * net->n_layers + l] && k < n) break;
+                }
+            else
+                l = tl;
+            sl_acts_destroy(full);
             sl_log_error("%s: layer '%s' (%s) gives a non-finite value on %s (target '%s')",
                          net->path ? net->path : "model", net->layers[l].name, sl_op_name(net->layers[l].op), what,
                          w->tg[t].label);
@@ -713,6 +815,10 @@ static void backward(sl_attr_t *w, int t, int rows)
         for (int i = 0; l > 0 && i < L->n_in; i++) { /* a producer's buffer is zeroed at its first write */
             int p = L->in[i];
             if (w->started[p]) continue;
+            if (w->plan->alias[p] >= 0) { /* a's buffer: nothing to write */
+                w->started[p] = 1;
+                continue;
+            }
             size_t np = (size_t)rows * sl_layer_size(&net->layers[p]) * sizeof(float);
             if (i < 32 && writes_whole(w, l)) fresh |= 1u << i;
             else memset(w->mult[p], 0, np);
@@ -782,9 +888,10 @@ static void backward(sl_attr_t *w, int t, int rows)
                 axpy_mul(w->mpx[p], s, Pm, n);
                 axpy_mul(w->mnx[p], s2, Nm, n);
             } else {
+                int out = w->plan->keep[l]; /* else not read */
                 for (int i = 0; i < rows; i++)
-                    sl_attr_rescale_acc(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, xact(w, l, i),
-                                        w->ar->act[l] + (size_t)i * sz, M + (size_t)i * sz,
+                    sl_attr_rescale_acc(L, xact(w, p, i), w->ar->act[p] + (size_t)i * sz, out ? xact(w, l, i) : NULL,
+                                        out ? w->ar->act[l] + (size_t)i * sz : NULL, M + (size_t)i * sz,
                                         w->mult[p] + (size_t)i * sz, sz, !fresh);
             }
             break;
@@ -877,19 +984,26 @@ static void combine(sl_attr_t *w, int t, int n_seqs, const float *x, const float
     }
 }
 
+/* The references go through in chunks of max_rows: forward, Δ⁺/Δ⁻, every target's
+ * backward; the input multipliers are collected in macc and combined at the end. */
 static int run_deeplift(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int K,
                         sl_attr_out_t *out)
 {
-    int rows = n_seqs * K;
-    for (int i = 0; i < rows; i++) w->row_seq[i] = i / K;
-    if (forward_checked(w, w->ar, refs, rows, "a reference") < 0) return -1;
-    forward_pn(w, rows);
-    for (int t = 0; t < w->nt; t++) {
-        target_setup(w, t, n_seqs, out);
-        for (int i = 0; i < rows; i++) trefs(w, t)[i] = target_row(w, t, i);
-        backward(w, t, rows);
-        combine(w, t, n_seqs, x, refs, K, w->s[0], out);
+    size_t L4 = (size_t)w->len * 4, BK = (size_t)w->o.batch * w->o.max_refs;
+    int pairs = n_seqs * K;
+    for (int t = 0; t < w->nt; t++) target_setup(w, t, n_seqs, out);
+    for (int i0 = 0; i0 < pairs; i0 += w->max_rows) {
+        int rows = pairs - i0 < w->max_rows ? pairs - i0 : w->max_rows;
+        for (int i = 0; i < rows; i++) w->row_seq[i] = (i0 + i) / K;
+        if (forward_checked(w, w->ar, refs + (size_t)i0 * L4, rows, "a reference") < 0) return -1;
+        forward_pn(w, rows);
+        for (int t = 0; t < w->nt; t++) {
+            for (int i = 0; i < rows; i++) trefs(w, t)[i0 + i] = target_row(w, t, i);
+            backward(w, t, rows);
+            memcpy(w->macc + ((size_t)t * BK + (size_t)i0) * L4, w->s[0], (size_t)rows * L4 * sizeof(float));
+        }
     }
+    for (int t = 0; t < w->nt; t++) combine(w, t, n_seqs, x, refs, K, w->macc + (size_t)t * BK * L4, out);
     return 0;
 }
 
@@ -1080,8 +1194,8 @@ int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int
                 sl_attr_out_t *out)
 {
     sl_method_t m = w->o.method;
-    if (n_seqs < 1 || n_seqs > w->o.batch) {
-        sl_log_error("attribution: %d sequences in a batch planned for %d", n_seqs, w->o.batch);
+    if (n_seqs < 1 || n_seqs > w->batch) {
+        sl_log_error("attribution: %d sequences in a batch planned for %d", n_seqs, w->batch);
         return -1;
     }
     if (sl_method_uses_refs(m) && (n_refs < 1 || n_refs > w->o.max_refs || !refs)) {
@@ -1095,6 +1209,11 @@ int sl_attr_run(sl_attr_t *w, int n_seqs, const float *x, const float *refs, int
                          out[s].n_targets, out[s].len, w->nt, w->len);
             return -1;
         }
-    if (run_strand(w, n_seqs, x, refs, n_refs, out) < 0) return -1;
-    return w->o.rc_average ? run_rc_average(w, n_seqs, x, refs, n_refs, out) : 0;
+    size_t L4 = (size_t)w->len * 4, nr = sl_method_uses_refs(m) ? (size_t)n_refs : 0;
+    for (int s = 0; s < n_seqs; s++) { /* one by one: rows are independent, memory stays flat */
+        const float *xs = x + (size_t)s * L4, *rs = nr ? refs + (size_t)s * nr * L4 : NULL;
+        if (run_strand(w, 1, xs, rs, n_refs, out + s) < 0) return -1;
+        if (w->o.rc_average && run_rc_average(w, 1, xs, rs, n_refs, out + s) < 0) return -1;
+    }
+    return 0;
 }

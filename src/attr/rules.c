@@ -118,20 +118,22 @@ void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, co
  * computed and one selected by mask, 4 lanes (SSE2) at a time with GCC/Clang vector
  * extensions (GCC -O2 leaves the scalar loop unvectorised; the unused quotient may be
  * inf/NaN and is never kept). Lane operations are IEEE single precision, the same
- * float operations as sl_attr_rescale. */
+ * float operations as sl_attr_rescale. The outputs are relu(x) recomputed with the
+ * forward pass's bit operation (sl_nn_relu1: sign-bit-set values become +0), so
+ * they are the bytes the forward pass wrote. */
 typedef float sl_v4f __attribute__((vector_size(16)));
 typedef int32_t sl_v4i __attribute__((vector_size(16)));
-static void relu_rescale_acc(const float *xin, const float *rin, const float *xout, const float *rout,
-                             const float *mout, float *dst, size_t n, int acc)
+static void relu_rescale_acc(const float *xin, const float *rin, const float *mout, float *dst, size_t n, int acc)
 {
     const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
     const sl_v4f nz = {SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO};
     const sl_v4f one = {1, 1, 1, 1}, zero = {0};
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        sl_v4f x, r, xo, ro, mo, d = zero;
-        memcpy(&x, xin + i, sizeof x), memcpy(&r, rin + i, sizeof r);
-        memcpy(&xo, xout + i, sizeof xo), memcpy(&ro, rout + i, sizeof ro), memcpy(&mo, mout + i, sizeof mo);
+        sl_v4f x, r, mo, d = zero;
+        memcpy(&x, xin + i, sizeof x), memcpy(&r, rin + i, sizeof r), memcpy(&mo, mout + i, sizeof mo);
+        sl_v4i xb = (sl_v4i)x, rb = (sl_v4i)r;
+        sl_v4f xo = (sl_v4f)(xb & ~(xb >> 31)), ro = (sl_v4f)(rb & ~(rb >> 31));
         if (acc) memcpy(&d, dst + i, sizeof d);
         sl_v4f dx = x - r, q = (xo - ro) / dx;
         sl_v4i small = (sl_v4f)((sl_v4i)dx & absm) < nz, g = (sl_v4i)one & (r > zero);
@@ -141,16 +143,18 @@ static void relu_rescale_acc(const float *xin, const float *rin, const float *xo
     }
     for (; i < n; i++) {
         float dx = xin[i] - rin[i];
-        float m = fabsf(dx) < SL_ATTR_NEAR_ZERO ? (float)(rin[i] > 0) : (xout[i] - rout[i]) / dx;
+        float m = fabsf(dx) < SL_ATTR_NEAR_ZERO ? (float)(rin[i] > 0) : (sl_nn_relu1(xin[i]) - sl_nn_relu1(rin[i])) / dx;
         dst[i] = (acc ? dst[i] : 0.0f) + m * mout[i];
     }
 }
 
+int sl_attr_rescale_reads_out(const sl_layer_t *L) { return !(L->op == SL_OP_RELU && !sl_ops[L->op].secant); }
+
 void sl_attr_rescale_acc(const sl_layer_t *L, const float *xin, const float *rin, const float *xout,
                          const float *rout, const float *mout, float *dst, size_t n, int acc)
 {
-    if (L->op == SL_OP_RELU && !sl_ops[L->op].secant) {
-        relu_rescale_acc(xin, rin, xout, rout, mout, dst, n, acc);
+    if (!sl_attr_rescale_reads_out(L)) {
+        relu_rescale_acc(xin, rin, mout, dst, n, acc);
         return;
     }
     float m[RULE_CHUNK];

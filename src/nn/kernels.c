@@ -196,18 +196,8 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 
 /* ---- elementwise -------------------------------------------------------------- */
 
-/* Branch-free max(x, 0) and max(a, b): signs of activations are random, and GCC -O2
- * compiles the ternary to a mispredicted branch. relu gives +0 for -0 and negative
- * NaNs, as x > 0 ? x : 0 does. */
-static inline float relu1(float x)
-{
-    int32_t b;
-    memcpy(&b, &x, 4);
-    b &= ~(b >> 31);
-    memcpy(&x, &b, 4);
-    return x;
-}
-
+/* Branch-free max(a, b) (relu: sl_nn_relu1): signs of activations are random, and GCC
+ * -O2 compiles the ternary to a mispredicted branch. */
 /* Blocks of 16 through a local array let GCC -O2 vectorise (SLP) loops it otherwise
  * leaves scalar for fear of aliasing; in-place calls are fine. */
 #define VBLK 16
@@ -216,10 +206,10 @@ static void relu_vec(const float *x, float *y, size_t n)
     size_t i = 0;
     for (; i + VBLK <= n; i += VBLK) {
         float t[VBLK];
-        for (int k = 0; k < VBLK; k++) t[k] = relu1(x[i + k]);
+        for (int k = 0; k < VBLK; k++) t[k] = sl_nn_relu1(x[i + k]);
         memcpy(y + i, t, sizeof t);
     }
-    for (; i < n; i++) y[i] = relu1(x[i]);
+    for (; i < n; i++) y[i] = sl_nn_relu1(x[i]);
 }
 
 static void add_vec(float *y, const float *x, size_t n) /* y += x */
@@ -257,6 +247,28 @@ static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = 
         memcpy(y + i, t, sizeof t);
     }
     for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* x, or sl_nn_relu1(x) where m is all ones: the same bit operation, without a branch */
+static inline float relu_if(float x, int32_t m)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~((b >> 31) & m);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n)
+{
+    int32_t ma = relu & 1 ? -1 : 0, mb = relu & 2 ? -1 : 0;
+    size_t i = 0;
+    for (; i + VBLK <= n; i += VBLK) {
+        float t[VBLK];
+        for (int k = 0; k < VBLK; k++) t[k] = relu_if(a[i + k], ma) + relu_if(b[i + k], mb);
+        memcpy(y + i, t, sizeof t);
+    }
+    for (; i < n; i++) y[i] = relu_if(a[i], ma) + relu_if(b[i], mb);
 }
 
 static inline float max2(float a, float b)

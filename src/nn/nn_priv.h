@@ -11,6 +11,7 @@
 #define SEQLIFT_NN_PRIV_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "seqlift/model.h"
 
@@ -159,6 +160,20 @@ sl_op_map_f sl_k_relu, sl_k_relu_d, sl_k_sigmoid, sl_k_sigmoid_d, sl_k_tanh, sl_
     sl_k_softplus_d, sl_k_elu, sl_k_elu_d, sl_k_exp, sl_k_exp_d, sl_k_gelu, sl_k_gelu_d, sl_k_log, sl_k_log_d;
 sl_op_secant_f sl_k_sigmoid_s, sl_k_tanh_s, sl_k_softplus_s, sl_k_elu_s, sl_k_exp_s, sl_k_gelu_s, sl_k_log_s;
 
+/* Branch-free max(x, 0), the ReLU of the forward pass and of the Rescale rule: +0 for -0
+ * and negative NaNs, as x > 0 ? x : 0 gives. */
+static inline float sl_nn_relu1(float x)
+{
+    int32_t b;
+    memcpy(&b, &x, 4);
+    b &= ~(b >> 31);
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+/* y = a + b over n values with ReLU applied first to a (relu bit 0) and/or b (bit 1):
+ * the bytes of a ReLU layer feeding an add, in one pass (net_forward.c fuses them). */
+void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n);
 /* y += x (acc), or y = 0 + x: a zeroed y's sum without the zeroing (-0 becomes +0). */
 void sl_nn_add_to(float *y, const float *x, size_t n, int acc);
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
@@ -177,6 +192,10 @@ typedef struct {
     const float **ins; /* producer pointers for the layer being run */
     size_t *stride;    /* [n_layers] floats between sequences in act[l] (the layer's size,
                         * or a shared slot's size in outputs-only activations) */
+    char *skip;        /* [n_layers]: no forward: a view (a crop that is not kept: act[l]
+                        * points into its producer's buffer), a ReLU applied inside the add
+                        * that alone reads it (act NULL), or a layer no kept one needs */
+    unsigned char *relu_in; /* [n_layers]: an add's inputs (bit i) that are such ReLUs */
     float **blocks;    /* allocations behind act[] */
     int n_blocks;
 } sl_acts_priv_t;

@@ -40,7 +40,18 @@ int sl_net_auto_batch(const sl_net_t *net, size_t bytes)
     return b < 1 ? 1 : b > 64 ? 64 : (int)b;
 }
 
-void sl_net_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+/* OpenBLAS's pthread build starts its server threads when it loads, and they spin in
+ * sched_yield for ~0.1 s before sleeping (measured with perf: 15 % of the samples of a
+ * short score run, on a core the workers need). With one GEMM thread they have nothing
+ * to do, so they are stopped; OpenBLAS starts them again if more threads are asked for.
+ * Weak: other OpenBLAS builds (serial, OpenMP) have no such threads. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void sl_net_blas_threads(int n)
+{
+    openblas_set_num_threads(n < 1 ? 1 : n);
+    if (n <= 1 && blas_thread_shutdown_) blas_thread_shutdown_();
+}
 
 /* Per worker: its activations and input batch; per slot: a batch's output values. */
 typedef struct {
