@@ -2,7 +2,11 @@
  * one the fuzzers use) on the real Keras 2.1.6 model of test_data/keras/: it converts
  * to the same safetensors bytes as the file path, the result loads and runs, and
  * truncated or byte-flipped HDF5 images and broken JSON fail cleanly (or, when the flip
- * hits a weight's bytes, give a model that loads). */
+ * hits a weight's bytes, give a model that loads). Its variable-length `keras_version`
+ * string, patched into every form of corrupt global heap the reader checks for
+ * (libhdf5 1.10 would spin or read out of bounds on them), fails fast with one line,
+ * as do corrupt attribute messages and object headers (read by the reader itself); no
+ * HDF5 object stays open after any conversion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keras/keras_priv.h"
 #include "seqlift/keras.h"
+#include "seqlift/log.h"
 #include "seqlift/model.h"
 
 #define DIR "test_data/keras/"
@@ -34,6 +40,9 @@ static unsigned char *slurp(const char *path, size_t *len)
     *len = (size_t)n;
     return b;
 }
+
+/* every HDF5 object of every file closed */
+static void assert_nothing_open(void) { assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0); }
 
 /* stderr to /dev/null around the noisy cases (every failure prints its one line) */
 static FILE *quiet(void) { return freopen("/dev/null", "w", stderr); }
@@ -68,6 +77,7 @@ static void test_mem_matches_file(void **state)
     sl_keras_conv_free(&b);
     free(arch);
     free(w);
+    assert_nothing_open();
 }
 
 static void test_mem_broken(void **state)
@@ -106,6 +116,207 @@ static void test_mem_broken(void **state)
     assert_int_equal(sl_keras_convert_mem(w, wl, (char *)arch, al, "TGCX", "alphabet", &c), -1);
     free(arch);
     free(w);
+    assert_nothing_open();
+}
+
+/* the last error line */
+static char last_err[512];
+static void keep_error(sl_log_level_t level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (level == SL_LOG_ERROR) snprintf(last_err, sizeof last_err, "%s", msg);
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> 8 * i);
+}
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* The real model (architecture, weights) and a copy of the weights to patch. */
+typedef struct {
+    unsigned char *arch, *w, *m;
+    size_t al, wl;
+} real_t;
+
+static void real_load(real_t *r)
+{
+    r->arch = slurp(ARCH, &r->al), r->w = slurp(WEIGHTS, &r->wl), r->m = malloc(r->wl);
+    assert_non_null(r->m);
+    sl_log_set_callback(keep_error, NULL);
+}
+
+static void real_free(real_t *r)
+{
+    sl_log_set_callback(NULL, NULL);
+    free(r->m), free(r->arch), free(r->w);
+    assert_nothing_open();
+}
+
+/* offset of the first n bytes s in the weights file */
+static size_t real_find(const real_t *r, const void *s, size_t n)
+{
+    size_t i = 0;
+    while (i + n <= r->wl && memcmp(r->w + i, s, n) != 0) i++;
+    assert_true(i + n <= r->wl);
+    return i;
+}
+
+static void test_vlen_heap_checks(void **state)
+{
+    (void)state;
+    real_t r;
+    real_load(&r);
+    /* the file's one global heap collection (no user block: addresses are offsets) */
+    size_t G = real_find(&r, "GCOL", 4);
+    assert_true(G + 4096 <= r.wl);
+    assert_int_equal(get_le(r.w + G + 8, 8), 4096);
+    /* objects from G + 16: 16-byte header (index, refs, reserved, size), data padded to 8 */
+    size_t obj[3] = {0}, p = G + 16;
+    for (int k = 0; k < 3; k++) {
+        unsigned idx = (unsigned)get_le(r.w + p, 2);
+        assert_true(idx < 3);
+        obj[idx] = p;
+        p += idx ? 16 + ((get_le(r.w + p + 8, 8) + 7) & ~7ull) : get_le(r.w + p + 8, 8);
+    }
+    assert_memory_equal(r.w + obj[2] + 16, "2.1.6", 5); /* keras_version: index 2, then the free space */
+    assert_int_equal(p, G + 4096);
+    /* the attribute's (length, address, index) */
+    unsigned char t[16];
+    put_le(t, 5, 4), put_le(t + 4, G, 8), put_le(t + 12, 2, 4);
+    size_t T = real_find(&r, t, 16);
+
+    const struct {
+        size_t at;
+        uint64_t v;
+        int n;
+        const char *words; /* NULL: converts */
+    } cases[] = {
+        {0, 0, 0, NULL},                                               /* as written */
+        {T + 4, 0, 8, NULL},                                           /* a null string (address 0) */
+        {0, 0, 0, "do not fill"},                                      /* free space of size 0 (obj[0] below) */
+        {0, 6, 8, "length is not its heap object's"},                  /* obj[2] size 6 */
+        {0, 5000, 8, "runs past its collection"},                      /* obj[2] size 5000 */
+        {T + 12, 9, 4, "no such object"},                              /* index 9 */
+        {T + 12, 0, 4, "no such object"},                              /* index 0 (free space) */
+        {T, 4, 4, "length is not its heap object's"},                  /* length 4 */
+        {T + 4, G + 8, 8, "no global heap collection"},                /* address inside the collection */
+        {T + 4, (uint64_t)1 << 40, 8, "outside the file"},             /* address past the end */
+        {G + 8, 100, 8, "impossible size"},                            /* collection smaller than 4096 */
+        {G + 8, (uint64_t)1 << 40, 8, "impossible size"},              /* collection past the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(r.m, r.w, r.wl);
+        size_t at = cases[i].at;
+        if (i == 2) at = obj[0] + 8, put_le(r.m + at, 0, 8);
+        else if (i == 3 || i == 4) at = obj[2] + 8, put_le(r.m + at, cases[i].v, 8);
+        else if (cases[i].n) put_le(r.m + at, cases[i].v, cases[i].n);
+        sl_keras_conv_t c;
+        last_err[0] = 0;
+        int ret = sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "heap.h5", &c);
+        if (!cases[i].words) {
+            assert_int_equal(ret, 0);
+            sl_keras_conv_free(&c);
+            continue;
+        }
+        assert_int_equal(ret, -1);
+        assert_non_null(strstr(last_err, "heap.h5: attribute 'keras_version': corrupt variable-length string: "));
+        assert_non_null(strstr(last_err, cases[i].words));
+    }
+    real_free(&r);
+}
+
+/* The attribute reader bounds every part of an attribute message (libhdf5 1.10's
+ * H5Aexists read freed memory on a dataspace size past its message), and every chunk
+ * and message of the object headers libhdf5 will load. */
+static void test_attribute_checks(void **state)
+{
+    (void)state;
+    real_t r;
+    real_load(&r);
+    /* keras_version's attribute message (version 1: version, reserved, name, datatype
+     * and dataspace sizes, then the name) and the message header 8 bytes before it */
+    size_t A = real_find(&r, "keras_version", 14) - 8;
+    assert_int_equal(r.w[A], 1);
+    assert_int_equal(get_le(r.w + A - 8, 2), 0x0C);
+    size_t ds = A + 8 + 16 + ((get_le(r.w + A + 4, 2) + 7) & ~7ull); /* name (14, padded), datatype */
+    assert_int_equal(r.w[ds], 1);                                      /* dataspace version 1 */
+    const struct {
+        size_t at;
+        uint64_t v;
+        int n;
+        const char *words;
+    } cases[] = {
+        {A + 6, 65304, 2, "corrupt attribute: dataspace does not fit its message"},
+        {A + 4, 65000, 2, "corrupt attribute: datatype does not fit its message"},
+        {A + 4, 4, 2, "corrupt attribute: datatype does not fit its message"},
+        {ds + 1, 40, 1, "corrupt attribute: dataspace does not fit its message"},       /* rank 40 */
+        {ds, 7, 1, "corrupt attribute: unknown dataspace"},
+        {A, 9, 1, "corrupt attribute: unknown attribute message"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(r.m, r.w, r.wl);
+        put_le(r.m + cases[i].at, cases[i].v, cases[i].n);
+        sl_keras_conv_t c;
+        last_err[0] = 0;
+        assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &c), -1);
+        assert_non_null(strstr(last_err, "attr.h5: attribute 'keras_version': "));
+        assert_non_null(strstr(last_err, cases[i].words));
+    }
+    /* the root group's object header (version 1, at the superblock's root entry): its
+     * continuation message's chunk past the file (libhdf5 1.10 allocated the stated
+     * 16 GiB in H5Fopen: fuzz regression hdf5_continuation_chunk_16gib), and a message
+     * running past its chunk, are refused before libhdf5 opens the file */
+    size_t R = (size_t)get_le(r.w + 64, 8);
+    assert_int_equal(r.w[R], 1);
+    assert_int_equal(get_le(r.w + R + 16, 2), 0x10);
+    const size_t oh_at[] = {R + 24 + 8, R + 24, R + 18};
+
+    const uint64_t oh_v[] = {(uint64_t)1 << 34, (uint64_t)1 << 40, 60000};
+    const char *oh_words[] = {"a chunk runs past the file", "a chunk runs past the file",
+                              "a message runs past its chunk"};
+    for (int i = 0; i < 3; i++) {
+        memcpy(r.m, r.w, r.wl);
+        put_le(r.m + oh_at[i], oh_v[i], i < 2 ? 8 : 2);
+        assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+        assert_non_null(strstr(last_err, "attr.h5: corrupt object header: "));
+        assert_non_null(strstr(last_err, oh_words[i]));
+    }
+    /* a dataspace of 2 strings (rank 1, in 16 bytes) where the data holds one */
+    memcpy(r.m, r.w, r.wl);
+    r.m[ds + 1] = 1, put_le(r.m + ds + 8, 2, 8), put_le(r.m + A + 6, 16, 2);
+    assert_int_equal(sl_keras_convert_mem(r.m, r.wl, (char *)r.arch, r.al, NULL, "attr.h5", &(sl_keras_conv_t){0}), -1);
+    assert_non_null(strstr(last_err, "data does not fit its message"));
+    real_free(&r);
+}
+
+/* kh5_close fails when the reader left an object of the file open; the EOA the reader
+ * takes from the superblock is libhdf5's. */
+static void test_close_checks_objects(void **state)
+{
+    (void)state;
+    kh5_file_t f;
+    assert_int_equal(kh5_open(&f, WEIGHTS, NULL, 0), 0);
+    haddr_t eoa = 0;
+    assert_true(H5Fget_eoa(f.id, &eoa) >= 0); /* sec2 only; the absolute EOA */
+    assert_int_equal(f.base, 0);
+    assert_int_equal(f.eoa, eoa);
+    hid_t g = H5Gopen2(f.id, "conv1d_1", H5P_DEFAULT);
+    assert_true(g >= 0);
+    sl_log_set_callback(keep_error, NULL);
+    assert_int_equal(kh5_close(&f), -1);
+    sl_log_set_callback(NULL, NULL);
+    assert_non_null(strstr(last_err, "1 HDF5 objects left open"));
+    H5Gclose(g); /* the file closes with its last object */
+    assert_nothing_open();
+    assert_int_equal(kh5_open(&f, WEIGHTS, NULL, 0), 0);
+    assert_int_equal(kh5_close(&f), 0);
+    assert_nothing_open();
 }
 
 int main(void)
@@ -113,6 +324,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mem_matches_file),
         cmocka_unit_test(test_mem_broken),
+        cmocka_unit_test(test_vlen_heap_checks),
+        cmocka_unit_test(test_attribute_checks),
+        cmocka_unit_test(test_close_checks_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,11 @@
  * one run writes them: genome order when the run wrote tracks, else input order by
  * region_index), out.{ohe,hyp,contrib}.npz and out.windows.bed (rows by region_index),
  * out.bedGraph[.gz] and out.bw (the shards' owned entries in genome order through the
- * track writer; with --merge-runs entries meeting at a shard boundary are joined).
- * bedGraph, TSV and npz are byte-identical to one run's, the bigWig value-identical.
- * Reports and seqlets are not merged (a note says so). All outputs are written to
+ * track writer; with --merge-runs entries meeting at a shard boundary are joined),
+ * out.html, out.json and out.seqlets.bed (one report built from every shard's report
+ * state, sl_report_add_state, and written as one run writes it). bedGraph, TSV, npz,
+ * report HTML/JSON and seqlets BED are byte-identical to one run's, the bigWig
+ * value-identical. All outputs are written to
  * temporaries and renamed into place only when all are complete.
  */
 #ifndef SEQLIFT_MERGE_H

@@ -10,8 +10,10 @@
  * add_region is thread-safe and may be called in any region order: what is kept
  * depends only on the regions (input index, prediction), never on arrival order.
  *
- * Memory: every seqlet is kept (a few hundred bytes each, with its top matches);
- * the per-base data (sequence, projected contribution) is kept only for the
+ * Memory: every seqlet goes to a temporary file as its region is added (in
+ * $TMPDIR, else /tmp; a few hundred bytes each with its matches) and is read back
+ * one at a time when writing: ~16 bytes per region with seqlets stay in memory
+ * (56 per seqlet while the BED is sorted); the per-base data (sequence, projected contribution) is kept only for the
  * max_regions regions that will be drawn, and only those are scanned for motif
  * sites (at write time), so large runs stay bounded and fast.
  * Cost per seqlet: matching against every motif, ~1-3 ms for a JASPAR-sized
@@ -82,6 +84,18 @@ int sl_report_write_seqlets(sl_report_t *rep, const char *bed_path, const char *
  * prediction. 0 / -1 (reported, naming the file). */
 int sl_report_add_npz(sl_report_t *rep, const char *prefix, const char *target, const char *bed_path,
                       const char *fasta_path);
+
+/* A report's whole state (options, counts, kept regions with their drawing data, every
+ * seqlet with its matches, all exact) in one file: what a shard (`score --shard`)
+ * writes so that `seqlift merge` draws the report of the union as one run draws it.
+ * sl_report_state_opts reads a state's options and motif database (*db, the caller
+ * destroys it; the option strings live in *hdr: sl_report_state_free after the
+ * report) to create the merging report; sl_report_add_state adds one shard's state to
+ * it (its options must be equal). Same build only (checked). 0 / -1 (reported). */
+int sl_report_write_state(sl_report_t *rep, const char *path);
+int sl_report_state_opts(const char *path, sl_report_opts_t *o, sl_motif_db_t **db, void **hdr);
+int sl_report_add_state(sl_report_t *rep, const char *path);
+void sl_report_state_free(void *hdr);
 
 /* Options shared by every command that calls seqlets or writes a report (score,
  * seqlets, report). Put SL_REPORT_LONG_OPTIONS in a getopt_long table (they return 0

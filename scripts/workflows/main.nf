@@ -1,5 +1,7 @@
 // main.nf — the Nextflow DSL2 mirror of the Snakefile beside it (untested: Nextflow is
-// not packaged in Debian). One process per shard (seqlift score --shard K/N), one merge.
+// not packaged in Debian). One process per shard (seqlift score --shard K/N), one merge;
+// with --motifs, each shard also writes its report and report state (K.seqlift-report-0)
+// and the merge draws the union's report (merged.html, merged.json, merged.seqlets.bed).
 //
 //   nextflow run scripts/workflows/main.nf --shards 8 --outdir results
 //
@@ -15,6 +17,7 @@ params.regions = here('../../test_data/demo/test.bed')
 params.shards  = 4
 params.threads = 1
 params.args    = '--refs dinuc:4 --target gata'
+params.motifs  = here('../../test_data/demo/motifs.meme')   // '' for no report
 params.outdir  = 'results'
 
 process SHARD {
@@ -27,7 +30,8 @@ process SHARD {
     """
     ${params.seqlift} score -m ${params.model} -f ${params.genome} -b ${params.regions} ${params.args} \\
         --threads ${task.cpus} --shard ${k}/${params.shards} --npz ${k} --tsv ${k}.tsv \\
-        --bedgraph ${k}.bedGraph --bigwig ${k}.bw
+        --bedgraph ${k}.bedGraph --bigwig ${k}.bw \
+        ${params.motifs ? "--motifs ${params.motifs} --report ${k}.html --report-json ${k}.json" : ''}
     """
 }
 

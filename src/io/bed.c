@@ -116,7 +116,7 @@ static int parse_line(const char *path, int64_t line, char *s, int narrowpeak, s
         r->summit = off >= 0 ? r->bed_start + off : -1;
     }
     if (!(r->chrom = sl_io_regions_intern(rl, f[0]))) return -1;
-    if (nf >= 4 && strcmp(f[3], ".") != 0 && !(r->name = sl_strdup(f[3]))) return -1;
+    if (nf >= 4 && strcmp(f[3], ".") != 0 && !(r->name = sl_io_regions_strdup(rl, f[3], strlen(f[3])))) return -1;
     r->line = line;
     return 0;
 }
@@ -180,8 +180,7 @@ sl_regions_t *sl_regions_read_bed(const char *path, sl_genome_t *g, const sl_reg
             }
             if (opts->edge == SL_EDGE_SKIP) {
                 sl_log_warn("%s:%lld: window %s %s; skipped", path, (long long)line, lab, where);
-                free(r->name);
-                rl->n--;
+                rl->n--; /* its name stays in the arena until the list goes */
             }
         }
     }

@@ -23,7 +23,7 @@ typedef struct {
 } reader_t;
 
 /* Close the open record: checks, then append it with its sequence. The region
- * takes *namep (set to NULL) once appended. */
+ * takes a copy of *namep (freed and set to NULL) once appended. */
 static int finish_record(reader_t *rd, char **namep)
 {
     char *name = *namep;
@@ -52,14 +52,13 @@ static int finish_record(reader_t *rd, char **namep)
         rl->seqs = s;
         rd->seqs_m = m;
     }
-    char *seq = sl_strdup(rd->seq.s);
-    sl_region_t *r = seq ? sl_io_regions_push(rl) : NULL;
-    if (!r) {
-        free(seq);
-        return -1;
-    }
+    /* name and sequence go to the list's arena: no allocation per record */
+    char *seq = sl_io_regions_strdup(rl, rd->seq.s, rd->seq.l), *nm = seq ? sl_io_regions_strdup(rl, name, strlen(name)) : NULL;
+    sl_region_t *r = nm ? sl_io_regions_push(rl) : NULL;
+    if (!r) return -1;
     rl->seqs[r->index] = seq;
-    r->name = name;
+    r->name = name = nm;
+    free(*namep);
     *namep = NULL;
     r->end = r->bed_end = (int64_t)rd->seq.l;
     r->line = r->index + 1;

@@ -18,6 +18,9 @@ extern const uint8_t sl_io_base_class[256];
 sl_regions_t *sl_io_regions_new(const char *path);
 /* Append a zeroed region (index set); NULL on error (reported). */
 sl_region_t *sl_io_regions_push(sl_regions_t *rl);
+/* A copy of s[0..n) (NUL added) in the list's arena, freed with the list: names and
+ * FASTA sequences, with no allocation per region. NULL on error (reported). */
+char *sl_io_regions_strdup(sl_regions_t *rl, const char *s, size_t n);
 /* The list's own copy of a contig name (shared by all its regions); NULL on error. */
 char *sl_io_regions_intern(sl_regions_t *rl, const char *chrom);
 

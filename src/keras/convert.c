@@ -67,6 +67,7 @@ typedef struct {
 typedef struct {
     const char *file;        /* the architecture's file, for messages */
     const char *wfile;       /* the weights' file */
+    const kh5_file_t *wf;    /* the weights' HDF5 file */
     hid_t wroot;
     cJSON *layers;
     ktensor_data_t *t;
@@ -388,12 +389,14 @@ static int open_weights(kctx_t *c, const klayer_t *L, kwsrc_t **out)
         c->srcs = v, c->capsrcs = cap;
     }
     c->srcs[c->nsrcs++] = ws;
-    if (!kh5_has_group(c->wroot, L->name)) return wlerr(L, "no weights group '%s' in the weights file", L->name);
+    int has = kh5_has_group(c->wf, c->wroot, L->name);
+    if (has < 0) return -1;
+    if (!has) return wlerr(L, "no weights group '%s' in the weights file", L->name);
     if ((ws->grp = H5Gopen2(c->wroot, L->name, H5P_DEFAULT)) < 0)
         return wlerr(L, "cannot open weights group '%s'", L->name);
     const char *what = kstr(c, "%s: layer '%s' (%s)", c->wfile, L->name, L->cls);
     if (!what) return -1;
-    int r = kh5_attr_strs(ws->grp, "weight_names", what, &ws->names);
+    int r = kh5_attr_strs(c->wf, ws->grp, "weight_names", what, &ws->names);
     if (r < 0) return -1;
     if (r == 0) return wlerr(L, "weights group '%s' has no 'weight_names' attribute", L->name);
     if (ws->names.n != ws->n) return wlerr(L, "weights group holds %d weights, the layer has %d", ws->names.n, ws->n);
@@ -423,7 +426,7 @@ static float *kweight(const klayer_t *L, const char *kind, int rank, const long 
     }
     const char *what = kstr(L->c, "%s: layer '%s' (%s)", L->c->wfile, L->name, L->cls);
     double *d = NULL;
-    if (!what || kh5_read_floats(L->ws->grp, w->dset, rank, dims, what, &d) < 0) return NULL;
+    if (!what || kh5_read_floats(L->c->wf, L->ws->grp, w->dset, rank, dims, what, &d) < 0) return NULL;
     size_t n = 1;
     for (int i = 0; i < rank; i++) n *= (size_t)dims[i];
     float *f = sl_malloc((n ? n : 1) * sizeof(float), "weights");
@@ -1190,7 +1193,7 @@ static int conv_entry(kctx_t *c, const cJSON *e, const char *prefix, const ktens
     for (int i = 0; c->permute && i < n_in; i++)
         if (c->input_name && strcmp(in[i].name, c->input_name) == 0 && CLASSES[k].fn != k_conv1d
             && CLASSES[k].fn != k_dense)
-            return lerr(&L, "--alphabet needs the input to feed Conv1D or Dense layers only");
+            return lerr(&L, "a channel order other than ACGT needs the input to feed Conv1D or Dense layers only");
     if (!(*outs = sl_malloc(sizeof(ktensor_t), "tensor"))) return -1;
     *n_outs = 1;
     if (CLASSES[k].fn(&L, *outs) < 0) {
@@ -1272,12 +1275,12 @@ bad:
     return -1;
 }
 
-int kconv_run(const char *file, const char *wfile, const char *arch, size_t arch_len, hid_t wroot,
-              const char *keras_version, const char *alphabet, sl_keras_conv_t *out)
+int kconv_run(const char *file, const char *wfile, const char *arch, size_t arch_len, const kh5_file_t *wf,
+              hid_t wroot, const char *keras_version, const char *alphabet, sl_keras_conv_t *out)
 {
     kctx_t c;
     memset(&c, 0, sizeof c);
-    c.file = file, c.wfile = wfile, c.wroot = wroot;
+    c.file = file, c.wfile = wfile, c.wf = wf, c.wroot = wroot;
     memset(out, 0, sizeof *out);
     int ret = -1;
     ktensor_t *outs = NULL;

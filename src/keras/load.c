@@ -46,38 +46,53 @@ void sl_keras_conv_free(sl_keras_conv_t *c)
 }
 
 /* Convert from an open HDF5 file f: arch NULL means f is a full-model file. */
-static int convert_open(hid_t f, const char *h5_label, const char *arch, size_t arch_len, const char *arch_label,
+static int convert_open(const kh5_file_t *f, const char *arch, size_t arch_len, const char *arch_label,
                         const char *alphabet, sl_keras_conv_t *out)
 {
+    const char *h5_label = f->label;
     char *cfg = NULL, *ver = NULL;
     hid_t g = -1;
     int ret = -1;
     if (!arch) {
-        int r = kh5_attr_str(f, "model_config", h5_label, &cfg);
+        int r = kh5_attr_str(f, f->id, "model_config", h5_label, &cfg);
         if (r < 0) goto done;
         if (r == 0) {
             sl_log_error("%s: no 'model_config' attribute: not a Keras full-model file (a save_weights file "
-                         "needs the architecture JSON: -m ARCH.json --weights FILE.h5)", h5_label);
+                         "is read as the weights of its architecture JSON)", h5_label);
             goto done;
         }
-        if (!kh5_has_group(f, "model_weights")) {
-            sl_log_error("%s: no 'model_weights' group (a model saved without weights?)", h5_label);
+        if ((r = kh5_has_group(f, f->id, "model_weights")) <= 0) {
+            if (r == 0) sl_log_error("%s: no 'model_weights' group (a model saved without weights?)", h5_label);
             goto done;
         }
         arch = cfg, arch_len = strlen(cfg), arch_label = h5_label;
     }
     /* a full-model file also serves as the weights of an architecture JSON */
-    if ((g = H5Gopen2(f, kh5_has_group(f, "model_weights") ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
+    int full = kh5_has_group(f, f->id, "model_weights");
+    if (full < 0) goto done;
+    if ((g = H5Gopen2(f->id, full ? "model_weights" : "/", H5P_DEFAULT)) < 0) {
         sl_log_error("%s: cannot open the weights group", h5_label);
         goto done;
     }
-    if (kh5_attr_str(g, "keras_version", h5_label, &ver) < 0) goto done;
-    ret = kconv_run(arch_label, h5_label, arch, arch_len, g, ver, alphabet, out);
+    if (kh5_attr_str(f, g, "keras_version", h5_label, &ver) < 0) goto done;
+    ret = kconv_run(arch_label, h5_label, arch, arch_len, f, g, ver, alphabet, out);
 done:
     if (g >= 0) H5Gclose(g);
     free(cfg);
     free(ver);
     return ret;
+}
+
+/* Convert, then close f (which also checks that nothing of it was left open). */
+static int convert_close(kh5_file_t *f, const char *arch, size_t arch_len, const char *arch_label,
+                         const char *alphabet, sl_keras_conv_t *out)
+{
+    int r = convert_open(f, arch, arch_len, arch_label, alphabet, out);
+    if (kh5_close(f) < 0 && r == 0) {
+        sl_keras_conv_free(out);
+        r = -1;
+    }
+    return r;
 }
 
 int sl_keras_convert_mem(const void *h5, size_t h5_len, const char *arch_json, size_t arch_len,
@@ -89,11 +104,9 @@ int sl_keras_convert_mem(const void *h5, size_t h5_len, const char *arch_json, s
         sl_log_error("%s: not an HDF5 file (no HDF5 signature)", label);
         return -1;
     }
-    hid_t f = kh5_open(label, h5, h5_len);
-    if (f < 0) return -1;
-    int r = convert_open(f, label, arch_json, arch_len, label, alphabet, out);
-    H5Fclose(f);
-    return r;
+    kh5_file_t f;
+    if (kh5_open(&f, label, h5, h5_len) < 0) return -1;
+    return convert_close(&f, arch_json, arch_len, label, alphabet, out);
 }
 
 int sl_keras_convert(const char *path, const char *weights_path, const char *alphabet, sl_keras_conv_t *out)
@@ -109,9 +122,8 @@ int sl_keras_convert(const char *path, const char *weights_path, const char *alp
         return -1;
     }
     if (weights_path && !(arch = sl_read_file(path, &arch_len))) return -1;
-    hid_t f = kh5_open(h5, NULL, 0);
-    int r = f < 0 ? -1 : convert_open(f, h5, arch, arch_len, path, alphabet, out);
-    if (f >= 0) H5Fclose(f);
+    kh5_file_t f;
+    int r = kh5_open(&f, h5, NULL, 0) < 0 ? -1 : convert_close(&f, arch, arch_len, path, alphabet, out);
     free(arch);
     return r;
 }
@@ -132,22 +144,24 @@ sl_net_t *sl_model_load(const char *path, const char *weights_path, const char *
         free(text);
         if (native) {
             if (weights_path) {
-                sl_log_error("%s: --weights is for a Keras architecture JSON; a seqlift model names its "
-                             "safetensors file itself", path);
+                sl_log_error("%s: a seqlift model names its safetensors file itself; a weights file is for a "
+                             "Keras architecture JSON", path);
                 return NULL;
             }
             if (alphabet && strcmp(alphabet, "ACGT") != 0) {
-                sl_log_error("%s: --alphabet is for Keras models; a seqlift model is always ACGT", path);
+                sl_log_error("%s: a seqlift model is always ACGT; channel order '%s' is for Keras models", path,
+                             alphabet);
                 return NULL;
             }
             return sl_net_load(path);
         }
         if (!weights_path) {
-            sl_log_error("%s: a Keras architecture JSON needs its weights: --weights FILE.h5", path);
+            sl_log_error("%s: a Keras architecture JSON needs its weights file (the save_weights .h5)", path);
             return NULL;
         }
     } else if (weights_path) {
-        sl_log_error("%s: a Keras full-model .h5 holds its weights; --weights is for an architecture JSON", path);
+        sl_log_error("%s: a Keras full-model .h5 holds its weights; a weights file is for an architecture JSON",
+                     path);
         return NULL;
     }
     sl_keras_conv_t conv;

@@ -1,9 +1,13 @@
 /* report.c — report builder: calls seqlets per region and matches them against the
  * motifs, keeps the regions to draw, and summarises them for the writers (HTML in
  * report_html.c, JSON in report_json.c, BED/TSV in report_bed.c). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <htslib/khash_str2int.h>
 
 #include "motif/report_priv.h"
 #include "seqlift/track.h"
@@ -20,6 +24,22 @@ void sl_report_opts_default(sl_report_opts_t *o)
     o->scan_pthresh = 1e-4;
     o->max_regions = 50;
     o->order = SL_REPORT_ORDER_INPUT;
+}
+
+/* An anonymous temporary file in $TMPDIR (else /tmp), gone when closed. */
+static FILE *spill_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/seqlift-seqlets.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    if (fd >= 0) unlink(path);
+    if (!fp) {
+        if (fd >= 0) close(fd);
+        sl_log_error("%s: cannot create the seqlets' temporary file", path);
+    }
+    return fp;
 }
 
 sl_report_t *sl_report_create(const sl_report_opts_t *o, const sl_motif_db_t *db)
@@ -43,6 +63,7 @@ sl_report_t *sl_report_create(const sl_report_opts_t *o, const sl_motif_db_t *db
     rep->db = db;
     pthread_mutex_init(&rep->lock, NULL);
     if (db && !(rep->mt = sl_matcher_create(db, o->min_overlap))) goto fail;
+    if (!(rep->spill = spill_open()) || !(rep->chroms = khash_str2int_init())) goto fail;
     if (o->max_regions && !(rep->kept = sl_calloc((size_t)o->max_regions, sizeof(kreg_t *), "report regions")))
         goto fail;
     return rep;
@@ -51,25 +72,36 @@ fail:
     return NULL;
 }
 
-static void rseq_free(rseq_t *s);
+void sl_rep_rseq_free(rseq_t *s)
+{
+    free(s->label);
+    free(s->chrom);
+    free(s->m);
+    free(s->cwm);
+    memset(s, 0, sizeof *s);
+}
 
-static void kreg_free(kreg_t *k)
+void sl_rep_kreg_free(kreg_t *k)
 {
     if (!k) return;
     free(k->label);
     free(k->chrom);
     free(k->seq);
     free(k->x);
-    free(k->sq); /* strings and matches belong to the global list */
+    for (int q = 0; k->sq && q < k->nsq; q++) sl_rep_rseq_free(&k->sq[q]);
+    free(k->sq);
     free(k);
 }
 
 void sl_report_destroy(sl_report_t *rep)
 {
     if (!rep) return;
-    for (int64_t i = 0; i < rep->nsq; i++) rseq_free(&rep->sq[i]);
-    free(rep->sq);
-    for (int i = 0; i < rep->nkept; i++) kreg_free(rep->kept[i]);
+    if (rep->spill) fclose(rep->spill);
+    free(rep->blk);
+    if (rep->chroms) khash_str2int_destroy(rep->chroms);
+    for (int i = 0; i < rep->nchrom; i++) free(rep->chrom_name[i]);
+    free(rep->chrom_name);
+    for (int i = 0; i < rep->nkept; i++) sl_rep_kreg_free(rep->kept[i]);
     free(rep->kept);
     sl_matcher_destroy(rep->mt);
     pthread_mutex_destroy(&rep->lock);
@@ -113,7 +145,7 @@ static int kept_worse(const sl_report_t *rep, const kreg_t *a, const kreg_t *b)
 
 /* Put k into the heap of kept regions when it is worth keeping (it then belongs to
  * rep); 1 kept, 0 not. One region costs O(log max_regions), not a scan of them all. */
-static int kept_offer(sl_report_t *rep, kreg_t *k)
+int sl_rep_kept_offer(sl_report_t *rep, kreg_t *k)
 {
     kreg_t **h = rep->kept;
     int i, n = rep->nkept;
@@ -123,7 +155,7 @@ static int kept_offer(sl_report_t *rep, kreg_t *k)
         return 1;
     }
     if (!kept_worse(rep, h[0], k)) return 0;
-    kreg_free(h[0]); /* replace the least worth keeping: sift down from the root */
+    sl_rep_kreg_free(h[0]); /* replace the least worth keeping: sift down from the root */
     for (i = 0;;) {
         int c = 2 * i + 1;
         if (c >= n) break;
@@ -134,14 +166,6 @@ static int kept_offer(sl_report_t *rep, kreg_t *k)
     }
     h[i] = k;
     return 1;
-}
-
-static void rseq_free(rseq_t *s)
-{
-    free(s->label);
-    free(s->chrom);
-    free(s->m);
-    free(s->cwm);
 }
 
 /* The contributions under s's best motif, column j of the motif as given: on '-' the
@@ -223,7 +247,6 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
         if (!(k->chrom = sl_strdup(r->chrom ? r->chrom : k->label))) goto fail;
         k->genomic = r->chrom != NULL;
         if (!(k->seq = sl_malloc((size_t)L + 1, "region sequence"))) goto fail;
-        if (nsl && !(k->sq = sl_malloc((size_t)nsl * sizeof(*loc), "region seqlets"))) goto fail;
         for (int p = 0; p < L; p++) {
             int best = -1;
             float bv = 0.5f;
@@ -232,35 +255,23 @@ int sl_report_add_region(sl_report_t *rep, const sl_region_t *r, int L, const fl
             k->seq[p] = best < 0 ? 'N' : "ACGT"[best];
         }
         k->seq[L] = 0;
-        /* aliases of the list's strings and matches, which outlive the kept region */
-        if (nsl) memcpy(k->sq, loc, (size_t)nsl * sizeof(*loc));
     }
     pthread_mutex_lock(&rep->lock);
-    if (rep->nsq + nsl > rep->msq) {
-        int64_t m = rep->msq ? 2 * rep->msq : 256;
-        while (m < rep->nsq + nsl) m *= 2;
-        rseq_t *t = sl_realloc(rep->sq, (size_t)m * sizeof(*t), "seqlet list");
-        if (!t) {
-            pthread_mutex_unlock(&rep->lock);
-            goto fail;
-        }
-        rep->sq = t;
-        rep->msq = m;
+    int rc = sl_rep_spill_block(rep, r->index, loc, nsl);
+    if (rc == 0) rep->nreg++;
+    if (rc == 0 && k) { /* a region that may be drawn owns its seqlets */
+        k->sq = loc, loc = NULL;
+        if (sl_rep_kept_offer(rep, k)) k = NULL;
     }
-    rep->nreg++;
-    if (nsl) memcpy(rep->sq + rep->nsq, loc, (size_t)nsl * sizeof(*loc));
-    rep->nsq += nsl;
-    free(loc);
-    loc = NULL;
-    if (k && kept_offer(rep, k)) k = NULL;
     pthread_mutex_unlock(&rep->lock);
+    if (rc < 0) goto fail;
     ret = 0;
 fail:
     if (loc) {
-        for (int i = 0; i < nsl; i++) rseq_free(&loc[i]);
+        for (int i = 0; i < nsl; i++) sl_rep_rseq_free(&loc[i]);
         free(loc);
     }
-    kreg_free(k);
+    sl_rep_kreg_free(k);
     free(label);
     free(x);
     free(q);
@@ -269,22 +280,185 @@ fail:
     return ret;
 }
 
-static int seq_cmp(const void *a, const void *b)
+/* ---- the spill: every seqlet on disk, a block per region ---------------------------- */
+
+/* A record: this fixed part (zeroed, so equal seqlets give equal bytes), then label,
+ * chrom, nm matches and cwm_len floats. Native byte order: a spill, or a shard's state
+ * read back by the same build (the state's header says which). */
+typedef struct {
+    int64_t region, gstart, gend;
+    double score, pval;
+    int32_t start, end, sign, rank, fs, fe, nm, label_len, chrom_len, cwm_len;
+    char strand;
+} rec_t;
+typedef struct {
+    double score, pval, evalue;
+    int32_t motif, offset, overlap;
+    char strand;
+} rec_match_t;
+
+size_t sl_rep_rec_size(void) { return sizeof(rec_t) + sizeof(rec_match_t); }
+
+#define REC_MAX_STR 65536 /* longer labels are surely a corrupt record */
+
+int sl_rep_rec_put(FILE *fp, const rseq_t *s, const sl_report_t *rep)
 {
-    const rseq_t *x = *(const rseq_t *const *)a, *y = *(const rseq_t *const *)b;
-    if (x->region != y->region) return x->region < y->region ? -1 : 1;
-    return x->s.rank - y->s.rank;
+    rec_t h;
+    memset(&h, 0, sizeof h);
+    h.region = s->region, h.gstart = s->gstart, h.gend = s->gend;
+    h.score = s->s.score, h.pval = s->s.pval;
+    h.start = s->s.start, h.end = s->s.end, h.sign = s->s.sign, h.rank = s->s.rank;
+    h.fs = s->fs, h.fe = s->fe, h.nm = s->nm;
+    h.label_len = (int32_t)strlen(s->label), h.chrom_len = (int32_t)strlen(s->chrom);
+    h.cwm_len = s->cwm ? 4 * rep->db->m[s->m[0].motif].w : 0;
+    h.strand = s->strand;
+    int ok = fwrite(&h, sizeof h, 1, fp) == 1 && fwrite(s->label, 1, (size_t)h.label_len, fp) == (size_t)h.label_len &&
+             fwrite(s->chrom, 1, (size_t)h.chrom_len, fp) == (size_t)h.chrom_len;
+    for (int j = 0; j < s->nm && ok; j++) {
+        rec_match_t m;
+        memset(&m, 0, sizeof m);
+        m.score = s->m[j].score, m.pval = s->m[j].pval, m.evalue = s->m[j].evalue;
+        m.motif = s->m[j].motif, m.offset = s->m[j].offset, m.overlap = s->m[j].overlap, m.strand = s->m[j].strand;
+        ok = fwrite(&m, sizeof m, 1, fp) == 1;
+    }
+    if (ok && h.cwm_len) ok = fwrite(s->cwm, sizeof(float), (size_t)h.cwm_len, fp) == (size_t)h.cwm_len;
+    if (!ok) sl_log_error("writing the seqlets' temporary file: %s", strerror(errno ? errno : EIO));
+    return ok ? 0 : -1;
 }
 
-/* Seqlets in (region, rank) order: an array of pointers into the list (caller frees). */
-rseq_t **sl_rep_sorted_seqlets(const sl_report_t *rep)
+static char *read_str(FILE *fp, int32_t n)
 {
-    rseq_t **v = sl_malloc((size_t)(rep->nsq ? rep->nsq : 1) * sizeof(*v), "seqlet order");
-    if (!v) return NULL;
-    for (int64_t i = 0; i < rep->nsq; i++) v[i] = &rep->sq[i];
-    qsort(v, (size_t)rep->nsq, sizeof(*v), seq_cmp);
-    return v;
+    char *p = n >= 0 && n < REC_MAX_STR ? sl_malloc((size_t)n + 1, "seqlet name") : NULL;
+    if (p && fread(p, 1, (size_t)n, fp) != (size_t)n) free(p), p = NULL;
+    if (p) p[n] = 0;
+    return p;
 }
+
+int sl_rep_rec_get(FILE *fp, rseq_t *s, const sl_report_t *rep, const char *what)
+{
+    rec_t h;
+    memset(s, 0, sizeof *s);
+    size_t got = fread(&h, 1, sizeof h, fp);
+    if (got == 0 && feof(fp)) return 0;
+    int nmot = rep->db ? rep->db->n : 0, ok = got == sizeof h && h.nm >= 0 && h.nm <= rep->o.top_matches &&
+                                           (h.nm == 0 || rep->db) && h.start >= 0 && h.start < h.end &&
+                                           h.fs >= 0 && h.fs <= h.start && h.fe >= h.end && h.region >= 0;
+    if (ok) {
+        s->region = h.region, s->gstart = h.gstart, s->gend = h.gend, s->strand = h.strand;
+        s->s.score = h.score, s->s.pval = h.pval, s->s.start = h.start, s->s.end = h.end;
+        s->s.sign = h.sign, s->s.rank = h.rank, s->fs = h.fs, s->fe = h.fe, s->nm = h.nm;
+        ok = (s->label = read_str(fp, h.label_len)) && (s->chrom = read_str(fp, h.chrom_len)) &&
+             (!h.nm || (s->m = sl_malloc((size_t)h.nm * sizeof *s->m, "matches")));
+    }
+    for (int j = 0; j < s->nm && ok; j++) {
+        rec_match_t m;
+        ok = fread(&m, sizeof m, 1, fp) == 1 && m.motif >= 0 && m.motif < nmot;
+        if (ok) {
+            s->m[j].score = m.score, s->m[j].pval = m.pval, s->m[j].evalue = m.evalue;
+            s->m[j].motif = m.motif, s->m[j].offset = m.offset, s->m[j].overlap = m.overlap, s->m[j].strand = m.strand;
+        }
+    }
+    if (ok && h.cwm_len) {
+        ok = s->nm > 0 && h.cwm_len == 4 * rep->db->m[s->m[0].motif].w &&
+             (s->cwm = sl_malloc((size_t)h.cwm_len * sizeof(float), "motif contributions")) &&
+             fread(s->cwm, sizeof(float), (size_t)h.cwm_len, fp) == (size_t)h.cwm_len;
+    }
+    if (!ok) {
+        sl_log_error("%s: a bad or truncated seqlet record", what);
+        sl_rep_rseq_free(s);
+        return -1;
+    }
+    return 1;
+}
+
+/* The index of a contig name among the report's (added when new); -1 on no memory. */
+static int chrom_id(sl_report_t *rep, const char *name)
+{
+    int id;
+    if (khash_str2int_get(rep->chroms, name, &id) == 0) return id;
+    if (rep->nchrom == rep->mchrom) {
+        int m = rep->mchrom ? 2 * rep->mchrom : 16;
+        char **t = sl_realloc(rep->chrom_name, (size_t)m * sizeof *t, "contig names");
+        if (!t) return -1;
+        rep->chrom_name = t, rep->mchrom = m;
+    }
+    char *d = sl_strdup(name);
+    if (!d || khash_str2int_set(rep->chroms, d, rep->nchrom) < 0) {
+        free(d);
+        return -1;
+    }
+    rep->chrom_name[rep->nchrom] = d;
+    return rep->nchrom++;
+}
+
+int sl_rep_spill_block(sl_report_t *rep, int64_t region, const rseq_t *s, int n)
+{
+    if (n == 0) return 0;
+    int cid = chrom_id(rep, s[0].chrom); /* one region: one contig */
+    if (cid < 0) return -1;
+    if (rep->nblk == rep->mblk) {
+        int64_t m = rep->mblk ? 2 * rep->mblk : 256;
+        blk_t *b = sl_realloc(rep->blk, (size_t)m * sizeof *b, "seqlet index");
+        if (!b) return -1;
+        rep->blk = b, rep->mblk = m;
+    }
+    if (fseeko(rep->spill, 0, SEEK_END) != 0) return -1;
+    blk_t *b = &rep->blk[rep->nblk];
+    b->region = region, b->off = ftello(rep->spill), b->n = n, b->chrom = cid, b->minstart = s[0].gstart;
+    for (int i = 0; i < n; i++) {
+        if (sl_rep_rec_put(rep->spill, &s[i], rep) < 0) return -1;
+        if (s[i].gstart < b->minstart) b->minstart = s[i].gstart;
+    }
+    if (rep->nblk == 0) rep->sorted = 1;
+    else if (rep->sorted != 1 || rep->blk[rep->nblk - 1].region > region) rep->sorted = 0;
+    rep->nblk++;
+    rep->nsq += n;
+    return 0;
+}
+
+static int blk_cmp(const void *a, const void *b)
+{
+    const blk_t *x = a, *y = b;
+    if (x->region != y->region) return x->region < y->region ? -1 : 1;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+int sl_rep_iter_begin(sl_report_t *rep, sl_rep_iter_t *it)
+{
+    memset(it, 0, sizeof *it);
+    it->rep = rep;
+    if (rep->sorted != 1) qsort(rep->blk, (size_t)rep->nblk, sizeof *rep->blk, blk_cmp);
+    rep->sorted = 1;
+    it->b = -1;
+    it->j = 0;
+    if (fflush(rep->spill) != 0) {
+        sl_log_error("writing the seqlets' temporary file: %s", strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+int sl_rep_iter_next(sl_rep_iter_t *it, const rseq_t **s)
+{
+    sl_report_t *rep = it->rep;
+    sl_rep_rseq_free(&it->cur);
+    if (it->b < 0 || it->j == rep->blk[it->b].n) { /* the next block: seek to it */
+        if (++it->b >= rep->nblk) return 0;
+        it->j = 0;
+        if (fseeko(rep->spill, rep->blk[it->b].off, SEEK_SET) != 0) {
+            sl_log_error("reading the seqlets' temporary file: %s", strerror(errno));
+            return -1;
+        }
+    }
+    int rc = sl_rep_rec_get(rep->spill, &it->cur, rep, "the seqlets' temporary file");
+    if (rc == 0) sl_log_error("the seqlets' temporary file: truncated");
+    if (rc <= 0) return -1;
+    it->j++;
+    *s = &it->cur;
+    return 1;
+}
+
+void sl_rep_iter_end(sl_rep_iter_t *it) { sl_rep_rseq_free(&it->cur); }
 
 /* The motif labelling a seqlet: its best match when E <= match_evalue, else NULL. */
 const sl_match_t *sl_rep_best_match(const sl_report_t *rep, const rseq_t *s)
@@ -316,7 +490,6 @@ static int kept_cmp_pred(const void *a, const void *b)
 
 void sl_rep_summary_free(summary_t *S, int nkept)
 {
-    free(S->seq);
     free(S->kept);
     if (S->hits)
         for (int i = 0; i < nkept; i++) {
@@ -334,8 +507,10 @@ int sl_rep_summarise(sl_report_t *rep, summary_t *S)
     int nm = rep->db ? rep->db->n : 0;
     sl_scanner_t *sc = NULL;
     float *ohe = NULL;
+    sl_rep_iter_t it;
+    const rseq_t *s;
+    int rc;
     memset(S, 0, sizeof(*S));
-    if (!(S->seq = sl_rep_sorted_seqlets(rep))) goto fail;
     if (!(S->kept = sl_malloc((size_t)(rep->nkept + 1) * sizeof(kreg_t *), "report order"))) goto fail;
     if (!(S->hits = sl_calloc((size_t)(rep->nkept + 1), sizeof(rhits_t), "motif hits"))) goto fail;
     if (!(S->ms = sl_calloc((size_t)(nm + 1), sizeof(mstat_t), "motif summary"))) goto fail;
@@ -344,8 +519,8 @@ int sl_rep_summarise(sl_report_t *rep, summary_t *S)
     qsort(S->kept, (size_t)rep->nkept, sizeof(kreg_t *),
           rep->o.order == SL_REPORT_ORDER_PREDICTION ? kept_cmp_pred : kept_cmp_input);
     for (int k = 0; k < nm; k++) S->ms[k].bestp = S->ms[k].beste = 1;
-    for (int64_t i = 0; i < rep->nsq; i++) {
-        const rseq_t *s = S->seq[i];
+    if (sl_rep_iter_begin(rep, &it) < 0) goto fail;
+    while ((rc = sl_rep_iter_next(&it, &s)) > 0) {
         const sl_match_t *b = sl_rep_best_match(rep, s);
         if (s->s.sign > 0) S->npos++;
         else S->nneg++;
@@ -360,12 +535,17 @@ int sl_rep_summarise(sl_report_t *rep, summary_t *S)
         m->sum += s->s.score;
         if (s->cwm) { /* summed in (region, rank) order: the same bytes for any thread count */
             int w = rep->db->m[b->motif].w;
-            if (!m->cwm && !(m->cwm = sl_calloc((size_t)w * 4, sizeof(double), "motif logo"))) goto fail;
+            if (!m->cwm && !(m->cwm = sl_calloc((size_t)w * 4, sizeof(double), "motif logo"))) {
+                sl_rep_iter_end(&it);
+                goto fail;
+            }
             for (int j = 0; j < 4 * w; j++) m->cwm[j] += s->cwm[j];
         }
         if (b->pval < m->bestp) m->bestp = b->pval;
         if (b->evalue < m->beste) m->beste = b->evalue;
     }
+    sl_rep_iter_end(&it);
+    if (rc < 0) goto fail;
     if (nm && rep->o.scan_pthresh > 0) {
         if (!(sc = sl_scanner_create(rep->db))) goto fail;
         for (int r = 0; r < rep->nkept; r++) {

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "motif/report_priv.h"
 #include "seqlift/util.h"
@@ -20,6 +21,23 @@ static cJSON *jnum(double v)
 static cJSON *jstr(const char *s)
 {
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+cJSON *sl_rep_options_json(const sl_report_opts_t *ro, int exact)
+{
+    cJSON *(*num)(double) = exact ? cJSON_CreateNumber : jnum, *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "seqlet_threshold", num(ro->seqlet.threshold));
+    cJSON_AddItemToObject(o, "min_len", num(ro->seqlet.min_len));
+    cJSON_AddItemToObject(o, "max_len", num(ro->seqlet.max_len));
+    cJSON_AddItemToObject(o, "flank", num(ro->seqlet.flank));
+    cJSON_AddItemToObject(o, "top", num(ro->top_matches));
+    cJSON_AddItemToObject(o, "min_overlap", num(ro->min_overlap));
+    cJSON_AddItemToObject(o, "match_evalue", num(ro->match_evalue));
+    cJSON_AddItemToObject(o, "scan_pthresh", num(ro->scan_pthresh));
+    cJSON_AddItemToObject(o, "max_regions", num(ro->max_regions));
+    cJSON_AddItemToObject(o, "order", jstr(ro->order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input"));
+    cJSON_AddItemToObject(o, "genome_name", jstr(ro->genome_name));
+    return o;
 }
 
 static cJSON *json_seqlet(const sl_report_t *rep, const rseq_t *s)
@@ -64,24 +82,12 @@ static cJSON *json_seqlet(const sl_report_t *rep, const rseq_t *s)
 
 static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
 {
-    cJSON *root = cJSON_CreateObject(), *a, *o;
-    char loc[512];
+    cJSON *root = cJSON_CreateObject(), *a;
     cJSON_AddItemToObject(root, "format", jstr("seqlift-report"));
     cJSON_AddItemToObject(root, "version", jstr(SEQLIFT_VERSION));
     cJSON_AddItemToObject(root, "title", jstr(rep->o.title ? rep->o.title : "seqlift motif report"));
     cJSON_AddItemToObject(root, "motif_db", rep->db ? jstr(rep->db->path) : cJSON_CreateNull());
-    cJSON_AddItemToObject(root, "options", o = cJSON_CreateObject());
-    cJSON_AddItemToObject(o, "seqlet_threshold", jnum(rep->o.seqlet.threshold));
-    cJSON_AddItemToObject(o, "min_len", jnum(rep->o.seqlet.min_len));
-    cJSON_AddItemToObject(o, "max_len", jnum(rep->o.seqlet.max_len));
-    cJSON_AddItemToObject(o, "flank", jnum(rep->o.seqlet.flank));
-    cJSON_AddItemToObject(o, "top", jnum(rep->o.top_matches));
-    cJSON_AddItemToObject(o, "min_overlap", jnum(rep->o.min_overlap));
-    cJSON_AddItemToObject(o, "match_evalue", jnum(rep->o.match_evalue));
-    cJSON_AddItemToObject(o, "scan_pthresh", jnum(rep->o.scan_pthresh));
-    cJSON_AddItemToObject(o, "max_regions", jnum(rep->o.max_regions));
-    cJSON_AddItemToObject(o, "order", jstr(rep->o.order == SL_REPORT_ORDER_PREDICTION ? "prediction" : "input"));
-    cJSON_AddItemToObject(o, "genome_name", jstr(rep->o.genome_name));
+    cJSON_AddItemToObject(root, "options", sl_rep_options_json(&rep->o, 0));
     cJSON_AddItemToObject(root, "n_regions", jnum((double)rep->nreg));
     cJSON_AddItemToObject(root, "n_seqlets", jnum((double)rep->nsq));
     cJSON_AddItemToObject(root, "n_unmatched", jnum((double)S->unmatched));
@@ -111,9 +117,14 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
         }
         cJSON_AddItemToArray(a, x);
     }
-    cJSON_AddItemToObject(root, "seqlets", a = cJSON_CreateArray());
-    for (int64_t i = 0; i < rep->nsq; i++) cJSON_AddItemToArray(a, json_seqlet(rep, S->seq[i]));
-    cJSON_AddItemToObject(root, "regions", a = cJSON_CreateArray());
+    return root;
+}
+
+/* The drawn regions: the JSON's last member. */
+static cJSON *json_regions(const sl_report_t *rep, const summary_t *S)
+{
+    cJSON *a = cJSON_CreateArray();
+    char loc[512];
     for (int r = 0; r < rep->nkept; r++) {
         const kreg_t *k = S->kept[r];
         const rhits_t *H = &S->hits[r];
@@ -146,26 +157,49 @@ static cJSON *json_build(const sl_report_t *rep, const summary_t *S)
         }
         cJSON_AddItemToArray(a, x);
     }
-    return root;
+    return a;
 }
 
-int sl_rep_write_json(const sl_report_t *rep, const summary_t *S, const char *path)
+/* Print v unformatted to fp, skipping the last `strip` bytes; frees v. 0 / -1. */
+static int put_json(FILE *fp, cJSON *v, size_t strip)
 {
-    cJSON *root = json_build(rep, S);
-    char *txt = root ? cJSON_PrintUnformatted(root) : NULL;
-    sl_ofile_t *f = NULL;
-    int ret = -1;
-    cJSON_Delete(root);
-    if (!txt) {
-        sl_log_error("%s: out of memory building the JSON report", path);
-        return -1;
-    }
-    if (!(f = sl_ofile_open(path, "w"))) goto fail;
-    fputs(txt, f->fp);
-    fputc('\n', f->fp);
-    ret = sl_ofile_commit(f);
-fail:
+    char *txt = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    if (!txt) return -1;
+    size_t n = strlen(txt);
+    fwrite(txt, 1, n > strip ? n - strip : 0, fp);
     free(txt);
-    return ret;
+    return 0;
+}
+
+/* Streamed: the summary object without its closing brace, then "seqlets" one at a
+ * time from the spill, then "regions": the bytes cJSON prints for the whole tree,
+ * with memory for one seqlet, not all of them. */
+int sl_rep_write_json(sl_report_t *rep, const summary_t *S, const char *path)
+{
+    sl_ofile_t *f = sl_ofile_open(path, "w");
+    sl_rep_iter_t it;
+    const rseq_t *s;
+    int rc = 0, n = 0;
+    if (!f) return -1;
+    if (put_json(f->fp, json_build(rep, S), 1) < 0) goto oom;
+    fputs(",\"seqlets\":[", f->fp);
+    if (sl_rep_iter_begin(rep, &it) < 0) goto fail;
+    while (rc >= 0 && (rc = sl_rep_iter_next(&it, &s)) > 0) {
+        if (n++) fputc(',', f->fp);
+        if (put_json(f->fp, json_seqlet(rep, s), 0) < 0) rc = -2;
+    }
+    sl_rep_iter_end(&it);
+    if (rc == -2) goto oom;
+    if (rc < 0) goto fail;
+    fputs("],\"regions\":", f->fp);
+    if (put_json(f->fp, json_regions(rep, S), 0) < 0) goto oom;
+    fputs("}\n", f->fp);
+    return sl_ofile_commit(f);
+oom:
+    sl_log_error("%s: out of memory building the JSON report", path);
+fail:
+    sl_ofile_abort(f);
+    return -1;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "seqlift/npz.h"
+#include "seqlift/report.h"
 #include "seqlift/score.h"
 #include "seqlift/track.h"
 #include "seqlift/util.h"
@@ -34,7 +35,8 @@ typedef struct {
     sl_ofile_t **f;
     sl_npz_writer_t **z;
     sl_track_t **t;
-    int nf, nz, nt, mf, mz, mt;
+    char **p;        /* pairs: a temporary written whole (the reports), its path */
+    int nf, nz, nt, np, mf, mz, mt, mp;
 } outs_t;
 
 static int push(void ***a, int *n, int *m, void *p)
@@ -61,7 +63,9 @@ static void outs_end(outs_t *o, int commit, int *ret)
     for (int j = 0; j < o->nt; j++)
         if (commit && *ret == 0) *ret = sl_track_commit(o->t[j]);
         else sl_track_abort(o->t[j]);
-    free(o->f), free(o->z), free(o->t);
+    for (int j = 0; j + 1 < o->np; j += 2) sl_tmp_settle(o->p[j], o->p[j + 1], commit, ret);
+    for (int j = 0; j < o->np; j++) free(o->p[j]);
+    free(o->f), free(o->z), free(o->t), free(o->p);
 }
 
 static char *out_path(const char *prefix, const char *ext)
@@ -414,6 +418,63 @@ static int merge_tracks(shard_t *sh, int n, const char *prefix, outs_t *outs)
     return ret;
 }
 
+/* ---- reports and seqlets: the union's report from every shard's state -------------- */
+
+/* The temporary of path, kept in outs to be renamed with the other outputs; NULL (reported). */
+static const char *out_tmp(outs_t *outs, char *path)
+{
+    char *tmp = path ? sl_tmp_path(path) : NULL;
+    if (!tmp || PUSH(outs, p, tmp) < 0 || PUSH(outs, p, path) < 0) {
+        free(tmp);
+        free(path);
+        return NULL;
+    }
+    return tmp;
+}
+
+static int merge_reports(shard_t *sh, int n, const char *prefix, outs_t *outs)
+{
+    const cJSON *tg = cJSON_GetObjectItem(sh[0].d, "targets");
+    const char *html = output_of(&sh[0], "report"), *json = output_of(&sh[0], "report_json");
+    int nt = cJSON_GetArraySize(tg), ret = 0;
+    char *hp = html ? out_path(prefix, ".html") : NULL, *jp = json ? out_path(prefix, ".json") : NULL;
+    char *bp = output_of(&sh[0], "seqlets_bed") ? out_path(prefix, ".seqlets.bed") : NULL;
+    if ((html && !hp) || (json && !jp)) ret = -1;
+    for (int t = 0; t < nt && ret == 0; t++) {
+        const char *label = cJSON_GetArrayItem(tg, t)->valuestring;
+        sl_report_opts_t ro;
+        sl_motif_db_t *db = NULL;
+        void *hdr = NULL;
+        sl_report_t *rep = NULL;
+        char *st = NULL;
+        for (int j = 0; j < n && ret == 0; j++) {
+            const char *base = output_of(&sh[j], "report_state");
+            if (!base || !(st = sl_malloc(strlen(base) + 16, "path"))) {
+                sl_log_error("%s: no report state (written by seqlift 0.1 --shard runs with a report)", sh[j].path);
+                ret = -1;
+                break;
+            }
+            sprintf(st, "%s-%d", base, t);
+            if (j == 0 && (sl_report_state_opts(st, &ro, &db, &hdr) < 0 || !(rep = sl_report_create(&ro, db)))) ret = -1;
+            if (ret == 0 && sl_report_add_state(rep, st) < 0) ret = -1;
+            free(st);
+        }
+        const char *h = NULL, *js = NULL, *b = NULL;
+        char *sp = sl_report_seqlets_path(bp, hp, jp, label, nt);
+        if (ret == 0 && hp && !(h = out_tmp(outs, sl_track_target_path(hp, label, nt)))) ret = -1;
+        if (ret == 0 && jp && !(js = out_tmp(outs, sl_track_target_path(jp, label, nt)))) ret = -1;
+        if (ret == 0 && sp && !(b = out_tmp(outs, sp))) ret = -1;
+        else if (ret != 0 || !b) free(sp);
+        if (ret == 0 && (h || js) && sl_report_write(rep, h, js) < 0) ret = -1;
+        if (ret == 0 && b && sl_report_write_seqlets(rep, b, NULL) < 0) ret = -1;
+        sl_report_destroy(rep);
+        sl_motif_db_destroy(db);
+        sl_report_state_free(hdr);
+    }
+    free(hp), free(jp), free(bp);
+    return ret;
+}
+
 int sl_merge_run(const sl_merge_opts_t *o)
 {
     int n = o->n, ret = -1;
@@ -441,8 +502,9 @@ int sl_merge_run(const sl_merge_opts_t *o)
     }
     if ((output_of(&sh[0], "bedgraph") || output_of(&sh[0], "bigwig")) && merge_tracks(sh, n, o->out, &outs) < 0)
         goto done;
-    if (output_of(&sh[0], "report") || output_of(&sh[0], "report_json") || output_of(&sh[0], "seqlets_bed"))
-        sl_log_info("merge: reports and seqlets are not merged; score the union to draw one report");
+    if ((output_of(&sh[0], "report") || output_of(&sh[0], "report_json") || output_of(&sh[0], "seqlets_bed")) &&
+        merge_reports(sh, n, o->out, &outs) < 0)
+        goto done;
     ret = 0;
 done:
     outs_end(&outs, ret == 0, &ret);

@@ -74,6 +74,10 @@ int sl_run_descriptor_write(cJSON *d, const char *path, const char *shown);
 /* What changes the numbers of a scoring run, as one string compared by merge (and
  * written into every output by sl_run_about). Caller frees; NULL (reported). */
 char *sl_run_score_options(const sl_score_info_t *c);
+/* A shard's report state of target t (0-based), beside its descriptor: "OUT.seqlift-
+ * report-<t>" (SL_RUN_STATE_EXT in the descriptor's outputs, "-<t>" added). malloc'd. */
+#define SL_RUN_STATE_EXT ".seqlift-report"
+char *sl_shard_state_path(const sl_score_outputs_t *o, int t);
 /* The run descriptor as a sink (a no-op unless the run is sharded). */
 extern const sl_sink_ops_t sl_sink_descriptor;
 

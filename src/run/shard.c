@@ -110,6 +110,19 @@ char *sl_shard_descriptor_path(const sl_score_outputs_t *o)
     return NULL;
 }
 
+char *sl_shard_state_path(const sl_score_outputs_t *o, int t)
+{
+    char *d = sl_shard_descriptor_path(o), *p = NULL;
+    if (!d) return NULL;
+    d[strlen(d) - strlen(SL_RUN_DESCRIPTOR_EXT)] = 0;
+    if ((p = sl_malloc(strlen(d) + sizeof SL_RUN_STATE_EXT + 16, "path"))) {
+        if (t < 0) sprintf(p, "%s%s", d, SL_RUN_STATE_EXT);
+        else sprintf(p, "%s%s-%d", d, SL_RUN_STATE_EXT, t);
+    }
+    free(d);
+    return p;
+}
+
 /* ---- the run descriptor ------------------------------------------------------------ */
 
 /* path, size and a hash of a file's bytes ("-": stdin, neither); NULL on error */
@@ -310,6 +323,12 @@ static int desc_prepare(sl_sink_t *s, const sl_score_info_t *c)
     add_path(w, "report", out->report);
     add_path(w, "report_json", out->report_json);
     add_path(w, "seqlets_bed", out->seqlets_bed);
+    if (out->report || out->report_json || out->seqlets_bed) { /* what merge draws the union's report from */
+        char *st = sl_shard_state_path(out, -1);
+        if (!st) goto done;
+        add_path(w, "report_state", st);
+        free(st);
+    }
     ret = sl_run_descriptor_write(d, z->tmp, z->path);
 done:
     free(opts);

@@ -136,11 +136,11 @@ SINK_END(npz)
 typedef struct {
     sl_motif_db_t *db;
     sl_report_t **rep;
-    char **tmp, **path;  /* [RF * nt]: html, json, seqlets BED per target; NULL when not written */
+    char **tmp, **path;  /* [RF * nt]: html, json, seqlets BED, shard state per target; NULL when not written */
     int nt;
 } report_sink_t;
 
-#define RF 3 /* files per target: html, json, seqlets BED9 */
+#define RF 4 /* files per target: html, json, seqlets BED9, a shard's report state (for merge) */
 
 static int report_wanted(const sl_score_outputs_t *o) { return o->report || o->report_json || o->seqlets_bed; }
 
@@ -151,7 +151,10 @@ static char *report_file(const sl_score_info_t *c, int t, int j, int *err)
     const sl_score_outputs_t *o = &c->opts->out;
     char *p = NULL;
     *err = 0;
-    if (j == 2) {
+    if (j == 3) {
+        if (c->opts->shard_n <= 0) return NULL;
+        p = sl_shard_state_path(o, t);
+    } else if (j == 2) {
         if (!o->seqlets_bed && (!(o->report || o->report_json) ||
                                 !strcmp(o->report ? o->report : o->report_json, "-")))
             return NULL;
@@ -240,6 +243,7 @@ static int report_prepare(sl_sink_t *s, const sl_score_info_t *c)
         for (int j = 0; j < RF; j++) f[j] = z->tmp[RF * t + j] ? z->tmp[RF * t + j] : z->path[RF * t + j];
         if ((f[0] || f[1]) && sl_report_write(z->rep[t], f[0], f[1]) < 0) return -1;
         if (f[2] && sl_report_write_seqlets(z->rep[t], f[2], NULL) < 0) return -1;
+        if (f[3] && sl_report_write_state(z->rep[t], f[3]) < 0) return -1;
     }
     return 0;
 }

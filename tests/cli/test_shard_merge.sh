@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Shards are exact: `score --shard K/N` for K = 1..N, put together by `seqlift merge`,
-# give the bytes of one run for the bedGraph (plain and bgzip), the TSV, the npz and the
-# windows BED, and the values of one run for the bigWig (pyBigWig), for N = 1, 2, 3, 7:
+# give the bytes of one run for the bedGraph (plain and bgzip), the TSV, the npz, the
+# windows BED, the report HTML and JSON and the seqlets BED (the report of the union:
+# its kept regions ranked over all shards, its motif table summed over all seqlets),
+# and the values of one run for the bigWig (pyBigWig), for N = 1, 2, 3, 7:
 #  - on the demo (overlapping windows across the shard boundaries, both strands, the
 #    input order shuffled, two targets, a track width; tiled windows with 40 shards, so
 #    that a halo spans several earlier shards),
@@ -10,14 +12,6 @@
 #  - with --merge-runs on a model whose contributions are all 0 (every boundary falls
 #    inside a run of equal values: merge must join them as one run does),
 #  - for predict (TSV).
-# tiled windows (200 bp every 50 bp: each base in 4 windows); with 40 shards of 2 regions
-# a shard's halo reaches back over more than one earlier shard
-awk 'BEGIN{OFS="\t"; for (s = 100000; s < 104000; s += 50) print "chr3", s, s + 200, "t" s, 0, (s % 150 ? "+" : "-")}' \
-    >"$T/tile.bed"
-tile=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/tile.bed" --refs dinuc:2)
-one tile "${tile[@]}"
-for n in 2 7 40; do shards tile "$n" "${tile[@]}"; done
-
 # --threads/--batch do not change a shard's bytes; shards of different runs, a missing
 # and a repeated K are refused with one line naming what differs.
 set -uo pipefail
@@ -39,12 +33,20 @@ assert n > 0, "empty bigWig"
 PYEOF
 }
 
+# report P: the report options (REPORT=1) writing P.html, P.json and P.seqlets.bed
+REPORT=
+report() {
+    [ -n "$REPORT" ] && echo --motifs "$DM/motifs.meme" --report-regions 5 --report "$1.html" --report-json "$1.json" \
+        ${REPORT_ARGS:-}
+}
+
 # shards NAME N ARGS...: shards 1..N of `score ARGS` into $T/NAME.N.K.*, merged into
 # $T/NAME.N.m.*; then every output compared with $T/NAME.one.*
 shards() {
     local name=$1 n=$2 k descs=() f; shift 2
     for k in $(seq 1 "$n"); do
-        "$SEQLIFT" score "$@" --shard "$k/$n" --npz "$T/$name.$n.$k" --tsv "$T/$name.$n.$k.tsv" \
+        # shellcheck disable=SC2046
+        "$SEQLIFT" score "$@" $(report "$T/$name.$n.$k") --shard "$k/$n" --npz "$T/$name.$n.$k" --tsv "$T/$name.$n.$k.tsv" \
             --bedgraph "$T/$name.$n.$k.bedGraph$GZ" --bigwig "$T/$name.$n.$k.bw" 2>"$T/err" ||
             { fail "$name shard $k/$n: $(cat "$T/err")"; return; }
         descs+=("$T/$name.$n.$k.seqlift-run.json")
@@ -63,7 +65,8 @@ shards() {
 
 one() {
     local name=$1; shift
-    "$SEQLIFT" score "$@" --npz "$T/$name.one" --tsv "$T/$name.one.tsv" --bedgraph "$T/$name.one.bedGraph$GZ" \
+    # shellcheck disable=SC2046
+    "$SEQLIFT" score "$@" $(report "$T/$name.one") --npz "$T/$name.one" --tsv "$T/$name.one.tsv" --bedgraph "$T/$name.one.bedGraph$GZ" \
         --bigwig "$T/$name.one.bw" 2>"$T/err" || fail "$name one run: $(cat "$T/err")"
 }
 
@@ -74,10 +77,10 @@ one() {
     >"$T/all.bed"
 { echo "track name=demo"; awk 'NR % 2 == 0' "$T/all.bed"; echo "# a comment"; awk 'NR % 2 == 1' "$T/all.bed"; } >"$T/demo.bed"
 demo=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/demo.bed" --refs dinuc:2 --target gata,ebox)
-GZ=.gz
+GZ=.gz REPORT=1
 one demo "${demo[@]}"
 for n in 1 2 3 7; do shards demo "$n" "${demo[@]}"; done
-GZ=
+GZ= REPORT_ARGS="--report-order input"
 one demot "${demo[@]}" --track-width 150 --overlap max-abs
 shards demot 3 "${demo[@]}" --track-width 150 --overlap max-abs
 
@@ -86,8 +89,18 @@ shards demot 3 "${demo[@]}" --track-width 150 --overlap max-abs
 awk 'BEGIN{OFS="\t"; for (s = 100000; s < 104000; s += 50) print "chr3", s, s + 200, "t" s, 0, (s % 150 ? "+" : "-")}' \
     >"$T/tile.bed"
 tile=(-m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/tile.bed" --refs dinuc:2)
+REPORT_ARGS=
 one tile "${tile[@]}"
 for n in 2 7 40; do shards tile "$n" "${tile[@]}"; done
+REPORT=
+for f in demo.3.m.gata.json tile.40.m.json; do
+    "$PY" - "$T/$f" <<'PYEOF' && ok "$f: a merged report with seqlets, motifs and 5 drawn regions" || fail "$f: a thin report"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["n_seqlets"] > 20 and len(d["seqlets"]) == d["n_seqlets"], d["n_seqlets"]
+assert len(d["regions"]) == 5 and any(m["n_seqlets"] for m in d["motifs"]), d["motifs"]
+PYEOF
+done
 
 # --threads/--batch do not change a shard's bytes
 "$SEQLIFT" score "${demo[@]}" --shard 2/3 --threads 2 --batch 4 --npz "$T/tb" --tsv "$T/tb.tsv" \
@@ -100,21 +113,25 @@ done
 
 # ---- the small test data: edge windows, N runs, five contigs; more shards than regions
 small=(-m "$D/models/tiny.json" -f "$D/genome.fa" -b "$D/regions.bed" --refs dinuc:2)
+REPORT=1
 one small "${small[@]}"
 for n in 1 2 3 7 20; do shards small "$n" "${small[@]}"; done
+REPORT=
 n_empty=$(grep -l '"n_own":0' "$T"/small.20.*.seqlift-run.json | wc -l)
 [ "$n_empty" -gt 0 ] && ok "N = 20: $n_empty shards without regions" || fail "N = 20: no empty shard"
 "$PY" - "$(grep -l '"n_own":0' "$T"/small.20.*.seqlift-run.json | head -1 | sed 's/.seqlift-run.json$//')" <<'PYEOF' &&
-import sys, numpy as np, pyBigWig
+import json, sys, numpy as np, pyBigWig
 p = sys.argv[1]
 assert np.load(p + ".ohe.npz")["arr_0"].shape == (0, 4, 100)
 # the TSV header and the bedGraph's provenance line only
 assert [l[0] for l in open(p + ".tsv")] == ["#", "c"] and open(p + ".bedGraph").read().startswith("# seqlift ")
 assert len(open(p + ".bedGraph").readlines()) == 1
+r = json.load(open(p + ".json"))
+assert r["n_regions"] == 0 and r["seqlets"] == [] and open(p + ".seqlets.bed").read() == ""
 b = pyBigWig.open(p + ".bw")
 assert b and len(b.chroms()) == 5 and not any(b.intervals(c) for c in b.chroms())
 PYEOF
-    ok "an empty shard writes valid empty outputs (npz, TSV header, bedGraph, bigWig)" || fail "empty shard outputs"
+    ok "an empty shard writes valid empty outputs (npz, TSV header, bedGraph, bigWig, report)" || fail "empty shard outputs"
 
 # ---- --merge-runs: a model whose weights are all 0 scores every base 0
 mkdir -p "$T/zero" && cp "$D/models/tiny.json" "$T/zero/"
@@ -176,6 +193,10 @@ cp "$T/demo.bed" "$T/demo2.bed" && echo -e "chr1\t5000\t5200\textra\t0\t+" >>"$T
 "$SEQLIFT" score -m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$T/demo2.bed" --refs dinuc:2 --target gata,ebox --shard 2/3 --npz "$T/reg" --tsv "$T/reg.tsv" 2>/dev/null ||
     fail "regions shard"
 expect 1 "regions differ" -- merge -o "$T/x" "$S.1.seqlift-run.json" "$T/reg.seqlift-run.json" "$S.3.seqlift-run.json"
+"$SEQLIFT" score "${demo[@]}" --shard 2/3 --npz "$T/rr" --tsv "$T/rr.tsv" --bedgraph "$T/rr.bedGraph.gz" \
+    --bigwig "$T/rr.bw" --motifs "$DM/motifs.meme" --report-regions 6 --report "$T/rr.html" --report-json "$T/rr.json" \
+    2>/dev/null || fail "report options shard"
+expect 1 "report options or motifs differ" -- merge -o "$T/x" "$S.1.seqlift-run.json" "$T/rr.seqlift-run.json" "$S.3.seqlift-run.json"
 ls "$T"/x.* >/dev/null 2>&1 && fail "a refused merge left files" || ok "a refused merge writes nothing"
 expect 2 "K/N" -- score "${demo[@]}" --shard 4/3 --tsv "$T/y.tsv"
 expect 2 "needs an output file" -- score "${demo[@]}" --shard 1/3

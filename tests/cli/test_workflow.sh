@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/workflows/Snakefile with Debian's snakemake (--cores 2, 4 shards, its default
 # config: the shipped demo, paths resolved from the Snakefile's directory, run from
-# another working directory): the merged bedGraph, TSV, npz and windows BED are
-# byte-identical to one `seqlift score` run with the same options, the bigWig holds the
+# another working directory): the merged bedGraph, TSV, npz, windows BED, motif report
+# (HTML, JSON) and seqlets BED are byte-identical to one `seqlift score` run with the same options, the bigWig holds the
 # same values; a second snakemake run has nothing to do, and when a shard fails (the
 # others done), the next run reruns only that shard and the merge.
 set -uo pipefail
@@ -16,9 +16,10 @@ mkdir -p "$W"
 (cd "$T" && snakemake --cores 2 -s "$SRC/scripts/workflows/Snakefile" -d "$W" --config seqlift="$bin" shards=4 \
     >"$T/smk.log" 2>&1) || fail "snakemake: $(tail -5 "$T/smk.log")"
 "$SEQLIFT" score -m "$DM/model.json" -f "$DM/genome.fa.gz" -b "$DM/test.bed" --refs dinuc:4 --target gata \
-    --npz "$T/one" --tsv "$T/one.tsv" --bedgraph "$T/one.bedGraph" --bigwig "$T/one.bw" 2>/dev/null || fail "one run"
+    --npz "$T/one" --tsv "$T/one.tsv" --bedgraph "$T/one.bedGraph" --bigwig "$T/one.bw" \
+    --motifs "$DM/motifs.meme" --report "$T/one.html" --report-json "$T/one.json" 2>/dev/null || fail "one run"
 bad=
-for f in tsv bedGraph ohe.npz hyp.npz contrib.npz windows.bed; do cmp -s "$T/one.$f" "$W/results/merged.$f" || bad="$bad $f"; done
+for f in tsv bedGraph ohe.npz hyp.npz contrib.npz windows.bed html json seqlets.bed; do cmp -s "$T/one.$f" "$W/results/merged.$f" || bad="$bad $f"; done
 [ -z "$bad" ] && ok "snakemake, 4 shards: merged = one run, byte for byte" || fail "snakemake merged differ:$bad"
 "$PY" - "$T/one.bw" "$W/results/merged.bw" <<'PYEOF' && ok "bigWig: the same values" || fail "bigWig values differ"
 import sys, pyBigWig

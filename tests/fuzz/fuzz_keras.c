@@ -1,7 +1,8 @@
 /* fuzz_keras.c — the Keras 2 HDF5 reader (issue 14, the keras module): an HDF5 file
  * image through sl_keras_convert_mem, byte 0 selecting a full-model file (0) or a
  * save_weights file under the real architecture JSON of test_data/keras (1); what
- * converts is loaded and run like any model (fuzz_model.h).
+ * converts is loaded and run like any model (fuzz_model.h); no HDF5 object may stay
+ * open after an input (abort).
  * Until the keras module is in the tree (no seqlift/keras.h) this target does nothing;
  * its seeds: the .h5 files of test_data/keras (tests/fuzz/make_corpus.py). */
 #include "fuzz_model.h"
@@ -9,6 +10,9 @@
 #if defined(__has_include)
 #if __has_include("seqlift/keras.h")
 #define FZ_HAVE_KERAS 1
+#include <hdf5.h>
+#include <stdlib.h>
+
 #include "seqlift/keras.h"
 #endif
 #endif
@@ -36,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_load_and_run(c.json, c.json_len, c.st, c.st_len);
         sl_keras_conv_free(&c);
     }
+    /* every HDF5 object the reader opened is closed again, on every path */
+    if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) abort();
     return 0;
 }
 #else

@@ -9,7 +9,11 @@
 * a Basset-like Sequential CNN with BatchNormalization and max pooling (float16 and
   float64 weights on file), also as architecture JSON + save_weights file;
 * a model using every other supported layer and activation;
-* the real Keras 2.1.6 model of test_data/keras/ (DeepLIFT's genomics example).
+* the real Keras 2.1.6 model of test_data/keras/ (DeepLIFT's genomics example);
+* the same files with their string attributes variable-length (h5py's str, as tf.keras
+  writes `keras_version` and `backend`), with superblock 3 (libver="latest") and with
+  user blocks: the same conversion; and a corrupt global heap under a variable-length
+  string (libhdf5 1.10 spins on it): refused at once with one line.
 
 Predictions equal an independent NumPy float64 forward of the same weights (<= 1e-5
 relative); `score --method rescale` equals scripts/torch_deeplift.py on a PyTorch model of
@@ -167,6 +171,31 @@ def run(*args):
     return subprocess.run([SEQLIFT] + [str(a) for a in args], capture_output=True, text=True, timeout=600)
 
 
+def restring(src, dst, vlen=True, **file_kw):
+    """Copy the Keras file src with h5py into a file made with file_kw (libver,
+    userblock_size), its string attributes all variable-length UTF-8 (h5py's str) if
+    vlen, else all fixed-length (numpy bytes)."""
+    def attrs(s, d):
+        for k, v in s.attrs.items():
+            if isinstance(v, (bytes, str)) or (isinstance(v, np.ndarray) and v.dtype.kind in "SO"):
+                b = [x if isinstance(x, bytes) else x.encode("utf8") for x in np.ravel(np.array(v, dtype=object))]
+                v = np.array([x.decode("utf8") for x in b], dtype=h5py.string_dtype()) if vlen else np.array(b)
+                if np.ndim(s.attrs[k]) == 0:
+                    v = v.reshape(())
+            d.attrs[k] = v
+
+    with h5py.File(src, "r") as a, h5py.File(dst, "w", **file_kw) as b:
+        attrs(a, b)
+
+        def copy(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                b.create_dataset(name, data=obj[()])
+            else:
+                b.require_group(name)
+            attrs(obj, b[name])
+        a.visititems(copy)
+
+
 def read_predict(path):
     with open(path) as f:
         rows = [l.rstrip("\n").split("\t") for l in f if not l.startswith("# ")]
@@ -320,7 +349,8 @@ class TestKerasPredict(KerasBase):
         kh.save_model(self.path("bn_first.h5"), g.config(), kh.random_weights(g.config(), {"bn": 4}, self.rng))
         p = run("convert", "--alphabet", "TGCA", self.path("bn_first.h5"), self.path("bad"))
         self.assertEqual(p.returncode, 1)
-        self.assertIn("layer 'bn' (BatchNormalization): --alphabet needs the input to feed Conv1D or Dense", p.stderr)
+        self.assertIn("layer 'bn' (BatchNormalization): a channel order other than ACGT needs the input to feed "
+                      "Conv1D or Dense", p.stderr)
         p = run("convert", "--alphabet", "ACGX", self.path("tgca.h5"), self.path("bad"))
         self.assertEqual(p.returncode, 1)
         self.assertIn("alphabet", p.stderr)
@@ -363,10 +393,10 @@ class TestKerasCli(KerasBase):
             f.write(kh.to_json(model))
         kh.save_weights(h5, model, w)
         seqs = os.path.join(SRC, "test_data", "seqs.fa")
-        for args, want in ((("-m", js), "needs its weights: --weights"),
+        for args, want in ((("-m", js), "needs its weights file"),
                            (("-m", os.path.join(SRC, "test_data", "models", "tiny.json"), "--weights", h5),
-                            "--weights is for a Keras architecture JSON"),
-                           (("-m", h5, "--weights", h5), "--weights is for an architecture JSON")):
+                            "a weights file is for a Keras architecture JSON"),
+                           (("-m", h5, "--weights", h5), "a weights file is for an architecture JSON")):
             p = run("predict", *args, "-s", seqs)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertEqual(len(p.stderr.strip().split("\n")), 1, p.stderr)
@@ -548,7 +578,7 @@ class TestKerasRefused(KerasBase):
 
     def test_weights_file_as_model(self):
         m, w = self.small()
-        self.refused(m, w, "model_config", "--weights", weights_only=True)
+        self.refused(m, w, "model_config", "weights of its architecture JSON", weights_only=True)
 
     def test_unknown_length_and_shared_layer(self):
         m, w = self.small()
@@ -571,6 +601,82 @@ class TestKerasRefused(KerasBase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(len(r.stderr.strip().split("\n")), 1, r.stderr)
         self.assertIn("garbage.h5", r.stderr)
+
+
+class TestKerasStrings(KerasBase):
+    """String attributes as h5py and Keras versions write them, and their global heap."""
+    small = TestKerasRefused.small
+
+    def converted(self, model, weights=None):
+        out = self.path(os.path.basename(weights or model) + ".conv")
+        p = run("convert", *(("--weights", weights) if weights else ()), model, out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out + ".safetensors", "rb") as f:
+            return f.read()
+
+    def test_vlen_fixed_superblock_userblock(self):
+        m, w = self.small()
+        kh.save_model(self.path("fixed.h5"), m, w)
+        want = self.converted(self.path("fixed.h5"))
+        for name, vlen, kw in (("vlen", True, {}), ("latest", True, {"libver": "latest"}),
+                               ("ub_fixed", False, {"userblock_size": 512}),
+                               ("ub_latest", True, {"libver": "latest", "userblock_size": 1024})):
+            p = self.path(name + ".h5")
+            restring(self.path("fixed.h5"), p, vlen, **kw)
+            with h5py.File(p, "r") as f:
+                self.assertEqual(h5py.check_string_dtype(f.attrs.get_id("keras_version").dtype).length,
+                                 None if vlen else len(kh.KERAS_VERSION))
+            self.assertEqual(self.converted(p), want, name)
+        # the real Keras 2.1.6 weights (variable-length keras_version) as JSON + weights, also restrung
+        arch = os.path.join(REAL, "keras2_conv1d_record_5_model_PQzyq_modelJson.json")
+        real = os.path.join(REAL, "keras2_conv1d_record_5_model_PQzyq_modelWeights.h5")
+        want = self.converted(arch, real)
+        restring(real, self.path("real_latest.h5"), True, libver="latest", userblock_size=512)
+        self.assertEqual(self.converted(arch, self.path("real_latest.h5")), want)
+
+    def test_dense_attributes_and_soft_links_refused(self):
+        m, w = self.small()
+        kh.save_model(self.path("fixed3.h5"), m, w)
+        p = self.path("bad.h5")
+        restring(self.path("fixed3.h5"), p, True, libver="latest")
+        with h5py.File(p, "a") as f:  # more than 8 attributes: dense storage (a fractal heap)
+            for i in range(10):
+                f.attrs["extra%d" % i] = i
+        self.refused_file(p, "attribute 'model_config'", "dense storage", "not supported")
+        restring(self.path("fixed3.h5"), p, True)
+        with h5py.File(p, "a") as f:
+            f.move("model_weights/c1", "c1_elsewhere")
+            f["model_weights/c1"] = h5py.SoftLink("/c1_elsewhere")
+        self.refused_file(p, "object 'c1'", "soft and external links are not supported")
+
+    def refused_file(self, p, *want):
+        r = run("predict", "-m", p, "-s", os.path.join(SRC, "test_data", "seqs.fa"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.strip().split("\n")
+        self.assertEqual(len(lines), 1, r.stderr)
+        for s in want:
+            self.assertIn(s, lines[0])
+
+    def test_corrupt_heap_refused_at_once(self):
+        """The free-space object of the global heap of the string attributes given size 0:
+        libhdf5 1.10's H5Aread never returns on it; seqlift refuses the file."""
+        m, w = self.small()
+        kh.save_model(self.path("fixed2.h5"), m, w)
+        p = self.path("bad.h5")
+        restring(self.path("fixed2.h5"), p, True)
+        with open(p, "rb") as f:
+            b = bytearray(f.read())
+        g = b.find(b"GCOL")
+        size = int.from_bytes(b[g + 8:g + 16], "little")
+        q = g + 16
+        while int.from_bytes(b[q:q + 2], "little") != 0:  # objects up to the free space (index 0)
+            q += 16 + (int.from_bytes(b[q + 8:q + 16], "little") + 7) // 8 * 8
+            self.assertLess(q, g + size)
+        b[q + 8:q + 16] = bytes(8)
+        with open(p, "wb") as f:
+            f.write(b)
+        self.refused_file(p, "bad.h5: attribute ", "corrupt variable-length string: the objects of its global "
+                          "heap collection do not fill it")
 
 
 if __name__ == "__main__":
