@@ -196,7 +196,8 @@ int sl_net_forward(const sl_net_t *net, sl_acts_t *a, const float *x, int n)
                 const sl_layer_t *L = &net->layers[k];
                 if (p->skip[k]) continue; /* a view (its values are its producer's), fused or not needed */
                 for (int i = 0; i < L->n_in; i++) {
-                    int q = p->relu_in[k] >> i & 1 ? net->layers[L->in[i]].in[0] : L->in[i]; /* the ReLU's input */
+                    /* relu_in is set only on two-input adds: no shift past its width on many-input adds */
+                    int q = p->relu_in[k] && p->relu_in[k] >> i & 1 ? net->layers[L->in[i]].in[0] : L->in[i];
                     p->ins[i] = a->act[q] + (size_t)b * p->stride[q];
                 }
                 float *out = a->act[k] + (size_t)b * p->stride[k];
