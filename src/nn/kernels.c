@@ -572,6 +572,21 @@ void sl_k_input(const sl_net_t *net, const sl_layer_t *L, const float *const *in
     (void)net, (void)L, (void)in, (void)out, (void)n, (void)scratch; /* filled by the caller */
 }
 
+/* One row of a per-channel scale: y = x·s + b (forward), or y = b + x·s with b = y
+ * (backward, acc), 4 lanes at a time (GCC -O2 leaves the loop scalar: y may alias
+ * x); the same float multiply and add, in the same operand order, as the scalar tail. */
+static void bn_row(float *y, const float *x, const float *s, const float *b, int C, int acc)
+{
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+        sl_v4f xv, sv, bv;
+        memcpy(&xv, x + c, sizeof xv), memcpy(&sv, s + c, sizeof sv), memcpy(&bv, b + c, sizeof bv);
+        sl_v4f v = acc ? bv + xv * sv : xv * sv + bv;
+        memcpy(y + c, &v, sizeof v);
+    }
+    for (; c < C; c++) y[c] = acc ? b[c] + x[c] * s[c] : x[c] * s[c] + b[c];
+}
+
 void sl_k_batchnorm(const sl_net_t *net, const sl_layer_t *L, const float *const *in, float *out, int n,
                     sl_acts_t *scratch)
 {
@@ -579,7 +594,7 @@ void sl_k_batchnorm(const sl_net_t *net, const sl_layer_t *L, const float *const
     int C = L->ch;
     (void)net, (void)scratch;
     for (size_t r = 0; r < (size_t)n * L->len; r++)
-        for (int c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * L->bn_scale[c] + L->bn_shift[c];
+        bn_row(out + r * C, x + r * C, L->bn_scale, L->bn_shift, C, 0);
 }
 
 void sl_k_batchnorm_bw(const sl_net_t *net, const sl_layer_t *L, const float *dy, float *const *dx, int n,
@@ -589,7 +604,7 @@ void sl_k_batchnorm_bw(const sl_net_t *net, const sl_layer_t *L, const float *dy
     int C = L->ch;
     (void)net, (void)scratch;
     for (size_t r = 0; r < (size_t)n * L->len; r++)
-        for (int c = 0; c < C; c++) d[r * C + c] += dy[r * C + c] * L->bn_scale[c];
+        bn_row(d + r * C, dy + r * C, L->bn_scale, d + r * C, C, 1);
 }
 
 void sl_k_avgpool(const sl_net_t *net, const sl_layer_t *L, const float *const *in, float *out, int n,
