@@ -466,6 +466,21 @@ static int pool_window(const sl_layer_t *L, int t, long *s0, long *e0)
     return L->count_include_pad ? L->kernel : (int)(*e0 - *s0);
 }
 
+/* y = max2(x, y) over a row of C channels, 4 lanes at a time by the same mask (GCC -O2
+ * leaves the loop scalar: y may alias x) */
+static void max_row(float *y, const float *x, int C)
+{
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+        sl_v4f xv, yv;
+        memcpy(&xv, x + c, sizeof xv), memcpy(&yv, y + c, sizeof yv);
+        sl_v4i gt = xv > yv;
+        yv = (sl_v4f)((gt & (sl_v4i)xv) | (~gt & (sl_v4i)yv));
+        memcpy(y + c, &yv, sizeof yv);
+    }
+    for (; c < C; c++) y[c] = max2(x[c], y[c]);
+}
+
 static void pool_forward(const sl_layer_t *L, const float *x, float *y, int n, int is_max)
 {
     int C = L->ch;
@@ -481,7 +496,7 @@ static void pool_forward(const sl_layer_t *L, const float *x, float *y, int n, i
             for (long p = s0 + 1; p < e0; p++) {
                 xr = xb + (size_t)p * C;
                 if (is_max) {
-                    for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
+                    max_row(yr, xr, C);
                 } else {
                     for (int c = 0; c < C; c++) yr[c] += xr[c];
                 }
@@ -505,7 +520,7 @@ static void global_pool_forward(const sl_layer_t *L, const sl_layer_t *P, const 
             memcpy(yr, xb, (size_t)C * sizeof(float));
             for (int p = 1; p < P->len; p++) {
                 const float *xr = xb + (size_t)p * C;
-                for (int c = 0; c < C; c++) yr[c] = max2(xr[c], yr[c]);
+                max_row(yr, xr, C);
             }
             continue;
         }
