@@ -81,7 +81,6 @@ struct sl_attr_s {
                          * rc_average keeps the forward strand's in the second half */
     float *xrc, *rrc;   /* rc_average: reverse complements of the inputs and references */
     int *pool_arg;      /* max pools: argmaxes of the input and a reference row [2][max_size] */
-    float *pool_best;   /* max pools: running maxima [max_size] */
     sl_attr_out_t *orc; /* rc_average: results of the reverse strand [batch] */
 };
 
@@ -149,7 +148,6 @@ void sl_attr_destroy(sl_attr_t *w)
     free(w->xrc);
     free(w->rrc);
     free(w->pool_arg);
-    free(w->pool_best);
     for (int k = 0; w->orc && k < w->o.batch; k++) sl_attr_out_free(&w->orc[k]);
     free(w->orc);
     free(w);
@@ -484,8 +482,7 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
         if (!w->dx || !w->started || !w->pool) goto fail;
         for (int l = 0; l < nl && !w->pool_arg; l++)
             if (plan->need[l] && rule_of(net, l) == SL_RULE_MAXPOOL
-                && (!(w->pool_arg = sl_malloc(2 * w->max_size * sizeof(int), "max-pool argmaxes"))
-                    || !(w->pool_best = sl_malloc(w->max_size * sizeof(float), "max-pool argmaxes"))))
+                && !(w->pool_arg = sl_malloc(2 * w->max_size * sizeof(int), "max-pool argmaxes")))
                 goto fail;
         for (; w->n_pool < plan->n_slots; w->n_pool++)
             if (!(w->pool[w->n_pool] = sl_malloc(R * plan->slot_size[w->n_pool] * sizeof(float), "multipliers")))
@@ -618,29 +615,45 @@ static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
 
 /* Argmax of every window of max pool L over one row x of its producer P, per output
  * element: arg[t][c] is the first position holding the maximum (-1: empty window).
- * Channels innermost, so the scan reads rows of x contiguously. best: [C] scratch. */
-static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg, float *best)
+ * Channels innermost, so the scan reads rows of x contiguously; 4 channels at a time
+ * by mask (SSE2 lanes, GCC -O2 leaves the branchy scalar loop unvectorised), their
+ * running maxima in a register: the same comparisons in the same order per channel. */
+static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg)
 {
     int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
     for (int t = 0; t < L->len; t++) {
-        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, any = 0;
-        for (int j = 0; j < L->kernel; j++) {
-            int q = start + j * d;
-            if (q < 0 || q >= P->len) continue;
-            const float *xq = x + (size_t)q * C;
-            if (!any) {
-                for (int c = 0; c < C; c++) a[c] = q, best[c] = xq[c];
-                any = 1;
-                continue;
+        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, c = 0;
+        int j0 = start < 0 ? (-start + d - 1) / d : 0, j1 = L->kernel - 1; /* the taps inside x */
+        if (start + j1 * d >= P->len) j1 = (P->len - 1 - start) / d;
+        if (j0 > j1 || start + j0 * d >= P->len) { /* empty window */
+            for (; c < C; c++) a[c] = -1;
+            continue;
+        }
+        for (; c + 4 <= C; c += 4) {
+            int q = start + j0 * d;
+            sl_v4i av = {q, q, q, q};
+            sl_v4f bv;
+            memcpy(&bv, x + (size_t)q * C + c, sizeof bv);
+            for (int j = j0 + 1; j <= j1; j++) {
+                q = start + j * d;
+                sl_v4f xv;
+                sl_v4i qv = {q, q, q, q};
+                memcpy(&xv, x + (size_t)q * C + c, sizeof xv);
+                sl_v4i gt = xv > bv; /* strict: the first maximum wins, NaN stays */
+                av = (gt & qv) | (~gt & av);
+                bv = (sl_v4f)((gt & (sl_v4i)xv) | (~gt & (sl_v4i)bv));
             }
-            for (int c = 0; c < C; c++) {
-                int gt = xq[c] > best[c]; /* strict: the first maximum wins, NaN stays */
-                a[c] = gt ? q : a[c];
-                best[c] = gt ? xq[c] : best[c];
+            memcpy(a + c, &av, sizeof av);
+        }
+        for (; c < C; c++) {
+            int q = start + j0 * d;
+            float best = x[(size_t)q * C + c];
+            a[c] = q;
+            for (int j = j0 + 1; j <= j1; j++) {
+                float v = x[(size_t)(start + j * d) * C + c];
+                if (v > best) a[c] = start + j * d, best = v;
             }
         }
-        if (!any)
-            for (int c = 0; c < C; c++) a[c] = -1;
     }
 }
 
@@ -709,11 +722,11 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
         if (w->grad_mode) {
-            maxpool_argmax(L, P, xr, argx, w->pool_best);
+            maxpool_argmax(L, P, xr, argx);
             argr = argx;
         } else {
-            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx, w->pool_best), seq = w->row_seq[i];
-            maxpool_argmax(L, P, xr, argr, w->pool_best);
+            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx), seq = w->row_seq[i];
+            maxpool_argmax(L, P, xr, argr);
         }
         for (int t = 0; t < L->len; t++) {
             const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;

@@ -121,8 +121,6 @@ void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, co
  * float operations as sl_attr_rescale. The outputs are relu(x) recomputed with the
  * forward pass's bit operation (sl_nn_relu1: sign-bit-set values become +0), so
  * they are the bytes the forward pass wrote. */
-typedef float sl_v4f __attribute__((vector_size(16)));
-typedef int32_t sl_v4i __attribute__((vector_size(16)));
 static void relu_rescale_acc(const float *xin, const float *rin, const float *mout, float *dst, size_t n, int acc)
 {
     const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};

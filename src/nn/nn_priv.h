@@ -15,6 +15,11 @@
 
 #include "seqlift/model.h"
 
+/* 4 float / int32 lanes (GCC/Clang vector extensions; SSE2 on any x86-64): loops that
+ * select by mask, which GCC -O2 leaves scalar */
+typedef float sl_v4f __attribute__((vector_size(16)));
+typedef int32_t sl_v4i __attribute__((vector_size(16)));
+
 struct cJSON;
 
 /* ---- the op table ------------------------------------------------------------ */
