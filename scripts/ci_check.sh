@@ -21,7 +21,7 @@ jobs=$(nproc)
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # libhdf5's own leak on corrupt files; the slow unwinder sees the frames under libhdf5 (no frame pointers)
-export LSAN_OPTIONS=suppressions="$here/tests/fuzz/lsan.supp":fast_unwind_on_malloc=0
+export LSAN_OPTIONS=suppressions="$here/tests/fuzz/lsan.supp":fast_unwind_on_malloc=0:print_suppressions=0
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 
 # score with every output into folder $2, by seqlift $1 (and a runner such as valgrind before it)
