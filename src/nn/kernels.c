@@ -70,15 +70,13 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
         float *yb = y + (size_t)b * L->len * co;
         if (col) {
             im2col(L, in_len, xb, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L->len, co, L->kernel * ci, 1.0f, col,
-                        L->kernel * ci, w, co, 1.0f, yb, co);
+            sl_nn_sgemm(L->len, co, L->kernel * ci, col, (size_t)L->kernel * ci, w, co, yb, co);
             continue;
         }
         for (int j = 0; j < L->kernel; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, co, ci, 1.0f,
-                        xb + (size_t)p0 * ci, L->stride * ci, w + (size_t)j * ci * co, co, 1.0f,
+            sl_nn_sgemm(t1 - t0, co, ci, xb + (size_t)p0 * ci, (size_t)L->stride * ci, w + (size_t)j * ci * co, co,
                         yb + (size_t)t0 * co, co);
         }
     }
@@ -168,12 +166,13 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
     float *col = col_scratch(L, scratch);
+    const float *wt = sl_nn_conv_wt(L, w, scratch); /* [k][co][ci], or NULL */
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;
-        if (col) { /* dcol = dy W^T, then scatter-add (col2im) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->len, k * ci, co, 1.0f, dyb, co, w, co, 0.0f,
-                        col, k * ci);
+        if (col) { /* dcol = dy W^T (cblas: beta 0, i.e. C zeroed, then + the product), then col2im */
+            memset(col, 0, (size_t)L->len * k * ci * sizeof(float));
+            sl_nn_sgemm_bt(L->len, k * ci, co, dyb, co, w, co, wt, col, (size_t)k * ci);
             for (int t = 0; t < L->len; t++) {
                 const float *c = col + (size_t)t * k * ci;
                 for (int j = 0; j < k; j++) {
@@ -188,8 +187,8 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
         for (int j = 0; j < k; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, ci, co, 1.0f, dyb + (size_t)t0 * co, co,
-                        w + (size_t)j * ci * co, co, 1.0f, dxb + (size_t)p0 * ci, L->stride * ci);
+            sl_nn_sgemm_bt(t1 - t0, ci, co, dyb + (size_t)t0 * co, co, w + (size_t)j * ci * co, co,
+                           wt ? wt + (size_t)j * co * ci : NULL, dxb + (size_t)p0 * ci, (size_t)L->stride * ci);
         }
     }
 }

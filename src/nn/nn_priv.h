@@ -203,7 +203,32 @@ typedef struct {
     unsigned char *relu_in; /* [n_layers]: an add's inputs (bit i) that are such ReLUs */
     float **blocks;    /* allocations behind act[] */
     int n_blocks;
+    struct sl_nn_wt_s *wt; /* transposed conv weights (gemm.c), made at first use */
+    int n_wt;
 } sl_acts_priv_t;
+
+/* ---- the convolutions' GEMMs (gemm.c) ------------------------------------------ */
+
+/* C[M][N] += A[M][K] B[K][N], row-major with leading dimensions lda, ldb, ldc: in
+ * register tiles without packing where the CPU has AVX-512F and K <= 320, else
+ * cblas_sgemm; the same bits either way (see gemm.c). */
+void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+/* C += A Bᵀ with B [N][K] (ldb); Bt, when not NULL, is B transposed ([K][N], dense),
+ * which the tiles read. */
+void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
+                    float *C, size_t ldc);
+/* Whether sl_nn_sgemm uses its tiles (AVX-512F present, SEQLIFT_GEMM != "blas");
+ * sl_nn_gemm_set_tiles forces it (tests compare both paths; 1 is refused without
+ * the tiles). */
+int sl_nn_gemm_tiles(void);
+void sl_nn_gemm_set_tiles(int on);
+/* Conv L's weights w ([k][ci][co]) transposed tap by tap to [k][co][ci] (im2col convs:
+ * to [co][k·ci]), kept in scratch by w's
+ * address (w must not change while scratch is used); NULL when not needed (no tiles)
+ * or out of memory (the caller then passes no Bt). */
+const float *sl_nn_conv_wt(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
+/* Frees what sl_nn_conv_wt kept (sl_acts_destroy). */
+void sl_nn_wt_free(sl_acts_priv_t *p);
 
 /* ---- buffer liveness planner (plan.c) ----------------------------------------- */
 

@@ -1,0 +1,203 @@
+/* gemm.c — the convolutions' GEMMs without packing, in the bits OpenBLAS gives.
+ *
+ * A conv layer's GEMMs are one per kernel tap and per sequence: C[M][N] += A[M][K] B[K][N]
+ * with M = the output length, K = in_ch (backward: out_ch) <= a few hundred and
+ * B = one tap's weights, small enough for L1/L2. OpenBLAS packs A and B for every such
+ * call (12-18 % of a run on the BPNet- and Basset-like models: sgemm_oncopy, itcopy,
+ * incopy). Here A is read in place (rows broadcast one value at a time) and B's rows
+ * are loaded as they are, 16 floats per AVX-512 register, into a tile of MR rows x up
+ * to 64 columns of accumulators.
+ *
+ * The same bits as cblas_sgemm: OpenBLAS 0.3.21's SkylakeX/Cooper Lake sgemm kernel
+ * (kernel/x86_64/sgemm_kernel_16x4_skylakex_3.c, read through the fetched source)
+ * zeroes its accumulators, adds one product per k in order with an FMA
+ * (vfmadd231ps), then stores C = acc * alpha + C (vfmadd213ps, alpha = 1: acc + C
+ * rounded once); the driver (driver/level3/level3.c) splits K into blocks only above
+ * GEMM_Q = 320 (param.h, x86-64 SkylakeX), so for K <= 320 every element of C is
+ * C + (a sum in k order, FMA by FMA) — which is what tile() computes. Other shapes
+ * (tiles_take), CPUs without AVX-512F, and SEQLIFT_GEMM=blas in the environment go to
+ * cblas_sgemm. tests/test_gemm.c checks the bits against cblas_sgemm over a range of
+ * shapes and through the conv kernels.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_priv.h"
+#include "seqlift/util.h"
+
+#define GEMM_MAX_K 320 /* OpenBLAS's GEMM_Q: above it, its K blocks would add up differently */
+
+/* Shapes the tiles take: OpenBLAS sends M·N·K <= 100³ to its small-matrix kernels
+ * (interface/gemm.c, kernel/x86_64/sgemm_small_kernel_permit_skylakex.c), whose sums
+ * differ; those and K > 320 stay with cblas. */
+static int tiles_take(int M, int N, int K)
+{
+    return K <= GEMM_MAX_K && (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles();
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_TILES 1
+
+/* rows x (nv 16-float registers) of C += A B; the last register of a row is masked by
+ * `last`. mr and nv are constants at every call (switch below), so the loops unroll
+ * and the accumulators stay in registers. */
+#define TILE_MAX_ROWS 12
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t lda, const float *B, size_t ldb,
+     float *C, size_t ldc)
+{
+    __m512 acc[TILE_MAX_ROWS][4];
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        __m512 bv[4];
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+            if (v < nv) bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+            if (r >= mr) break;
+            __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
+            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+                if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+        }
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        if (r >= mr) break;
+        float *c = C + (size_t)r * ldc;
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            if (v >= nv) break;
+            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+            __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
+            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], cv));
+        }
+    }
+}
+
+/* rows per tile for nv registers per row: at most 24 accumulators, 4 B registers */
+static int tile_rows(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
+
+#define T(R, NV) tile(R, NV, last, K, a, lda, b, ldb, c, ldc)
+#define NV4(r) case 64 + r: T(r, 4); break;
+#define NV3(r) case 48 + r: T(r, 3); break;
+#define NV2(r) case 32 + r: T(r, 2); break;
+#define NV1(r) case 16 + r: T(r, 1); break;
+
+__attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const float *A, size_t lda, const float *B,
+                                                      size_t ldb, float *C, size_t ldc)
+{
+    for (int n0 = 0; n0 < N; n0 += 64) {
+        int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
+        __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
+        int R = tile_rows(nv);
+        for (int m0 = 0; m0 < M; m0 += R) {
+            int mr = M - m0 < R ? M - m0 : R;
+            const float *a = A + (size_t)m0 * lda, *b = B + n0;
+            float *c = C + (size_t)m0 * ldc + n0;
+            switch (nv * 16 + mr) { /* (registers, rows) */
+                NV4(1) NV4(2) NV4(3) NV4(4) NV4(5) NV4(6)
+                NV3(1) NV3(2) NV3(3) NV3(4) NV3(5) NV3(6) NV3(7) NV3(8)
+                NV2(1) NV2(2) NV2(3) NV2(4) NV2(5) NV2(6) NV2(7) NV2(8) NV2(9) NV2(10) NV2(11) NV2(12)
+                NV1(1) NV1(2) NV1(3) NV1(4) NV1(5) NV1(6) NV1(7) NV1(8) NV1(9) NV1(10) NV1(11) NV1(12)
+            default: break; /* not reached: nv in 1..4, mr in 1..tile_rows(nv) */
+            }
+        }
+    }
+}
+#else
+#define HAVE_TILES 0
+#endif
+
+/* -1 unknown, 0 cblas, 1 tiles; set once (a race only writes the same value) */
+static int gemm_mode = -1;
+
+static int cpu_has_tiles(void)
+{
+#if HAVE_TILES
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return 0;
+#endif
+}
+
+int sl_nn_gemm_tiles(void)
+{
+    int m = __atomic_load_n(&gemm_mode, __ATOMIC_RELAXED);
+    if (m >= 0) return m;
+    const char *e = getenv("SEQLIFT_GEMM");
+    m = cpu_has_tiles() && !(e && strcmp(e, "blas") == 0);
+    __atomic_store_n(&gemm_mode, m, __ATOMIC_RELAXED);
+    return m;
+}
+
+void sl_nn_gemm_set_tiles(int on) { __atomic_store_n(&gemm_mode, on && cpu_has_tiles(), __ATOMIC_RELAXED); }
+
+void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+#if HAVE_TILES
+    if (tiles_take(M, N, K)) {
+        tiles(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
+                    float *C, size_t ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+#if HAVE_TILES
+    if (Bt && tiles_take(M, N, K)) {
+        tiles(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
+        return;
+    }
+#endif
+    (void)Bt;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+/* ---- transposed conv weights, kept in the scratch ----------------------------- */
+
+struct sl_nn_wt_s {
+    const float *w; /* the weight array they transpose (by address: weights do not change
+                     * while a scratch uses them) */
+    size_t n;
+    float *wt;
+};
+
+const float *sl_nn_conv_wt(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+{
+    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
+    sl_acts_priv_t *p = scratch->priv;
+    int k = L->kernel, ci = L->in_ch, co = L->out_ch;
+    size_t n = (size_t)k * ci * co;
+    for (int i = 0; i < p->n_wt; i++)
+        if (p->wt[i].w == w && p->wt[i].n == n) return p->wt[i].wt;
+    struct sl_nn_wt_s *t = realloc(p->wt, (size_t)(p->n_wt + 1) * sizeof *t);
+    if (!t) return NULL; /* the cblas path needs no copy */
+    p->wt = t;
+    float *wt = malloc(n * sizeof(float));
+    if (!wt) return NULL;
+    /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
+     * k·ci columns): wt [co][k·ci] */
+    size_t kc = (size_t)k * ci;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < ci; i++)
+            for (int o = 0; o < co; o++) {
+                size_t r = (size_t)j * ci + i;
+                wt[sl_nn_col_size(L) ? (size_t)o * kc + r : ((size_t)j * co + o) * ci + i] = w[r * co + o];
+            }
+    p->wt[p->n_wt++] = (struct sl_nn_wt_s){w, n, wt};
+    return wt;
+}
+
+void sl_nn_wt_free(sl_acts_priv_t *p)
+{
+    for (int i = 0; i < p->n_wt; i++) free(p->wt[i].wt);
+    free(p->wt);
+    p->wt = NULL, p->n_wt = 0;
+}

@@ -1,0 +1,149 @@
+/* test_gemm.c — the convolutions' register-tile GEMMs (src/nn/gemm.c) give the bits of
+ * cblas_sgemm: on every shape class the tiles handle (row and column tails, strided
+ * A and C, K up to 320), for C += A B and C += A Bᵀ, and through the conv kernels
+ * (one GEMM per tap, im2col, strided, dilated, padded convs; forward and backward,
+ * the transposed weights kept in the scratch). Shapes OpenBLAS gives its small-matrix
+ * kernels (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU without AVX-512F the tiles
+ * are not used and the comparisons are cblas against itself. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_priv.h"
+#include "support/model_builder.h"
+
+static unsigned long long rng = 88172645463325252ull;
+static float urand(void) /* in [-1, 1), a few exact zeros and negative zeros */
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    unsigned r = (unsigned)(rng >> 40);
+    if (r % 37 == 0) return r % 2 ? 0.0f : -0.0f;
+    return (float)(r & 0xffffff) / 8388608.0f - 1.0f;
+}
+
+static void fill(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = urand();
+}
+
+static size_t bits_differ(const float *a, const float *b, size_t n)
+{
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) d += memcmp(a + i, b + i, sizeof(float)) != 0;
+    return d;
+}
+
+/* C += A B and C += A Bᵀ, tiles against cblas, with lda = K + pa and ldc = N + pc */
+static void check_shape(int M, int N, int K, int pa, int pc)
+{
+    size_t lda = (size_t)K + pa, ldc = (size_t)N + pc;
+    float *A = malloc((size_t)M * lda * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+    float *Bt = malloc((size_t)K * N * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+    float *C1 = malloc((size_t)M * ldc * sizeof(float)), *C2 = malloc((size_t)M * ldc * sizeof(float));
+    assert_non_null(A), assert_non_null(B), assert_non_null(Bt), assert_non_null(C0), assert_non_null(C1),
+        assert_non_null(C2);
+    fill(A, (size_t)M * lda), fill(B, (size_t)K * N), fill(C0, (size_t)M * ldc);
+    for (int k = 0; k < K; k++) /* Bt: B read as [N][K] */
+        for (int n = 0; n < N; n++) Bt[(size_t)n * K + k] = B[(size_t)k * N + n];
+    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, N, 1.0f, C1, (int)ldc);
+    sl_nn_sgemm(M, N, K, A, lda, B, (size_t)N, C2, ldc);
+    size_t d = bits_differ(C1, C2, (size_t)M * ldc);
+    if (d) fprintf(stderr, "A B:  M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
+    assert_int_equal(d, 0);
+    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, Bt, K, 1.0f, C1, (int)ldc);
+    sl_nn_sgemm_bt(M, N, K, A, lda, Bt, (size_t)K, B, C2, ldc);
+    d = bits_differ(C1, C2, (size_t)M * ldc);
+    if (d) fprintf(stderr, "A Bt: M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
+    assert_int_equal(d, 0);
+    free(A), free(B), free(Bt), free(C0), free(C1), free(C2);
+}
+
+static void test_gemm_bits(void **state)
+{
+    (void)state;
+    fprintf(stderr, "tiles %s\n", sl_nn_gemm_tiles() ? "on (AVX-512F)" : "off: cblas only");
+    static const int Ms[] = {1, 2, 5, 6, 7, 8, 11, 12, 13, 40, 184, 583};
+    static const int Ns[] = {1, 3, 15, 16, 17, 33, 48, 63, 64, 65, 84, 200, 300};
+    static const int Ks[] = {1, 4, 17, 64, 76, 300, 320, 321, 700};
+    for (size_t i = 0; i < sizeof Ms / sizeof *Ms; i++)
+        for (size_t j = 0; j < sizeof Ns / sizeof *Ns; j++)
+            for (size_t k = 0; k < sizeof Ks / sizeof *Ks; k++) {
+                if ((size_t)Ms[i] * Ns[j] * Ks[k] > 8000000) continue;
+                check_shape(Ms[i], Ns[j], Ks[k], 0, 0);
+            }
+    check_shape(2090, 64, 64, 64 * 3, 0); /* a strided view (conv stride 4) */
+    check_shape(100, 64, 64, 5, 7);
+    check_shape(37, 200, 300, 1, 3);
+    check_shape(3200, 1, 320, 0, 0); /* the tails of the tiles: one column, one row */
+    check_shape(5000, 3, 100, 0, 0);
+    check_shape(1, 5000, 300, 0, 0);
+    check_shape(13, 300, 300, 0, 2);
+    check_shape(25, 1000, 77, 3, 0);
+}
+
+/* The conv kernels with tiles on and off give the same bits. */
+static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, const char *pad)
+{
+    sl_mb_t *mb = sl_mb_create(in_len, 7);
+    sl_mb_conv1d(mb, "c", "input", 4, ci, 1, 1, 1, "\"valid\"", 0);
+    sl_mb_conv1d(mb, "op", "c", ci, co, k, stride, dil, pad, 1);
+    sl_mb_output(mb, "out", "op");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const sl_layer_t *L = &net->layers[2];
+    const int n = 3;
+    size_t nx = (size_t)n * L->in_len * ci, ny = (size_t)n * L->len * co;
+    float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    float *y[2], *dx[2];
+    fill(x, nx), fill(dy, ny);
+    for (int on = 0; on < 2; on++) {
+        sl_acts_t *a = sl_acts_create(net, n); /* fresh scratch: the transposes are made anew */
+        assert_non_null(a);
+        sl_nn_gemm_set_tiles(on);
+        y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
+        sl_linear_apply(L, L->w, x, y[on], n, 0, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a); /* twice: the kept transpose */
+        sl_acts_destroy(a);
+    }
+    sl_nn_gemm_set_tiles(1);
+    size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
+    if (d1 || d2)
+        fprintf(stderr, "conv in %d ci %d co %d k %d s %d d %d pad %s: forward %zu, backward %zu differ\n", in_len, ci, co,
+                k, stride, dil, pad, d1, d2);
+    assert_int_equal(d1, 0);
+    assert_int_equal(d2, 0);
+    for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+    free(x), free(dy);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+static void test_conv_tiles(void **state)
+{
+    (void)state;
+    conv_case(200, 64, 64, 3, 1, 4, "\"valid\"");
+    conv_case(400, 64, 48, 3, 2, 1, "[1,1]");
+    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"");  /* im2col (few input channels) */
+    conv_case(90, 4, 20, 5, 2, 2, "[3,1]");        /* im2col, strided, dilated, padded */
+    conv_case(60, 300, 200, 11, 1, 1, "\"same\"");
+    conv_case(300, 64, 64, 3, 1, 16, "\"same\"");
+    conv_case(40, 330, 16, 3, 1, 1, "\"valid\"");   /* K > 320: cblas either way */
+    conv_case(30, 17, 65, 1, 1, 1, "\"valid\"");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_bits),
+        cmocka_unit_test(test_conv_tiles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
