@@ -68,6 +68,7 @@ static void check_shape(int M, int N, int K, int pa, int pc)
 static void test_gemm_bits(void **state)
 {
     (void)state;
+    sl_net_blas_threads(1); /* as seqlift runs OpenBLAS: its K blocks depend on its thread count */
     fprintf(stderr, "tiles %s\n", sl_nn_gemm_tiles() ? "on (AVX-512F)" : "off: cblas only");
     static const int Ms[] = {1, 2, 5, 6, 7, 8, 11, 12, 13, 40, 184, 583};
     static const int Ns[] = {1, 3, 15, 16, 17, 33, 48, 63, 64, 65, 84, 200, 300};
@@ -86,6 +87,11 @@ static void test_gemm_bits(void **state)
     check_shape(1, 5000, 300, 0, 0);
     check_shape(13, 300, 300, 0, 2);
     check_shape(25, 1000, 77, 3, 0);
+    static const int Kb[] = {321, 330, 400, 639, 640, 641, 700, 1000, 1500, 2000, 2001}; /* OpenBLAS's K blocks */
+    for (size_t k = 0; k < sizeof Kb / sizeof *Kb; k++) check_shape(16, 200, Kb[k], 0, 0);
+    check_shape(16, 1000, 2000, 0, 0); /* the dense layers' shapes (blocks of 16 rows) */
+    check_shape(16, 2000, 1000, 0, 0);
+    check_shape(16, 164, 1000, 0, 0);
 }
 
 /* The conv kernels with tiles on and off give the same bits. */

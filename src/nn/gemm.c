@@ -12,9 +12,10 @@
  * (kernel/x86_64/sgemm_kernel_16x4_skylakex_3.c, read through the fetched source)
  * zeroes its accumulators, adds one product per k in order with an FMA
  * (vfmadd231ps), then stores C = acc * alpha + C (vfmadd213ps, alpha = 1: acc + C
- * rounded once); the driver (driver/level3/level3.c) splits K into blocks only above
- * GEMM_Q = 320 (param.h, x86-64 SkylakeX), so for K <= 320 every element of C is
- * C + (a sum in k order, FMA by FMA) — which is what tile() computes. Other shapes
+ * rounded once); the driver (driver/level3/level3.c) splits K into blocks above
+ * GEMM_Q = 320 (param.h, x86-64 SkylakeX) and adds each block's sum to C in turn, so
+ * every element of C is C + (a sum in k order, FMA by FMA) per block — which is what
+ * tile() computes, block by block (k_block). Other shapes
  * (tiles_take), CPUs without AVX-512F, and SEQLIFT_GEMM=blas in the environment go to
  * cblas_sgemm. tests/test_gemm.c checks the bits against cblas_sgemm over a range of
  * shapes and through the conv kernels.
@@ -26,14 +27,27 @@
 #include "nn/nn_priv.h"
 #include "seqlift/util.h"
 
-#define GEMM_MAX_K 320 /* OpenBLAS's GEMM_Q: above it, its K blocks would add up differently */
+/* OpenBLAS's K blocks: C += the block's sum, block after block; blocks of GEMM_Q = 320
+ * (param.h, x86-64 SkylakeX), and a last stretch of 320..640 cut in two, the first part
+ * half of it rounded up to GEMM_UNROLL_M = 16. That is driver/level3/level3.c, the
+ * driver of single-threaded calls, which are the only ones seqlift makes
+ * (sl_net_blas_threads(1)); the threaded driver (level3_thread.c) cuts (l + 1) / 2, so
+ * OpenBLAS's own bits for 320 < K depend on its thread count. */
+#define GEMM_Q 320
+static int k_block(int K, int ls)
+{
+    int l = K - ls;
+    if (l >= 2 * GEMM_Q) return GEMM_Q;
+    if (l > GEMM_Q) return (l / 2 + 15) / 16 * 16;
+    return l;
+}
 
 /* Shapes the tiles take: OpenBLAS sends M·N·K <= 100³ to its small-matrix kernels
  * (interface/gemm.c, kernel/x86_64/sgemm_small_kernel_permit_skylakex.c), whose sums
- * differ; those and K > 320 stay with cblas. */
+ * differ; those stay with cblas. */
 static int tiles_take(int M, int N, int K)
 {
-    return K <= GEMM_MAX_K && (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles();
+    return (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles();
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -139,7 +153,7 @@ void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B
     if (M <= 0 || N <= 0 || K <= 0) return;
 #if HAVE_TILES
     if (tiles_take(M, N, K)) {
-        tiles(M, N, K, A, lda, B, ldb, C, ldc);
+        for (int ls = 0, l; ls < K; ls += l) l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, C, ldc);
         return;
     }
 #endif
@@ -152,7 +166,7 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
     if (M <= 0 || N <= 0 || K <= 0) return;
 #if HAVE_TILES
     if (Bt && tiles_take(M, N, K)) {
-        tiles(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
+        sl_nn_sgemm(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
         return;
     }
 #endif
@@ -169,7 +183,7 @@ struct sl_nn_wt_s {
     float *wt;
 };
 
-const float *sl_nn_conv_wt(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
 {
     if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
     sl_acts_priv_t *p = scratch->priv;

@@ -88,14 +88,20 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
  * its last bits from the same row in a call of M = 1 or M = 7 (measured, OpenBLAS 0.3.21
  * on AMD EPYC), so without fixed shapes a sequence's numbers would depend on the
  * sequences batched with it. W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
-static void dense_gemm(CBLAS_TRANSPOSE op, int n, int cols, int inner, const float *a, const float *w, float *c,
-                       sl_acts_t *scratch)
+static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, const float *wt,
+                        float *c)
 {
-    const int F = SL_NN_GEMM_ROWS, ldw = op == CblasNoTrans ? cols : inner;
+    if (op == CblasNoTrans) sl_nn_sgemm(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, cols, c, cols);
+    else sl_nn_sgemm_bt(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, inner, wt, c, cols);
+}
+
+static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a,
+                       const float *w, float *c, sl_acts_t *scratch)
+{
+    const int F = SL_NN_GEMM_ROWS;
+    const float *wt = op == CblasTrans ? sl_nn_wt_get(L, w, scratch) : NULL; /* Wᵀ for the tiles */
     int full = n / F * F, rest = n - full;
-    for (int r = 0; r < full; r += F)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, a + (size_t)r * inner, inner, w, ldw,
-                    1.0f, c + (size_t)r * cols, cols);
+    for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, wt, c + (size_t)r * cols);
     if (!rest) return;
     sl_acts_priv_t *p = scratch ? scratch->priv : NULL;
     size_t need = (size_t)F * ((size_t)inner + cols);
@@ -105,7 +111,7 @@ static void dense_gemm(CBLAS_TRANSPOSE op, int n, int cols, int inner, const flo
     memset(pad, 0, need * sizeof(float));
     memcpy(pa, a + (size_t)full * inner, (size_t)rest * inner * sizeof(float));
     memcpy(pc, c + (size_t)full * cols, (size_t)rest * cols * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, pa, inner, w, ldw, 1.0f, pc, cols);
+    dense_block(op, cols, inner, pa, w, wt, pc);
     memcpy(c + (size_t)full * cols, pc, (size_t)rest * cols * sizeof(float));
     free(own);
 }
@@ -117,12 +123,12 @@ size_t sl_nn_pad_size(const sl_layer_t *L)
 
 void sl_k_dense_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, sl_acts_t *scratch)
 {
-    dense_gemm(CblasNoTrans, n, L->out_ch, L->in_ch, x, w, y, scratch);
+    dense_gemm(CblasNoTrans, L, n, L->out_ch, L->in_ch, x, w, y, scratch);
 }
 
 void sl_k_dense_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n, sl_acts_t *scratch)
 {
-    dense_gemm(CblasTrans, n, L->in_ch, L->out_ch, dy, w, dx, scratch);
+    dense_gemm(CblasTrans, L, n, L->in_ch, L->out_ch, dy, w, dx, scratch);
 }
 
 void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
@@ -166,7 +172,7 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
     float *col = col_scratch(L, scratch);
-    const float *wt = sl_nn_conv_wt(L, w, scratch); /* [k][co][ci], or NULL */
+    const float *wt = sl_nn_wt_get(L, w, scratch); /* [k][co][ci], or NULL */
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;

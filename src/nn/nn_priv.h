@@ -222,12 +222,12 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
  * the tiles). */
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
-/* Conv L's weights w ([k][ci][co]) transposed tap by tap to [k][co][ci] (im2col convs:
- * to [co][k·ci]), kept in scratch by w's
- * address (w must not change while scratch is used); NULL when not needed (no tiles)
- * or out of memory (the caller then passes no Bt). */
-const float *sl_nn_conv_wt(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
-/* Frees what sl_nn_conv_wt kept (sl_acts_destroy). */
+/* Weights w of conv or dense L ([k][ci][co]; dense: k = 1) transposed tap by tap to
+ * [k][co][ci] (im2col convs: to [co][k·ci]), kept in scratch by w's address (w must not
+ * change while scratch is used); NULL when not needed (no tiles) or out of memory (the
+ * caller then passes no Bt). */
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
+/* Frees what sl_nn_wt_get kept (sl_acts_destroy). */
 void sl_nn_wt_free(sl_acts_priv_t *p);
 
 /* ---- buffer liveness planner (plan.c) ----------------------------------------- */
