@@ -95,7 +95,19 @@ static void test_gemm_bits(void **state)
 }
 
 /* The conv kernels with tiles on and off give the same bits. */
-static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, const char *pad)
+/* x as one-hot DNA: one nonzero per position (1, or another value now and then), some
+ * positions all zero (N) */
+static void fill_onehot(float *x, int rows, int ci)
+{
+    for (int p = 0; p < rows; p++) {
+        float *xp = x + (size_t)p * ci, v = urand();
+        memset(xp, 0, (size_t)ci * sizeof(float));
+        if (v < -0.9f) continue;
+        xp[(unsigned)(rng >> 20) % (unsigned)ci] = v > 0.8f ? v : 1.0f;
+    }
+}
+
+static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, const char *pad, int onehot)
 {
     sl_mb_t *mb = sl_mb_create(in_len, 7);
     sl_mb_conv1d(mb, "c", "input", 4, ci, 1, 1, 1, "\"valid\"", 0);
@@ -109,6 +121,7 @@ static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, co
     float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
     float *y[2], *dx[2];
     fill(x, nx), fill(dy, ny);
+    if (onehot) fill_onehot(x, n * L->in_len, ci);
     for (int on = 0; on < 2; on++) {
         sl_acts_t *a = sl_acts_create(net, n); /* fresh scratch: the transposes are made anew */
         assert_non_null(a);
@@ -122,8 +135,8 @@ static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, co
     sl_nn_gemm_set_tiles(1);
     size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
     if (d1 || d2)
-        fprintf(stderr, "conv in %d ci %d co %d k %d s %d d %d pad %s: forward %zu, backward %zu differ\n", in_len, ci, co,
-                k, stride, dil, pad, d1, d2);
+        fprintf(stderr, "conv in %d ci %d co %d k %d s %d d %d pad %s%s: forward %zu, backward %zu differ\n", in_len, ci,
+                co, k, stride, dil, pad, onehot ? " one-hot" : "", d1, d2);
     assert_int_equal(d1, 0);
     assert_int_equal(d2, 0);
     for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
@@ -135,14 +148,18 @@ static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, co
 static void test_conv_tiles(void **state)
 {
     (void)state;
-    conv_case(200, 64, 64, 3, 1, 4, "\"valid\"");
-    conv_case(400, 64, 48, 3, 2, 1, "[1,1]");
-    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"");  /* im2col (few input channels) */
-    conv_case(90, 4, 20, 5, 2, 2, "[3,1]");        /* im2col, strided, dilated, padded */
-    conv_case(60, 300, 200, 11, 1, 1, "\"same\"");
-    conv_case(300, 64, 64, 3, 1, 16, "\"same\"");
-    conv_case(40, 330, 16, 3, 1, 1, "\"valid\"");   /* K > 320: cblas either way */
-    conv_case(30, 17, 65, 1, 1, 1, "\"valid\"");
+    conv_case(200, 64, 64, 3, 1, 4, "\"valid\"", 0);
+    conv_case(400, 64, 48, 3, 2, 1, "[1,1]", 0);
+    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 0);  /* im2col (few input channels) */
+    conv_case(90, 4, 20, 5, 2, 2, "[3,1]", 0);        /* im2col, strided, dilated, padded */
+    conv_case(60, 300, 200, 11, 1, 1, "\"same\"", 0);
+    conv_case(300, 64, 64, 3, 1, 16, "\"same\"", 0);
+    conv_case(40, 330, 16, 3, 1, 1, "\"valid\"", 0);   /* K > 320: cblas either way */
+    conv_case(30, 17, 65, 1, 1, 1, "\"valid\"", 0);
+    conv_case(2114, 4, 64, 21, 1, 1, "\"valid\"", 1); /* one-hot input: BPNet's, Basset's first layers */
+    conv_case(600, 4, 300, 19, 1, 1, "\"valid\"", 1);
+    conv_case(300, 4, 20, 5, 2, 2, "[3,1]", 1);
+    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 1);
 }
 
 int main(void)

@@ -119,6 +119,69 @@ __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const 
         }
     }
 }
+
+/* Rows t0 .. t0+mr of one column panel of a conv on input with at most one nonzero
+ * per position: acc = Σ_j val[q] · w[j][idx[q]][n0 ..] with q = t·s + j·d (positions
+ * counted from the first the conv reads; val 0 where x is all zero or padding), then
+ * C += acc. Every row is its own FMA chain, so mr rows run side by side. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+onehot_tile(const int mr, const int nv, __mmask16 last, const sl_layer_t *L, const int *idx, const float *val,
+            const float *w, int n0, int t0, float *y)
+{
+    int ci = L->in_ch, co = L->out_ch;
+    __m512 acc[TILE_MAX_ROWS][4];
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    size_t q0 = (size_t)t0 * L->stride;
+    for (int j = 0; j < L->kernel; j++, q0 += L->dilation) {
+        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+            if (r >= mr) break;
+            size_t q = q0 + (size_t)r * L->stride;
+            __m512 a = _mm512_set1_ps(val[q]);
+            const float *wr = w + ((size_t)j * ci + idx[q]) * co + n0;
+            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+                if (v >= nv) break;
+                __m512 b = v == nv - 1 ? _mm512_maskz_loadu_ps(last, wr + 16 * v) : _mm512_loadu_ps(wr + 16 * v);
+                acc[r][v] = _mm512_fmadd_ps(a, b, acc[r][v]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        if (r >= mr) break;
+        float *c = y + (size_t)(t0 + r) * co + n0;
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            if (v >= nv) break;
+            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(m, c + 16 * v)));
+        }
+    }
+}
+
+#define O(R, NV) onehot_tile(R, NV, last, L, idx, val, w, n0, t0, y)
+#define O4(r) case 64 + r: O(r, 4); break;
+#define O3(r) case 48 + r: O(r, 3); break;
+#define O2(r) case 32 + r: O(r, 2); break;
+#define O1(r) case 16 + r: O(r, 1); break;
+
+__attribute__((target("avx512f"))) static void onehot_rows(const sl_layer_t *L, const int *idx, const float *val,
+                                                            const float *w, float *y)
+{
+    for (int n0 = 0; n0 < L->out_ch; n0 += 64) {
+        int nn = L->out_ch - n0 < 64 ? L->out_ch - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
+        __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
+        int R = tile_rows(nv);
+        for (int t0 = 0; t0 < L->len; t0 += R) {
+            int mr = L->len - t0 < R ? L->len - t0 : R;
+            switch (nv * 16 + mr) { /* (registers, rows) */
+                O4(1) O4(2) O4(3) O4(4) O4(5) O4(6)
+                O3(1) O3(2) O3(3) O3(4) O3(5) O3(6) O3(7) O3(8)
+                O2(1) O2(2) O2(3) O2(4) O2(5) O2(6) O2(7) O2(8) O2(9) O2(10) O2(11) O2(12)
+                O1(1) O1(2) O1(3) O1(4) O1(5) O1(6) O1(7) O1(8) O1(9) O1(10) O1(11) O1(12)
+            default: break;
+            }
+        }
+    }
+}
 #else
 #define HAVE_TILES 0
 #endif
@@ -172,6 +235,43 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
 #endif
     (void)Bt;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+/* ---- convs on one-hot input ------------------------------------------------------ */
+
+/* A zero term of the tiles' sum changes no bit wherever it goes: the accumulator starts
+ * at +0 and is never −0 (a sum of nonzero terms that cancels is +0), and ±0 · w added
+ * to a value that is not −0 leaves it as it is. So on input with at most one nonzero
+ * per position (one-hot DNA, N = all zero) an im2col conv's sum over k·ci columns is
+ * the sum over its k taps of the one nonzero term each (or a zero one): 1/ci of the
+ * FMAs. */
+int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size)
+{
+#if HAVE_TILES
+    int ci = L->in_ch, K = L->kernel * ci;
+    /* positions the conv reads, from -pad_left on */
+    size_t span = (size_t)(L->len - 1) * L->stride + (size_t)(L->kernel - 1) * L->dilation + 1;
+    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < span * (sizeof(int) + sizeof(float)))
+        return -1;
+    int *idx = mem;
+    float *val = (float *)(idx + span);
+    for (size_t q = 0; q < span; q++) {
+        long p = (long)q - L->pad_left;
+        idx[q] = 0, val[q] = 0;
+        if (p < 0 || p >= L->in_len) continue;
+        const float *xp = x + (size_t)p * ci;
+        int n = 0;
+        for (int i = 0; i < ci; i++) /* branch-free: the last nonzero and the count */
+            idx[q] = xp[i] != 0 ? i : idx[q], n += xp[i] != 0;
+        if (n > 1) return -1; /* not one-hot: the GEMM */
+        val[q] = xp[idx[q]];
+    }
+    onehot_rows(L, idx, val, w, y);
+    return 0;
+#else
+    (void)L, (void)x, (void)w, (void)y, (void)mem, (void)mem_size;
+    return -1;
+#endif
 }
 
 /* ---- transposed conv weights, kept in the scratch ----------------------------- */

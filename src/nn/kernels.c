@@ -69,6 +69,7 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
         const float *xb = x + (size_t)b * in_len * ci;
         float *yb = y + (size_t)b * L->len * co;
         if (col) {
+            if (sl_nn_conv_onehot(L, xb, w, yb, col, sl_nn_col_size(L) * sizeof(float)) == 0) continue;
             im2col(L, in_len, xb, col);
             sl_nn_sgemm(L->len, co, L->kernel * ci, col, (size_t)L->kernel * ci, w, co, yb, co);
             continue;

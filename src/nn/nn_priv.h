@@ -217,6 +217,11 @@ void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B
  * which the tiles read. */
 void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
                     float *C, size_t ldc);
+/* y ([len][co], row-major) += conv L of one sequence x without bias, the im2col GEMM's
+ * bits, for x with at most one nonzero per position (one-hot DNA); mem (mem_size
+ * bytes) is scratch. 0, or -1 when it does not apply (no tiles, a shape cblas keeps,
+ * not one-hot, scratch too small): the caller then runs the GEMM. */
+int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size);
 /* Whether sl_nn_sgemm uses its tiles (AVX-512F present, SEQLIFT_GEMM != "blas");
  * sl_nn_gemm_set_tiles forces it (tests compare both paths; 1 is refused without
  * the tiles). */
