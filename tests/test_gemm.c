@@ -162,11 +162,54 @@ static void test_conv_tiles(void **state)
     conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 1);
 }
 
+/* Dense layers: tiles (all rows at once) against cblas (blocks of SL_NN_GEMM_ROWS, the
+ * last padded), forward and backward, for row counts around the block size. */
+static void test_dense_tiles(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 5, 16, 20, 37};
+    sl_mb_t *mb = sl_mb_create(10, 9);
+    sl_mb_op(mb, "fl", "flatten", "input", "\"order\":\"channel_last\"");
+    sl_mb_dense(mb, "op", "fl", 40, 1000, 1);
+    sl_mb_dense(mb, "op2", "op", 1000, 700, 1);
+    sl_mb_output(mb, "out", "op2");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    for (int l = 2; l <= 3; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
+            int n = ns[q];
+            size_t nx = (size_t)n * L->in_ch, ny = (size_t)n * L->out_ch;
+            float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float)), *y[2], *dx[2];
+            fill(x, nx), fill(dy, ny);
+            for (int on = 0; on < 2; on++) {
+                sl_acts_t *a = sl_acts_create(net, n);
+                assert_non_null(a);
+                sl_nn_gemm_set_tiles(on);
+                y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
+                sl_linear_apply(L, L->w, x, y[on], n, 0, a);
+                sl_linear_backward(L, L->w, dy, dx[on], n, a);
+                sl_acts_destroy(a);
+            }
+            sl_nn_gemm_set_tiles(1);
+            size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
+            if (d1 || d2) fprintf(stderr, "dense %s n %d: forward %zu, backward %zu differ\n", L->name, n, d1, d2);
+            assert_int_equal(d1, 0);
+            assert_int_equal(d2, 0);
+            for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+            free(x), free(dy);
+        }
+    }
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_bits),
         cmocka_unit_test(test_conv_tiles),
+        cmocka_unit_test(test_dense_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

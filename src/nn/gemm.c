@@ -211,30 +211,32 @@ int sl_nn_gemm_tiles(void)
 
 void sl_nn_gemm_set_tiles(int on) { __atomic_store_n(&gemm_mode, on && cpu_has_tiles(), __ATOMIC_RELAXED); }
 
+int sl_nn_tiles_take(int M, int N, int K) { return HAVE_TILES && tiles_take(M, N, K); }
+
+void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+                       size_t ldc)
+{
+#if HAVE_TILES
+    for (int ls = 0, l; ls < K; ls += l)
+        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, C, ldc);
+#else
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+#endif
+}
+
 void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
-#if HAVE_TILES
-    if (tiles_take(M, N, K)) {
-        for (int ls = 0, l; ls < K; ls += l) l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, C, ldc);
-        return;
-    }
-#endif
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+    if (sl_nn_tiles_take(M, N, K)) sl_nn_sgemm_tiles(M, N, K, A, lda, B, ldb, C, ldc);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
 }
 
 void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
                     float *C, size_t ldc)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
-#if HAVE_TILES
-    if (Bt && tiles_take(M, N, K)) {
-        sl_nn_sgemm(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
-        return;
-    }
-#endif
-    (void)Bt;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+    if (Bt && sl_nn_tiles_take(M, N, K)) sl_nn_sgemm_tiles(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
 }
 
 /* ---- convs on one-hot input ------------------------------------------------------ */

@@ -88,7 +88,9 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
  * its kernels by the call's shape, and a row computed in a call of M = 4 rows differs in
  * its last bits from the same row in a call of M = 1 or M = 7 (measured, OpenBLAS 0.3.21
  * on AMD EPYC), so without fixed shapes a sequence's numbers would depend on the
- * sequences batched with it. W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
+ * sequences batched with it. The tiles (gemm.c) compute every row alone, in the bits of
+ * such a block, so where they take the block's shape all rows go at once, unpadded.
+ * W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
 static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, const float *wt,
                         float *c)
 {
@@ -101,6 +103,12 @@ static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols,
 {
     const int F = SL_NN_GEMM_ROWS;
     const float *wt = op == CblasTrans ? sl_nn_wt_get(L, w, scratch) : NULL; /* Wᵀ for the tiles */
+    if (sl_nn_tiles_take(F, cols, inner) && (op == CblasNoTrans || wt)) {
+        /* the tiles give each row the bits of a block of F (rows are independent in
+         * them): all n rows at once, no padding */
+        sl_nn_sgemm_tiles(n, cols, inner, a, inner, op == CblasNoTrans ? w : wt, cols, c, cols);
+        return;
+    }
     int full = n / F * F, rest = n - full;
     for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, wt, c + (size_t)r * cols);
     if (!rest) return;

@@ -213,6 +213,12 @@ typedef struct {
  * register tiles without packing where the CPU has AVX-512F and K <= 320, else
  * cblas_sgemm; the same bits either way (see gemm.c). */
 void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+/* Whether sl_nn_sgemm takes this shape to the tiles, and the tiles themselves (any
+ * shape: a row's bits do not depend on M, so a caller may decide on one shape and run
+ * another M). */
+int sl_nn_tiles_take(int M, int N, int K);
+void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+                       size_t ldc);
 /* C += A Bᵀ with B [N][K] (ldb); Bt, when not NULL, is B transposed ([K][N], dense),
  * which the tiles read. */
 void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
