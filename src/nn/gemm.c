@@ -285,6 +285,16 @@ struct sl_nn_wt_s {
     float *wt;
 };
 
+/* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of
+ * a dense layer's 8 MB takes a cache miss per element) */
+static void transpose(const float *a, size_t rows, size_t cols, float *b)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += 16)
+        for (size_t c0 = 0; c0 < cols; c0 += 16)
+            for (size_t r = r0; r < rows && r < r0 + 16; r++)
+                for (size_t c = c0; c < cols && c < c0 + 16; c++) b[c * rows + r] = a[r * cols + c];
+}
+
 const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
 {
     if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
@@ -300,13 +310,9 @@ const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratc
     if (!wt) return NULL;
     /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
      * k·ci columns): wt [co][k·ci] */
-    size_t kc = (size_t)k * ci;
-    for (int j = 0; j < k; j++)
-        for (int i = 0; i < ci; i++)
-            for (int o = 0; o < co; o++) {
-                size_t r = (size_t)j * ci + i;
-                wt[sl_nn_col_size(L) ? (size_t)o * kc + r : ((size_t)j * co + o) * ci + i] = w[r * co + o];
-            }
+    if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
+    else
+        for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
     p->wt[p->n_wt++] = (struct sl_nn_wt_s){w, n, wt};
     return wt;
 }
