@@ -194,6 +194,13 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
                     long p = (long)t * L->stride + (long)j * L->dilation - L->pad_left;
                     if (p < 0 || p >= in_len) continue;
                     float *d = dxb + (size_t)p * ci;
+                    if (ci == 4) { /* one-hot input: one 4-lane add (GCC -O2 leaves the loop scalar) */
+                        sl_v4f dv, cv;
+                        memcpy(&dv, d, sizeof dv), memcpy(&cv, c + j * 4, sizeof cv);
+                        dv += cv;
+                        memcpy(d, &dv, sizeof dv);
+                        continue;
+                    }
                     for (int i = 0; i < ci; i++) d[i] += c[j * ci + i];
                 }
             }
