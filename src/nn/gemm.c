@@ -278,13 +278,6 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
 
 /* ---- transposed conv weights, kept in the scratch ----------------------------- */
 
-struct sl_nn_wt_s {
-    const float *w; /* the weight array they transpose (by address: weights do not change
-                     * while a scratch uses them) */
-    size_t n;
-    float *wt;
-};
-
 /* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of
  * a dense layer's 8 MB takes a cache miss per element) */
 static void transpose(const float *a, size_t rows, size_t cols, float *b)
@@ -295,17 +288,30 @@ static void transpose(const float *a, size_t rows, size_t cols, float *b)
                 for (size_t c = c0; c < cols && c < c0 + 16; c++) b[c * rows + r] = a[r * cols + c];
 }
 
-const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+struct sl_nn_wt_s {
+    const float *w; /* the weight array they transpose (by address: weights do not change
+                     * while a set is used) */
+    size_t n;
+    float *wt;
+};
+
+static const float *wts_find(const sl_nn_wts_t *s, const float *w, size_t n)
 {
-    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
-    sl_acts_priv_t *p = scratch->priv;
+    for (int i = 0; s && i < s->n; i++)
+        if (s->e[i].w == w && s->e[i].n == n) return s->e[i].wt;
+    return NULL;
+}
+
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
+{
+    if (!sl_nn_gemm_tiles()) return NULL;
     int k = L->kernel, ci = L->in_ch, co = L->out_ch;
     size_t n = (size_t)k * ci * co;
-    for (int i = 0; i < p->n_wt; i++)
-        if (p->wt[i].w == w && p->wt[i].n == n) return p->wt[i].wt;
-    struct sl_nn_wt_s *t = realloc(p->wt, (size_t)(p->n_wt + 1) * sizeof *t);
+    const float *got = wts_find(s, w, n);
+    if (got) return got;
+    struct sl_nn_wt_s *t = realloc(s->e, (size_t)(s->n + 1) * sizeof *t);
     if (!t) return NULL; /* the cblas path needs no copy */
-    p->wt = t;
+    s->e = t;
     float *wt = malloc(n * sizeof(float));
     if (!wt) return NULL;
     /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
@@ -313,13 +319,23 @@ const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratc
     if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
     else
         for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
-    p->wt[p->n_wt++] = (struct sl_nn_wt_s){w, n, wt};
+    s->e[s->n++] = (struct sl_nn_wt_s){w, n, wt};
     return wt;
 }
 
-void sl_nn_wt_free(sl_acts_priv_t *p)
+void sl_nn_wts_free(sl_nn_wts_t *s)
 {
-    for (int i = 0; i < p->n_wt; i++) free(p->wt[i].wt);
-    free(p->wt);
-    p->wt = NULL, p->n_wt = 0;
+    for (int i = 0; i < s->n; i++) free(s->e[i].wt);
+    free(s->e);
+    s->e = NULL, s->n = 0;
 }
+
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+{
+    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
+    sl_acts_priv_t *p = scratch->priv;
+    const float *got = wts_find(p->wt_shared, w, (size_t)L->kernel * L->in_ch * L->out_ch);
+    return got ? got : sl_nn_wts_get(&p->wt, L, w);
+}
+
+void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s) { ((sl_acts_priv_t *)a->priv)->wt_shared = s; }

@@ -188,6 +188,12 @@ size_t sl_nn_pad_size(const sl_layer_t *L);
 
 /* ---- activations (net_forward.c) --------------------------------------------- */
 
+/* Weight arrays transposed for the tiles' backward (gemm.c), found by address. */
+typedef struct {
+    struct sl_nn_wt_s *e;
+    int n;
+} sl_nn_wts_t;
+
 /* Scratch owned by an sl_acts_t. */
 typedef struct {
     float *col;        /* im2col buffer: max over im2col convs of out_len * kernel * in_ch */
@@ -203,8 +209,8 @@ typedef struct {
     unsigned char *relu_in; /* [n_layers]: an add's inputs (bit i) that are such ReLUs */
     float **blocks;    /* allocations behind act[] */
     int n_blocks;
-    struct sl_nn_wt_s *wt; /* transposed conv weights (gemm.c), made at first use */
-    int n_wt;
+    sl_nn_wts_t wt;    /* transposed weights (gemm.c) made at first use */
+    const sl_nn_wts_t *wt_shared; /* and made beforehand by the owner (attribution plan) */
 } sl_acts_priv_t;
 
 /* ---- the convolutions' GEMMs (gemm.c) ------------------------------------------ */
@@ -234,12 +240,15 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
 /* Weights w of conv or dense L ([k][ci][co]; dense: k = 1) transposed tap by tap to
- * [k][co][ci] (im2col convs: to [co][k·ci]), kept in scratch by w's address (w must not
- * change while scratch is used); NULL when not needed (no tiles) or out of memory (the
- * caller then passes no Bt). */
+ * [k][co][ci] (im2col convs: to [co][k·ci]), found in s or made and kept there (w must
+ * not change while s is used); NULL when not needed (no tiles) or out of memory (the
+ * caller then passes no Bt). sl_nn_wts_free frees what s holds. */
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
+void sl_nn_wts_free(sl_nn_wts_t *s);
+/* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
+ * must outlive a), else its own, made at first use. */
 const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
-/* Frees what sl_nn_wt_get kept (sl_acts_destroy). */
-void sl_nn_wt_free(sl_acts_priv_t *p);
+void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s);
 
 /* ---- buffer liveness planner (plan.c) ----------------------------------------- */
 
