@@ -613,6 +613,17 @@ static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
     sl_layer_backward_linear(w->net, l, M, w->dx, rows, w->ar);
 }
 
+/* The taps of window t of max pool L inside its producer P: positions start + j·d,
+ * j0 <= j <= j1; 0 for an empty window. */
+static int pool_taps(const sl_layer_t *L, const sl_layer_t *P, int t, int *start, int *j0, int *j1)
+{
+    int d = L->dilation > 0 ? L->dilation : 1, s = t * L->stride - L->pad_left;
+    int a = s < 0 ? (-s + d - 1) / d : 0, b = L->kernel - 1;
+    if (s + b * d >= P->len) b = (P->len - 1 - s) / d;
+    *start = s, *j0 = a, *j1 = b;
+    return a <= b && s + a * d < P->len;
+}
+
 /* Argmax of every window of max pool L over one row x of its producer P, per output
  * element: arg[t][c] is the first position holding the maximum (-1: empty window).
  * Channels innermost, so the scan reads rows of x contiguously; 4 channels at a time
@@ -622,10 +633,8 @@ static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float
 {
     int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
     for (int t = 0; t < L->len; t++) {
-        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, c = 0;
-        int j0 = start < 0 ? (-start + d - 1) / d : 0, j1 = L->kernel - 1; /* the taps inside x */
-        if (start + j1 * d >= P->len) j1 = (P->len - 1 - start) / d;
-        if (j0 > j1 || start + j0 * d >= P->len) { /* empty window */
+        int start, j0, j1, *a = arg + (size_t)t * C, c = 0;
+        if (!pool_taps(L, P, t, &start, &j0, &j1)) {
             for (; c < C; c++) a[c] = -1;
             continue;
         }
@@ -699,6 +708,73 @@ static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fre
     }
 }
 
+/* Max-pool rules (which the caller derives from sl_maxpool_rule_t and grad_mode) */
+enum { POOL_GRADIENT, POOL_SUMMATION, POOL_CROSS };
+
+/* Windows of at most this many taps go 4 channels at a time (the select loops cost
+ * O(taps) per block; a global pool's one wide window stays scalar) */
+#define POOL_VEC_TAPS 8
+
+#define V4F(v) ((sl_v4f){(v), (v), (v), (v)})
+#define V4SEL(m, a, b) ((sl_v4f)(((m) & (sl_v4i)(a)) | (~(m) & (sl_v4i)(b))))
+
+/* Window t of the backward below for channels c..c+3: the operands xi/xr at the lanes'
+ * argmaxes are picked by comparing each tap's position with ax/ar (no gathers), the
+ * rule's values come from the scalar code's float ops in its order, and each tap's
+ * element takes the one contribution this window gives it by blend, so an untouched
+ * element is not even added 0 (each element gets at most one per window in every
+ * rule: for cross, kg == kx makes the two conditions exclusive). */
+static void maxpool_window4(int rule, int C, int c, int start, int j0, int j1, int d, const int *ax_t,
+                            const int *ar_t, const float *mt, const float *xi, const float *xr, float *dst)
+{
+    const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+    const sl_v4f nz = V4F(SL_ATTR_NEAR_ZERO);
+    sl_v4i ax, ar;
+    sl_v4f m, xix = V4F(0.0f), xrx = xix, xir = xix, xrr = xix;
+    memcpy(&ax, ax_t + c, sizeof ax);
+    memcpy(&ar, ar_t + c, sizeof ar);
+    memcpy(&m, mt + c, sizeof m);
+    for (int j = j0; j <= j1; j++) {
+        int q = start + j * d;
+        sl_v4i qv = {q, q, q, q}, ex = ax == qv, er = ar == qv;
+        sl_v4f vi, vr;
+        memcpy(&vi, xi + (size_t)q * C + c, sizeof vi);
+        memcpy(&vr, xr + (size_t)q * C + c, sizeof vr);
+        xix = V4SEL(ex, vi, xix), xrx = V4SEL(ex, vr, xrx);
+        xir = V4SEL(er, vi, xir), xrr = V4SEL(er, vr, xrr);
+    }
+    /* per tap: element of lanes hx gets vx, of lanes hr gets vr */
+    sl_v4i cx = {-1, -1, -1, -1}, cr = {0}, gx = cx;
+    sl_v4f vx = m, vr = m;
+    if (rule == POOL_CROSS) {
+        sl_v4f dy = xix - xrr;
+        gx = xix >= xrr; /* kg == kx */
+        sl_v4f dg = V4SEL(gx, xix, xir) - V4SEL(gx, xrx, xrr);
+        sl_v4i okg = (sl_v4f)((sl_v4i)dg & absm) >= nz;
+        cx = (sl_v4f)((sl_v4i)(xix - xrx) & absm) < nz;
+        vr = m * (dy / dg);
+        vx = V4SEL(cx, m, vr); /* kx: m, or the kg share when kg == kx */
+        cx |= gx & okg;
+        cr = ~gx & okg;
+    } else if (rule == POOL_SUMMATION) {
+        sl_v4i same = ax == ar;
+        sl_v4f da = xix - xrx, db = xir - xrr, dy = xix - xrr;
+        sl_v4f den = da - db;
+        sl_v4f lam = V4SEL((sl_v4f)((sl_v4i)den & absm) < nz, V4F(0.5f), (dy - db) / den);
+        vx = V4SEL(same, m, lam * m);
+        vr = (V4F(1.0f) - lam) * m;
+        cr = ~same;
+    }
+    for (int j = j0; j <= j1; j++) {
+        int q = start + j * d;
+        sl_v4i qv = {q, q, q, q}, hx = cx & (ax == qv), hr = cr & (ar == qv);
+        sl_v4f o;
+        memcpy(&o, dst + (size_t)q * C + c, sizeof o);
+        o = V4SEL(hx, o + vx, V4SEL(hr, o + vr, o));
+        memcpy(dst + (size_t)q * C + c, &o, sizeof o);
+    }
+}
+
 /* Max pools: route the multiplier of each output to its input(s). The input side's
  * argmaxes are found once per sequence (rows of a sequence are consecutive). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
@@ -708,11 +784,11 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     int p = L->in[0];
     const sl_layer_t *P = &net->layers[p];
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
-    int C = L->ch; /* global pools: one window of kernel = stride = the input length */
-    int summation = 0, cross = 0; /* a new rule must be handled here (no default) */
+    int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
+    int rule = POOL_GRADIENT; /* a new rule must be handled here (no default) */
     switch (w->o.maxpool) {
-    case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
-    case SL_MAXPOOL_CROSS: cross = !w->grad_mode; break;
+    case SL_MAXPOOL_SUMMATION: rule = w->grad_mode ? POOL_GRADIENT : POOL_SUMMATION; break;
+    case SL_MAXPOOL_CROSS: rule = w->grad_mode ? POOL_GRADIENT : POOL_CROSS; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
     int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1;
@@ -731,12 +807,15 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
         for (int t = 0; t < L->len; t++) {
             const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;
             const float *mt = mo + (size_t)t * C;
-            if (ax_t[0] < 0) continue; /* empty window (the same for every channel) */
-            for (int c = 0; c < C; c++) {
+            int start, j0, j1, c = 0;
+            if (!pool_taps(L, P, t, &start, &j0, &j1)) continue; /* empty window */
+            if (j1 - j0 < POOL_VEC_TAPS)
+                for (; c + 4 <= C; c += 4) maxpool_window4(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+            for (; c < C; c++) {
                 int ax = ax_t[c], ar = ar_t[c];
                 float m = mt[c];
                 size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
-                if (cross) {
+                if (rule == POOL_CROSS) {
                     /* the peers' rule (shap _deep/deep_pytorch.py maxpool, tangermeme
                      * deep_lift_shap.py): Δy to ax or ar, divided by Δx there; positions
                      * with |Δx| below the threshold take the gradient (ax's share m).
@@ -748,7 +827,7 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
                     if (fabsf(dg) >= SL_ATTR_NEAR_ZERO) dst[kg] += m * (dy / dg);
                     continue;
                 }
-                if (!summation || ax == ar) {
+                if (rule == POOL_GRADIENT || ax == ar) {
                     dst[kx] += m;
                     continue;
                 }
