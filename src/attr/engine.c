@@ -521,6 +521,19 @@ static inline const float *xact(const sl_attr_t *w, int l, int row)
     return w->ax->act[l] + (size_t)w->row_seq[row] * sz;
 }
 
+/* The genomics method's elementwise loops 4 lanes at a time (GCC -O2 leaves them
+ * scalar: possible aliasing, branches), each lane the scalar code's float ops; the
+ * tails the scalar code itself. */
+#define V4F(v) ((sl_v4f){(v), (v), (v), (v)})
+#define V4SEL(m, a, b) ((sl_v4f)(((m) & (sl_v4i)(a)) | (~(m) & (sl_v4i)(b))))
+static inline sl_v4f v4ld(const float *p)
+{
+    sl_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void v4st(float *p, sl_v4f v) { memcpy(p, &v, sizeof v); }
+
 /* out[rows][size] = Δ of layer l (input-side minus reference-side activation) */
 static void delta(const sl_attr_t *w, int l, int rows, float *out)
 {
@@ -528,26 +541,42 @@ static void delta(const sl_attr_t *w, int l, int rows, float *out)
     for (int i = 0; i < rows; i++) {
         const float *x = xact(w, l, i), *r = w->ar->act[l] + (size_t)i * sz;
         float *o = out + (size_t)i * sz;
-        for (size_t j = 0; j < sz; j++) o[j] = x[j] - r[j];
+        size_t j = 0;
+        for (; j + 4 <= sz; j += 4) v4st(o + j, v4ld(x + j) - v4ld(r + j));
+        for (; j < sz; j++) o[j] = x[j] - r[j];
     }
 }
 
-/* m = sel(Δ, P, N): the multiplier of the part Δ falls in (average at Δ = 0) */
+/* m = sel(Δ, P, N): the multiplier of the part Δ falls in (average at Δ = 0); m may be P */
 static void select_by_sign(const float *d, const float *P, const float *N, float *m, size_t n)
 {
-    for (size_t j = 0; j < n; j++)
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        sl_v4f dv = v4ld(d + j), p = v4ld(P + j), q = v4ld(N + j), z = V4F(0.0f);
+        sl_v4f avg = V4F(0.5f) * (p + q);
+        v4st(m + j, V4SEL(dv > z, p, V4SEL(dv < z, q, avg)));
+    }
+    for (; j < n; j++)
         m[j] = d[j] > 0 ? P[j] : d[j] < 0 ? N[j] : 0.5f * (P[j] + N[j]);
 }
 
 static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
 {
-    for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) v4st(dst + j, v4ld(dst + j) + v4ld(a + j) * v4ld(b + j));
+    for (; j < n; j++) dst[j] += a[j] * b[j];
 }
 
 /* pos = max(d, 0), neg = min(d, 0) */
 static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
 {
-    for (size_t j = 0; j < n; j++) {
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        sl_v4f dv = v4ld(d + j), z = V4F(0.0f);
+        v4st(pos + j, (sl_v4f)((dv > z) & (sl_v4i)dv));
+        v4st(neg + j, (sl_v4f)((dv < z) & (sl_v4i)dv));
+    }
+    for (; j < n; j++) {
         pos[j] = d[j] > 0 ? d[j] : 0.0f;
         neg[j] = d[j] < 0 ? d[j] : 0.0f;
     }
@@ -715,8 +744,6 @@ enum { POOL_GRADIENT, POOL_SUMMATION, POOL_CROSS };
  * O(taps) per block; a global pool's one wide window stays scalar) */
 #define POOL_VEC_TAPS 8
 
-#define V4F(v) ((sl_v4f){(v), (v), (v), (v)})
-#define V4SEL(m, a, b) ((sl_v4f)(((m) & (sl_v4i)(a)) | (~(m) & (sl_v4i)(b))))
 
 /* Window t of the backward below for channels c..c+3: the operands xi/xr at the lanes'
  * argmaxes are picked by comparing each tap's position with ax/ar (no gathers), the
@@ -730,25 +757,22 @@ static void maxpool_window4(int rule, int C, int c, int start, int j0, int j1, i
     const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
     const sl_v4f nz = V4F(SL_ATTR_NEAR_ZERO);
     sl_v4i ax, ar;
-    sl_v4f m, xix = V4F(0.0f), xrx = xix, xir = xix, xrr = xix;
+    sl_v4f m = v4ld(mt + c), xix = V4F(0.0f), xrx = xix, xir = xix, xrr = xix;
     memcpy(&ax, ax_t + c, sizeof ax);
     memcpy(&ar, ar_t + c, sizeof ar);
-    memcpy(&m, mt + c, sizeof m);
-    for (int j = j0; j <= j1; j++) {
+    for (int j = j0; rule != POOL_GRADIENT && j <= j1; j++) { /* the gradient needs no operands */
         int q = start + j * d;
         sl_v4i qv = {q, q, q, q}, ex = ax == qv, er = ar == qv;
-        sl_v4f vi, vr;
-        memcpy(&vi, xi + (size_t)q * C + c, sizeof vi);
-        memcpy(&vr, xr + (size_t)q * C + c, sizeof vr);
+        sl_v4f vi = v4ld(xi + (size_t)q * C + c), vr = v4ld(xr + (size_t)q * C + c);
         xix = V4SEL(ex, vi, xix), xrx = V4SEL(ex, vr, xrx);
         xir = V4SEL(er, vi, xir), xrr = V4SEL(er, vr, xrr);
     }
     /* per tap: element of lanes hx gets vx, of lanes hr gets vr */
-    sl_v4i cx = {-1, -1, -1, -1}, cr = {0}, gx = cx;
+    sl_v4i cx = {-1, -1, -1, -1}, cr = {0};
     sl_v4f vx = m, vr = m;
     if (rule == POOL_CROSS) {
         sl_v4f dy = xix - xrr;
-        gx = xix >= xrr; /* kg == kx */
+        sl_v4i gx = xix >= xrr; /* kg == kx */
         sl_v4f dg = V4SEL(gx, xix, xir) - V4SEL(gx, xrx, xrr);
         sl_v4i okg = (sl_v4f)((sl_v4i)dg & absm) >= nz;
         cx = (sl_v4f)((sl_v4i)(xix - xrx) & absm) < nz;
@@ -768,10 +792,8 @@ static void maxpool_window4(int rule, int C, int c, int start, int j0, int j1, i
     for (int j = j0; j <= j1; j++) {
         int q = start + j * d;
         sl_v4i qv = {q, q, q, q}, hx = cx & (ax == qv), hr = cr & (ar == qv);
-        sl_v4f o;
-        memcpy(&o, dst + (size_t)q * C + c, sizeof o);
-        o = V4SEL(hx, o + vx, V4SEL(hr, o + vr, o));
-        memcpy(dst + (size_t)q * C + c, &o, sizeof o);
+        sl_v4f o = v4ld(dst + (size_t)q * C + c);
+        v4st(dst + (size_t)q * C + c, V4SEL(hx, o + vx, V4SEL(hr, o + vr, o)));
     }
 }
 
@@ -922,10 +944,8 @@ static void backward(sl_attr_t *w, int t, int rows)
         }
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
-            for (size_t j = 0; j < n; j++) {
-                w->mpx[l][j] += M[j];
-                w->mnx[l][j] += M[j];
-            }
+            sl_nn_add_to(w->mpx[l], M, n, 1);
+            sl_nn_add_to(w->mnx[l], M, n, 1);
             Pm = w->mpx[l];
             Nm = w->mnx[l];
             int keeps_pair = l > 0 && (rule == SL_RULE_SPLIT || rule == SL_RULE_SCALE || w->rc[l]);
@@ -955,7 +975,7 @@ static void backward(sl_attr_t *w, int t, int rows)
                 sl_linear_backward(L, wn, Pm, B, rows, w->ar);
                 delta(w, p, rows, d);
                 select_by_sign(d, A, B, A, np);
-                for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
+                sl_nn_add_to(w->mult[p], A, np, 1);
                 break;
             }
             linear_backward(w, l, rows, M);
