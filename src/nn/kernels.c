@@ -196,6 +196,17 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 
 /* ---- elementwise -------------------------------------------------------------- */
 
+int sl_nn_no_avx2;
+
+int sl_nn_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return !sl_nn_no_avx2 && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 /* Branch-free max(a, b) (relu: sl_nn_relu1): signs of activations are random, and GCC
  * -O2 compiles the ternary to a mispredicted branch. */
 /* Blocks of 16 through a local array let GCC -O2 vectorise (SLP) loops it otherwise
