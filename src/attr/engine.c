@@ -653,12 +653,42 @@ static int pool_taps(const sl_layer_t *L, const sl_layer_t *P, int t, int *start
     return a <= b && s + a * d < P->len;
 }
 
+/* Lane-width-generic max-pool loops, defined for 4 lanes (SSE2) and 8 (AVX2, taken
+ * when sl_nn_avx2()): VF/VI the lane types, ATTR the function's target. SEL: a where
+ * mask m is set, else b, by bit operations. */
+#define SEL(VI, m, a, b) ((__typeof__(a))(((m) & (VI)(a)) | (~(m) & (VI)(b))))
+
+/* Window [start + j0·d, start + j1·d] of argmax below for channels c.. while whole
+ * vectors fit; returns the channel reached. The running maxima stay in a register. */
+#define POOL_ARGMAX_FN(NAME, VF, VI, ATTR)                                                           \
+    ATTR static int NAME(const float *x, int C, int c, int start, int j0, int j1, int d, int *a)   \
+    {                                                                                             \
+        for (; c + (int)(sizeof(VF) / 4) <= C; c += (int)(sizeof(VF) / 4)) {                      \
+            int q = start + j0 * d;                                                               \
+            VI av = (VI){0} + q;                                                                  \
+            VF bv;                                                                                \
+            memcpy(&bv, x + (size_t)q * C + c, sizeof bv);                                        \
+            for (int j = j0 + 1; j <= j1; j++) {                                                  \
+                q = start + j * d;                                                                \
+                VF xv;                                                                            \
+                memcpy(&xv, x + (size_t)q * C + c, sizeof xv);                                    \
+                VI gt = xv > bv; /* strict: the first maximum wins, NaN stays */                  \
+                av = (gt & ((VI){0} + q)) | (~gt & av);                                           \
+                bv = SEL(VI, gt, xv, bv);                                                         \
+            }                                                                                     \
+            memcpy(a + c, &av, sizeof av);                                                        \
+        }                                                                                         \
+        return c;                                                                                 \
+    }
+POOL_ARGMAX_FN(argmax_lanes4, sl_v4f, sl_v4i, )
+POOL_ARGMAX_FN(argmax_lanes8, sl_v8f, sl_v8i, SL_NN_AVX2)
+
 /* Argmax of every window of max pool L over one row x of its producer P, per output
  * element: arg[t][c] is the first position holding the maximum (-1: empty window).
- * Channels innermost, so the scan reads rows of x contiguously; 4 channels at a time
- * by mask (SSE2 lanes, GCC -O2 leaves the branchy scalar loop unvectorised), their
- * running maxima in a register: the same comparisons in the same order per channel. */
-static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg)
+ * Channels innermost, so the scan reads rows of x contiguously; 8 or 4 channels at a
+ * time by mask (GCC -O2 leaves the branchy scalar loop unvectorised): the same
+ * comparisons in the same order per channel. */
+static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg, int avx2)
 {
     int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
     for (int t = 0; t < L->len; t++) {
@@ -667,22 +697,8 @@ static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float
             for (; c < C; c++) a[c] = -1;
             continue;
         }
-        for (; c + 4 <= C; c += 4) {
-            int q = start + j0 * d;
-            sl_v4i av = {q, q, q, q};
-            sl_v4f bv;
-            memcpy(&bv, x + (size_t)q * C + c, sizeof bv);
-            for (int j = j0 + 1; j <= j1; j++) {
-                q = start + j * d;
-                sl_v4f xv;
-                sl_v4i qv = {q, q, q, q};
-                memcpy(&xv, x + (size_t)q * C + c, sizeof xv);
-                sl_v4i gt = xv > bv; /* strict: the first maximum wins, NaN stays */
-                av = (gt & qv) | (~gt & av);
-                bv = (sl_v4f)((gt & (sl_v4i)xv) | (~gt & (sl_v4i)bv));
-            }
-            memcpy(a + c, &av, sizeof av);
-        }
+        if (avx2) c = argmax_lanes8(x, C, c, start, j0, j1, d, a);
+        c = argmax_lanes4(x, C, c, start, j0, j1, d, a);
         for (; c < C; c++) {
             int q = start + j0 * d;
             float best = x[(size_t)q * C + c];
@@ -740,62 +756,73 @@ static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fre
 /* Max-pool rules (which the caller derives from sl_maxpool_rule_t and grad_mode) */
 enum { POOL_GRADIENT, POOL_SUMMATION, POOL_CROSS };
 
-/* Windows of at most this many taps go 4 channels at a time (the select loops cost
+/* Windows of at most this many taps go 8 or 4 channels at a time (the select loops cost
  * O(taps) per block; a global pool's one wide window stays scalar) */
 #define POOL_VEC_TAPS 8
 
 
-/* Window t of the backward below for channels c..c+3: the operands xi/xr at the lanes'
- * argmaxes are picked by comparing each tap's position with ax/ar (no gathers), the
- * rule's values come from the scalar code's float ops in its order, and each tap's
- * element takes the one contribution this window gives it by blend, so an untouched
- * element is not even added 0 (each element gets at most one per window in every
- * rule: for cross, kg == kx makes the two conditions exclusive). */
-static void maxpool_window4(int rule, int C, int c, int start, int j0, int j1, int d, const int *ax_t,
-                            const int *ar_t, const float *mt, const float *xi, const float *xr, float *dst)
-{
-    const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-    const sl_v4f nz = V4F(SL_ATTR_NEAR_ZERO);
-    sl_v4i ax, ar;
-    sl_v4f m = v4ld(mt + c), xix = V4F(0.0f), xrx = xix, xir = xix, xrr = xix;
-    memcpy(&ax, ax_t + c, sizeof ax);
-    memcpy(&ar, ar_t + c, sizeof ar);
-    for (int j = j0; rule != POOL_GRADIENT && j <= j1; j++) { /* the gradient needs no operands */
-        int q = start + j * d;
-        sl_v4i qv = {q, q, q, q}, ex = ax == qv, er = ar == qv;
-        sl_v4f vi = v4ld(xi + (size_t)q * C + c), vr = v4ld(xr + (size_t)q * C + c);
-        xix = V4SEL(ex, vi, xix), xrx = V4SEL(ex, vr, xrx);
-        xir = V4SEL(er, vi, xir), xrr = V4SEL(er, vr, xrr);
+/* Window t of the backward below for channels c.. while whole vectors fit (returns
+ * the channel reached): the operands xi/xr at the lanes' argmaxes are picked by
+ * comparing each tap's position with ax/ar (no gathers), the rule's values come from
+ * the scalar code's float ops in its order, and each tap's element takes the one
+ * contribution this window gives it by blend, so an untouched element is not even
+ * added 0 (each element gets at most one per window in every rule: for cross, kg == kx
+ * makes the two conditions exclusive). */
+#define POOL_WINDOW_FN(NAME, VF, VI, ATTR)                                                           \
+    ATTR static int NAME(int rule, int C, int c, int start, int j0, int j1, int d, const int *ax_t,  \
+                         const int *ar_t, const float *mt, const float *xi, const float *xr, float *dst) \
+    {                                                                                             \
+        for (; c + (int)(sizeof(VF) / 4) <= C; c += (int)(sizeof(VF) / 4)) {                      \
+            const VF zero = {0}, nz = zero + SL_ATTR_NEAR_ZERO;                                   \
+            VI ax, ar;                                                                            \
+            VF m, xix = zero, xrx = zero, xir = zero, xrr = zero;                                 \
+            memcpy(&ax, ax_t + c, sizeof ax);                                                     \
+            memcpy(&ar, ar_t + c, sizeof ar);                                                     \
+            memcpy(&m, mt + c, sizeof m);                                                         \
+            for (int j = j0; rule != POOL_GRADIENT && j <= j1; j++) { /* the gradient: no operands */ \
+                int q = start + j * d;                                                            \
+                VI ex = ax == q, er = ar == q;                                                    \
+                VF vi, vr;                                                                        \
+                memcpy(&vi, xi + (size_t)q * C + c, sizeof vi);                                   \
+                memcpy(&vr, xr + (size_t)q * C + c, sizeof vr);                                   \
+                xix = SEL(VI, ex, vi, xix), xrx = SEL(VI, ex, vr, xrx);                           \
+                xir = SEL(VI, er, vi, xir), xrr = SEL(VI, er, vr, xrr);                           \
+            }                                                                                     \
+            /* per tap: the element of lanes cx at ax gets vx, of lanes cr at ar gets vr */       \
+            VI cx = (VI){0} - 1, cr = {0};                                                        \
+            VF vx = m, vr = m;                                                                    \
+            if (rule == POOL_CROSS) {                                                             \
+                VF dy = xix - xrr;                                                                \
+                VI gx = xix >= xrr; /* kg == kx */                                                \
+                VF dg = SEL(VI, gx, xix, xir) - SEL(VI, gx, xrx, xrr);                            \
+                VI okg = (VF)((VI)dg & 0x7fffffff) >= nz;                                         \
+                cx = (VF)((VI)(xix - xrx) & 0x7fffffff) < nz;                                     \
+                vr = m * (dy / dg);                                                               \
+                vx = SEL(VI, cx, m, vr); /* kx: m, or the kg share when kg == kx */               \
+                cx |= gx & okg;                                                                   \
+                cr = ~gx & okg;                                                                   \
+            } else if (rule == POOL_SUMMATION) {                                                  \
+                VI same = ax == ar;                                                               \
+                VF da = xix - xrx, db = xir - xrr, dy = xix - xrr;                                \
+                VF den = da - db;                                                                 \
+                VF lam = SEL(VI, (VF)((VI)den & 0x7fffffff) < nz, zero + 0.5f, (dy - db) / den);  \
+                vx = SEL(VI, same, m, lam * m);                                                   \
+                vr = ((zero + 1.0f) - lam) * m;                                                   \
+                cr = ~same;                                                                       \
+            }                                                                                     \
+            for (int j = j0; j <= j1; j++) {                                                      \
+                int q = start + j * d;                                                            \
+                VI hx = cx & (ax == q), hr = cr & (ar == q);                                      \
+                VF o;                                                                             \
+                memcpy(&o, dst + (size_t)q * C + c, sizeof o);                                    \
+                o = SEL(VI, hx, o + vx, SEL(VI, hr, o + vr, o));                                  \
+                memcpy(dst + (size_t)q * C + c, &o, sizeof o);                                    \
+            }                                                                                     \
+        }                                                                                         \
+        return c;                                                                                 \
     }
-    /* per tap: element of lanes hx gets vx, of lanes hr gets vr */
-    sl_v4i cx = {-1, -1, -1, -1}, cr = {0};
-    sl_v4f vx = m, vr = m;
-    if (rule == POOL_CROSS) {
-        sl_v4f dy = xix - xrr;
-        sl_v4i gx = xix >= xrr; /* kg == kx */
-        sl_v4f dg = V4SEL(gx, xix, xir) - V4SEL(gx, xrx, xrr);
-        sl_v4i okg = (sl_v4f)((sl_v4i)dg & absm) >= nz;
-        cx = (sl_v4f)((sl_v4i)(xix - xrx) & absm) < nz;
-        vr = m * (dy / dg);
-        vx = V4SEL(cx, m, vr); /* kx: m, or the kg share when kg == kx */
-        cx |= gx & okg;
-        cr = ~gx & okg;
-    } else if (rule == POOL_SUMMATION) {
-        sl_v4i same = ax == ar;
-        sl_v4f da = xix - xrx, db = xir - xrr, dy = xix - xrr;
-        sl_v4f den = da - db;
-        sl_v4f lam = V4SEL((sl_v4f)((sl_v4i)den & absm) < nz, V4F(0.5f), (dy - db) / den);
-        vx = V4SEL(same, m, lam * m);
-        vr = (V4F(1.0f) - lam) * m;
-        cr = ~same;
-    }
-    for (int j = j0; j <= j1; j++) {
-        int q = start + j * d;
-        sl_v4i qv = {q, q, q, q}, hx = cx & (ax == qv), hr = cr & (ar == qv);
-        sl_v4f o = v4ld(dst + (size_t)q * C + c);
-        v4st(dst + (size_t)q * C + c, V4SEL(hx, o + vx, V4SEL(hr, o + vr, o)));
-    }
-}
+POOL_WINDOW_FN(maxpool_window4, sl_v4f, sl_v4i, )
+POOL_WINDOW_FN(maxpool_window8, sl_v8f, sl_v8i, SL_NN_AVX2)
 
 /* Max pools: route the multiplier of each output to its input(s). The input side's
  * argmaxes are found once per sequence (rows of a sequence are consecutive). */
@@ -813,26 +840,28 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     case SL_MAXPOOL_CROSS: rule = w->grad_mode ? POOL_GRADIENT : POOL_CROSS; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
-    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1;
+    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1, avx2 = sl_nn_avx2();
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
         if (w->grad_mode) {
-            maxpool_argmax(L, P, xr, argx);
+            maxpool_argmax(L, P, xr, argx, avx2);
             argr = argx;
         } else {
-            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx), seq = w->row_seq[i];
-            maxpool_argmax(L, P, xr, argr);
+            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx, avx2), seq = w->row_seq[i];
+            maxpool_argmax(L, P, xr, argr, avx2);
         }
         for (int t = 0; t < L->len; t++) {
             const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;
             const float *mt = mo + (size_t)t * C;
             int start, j0, j1, c = 0;
             if (!pool_taps(L, P, t, &start, &j0, &j1)) continue; /* empty window */
-            if (j1 - j0 < POOL_VEC_TAPS)
-                for (; c + 4 <= C; c += 4) maxpool_window4(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+            if (j1 - j0 < POOL_VEC_TAPS) {
+                if (avx2) c = maxpool_window8(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+                c = maxpool_window4(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+            }
             for (; c < C; c++) {
                 int ax = ax_t[c], ar = ar_t[c];
                 float m = mt[c];
