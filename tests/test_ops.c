@@ -385,7 +385,8 @@ static void test_rules_sum_to_delta(void **state)
 }
 
 /* The AVX2 and SSE2 paths of the elementwise kernels that have both give the same
- * bytes (on a CPU without AVX2 both runs take the SSE2 path): Rescale's ReLU m with
+ * bytes (on a CPU without AVX2 both runs take the SSE2 path): the residual add with
+ * ReLU, and Rescale's ReLU m with
  * ±0, |Δx| just below, at and above the threshold, negatives, inf and NaN, n not a
  * multiple of 8 or 4 so every tail runs. Where both operands of a product are NaN, x86
  * keeps the first one's sign and payload, and which one is first is the compiler's
@@ -418,6 +419,15 @@ static void test_simd_paths(void **state)
     sl_nn_no_avx2 = 0;
     assert_memory_equal(got[0][0], got[1][0], sizeof got[0][0]);
     assert_memory_equal(got[0][1], got[1][1], sizeof got[0][1]);
+    /* the residual add with ReLU on none, either or both inputs (-0, NaN, inf among them) */
+    for (unsigned relu = 0; relu < 4; relu++) {
+        for (int path = 0; path < 2; path++) {
+            sl_nn_no_avx2 = path;
+            sl_nn_add_relu(rin, xin, relu, got[path][0], N);
+        }
+        sl_nn_no_avx2 = 0;
+        assert_memory_equal(got[0][0], got[1][0], sizeof got[0][0]);
+    }
 }
 
 int main(void)
