@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attr_builder.h"
+#include "nn/nn_priv.h"
 #include "seqlift/attribution.h"
 #include "seqlift/log.h"
 
@@ -453,6 +454,52 @@ static void test_rescale_acc(void **state)
     }
 }
 
+/* Max-pool backward's AVX2 path (8 channels a block) and SSE2 path (4) give the same
+ * bytes for every rule and method: 13 channels (a block of 8, of 4, a scalar tail),
+ * overlapping and padded windows; without AVX2 both runs take the SSE2 path. */
+static void test_maxpool_simd_paths(void **state)
+{
+    (void)state;
+    enum { LEN = 24 };
+    ab_t b;
+    ab_init(&b, 7);
+    ab_conv(&b, "c1", "input", 4, 13, 3, 1, 1, "1", 0.7f);
+    ab_act(&b, "r1", "relu", "c1");
+    ab_layer(&b, "\"name\":\"p1\",\"op\":\"maxpool1d\",\"inputs\":[\"r1\"],\"kernel_size\":3,\"stride\":2,"
+                 "\"padding\":1"); /* 12 */
+    ab_conv(&b, "c2", "p1", 13, 9, 2, 1, 1, "0", 0.5f);
+    ab_act(&b, "r2", "relu", "c2");
+    ab_layer(&b, "\"name\":\"p2\",\"op\":\"maxpool1d\",\"inputs\":[\"r2\"],\"kernel_size\":2,\"stride\":1"); /* 10 */
+    ab_layer(&b, "\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"p2\"],\"order\":\"channel_last\"");
+    ab_dense(&b, "d", "f", 90, 1, 0.3f);
+    sl_net_t *net = ab_build(&b, LEN, "{\"name\":\"y\",\"layer\":\"d\"}");
+    ab_free(&b);
+    assert_non_null(net);
+    float x[LEN * 4] = {0}, r[LEN * 4];
+    uint64_t z = 3;
+    for (int p = 0; p < LEN; p++) {
+        z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[4 * p + (z >> 33) % 4] = 1.0f;
+        for (int c = 0; c < 4; c++) r[4 * p + c] = p % 5 == 0 ? x[4 * p + c] : 0.1f + 0.2f * (float)((p * 7 + c * 3) % 5);
+    }
+    const sl_method_t ms[] = {SL_METHOD_RESCALE, SL_METHOD_GENOMICS, SL_METHOD_GRADIENT};
+    const sl_maxpool_rule_t rs[] = {SL_MAXPOOL_CROSS, SL_MAXPOOL_SUMMATION, SL_MAXPOOL_GRADIENT};
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) {
+            sl_attr_out_t o[2];
+            for (int path = 0; path < 2; path++) {
+                sl_nn_no_avx2 = path;
+                assert_int_equal(score1(net, ms[i], rs[k], "y", x, r, &o[path]), 0);
+            }
+            sl_nn_no_avx2 = 0;
+            assert_memory_equal(o[0].hyp, o[1].hyp, sizeof(float) * LEN * 4);
+            assert_memory_equal(o[0].contrib, o[1].contrib, sizeof(float) * LEN * 4);
+            sl_attr_out_free(&o[0]);
+            sl_attr_out_free(&o[1]);
+        }
+    sl_net_destroy(net);
+}
+
 static void test_targets_parse(void **state)
 {
     (void)state;
@@ -546,7 +593,7 @@ int main(void)
         cmocka_unit_test(test_plan_split),        cmocka_unit_test(test_ref1_dense),        cmocka_unit_test(test_ref2_dense_relu),
         cmocka_unit_test(test_ref3_conv),         cmocka_unit_test(test_ref4_pool),
         cmocka_unit_test(test_ref5_revealcancel), cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_rescale_acc),
+        cmocka_unit_test(test_rescale_acc),       cmocka_unit_test(test_maxpool_simd_paths),
         cmocka_unit_test(test_targets_parse),     cmocka_unit_test(test_maxpool_cross),
         cmocka_unit_test(test_nonfinite_refused),
     };

@@ -384,6 +384,52 @@ static void test_rules_sum_to_delta(void **state)
     printf("worst summation-to-delta relative error over the ops' nets: %.3g\n", worst);
 }
 
+/* The AVX2 and SSE2 paths of the elementwise kernels that have both give the same
+ * bytes (on a CPU without AVX2 both runs take the SSE2 path): the residual add with
+ * ReLU, and Rescale's ReLU m with
+ * ±0, |Δx| just below, at and above the threshold, negatives, inf and NaN, n not a
+ * multiple of 8 or 4 so every tail runs. Where both operands of a product are NaN, x86
+ * keeps the first one's sign and payload, and which one is first is the compiler's
+ * choice (the SSE and AVX encodings differ): so no NaN multiplier meets a NaN m. */
+static void test_simd_paths(void **state)
+{
+    (void)state;
+    enum { N = 1003 };
+    static const float edge[] = {0.0f, -0.0f, 1e-7f, -1e-7f, 0.99e-7f, 1.01e-7f, -2.5f, 3.0f, INFINITY, -INFINITY, NAN};
+    enum { E = sizeof edge / sizeof edge[0] };
+    static float xin[N], rin[N], mo[N], d0[N], got[2][2][N];
+    sl_layer_t L = {0};
+    L.op = SL_OP_RELU;
+    uint64_t s = 42;
+    for (int j = 0; j < N; j++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        float u = (float)(s >> 40) / (float)(1 << 24) - 0.5f;
+        rin[j] = j % 3 ? u * 4.0f : edge[j % E];
+        xin[j] = j % 4 == 0 ? rin[j] + edge[(j / 4) % E] : j % 7 == 0 ? rin[j] : u * -3.0f + 0.1f;
+        mo[j] = j % 13 == 0 ? edge[(j / 13) % (E - 1)] : u * 2.0f; /* no NaN: see below */
+        d0[j] = j % 5 == 0 ? -0.0f : u;
+    }
+    for (int path = 0; path < 2; path++) {
+        sl_nn_no_avx2 = path;
+        for (int acc = 0; acc < 2; acc++) {
+            memcpy(got[path][acc], d0, sizeof d0);
+            sl_attr_rescale_acc(&L, xin, rin, NULL, NULL, mo, got[path][acc], N, acc);
+        }
+    }
+    sl_nn_no_avx2 = 0;
+    assert_memory_equal(got[0][0], got[1][0], sizeof got[0][0]);
+    assert_memory_equal(got[0][1], got[1][1], sizeof got[0][1]);
+    /* the residual add with ReLU on none, either or both inputs (-0, NaN, inf among them) */
+    for (unsigned relu = 0; relu < 4; relu++) {
+        for (int path = 0; path < 2; path++) {
+            sl_nn_no_avx2 = path;
+            sl_nn_add_relu(rin, xin, relu, got[path][0], N);
+        }
+        sl_nn_no_avx2 = 0;
+        assert_memory_equal(got[0][0], got[1][0], sizeof got[0][0]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_adjoint),        cmocka_unit_test(test_derivative_fd),
         cmocka_unit_test(test_secant_naive),
         cmocka_unit_test(test_rules_sum_to_delta),
+        cmocka_unit_test(test_simd_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

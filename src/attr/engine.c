@@ -531,6 +531,19 @@ static inline const float *xact(const sl_attr_t *w, int l, int row)
     return w->ax->act[l] + (size_t)w->row_seq[row] * sz;
 }
 
+/* The genomics method's elementwise loops 4 lanes at a time (GCC -O2 leaves them
+ * scalar: possible aliasing, branches), each lane the scalar code's float ops; the
+ * tails the scalar code itself. */
+#define V4F(v) ((sl_v4f){(v), (v), (v), (v)})
+#define V4SEL(m, a, b) ((sl_v4f)(((m) & (sl_v4i)(a)) | (~(m) & (sl_v4i)(b))))
+static inline sl_v4f v4ld(const float *p)
+{
+    sl_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void v4st(float *p, sl_v4f v) { memcpy(p, &v, sizeof v); }
+
 /* out[rows][size] = Δ of layer l (input-side minus reference-side activation) */
 static void delta(const sl_attr_t *w, int l, int rows, float *out)
 {
@@ -538,26 +551,42 @@ static void delta(const sl_attr_t *w, int l, int rows, float *out)
     for (int i = 0; i < rows; i++) {
         const float *x = xact(w, l, i), *r = w->ar->act[l] + (size_t)i * sz;
         float *o = out + (size_t)i * sz;
-        for (size_t j = 0; j < sz; j++) o[j] = x[j] - r[j];
+        size_t j = 0;
+        for (; j + 4 <= sz; j += 4) v4st(o + j, v4ld(x + j) - v4ld(r + j));
+        for (; j < sz; j++) o[j] = x[j] - r[j];
     }
 }
 
-/* m = sel(Δ, P, N): the multiplier of the part Δ falls in (average at Δ = 0) */
+/* m = sel(Δ, P, N): the multiplier of the part Δ falls in (average at Δ = 0); m may be P */
 static void select_by_sign(const float *d, const float *P, const float *N, float *m, size_t n)
 {
-    for (size_t j = 0; j < n; j++)
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        sl_v4f dv = v4ld(d + j), p = v4ld(P + j), q = v4ld(N + j), z = V4F(0.0f);
+        sl_v4f avg = V4F(0.5f) * (p + q);
+        v4st(m + j, V4SEL(dv > z, p, V4SEL(dv < z, q, avg)));
+    }
+    for (; j < n; j++)
         m[j] = d[j] > 0 ? P[j] : d[j] < 0 ? N[j] : 0.5f * (P[j] + N[j]);
 }
 
 static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
 {
-    for (size_t j = 0; j < n; j++) dst[j] += a[j] * b[j];
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) v4st(dst + j, v4ld(dst + j) + v4ld(a + j) * v4ld(b + j));
+    for (; j < n; j++) dst[j] += a[j] * b[j];
 }
 
 /* pos = max(d, 0), neg = min(d, 0) */
 static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
 {
-    for (size_t j = 0; j < n; j++) {
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        sl_v4f dv = v4ld(d + j), z = V4F(0.0f);
+        v4st(pos + j, (sl_v4f)((dv > z) & (sl_v4i)dv));
+        v4st(neg + j, (sl_v4f)((dv < z) & (sl_v4i)dv));
+    }
+    for (; j < n; j++) {
         pos[j] = d[j] > 0 ? d[j] : 0.0f;
         neg[j] = d[j] < 0 ? d[j] : 0.0f;
     }
@@ -623,38 +652,63 @@ static void linear_backward(sl_attr_t *w, int l, int rows, const float *M)
     sl_layer_backward_linear(w->net, l, M, w->dx, rows, w->ar);
 }
 
+/* The taps of window t of max pool L inside its producer P: positions start + j·d,
+ * j0 <= j <= j1; 0 for an empty window. */
+static int pool_taps(const sl_layer_t *L, const sl_layer_t *P, int t, int *start, int *j0, int *j1)
+{
+    int d = L->dilation > 0 ? L->dilation : 1, s = t * L->stride - L->pad_left;
+    int a = s < 0 ? (-s + d - 1) / d : 0, b = L->kernel - 1;
+    if (s + b * d >= P->len) b = (P->len - 1 - s) / d;
+    *start = s, *j0 = a, *j1 = b;
+    return a <= b && s + a * d < P->len;
+}
+
+/* Lane-width-generic max-pool loops, defined for 4 lanes (SSE2) and 8 (AVX2, taken
+ * when sl_nn_avx2()): VF/VI the lane types, ATTR the function's target. SEL: a where
+ * mask m is set, else b, by bit operations. */
+#define SEL(VI, m, a, b) ((__typeof__(a))(((m) & (VI)(a)) | (~(m) & (VI)(b))))
+
+/* Window [start + j0·d, start + j1·d] of argmax below for channels c.. while whole
+ * vectors fit; returns the channel reached. The running maxima stay in a register. */
+#define POOL_ARGMAX_FN(NAME, VF, VI, ATTR)                                                           \
+    ATTR static int NAME(const float *x, int C, int c, int start, int j0, int j1, int d, int *a)   \
+    {                                                                                             \
+        for (; c + (int)(sizeof(VF) / 4) <= C; c += (int)(sizeof(VF) / 4)) {                      \
+            int q = start + j0 * d;                                                               \
+            VI av = (VI){0} + q;                                                                  \
+            VF bv;                                                                                \
+            memcpy(&bv, x + (size_t)q * C + c, sizeof bv);                                        \
+            for (int j = j0 + 1; j <= j1; j++) {                                                  \
+                q = start + j * d;                                                                \
+                VF xv;                                                                            \
+                memcpy(&xv, x + (size_t)q * C + c, sizeof xv);                                    \
+                VI gt = xv > bv; /* strict: the first maximum wins, NaN stays */                  \
+                av = (gt & ((VI){0} + q)) | (~gt & av);                                           \
+                bv = SEL(VI, gt, xv, bv);                                                         \
+            }                                                                                     \
+            memcpy(a + c, &av, sizeof av);                                                        \
+        }                                                                                         \
+        return c;                                                                                 \
+    }
+POOL_ARGMAX_FN(argmax_lanes4, sl_v4f, sl_v4i, )
+POOL_ARGMAX_FN(argmax_lanes8, sl_v8f, sl_v8i, SL_NN_AVX2)
+
 /* Argmax of every window of max pool L over one row x of its producer P, per output
  * element: arg[t][c] is the first position holding the maximum (-1: empty window).
- * Channels innermost, so the scan reads rows of x contiguously; 4 channels at a time
- * by mask (SSE2 lanes, GCC -O2 leaves the branchy scalar loop unvectorised), their
- * running maxima in a register: the same comparisons in the same order per channel. */
-static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg)
+ * Channels innermost, so the scan reads rows of x contiguously; 8 or 4 channels at a
+ * time by mask (GCC -O2 leaves the branchy scalar loop unvectorised): the same
+ * comparisons in the same order per channel. */
+static void maxpool_argmax(const sl_layer_t *L, const sl_layer_t *P, const float *x, int *arg, int avx2)
 {
     int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
     for (int t = 0; t < L->len; t++) {
-        int start = t * L->stride - L->pad_left, *a = arg + (size_t)t * C, c = 0;
-        int j0 = start < 0 ? (-start + d - 1) / d : 0, j1 = L->kernel - 1; /* the taps inside x */
-        if (start + j1 * d >= P->len) j1 = (P->len - 1 - start) / d;
-        if (j0 > j1 || start + j0 * d >= P->len) { /* empty window */
+        int start, j0, j1, *a = arg + (size_t)t * C, c = 0;
+        if (!pool_taps(L, P, t, &start, &j0, &j1)) {
             for (; c < C; c++) a[c] = -1;
             continue;
         }
-        for (; c + 4 <= C; c += 4) {
-            int q = start + j0 * d;
-            sl_v4i av = {q, q, q, q};
-            sl_v4f bv;
-            memcpy(&bv, x + (size_t)q * C + c, sizeof bv);
-            for (int j = j0 + 1; j <= j1; j++) {
-                q = start + j * d;
-                sl_v4f xv;
-                sl_v4i qv = {q, q, q, q};
-                memcpy(&xv, x + (size_t)q * C + c, sizeof xv);
-                sl_v4i gt = xv > bv; /* strict: the first maximum wins, NaN stays */
-                av = (gt & qv) | (~gt & av);
-                bv = (sl_v4f)((gt & (sl_v4i)xv) | (~gt & (sl_v4i)bv));
-            }
-            memcpy(a + c, &av, sizeof av);
-        }
+        if (avx2) c = argmax_lanes8(x, C, c, start, j0, j1, d, a);
+        c = argmax_lanes4(x, C, c, start, j0, j1, d, a);
         for (; c < C; c++) {
             int q = start + j0 * d;
             float best = x[(size_t)q * C + c];
@@ -709,6 +763,77 @@ static void crop_backward(sl_attr_t *w, int l, int rows, const float *M, int fre
     }
 }
 
+/* Max-pool rules (which the caller derives from sl_maxpool_rule_t and grad_mode) */
+enum { POOL_GRADIENT, POOL_SUMMATION, POOL_CROSS };
+
+/* Windows of at most this many taps go 8 or 4 channels at a time (the select loops cost
+ * O(taps) per block; a global pool's one wide window stays scalar) */
+#define POOL_VEC_TAPS 8
+
+
+/* Window t of the backward below for channels c.. while whole vectors fit (returns
+ * the channel reached): the operands xi/xr at the lanes' argmaxes are picked by
+ * comparing each tap's position with ax/ar (no gathers), the rule's values come from
+ * the scalar code's float ops in its order, and each tap's element takes the one
+ * contribution this window gives it by blend, so an untouched element is not even
+ * added 0 (each element gets at most one per window in every rule: for cross, kg == kx
+ * makes the two conditions exclusive). */
+#define POOL_WINDOW_FN(NAME, VF, VI, ATTR)                                                           \
+    ATTR static int NAME(int rule, int C, int c, int start, int j0, int j1, int d, const int *ax_t,  \
+                         const int *ar_t, const float *mt, const float *xi, const float *xr, float *dst) \
+    {                                                                                             \
+        for (; c + (int)(sizeof(VF) / 4) <= C; c += (int)(sizeof(VF) / 4)) {                      \
+            const VF zero = {0}, nz = zero + SL_ATTR_NEAR_ZERO;                                   \
+            VI ax, ar;                                                                            \
+            VF m, xix = zero, xrx = zero, xir = zero, xrr = zero;                                 \
+            memcpy(&ax, ax_t + c, sizeof ax);                                                     \
+            memcpy(&ar, ar_t + c, sizeof ar);                                                     \
+            memcpy(&m, mt + c, sizeof m);                                                         \
+            for (int j = j0; rule != POOL_GRADIENT && j <= j1; j++) { /* the gradient: no operands */ \
+                int q = start + j * d;                                                            \
+                VI ex = ax == q, er = ar == q;                                                    \
+                VF vi, vr;                                                                        \
+                memcpy(&vi, xi + (size_t)q * C + c, sizeof vi);                                   \
+                memcpy(&vr, xr + (size_t)q * C + c, sizeof vr);                                   \
+                xix = SEL(VI, ex, vi, xix), xrx = SEL(VI, ex, vr, xrx);                           \
+                xir = SEL(VI, er, vi, xir), xrr = SEL(VI, er, vr, xrr);                           \
+            }                                                                                     \
+            /* per tap: the element of lanes cx at ax gets vx, of lanes cr at ar gets vr */       \
+            VI cx = (VI){0} - 1, cr = {0};                                                        \
+            VF vx = m, vr = m;                                                                    \
+            if (rule == POOL_CROSS) {                                                             \
+                VF dy = xix - xrr;                                                                \
+                VI gx = xix >= xrr; /* kg == kx */                                                \
+                VF dg = SEL(VI, gx, xix, xir) - SEL(VI, gx, xrx, xrr);                            \
+                VI okg = (VF)((VI)dg & 0x7fffffff) >= nz;                                         \
+                cx = (VF)((VI)(xix - xrx) & 0x7fffffff) < nz;                                     \
+                vr = m * (dy / dg);                                                               \
+                vx = SEL(VI, cx, m, vr); /* kx: m, or the kg share when kg == kx */               \
+                cx |= gx & okg;                                                                   \
+                cr = ~gx & okg;                                                                   \
+            } else if (rule == POOL_SUMMATION) {                                                  \
+                VI same = ax == ar;                                                               \
+                VF da = xix - xrx, db = xir - xrr, dy = xix - xrr;                                \
+                VF den = da - db;                                                                 \
+                VF lam = SEL(VI, (VF)((VI)den & 0x7fffffff) < nz, zero + 0.5f, (dy - db) / den);  \
+                vx = SEL(VI, same, m, lam * m);                                                   \
+                vr = ((zero + 1.0f) - lam) * m;                                                   \
+                cr = ~same;                                                                       \
+            }                                                                                     \
+            for (int j = j0; j <= j1; j++) {                                                      \
+                int q = start + j * d;                                                            \
+                VI hx = cx & (ax == q), hr = cr & (ar == q);                                      \
+                VF o;                                                                             \
+                memcpy(&o, dst + (size_t)q * C + c, sizeof o);                                    \
+                o = SEL(VI, hx, o + vx, SEL(VI, hr, o + vr, o));                                  \
+                memcpy(dst + (size_t)q * C + c, &o, sizeof o);                                    \
+            }                                                                                     \
+        }                                                                                         \
+        return c;                                                                                 \
+    }
+POOL_WINDOW_FN(maxpool_window4, sl_v4f, sl_v4i, )
+POOL_WINDOW_FN(maxpool_window8, sl_v8f, sl_v8i, SL_NN_AVX2)
+
 /* Max pools: route the multiplier of each output to its input(s). The input side's
  * argmaxes are found once per sequence (rows of a sequence are consecutive). */
 static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
@@ -718,35 +843,40 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
     int p = L->in[0];
     const sl_layer_t *P = &net->layers[p];
     size_t szp = sl_layer_size(P), sz = sl_layer_size(L);
-    int C = L->ch; /* global pools: one window of kernel = stride = the input length */
-    int summation = 0, cross = 0; /* a new rule must be handled here (no default) */
+    int C = L->ch, d = L->dilation > 0 ? L->dilation : 1;
+    int rule = POOL_GRADIENT; /* a new rule must be handled here (no default) */
     switch (w->o.maxpool) {
-    case SL_MAXPOOL_SUMMATION: summation = !w->grad_mode; break;
-    case SL_MAXPOOL_CROSS: cross = !w->grad_mode; break;
+    case SL_MAXPOOL_SUMMATION: rule = w->grad_mode ? POOL_GRADIENT : POOL_SUMMATION; break;
+    case SL_MAXPOOL_CROSS: rule = w->grad_mode ? POOL_GRADIENT : POOL_CROSS; break;
     case SL_MAXPOOL_GRADIENT: break;
     }
-    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1;
+    int *argx = w->pool_arg, *argr = w->pool_arg + w->max_size, seq = -1, avx2 = sl_nn_avx2();
     for (int i = 0; i < rows; i++) {
         const float *xr = w->ar->act[p] + (size_t)i * szp;
         const float *xi = w->grad_mode ? xr : xact(w, p, i);
         const float *mo = M + (size_t)i * sz;
         float *dst = w->mult[p] + (size_t)i * szp;
         if (w->grad_mode) {
-            maxpool_argmax(L, P, xr, argx);
+            maxpool_argmax(L, P, xr, argx, avx2);
             argr = argx;
         } else {
-            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx), seq = w->row_seq[i];
-            maxpool_argmax(L, P, xr, argr);
+            if (w->row_seq[i] != seq) maxpool_argmax(L, P, xi, argx, avx2), seq = w->row_seq[i];
+            maxpool_argmax(L, P, xr, argr, avx2);
         }
         for (int t = 0; t < L->len; t++) {
             const int *ax_t = argx + (size_t)t * C, *ar_t = argr + (size_t)t * C;
             const float *mt = mo + (size_t)t * C;
-            if (ax_t[0] < 0) continue; /* empty window (the same for every channel) */
-            for (int c = 0; c < C; c++) {
+            int start, j0, j1, c = 0;
+            if (!pool_taps(L, P, t, &start, &j0, &j1)) continue; /* empty window */
+            if (j1 - j0 < POOL_VEC_TAPS) {
+                if (avx2) c = maxpool_window8(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+                c = maxpool_window4(rule, C, c, start, j0, j1, d, ax_t, ar_t, mt, xi, xr, dst);
+            }
+            for (; c < C; c++) {
                 int ax = ax_t[c], ar = ar_t[c];
                 float m = mt[c];
                 size_t kx = (size_t)ax * C + c, kr = (size_t)ar * C + c;
-                if (cross) {
+                if (rule == POOL_CROSS) {
                     /* the peers' rule (shap _deep/deep_pytorch.py maxpool, tangermeme
                      * deep_lift_shap.py): Δy to ax or ar, divided by Δx there; positions
                      * with |Δx| below the threshold take the gradient (ax's share m).
@@ -758,7 +888,7 @@ static void maxpool_backward(sl_attr_t *w, int l, int rows, const float *M)
                     if (fabsf(dg) >= SL_ATTR_NEAR_ZERO) dst[kg] += m * (dy / dg);
                     continue;
                 }
-                if (!summation || ax == ar) {
+                if (rule == POOL_GRADIENT || ax == ar) {
                     dst[kx] += m;
                     continue;
                 }
@@ -853,10 +983,8 @@ static void backward(sl_attr_t *w, int t, int rows)
         }
         int pair = w->pn[l] && w->mpx[l];
         if (pair) {
-            for (size_t j = 0; j < n; j++) {
-                w->mpx[l][j] += M[j];
-                w->mnx[l][j] += M[j];
-            }
+            sl_nn_add_to(w->mpx[l], M, n, 1);
+            sl_nn_add_to(w->mnx[l], M, n, 1);
             Pm = w->mpx[l];
             Nm = w->mnx[l];
             int keeps_pair = l > 0 && (rule == SL_RULE_SPLIT || rule == SL_RULE_SCALE || w->rc[l]);
@@ -886,7 +1014,7 @@ static void backward(sl_attr_t *w, int t, int rows)
                 sl_linear_backward(L, wn, Pm, B, rows, w->ar);
                 delta(w, p, rows, d);
                 select_by_sign(d, A, B, A, np);
-                for (size_t j = 0; j < np; j++) w->mult[p][j] += A[j];
+                sl_nn_add_to(w->mult[p], A, np, 1);
                 break;
             }
             linear_backward(w, l, rows, M);

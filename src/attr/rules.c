@@ -115,30 +115,39 @@ void sl_attr_rescale(const sl_layer_t *L, const float *xin, const float *rin, co
 }
 
 /* ReLU's m: (Δy)/(Δx), or f'(r) = (r > 0) where |Δx| < SL_ATTR_NEAR_ZERO; both sides
- * computed and one selected by mask, 4 lanes (SSE2) at a time with GCC/Clang vector
- * extensions (GCC -O2 leaves the scalar loop unvectorised; the unused quotient may be
- * inf/NaN and is never kept). Lane operations are IEEE single precision, the same
- * float operations as sl_attr_rescale. The outputs are relu(x) recomputed with the
- * forward pass's bit operation (sl_nn_relu1: sign-bit-set values become +0), so
- * they are the bytes the forward pass wrote. */
+ * computed and one selected by mask, 8 (AVX2) or 4 (SSE2) lanes at a time with
+ * GCC/Clang vector extensions (GCC -O2 leaves the scalar loop unvectorised; the unused
+ * quotient may be inf/NaN and is never kept). Lane operations are IEEE single
+ * precision, the same float operations as sl_attr_rescale. The outputs are relu(x)
+ * recomputed with the forward pass's bit operation (sl_nn_relu1: sign-bit-set values
+ * become +0), so they are the bytes the forward pass wrote. VF/VI: the lane types;
+ * runs from i while whole vectors fit. */
+#define RELU_RESCALE_LANES(VF, VI)                                                                  \
+    for (; i + sizeof(VF) / 4 <= n; i += sizeof(VF) / 4) {                                          \
+        VF x, r, mo, d = {0}, zero = {0}, one = zero + 1.0f;                                        \
+        memcpy(&x, xin + i, sizeof x), memcpy(&r, rin + i, sizeof r), memcpy(&mo, mout + i, sizeof mo); \
+        VI xb = (VI)x, rb = (VI)r;                                                                  \
+        VF xo = (VF)(xb & ~(xb >> 31)), ro = (VF)(rb & ~(rb >> 31));                                \
+        if (acc) memcpy(&d, dst + i, sizeof d);                                                     \
+        VF dx = x - r, q = (xo - ro) / dx;                                                          \
+        VI small = (VF)((VI)dx & 0x7fffffff) < SL_ATTR_NEAR_ZERO, g = (VI)one & (r > zero);         \
+        VF m = (VF)((small & g) | (~small & (VI)q));                                                \
+        d = d + m * mo;                                                                             \
+        memcpy(dst + i, &d, sizeof d);                                                              \
+    }
+
+SL_NN_AVX2 static size_t relu_rescale8(const float *xin, const float *rin, const float *mout, float *dst, size_t n,
+                                       int acc)
+{
+    size_t i = 0;
+    RELU_RESCALE_LANES(sl_v8f, sl_v8i)
+    return i;
+}
+
 static void relu_rescale_acc(const float *xin, const float *rin, const float *mout, float *dst, size_t n, int acc)
 {
-    const sl_v4i absm = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-    const sl_v4f nz = {SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO, SL_ATTR_NEAR_ZERO};
-    const sl_v4f one = {1, 1, 1, 1}, zero = {0};
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        sl_v4f x, r, mo, d = zero;
-        memcpy(&x, xin + i, sizeof x), memcpy(&r, rin + i, sizeof r), memcpy(&mo, mout + i, sizeof mo);
-        sl_v4i xb = (sl_v4i)x, rb = (sl_v4i)r;
-        sl_v4f xo = (sl_v4f)(xb & ~(xb >> 31)), ro = (sl_v4f)(rb & ~(rb >> 31));
-        if (acc) memcpy(&d, dst + i, sizeof d);
-        sl_v4f dx = x - r, q = (xo - ro) / dx;
-        sl_v4i small = (sl_v4f)((sl_v4i)dx & absm) < nz, g = (sl_v4i)one & (r > zero);
-        sl_v4f m = (sl_v4f)((small & g) | (~small & (sl_v4i)q));
-        d = d + m * mo;
-        memcpy(dst + i, &d, sizeof d);
-    }
+    size_t i = sl_nn_avx2() ? relu_rescale8(xin, rin, mout, dst, n, acc) : 0;
+    RELU_RESCALE_LANES(sl_v4f, sl_v4i)
     for (; i < n; i++) {
         float dx = xin[i] - rin[i];
         float m = fabsf(dx) < SL_ATTR_NEAR_ZERO ? (float)(rin[i] > 0) : (sl_nn_relu1(xin[i]) - sl_nn_relu1(rin[i])) / dx;

@@ -217,6 +217,17 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 
 /* ---- elementwise -------------------------------------------------------------- */
 
+int sl_nn_no_avx2;
+
+int sl_nn_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return !sl_nn_no_avx2 && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 /* Branch-free max(a, b) (relu: sl_nn_relu1): signs of activations are random, and GCC
  * -O2 compiles the ternary to a mispredicted branch. */
 /* Blocks of 16 through a local array let GCC -O2 vectorise (SLP) loops it otherwise
@@ -280,7 +291,11 @@ static inline float relu_if(float x, int32_t m)
     return x;
 }
 
-void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n)
+/* Compiled twice: as is (SSE2), and for AVX2 (8 lanes, no FMA: the same operation per
+ * element; ~20 % faster on BPNet's residual adds, which stay in cache), taken when
+ * sl_nn_avx2(). */
+static inline __attribute__((always_inline)) void add_relu_body(const float *a, const float *b, unsigned relu,
+                                                                float *y, size_t n)
 {
     int32_t ma = relu & 1 ? -1 : 0, mb = relu & 2 ? -1 : 0;
     size_t i = 0;
@@ -290,6 +305,17 @@ void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, siz
         memcpy(y + i, t, sizeof t);
     }
     for (; i < n; i++) y[i] = relu_if(a[i], ma) + relu_if(b[i], mb);
+}
+
+SL_NN_AVX2 static void add_relu_avx2(const float *a, const float *b, unsigned relu, float *y, size_t n)
+{
+    add_relu_body(a, b, relu, y, n);
+}
+
+void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n)
+{
+    if (sl_nn_avx2()) add_relu_avx2(a, b, relu, y, n);
+    else add_relu_body(a, b, relu, y, n);
 }
 
 static inline float max2(float a, float b)

@@ -19,6 +19,19 @@
  * select by mask, which GCC -O2 leaves scalar */
 typedef float sl_v4f __attribute__((vector_size(16)));
 typedef int32_t sl_v4i __attribute__((vector_size(16)));
+/* 8 lanes for the AVX2 paths of hot elementwise loops: functions compiled with
+ * SL_NN_AVX2 (no FMA, so no contraction: the same IEEE operations per lane), taken
+ * when sl_nn_avx2() says so; never passed by value between functions */
+typedef float sl_v8f __attribute__((vector_size(32)));
+typedef int32_t sl_v8i __attribute__((vector_size(32)));
+#if defined(__x86_64__) || defined(__i386__)
+#define SL_NN_AVX2 __attribute__((target("avx2")))
+#else
+#define SL_NN_AVX2
+#endif
+/* 1: the CPU has AVX2 and sl_nn_no_avx2 is 0 (set by the tests that compare both paths) */
+extern int sl_nn_no_avx2;
+int sl_nn_avx2(void);
 
 struct cJSON;
 
