@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attr_builder.h"
 #include "nn/nn_priv.h"
+#include "seqlift/attribution.h"
 #include "support/model_builder.h"
 
 static unsigned long long rng = 88172645463325252ull;
@@ -204,12 +206,77 @@ static void test_dense_tiles(void **state)
     sl_mb_destroy(mb);
 }
 
+/* The whole engine, tiles on and off: a model whose convs and dense layers are large
+ * enough for the tiles (M·N·K > 100³, a dense K above 320, a one-hot first layer, a
+ * strided view), every DeepLIFT method and max-pool rule, the same bytes. */
+static void test_engine_tiles(void **state)
+{
+    (void)state;
+    enum { LEN = 600, K = 4 };
+    ab_t b;
+    ab_init(&b, 11);
+    ab_conv(&b, "c1", "input", 4, 64, 21, 1, 1, "\"valid\"", 0.2f); /* 580 */
+    ab_act(&b, "r1", "relu", "c1");
+    ab_conv(&b, "c2", "r1", 64, 64, 3, 1, 4, "\"same\"", 0.15f);
+    ab_act(&b, "r2", "relu", "c2");
+    ab_layer(&b, "\"name\":\"a2\",\"op\":\"add\",\"inputs\":[\"r1\",\"r2\"]");
+    ab_conv(&b, "c3", "a2", 64, 48, 5, 2, 1, "\"valid\"", 0.1f); /* 288 */
+    ab_act(&b, "r3", "relu", "c3");
+    ab_layer(&b, "\"name\":\"p3\",\"op\":\"maxpool1d\",\"inputs\":[\"r3\"],\"kernel_size\":4"); /* 72 */
+    ab_layer(&b, "\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"p3\"],\"order\":\"channel_first\"");
+    ab_dense(&b, "d1", "f", 72 * 48, 300, 0.03f);
+    ab_act(&b, "r4", "relu", "d1");
+    ab_dense(&b, "d2", "r4", 300, 5, 0.1f);
+    sl_net_t *net = ab_build(&b, LEN, "{\"name\":\"y\",\"layer\":\"d2\"}");
+    assert_non_null(net);
+    float *x = malloc(2 * LEN * 4 * sizeof(float)), *refs = malloc(2 * K * LEN * 4 * sizeof(float));
+    for (int s = 0; s < 2; s++) ab_onehot(&b, LEN, x + (size_t)s * LEN * 4, 37);
+    for (int k = 0; k < 2 * K; k++) ab_onehot(&b, LEN, refs + (size_t)k * LEN * 4, 0);
+    static const sl_method_t ms[] = {SL_METHOD_RESCALE, SL_METHOD_GENOMICS, SL_METHOD_REVEALCANCEL,
+                                     SL_METHOD_GRAD_INPUT, SL_METHOD_IG};
+    static const sl_maxpool_rule_t mp[] = {SL_MAXPOOL_CROSS, SL_MAXPOOL_SUMMATION, SL_MAXPOOL_GRADIENT};
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y:0,y:3", 0, &tg, &nt), 0);
+    for (size_t m = 0; m < sizeof ms / sizeof *ms; m++)
+        for (size_t q = 0; q < sizeof mp / sizeof *mp; q++) {
+            sl_attr_out_t out[2][2];
+            for (int on = 0; on < 2; on++) {
+                sl_nn_gemm_set_tiles(on);
+                sl_attr_opts_t o;
+                sl_attr_opts_default(&o);
+                o.method = ms[m], o.maxpool = mp[q], o.max_refs = K, o.batch = 2, o.ig_steps = 8;
+                sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+                assert_non_null(p);
+                sl_attr_t *w = sl_attr_create(p);
+                assert_non_null(w);
+                for (int s = 0; s < 2; s++) assert_int_equal(sl_attr_out_init(&out[on][s], nt, LEN), 0);
+                assert_int_equal(sl_attr_run(w, 2, x, refs, K, out[on]), 0);
+                sl_attr_destroy(w);
+                sl_attr_plan_destroy(p);
+            }
+            sl_nn_gemm_set_tiles(1);
+            size_t n = (size_t)nt * LEN * 4, d = 0;
+            for (int s = 0; s < 2; s++) {
+                d += bits_differ(out[0][s].contrib, out[1][s].contrib, n) + bits_differ(out[0][s].hyp, out[1][s].hyp, n);
+                for (int on = 0; on < 2; on++) sl_attr_out_free(&out[on][s]);
+            }
+            if (d) fprintf(stderr, "method %s, max-pool rule %d: %zu floats differ\n", sl_method_name(ms[m]), (int)mp[q], d);
+            assert_int_equal(d, 0);
+        }
+    sl_targets_free(tg, nt);
+    free(x), free(refs);
+    sl_net_destroy(net);
+    ab_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_bits),
         cmocka_unit_test(test_conv_tiles),
         cmocka_unit_test(test_dense_tiles),
+        cmocka_unit_test(test_engine_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
