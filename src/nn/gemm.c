@@ -292,40 +292,65 @@ struct sl_nn_wt_s {
     const float *w; /* the weight array they transpose (by address: weights do not change
                      * while a set is used) */
     size_t n;
-    float *wt;
+    const float *wt;
+    int own;        /* wt is the set's to free */
 };
 
-static const float *wts_find(const sl_nn_wts_t *s, const float *w, size_t n)
+static size_t wt_numel(const sl_layer_t *L) { return (size_t)L->kernel * L->in_ch * L->out_ch; }
+
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
 {
+    size_t n = wt_numel(L);
     for (int i = 0; s && i < s->n; i++)
         if (s->e[i].w == w && s->e[i].n == n) return s->e[i].wt;
     return NULL;
 }
 
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own)
+{
+    struct sl_nn_wt_s *t = realloc(s->e, (size_t)(s->n + 1) * sizeof *t);
+    if (!t) {
+        if (own) free((void *)wt);
+        return -1;
+    }
+    s->e = t;
+    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), wt, own};
+    return 0;
+}
+
 const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
 {
     if (!sl_nn_gemm_tiles()) return NULL;
-    int k = L->kernel, ci = L->in_ch, co = L->out_ch;
-    size_t n = (size_t)k * ci * co;
-    const float *got = wts_find(s, w, n);
+    const float *got = sl_nn_wts_find(s, L, w);
     if (got) return got;
-    struct sl_nn_wt_s *t = realloc(s->e, (size_t)(s->n + 1) * sizeof *t);
-    if (!t) return NULL; /* the cblas path needs no copy */
-    s->e = t;
-    float *wt = malloc(n * sizeof(float));
-    if (!wt) return NULL;
+    int k = L->kernel, ci = L->in_ch, co = L->out_ch;
+    float *wt = malloc(wt_numel(L) * sizeof(float));
+    if (!wt) return NULL; /* the cblas path needs no copy */
     /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
      * k·ci columns): wt [co][k·ci] */
     if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
     else
         for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
-    s->e[s->n++] = (struct sl_nn_wt_s){w, n, wt};
-    return wt;
+    return sl_nn_wts_put(s, L, w, wt, 1) == 0 ? wt : NULL;
+}
+
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg)
+{
+    size_t n = wt_numel(L);
+    float *tp = malloc(n * sizeof(float)), *tn = malloc(n * sizeof(float));
+    if (!tp || !tn) {
+        free(tp), free(tn);
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++) tp[j] = wt[j] > 0 ? wt[j] : 0, tn[j] = wt[j] < 0 ? wt[j] : 0;
+    int rc = sl_nn_wts_put(s, L, wpos, tp, 1);
+    return sl_nn_wts_put(s, L, wneg, tn, 1) < 0 || rc < 0 ? -1 : 0;
 }
 
 void sl_nn_wts_free(sl_nn_wts_t *s)
 {
-    for (int i = 0; i < s->n; i++) free(s->e[i].wt);
+    for (int i = 0; i < s->n; i++)
+        if (s->e[i].own) free((void *)s->e[i].wt);
     free(s->e);
     s->e = NULL, s->n = 0;
 }
@@ -334,8 +359,19 @@ const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratc
 {
     if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
     sl_acts_priv_t *p = scratch->priv;
-    const float *got = wts_find(p->wt_shared, w, (size_t)L->kernel * L->in_ch * L->out_ch);
+    const float *got = sl_nn_wts_find(p->wt_shared, L, w);
     return got ? got : sl_nn_wts_get(&p->wt, L, w);
 }
 
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s) { ((sl_acts_priv_t *)a->priv)->wt_shared = s; }
+
+const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net) { return net->priv; }
+
+void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt)
+{
+    if (!sl_nn_gemm_tiles() || (!net->priv && !(net->priv = calloc(1, sizeof(sl_nn_wts_t))))) {
+        free(wt);
+        return;
+    }
+    sl_nn_wts_put(net->priv, L, L->w, wt, 1); /* frees wt on failure: the plan transposes then */
+}

@@ -344,6 +344,8 @@ void sl_net_destroy(sl_net_t *net)
         free(L->bn_scale);
         free(L->bn_shift);
     }
+    if (net->priv) sl_nn_wts_free(net->priv);
+    free(net->priv);
     if (net->output_names)
         for (int i = 0; i < net->n_outputs; i++) free(net->output_names[i]);
     free(net->output_names);

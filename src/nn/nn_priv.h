@@ -258,6 +258,17 @@ void sl_nn_gemm_set_tiles(int on);
  * caller then passes no Bt). sl_nn_wts_free frees what s holds. */
 const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
 void sl_nn_wts_free(sl_nn_wts_t *s);
+/* Lookup only (s may be NULL); adding a transpose made elsewhere (own: s frees wt; on
+ * failure -1, and an owned wt is freed); W⁺ᵀ and W⁻ᵀ of split weights wpos/wneg made
+ * from Wᵀ (wt) by sign, owned by s. */
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own);
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg);
+/* The transposes the model loader made (dense layers: the file's [out][in] array), net's
+ * own (net->priv), or NULL. sl_nn_net_keep_wt hands wt (PyTorch layout of dense L) to
+ * net, or frees it when the tiles will not read it. */
+const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net);
+void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt);
 /* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
  * must outlive a), else its own, made at first use. */
 const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
