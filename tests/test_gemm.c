@@ -97,6 +97,32 @@ static void test_gemm_bits(void **state)
 }
 
 /* The conv kernels with tiles on and off give the same bits. */
+/* Layer L's forward (y = W x) and backward (dx += Wᵀ dy, twice: the second finds the kept
+ * transpose) for n rows, tiles off and on, each with a fresh scratch; the same bits.
+ * x is [n][in], dy [n][out] (sizes nx, ny). */
+static void both_ways(const sl_net_t *net, const sl_layer_t *L, int n, const float *x, size_t nx, const float *dy,
+                      size_t ny, const char *what)
+{
+    float *y[2], *dx[2];
+    for (int on = 0; on < 2; on++) {
+        sl_acts_t *a = sl_acts_create(net, n);
+        assert_non_null(a);
+        sl_nn_gemm_set_tiles(on);
+        y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
+        assert_non_null(y[on]), assert_non_null(dx[on]);
+        sl_linear_apply(L, L->w, x, y[on], n, 0, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a);
+        sl_acts_destroy(a);
+    }
+    sl_nn_gemm_set_tiles(1);
+    size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
+    if (d1 || d2) fprintf(stderr, "%s: forward %zu, backward %zu floats differ\n", what, d1, d2);
+    assert_int_equal(d1, 0);
+    assert_int_equal(d2, 0);
+    for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+}
+
 /* x as one-hot DNA: one nonzero per position (1, or another value now and then), some
  * positions all zero (N) */
 static void fill_onehot(float *x, int rows, int ci)
@@ -121,27 +147,12 @@ static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, co
     const int n = 3;
     size_t nx = (size_t)n * L->in_len * ci, ny = (size_t)n * L->len * co;
     float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
-    float *y[2], *dx[2];
     fill(x, nx), fill(dy, ny);
     if (onehot) fill_onehot(x, n * L->in_len, ci);
-    for (int on = 0; on < 2; on++) {
-        sl_acts_t *a = sl_acts_create(net, n); /* fresh scratch: the transposes are made anew */
-        assert_non_null(a);
-        sl_nn_gemm_set_tiles(on);
-        y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
-        sl_linear_apply(L, L->w, x, y[on], n, 0, a);
-        sl_linear_backward(L, L->w, dy, dx[on], n, a);
-        sl_linear_backward(L, L->w, dy, dx[on], n, a); /* twice: the kept transpose */
-        sl_acts_destroy(a);
-    }
-    sl_nn_gemm_set_tiles(1);
-    size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
-    if (d1 || d2)
-        fprintf(stderr, "conv in %d ci %d co %d k %d s %d d %d pad %s%s: forward %zu, backward %zu differ\n", in_len, ci,
-                co, k, stride, dil, pad, onehot ? " one-hot" : "", d1, d2);
-    assert_int_equal(d1, 0);
-    assert_int_equal(d2, 0);
-    for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+    char what[128];
+    snprintf(what, sizeof what, "conv in %d ci %d co %d k %d s %d d %d pad %s%s", in_len, ci, co, k, stride, dil, pad,
+             onehot ? " one-hot" : "");
+    both_ways(net, L, n, x, nx, dy, ny, what);
     free(x), free(dy);
     sl_net_destroy(net);
     sl_mb_destroy(mb);
@@ -182,23 +193,11 @@ static void test_dense_tiles(void **state)
         for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
             int n = ns[q];
             size_t nx = (size_t)n * L->in_ch, ny = (size_t)n * L->out_ch;
-            float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float)), *y[2], *dx[2];
+            float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+            char what[64];
             fill(x, nx), fill(dy, ny);
-            for (int on = 0; on < 2; on++) {
-                sl_acts_t *a = sl_acts_create(net, n);
-                assert_non_null(a);
-                sl_nn_gemm_set_tiles(on);
-                y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
-                sl_linear_apply(L, L->w, x, y[on], n, 0, a);
-                sl_linear_backward(L, L->w, dy, dx[on], n, a);
-                sl_acts_destroy(a);
-            }
-            sl_nn_gemm_set_tiles(1);
-            size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
-            if (d1 || d2) fprintf(stderr, "dense %s n %d: forward %zu, backward %zu differ\n", L->name, n, d1, d2);
-            assert_int_equal(d1, 0);
-            assert_int_equal(d2, 0);
-            for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+            snprintf(what, sizeof what, "dense %s, %d rows", L->name, n);
+            both_ways(net, L, n, x, nx, dy, ny, what);
             free(x), free(dy);
         }
     }
