@@ -54,6 +54,16 @@ static int tiles_take(int M, int N, int K)
 #include <immintrin.h>
 #define HAVE_TILES 1
 
+/* GCC -O2 leaves the tiles' constant-bound loops rolled (and the accumulators in
+ * memory) unless told; clang unrolls them itself, and with the pragma under its
+ * sanitizers takes minutes over this file. */
+#if defined(__clang__)
+#define UNROLL(n)
+#else
+#define UNROLL_PRAGMA(x) _Pragma(#x)
+#define UNROLL(n) UNROLL_PRAGMA(GCC unroll n)
+#endif
+
 /* rows x (nv 16-float registers) of C += A B; the last register of a row is masked by
  * `last`. mr and nv are constants at every call (switch below), so the loops unroll
  * and the accumulators stay in registers. */
@@ -63,24 +73,24 @@ tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t l
      float *C, size_t ldc)
 {
     __m512 acc[TILE_MAX_ROWS][4];
-    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++)
+        UNROLL(4) for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
     for (int k = 0; k < K; k++) {
         const float *b = B + (size_t)k * ldb;
         __m512 bv[4];
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+        UNROLL(4) for (int v = 0; v < 4; v++)
             if (v < nv) bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
-        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
             if (r >= mr) break;
             __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
-            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+            UNROLL(4) for (int v = 0; v < 4; v++)
                 if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
         }
     }
-    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+    UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
         if (r >= mr) break;
         float *c = C + (size_t)r * ldc;
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+        UNROLL(4) for (int v = 0; v < 4; v++) {
             if (v >= nv) break;
             __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
             __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
@@ -92,31 +102,50 @@ tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t l
 /* rows per tile for nv registers per row: at most 24 accumulators, 4 B registers */
 static int tile_rows(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
 
-#define T(R, NV) tile(R, NV, last, K, a, lda, b, ldb, c, ldc)
-#define NV4(r) case 64 + r: T(r, 4); break;
-#define NV3(r) case 48 + r: T(r, 3); break;
-#define NV2(r) case 32 + r: T(r, 2); break;
-#define NV1(r) case 16 + r: T(r, 1); break;
+/* A full tile of tile_rows(nv) rows, nv chosen at run time. */
+#define FULL(CALL)                        \
+    switch (nv) {                         \
+    case 4: CALL(6, 4); break;            \
+    case 3: CALL(8, 3); break;            \
+    case 2: CALL(12, 2); break;           \
+    default: CALL(12, 1); break;          \
+    }
+#define T(R, NV) tile(R, NV, last, K, a, la, b, ldb, c, lc)
 
+/* Full tiles only (few instantiations: a switch over every row count made clang's
+ * sanitizer builds take minutes over this file); the last rows of a panel go through
+ * a full tile on zero-padded copies of their A and C rows (rows are independent: the
+ * same bits). tiles() gets K <= GEMM_Q (sl_nn_sgemm_tiles cuts K). */
 __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const float *A, size_t lda, const float *B,
                                                       size_t ldb, float *C, size_t ldc)
 {
+    float pa[TILE_MAX_ROWS * GEMM_Q], pc[TILE_MAX_ROWS * 64];
     for (int n0 = 0; n0 < N; n0 += 64) {
         int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
         __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
-        int R = tile_rows(nv);
-        for (int m0 = 0; m0 < M; m0 += R) {
-            int mr = M - m0 < R ? M - m0 : R;
-            const float *a = A + (size_t)m0 * lda, *b = B + n0;
+        int R = tile_rows(nv), m0 = 0;
+        const float *b = B + n0;
+        for (; m0 + R <= M; m0 += R) {
+            const float *a = A + (size_t)m0 * lda;
             float *c = C + (size_t)m0 * ldc + n0;
-            switch (nv * 16 + mr) { /* (registers, rows) */
-                NV4(1) NV4(2) NV4(3) NV4(4) NV4(5) NV4(6)
-                NV3(1) NV3(2) NV3(3) NV3(4) NV3(5) NV3(6) NV3(7) NV3(8)
-                NV2(1) NV2(2) NV2(3) NV2(4) NV2(5) NV2(6) NV2(7) NV2(8) NV2(9) NV2(10) NV2(11) NV2(12)
-                NV1(1) NV1(2) NV1(3) NV1(4) NV1(5) NV1(6) NV1(7) NV1(8) NV1(9) NV1(10) NV1(11) NV1(12)
-            default: break; /* not reached: nv in 1..4, mr in 1..tile_rows(nv) */
-            }
+            size_t la = lda, lc = ldc;
+            FULL(T)
         }
+        if (m0 == M) continue;
+        int mr = M - m0;
+        memset(pa + (size_t)mr * K, 0, (size_t)(R - mr) * K * sizeof(float)), memset(pc, 0, sizeof pc);
+        for (int r = 0; r < mr; r++) {
+            memcpy(pa + (size_t)r * K, A + (size_t)(m0 + r) * lda, (size_t)K * sizeof(float));
+            memcpy(pc + (size_t)r * 64, C + (size_t)(m0 + r) * ldc + n0, (size_t)nn * sizeof(float));
+        }
+        {
+            const float *a = pa;
+            float *c = pc;
+            size_t la = (size_t)K, lc = 64;
+            FULL(T)
+        }
+        for (int r = 0; r < mr; r++)
+            memcpy(C + (size_t)(m0 + r) * ldc + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
     }
 }
 
@@ -126,30 +155,30 @@ __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const 
  * C += acc. Every row is its own FMA chain, so mr rows run side by side. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 onehot_tile(const int mr, const int nv, __mmask16 last, const sl_layer_t *L, const int *idx, const float *val,
-            const float *w, int n0, int t0, float *y)
+            const float *w, int n0, int t0, float *y, size_t ldy)
 {
     int ci = L->in_ch, co = L->out_ch;
     __m512 acc[TILE_MAX_ROWS][4];
-    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++)
+        UNROLL(4) for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
     size_t q0 = (size_t)t0 * L->stride;
     for (int j = 0; j < L->kernel; j++, q0 += L->dilation) {
-        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
             if (r >= mr) break;
             size_t q = q0 + (size_t)r * L->stride;
             __m512 a = _mm512_set1_ps(val[q]);
             const float *wr = w + ((size_t)j * ci + idx[q]) * co + n0;
-            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            UNROLL(4) for (int v = 0; v < 4; v++) {
                 if (v >= nv) break;
                 __m512 b = v == nv - 1 ? _mm512_maskz_loadu_ps(last, wr + 16 * v) : _mm512_loadu_ps(wr + 16 * v);
                 acc[r][v] = _mm512_fmadd_ps(a, b, acc[r][v]);
             }
         }
     }
-    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+    UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
         if (r >= mr) break;
-        float *c = y + (size_t)(t0 + r) * co + n0;
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+        float *c = y + (size_t)r * ldy;
+        UNROLL(4) for (int v = 0; v < 4; v++) {
             if (v >= nv) break;
             __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
             _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(m, c + 16 * v)));
@@ -157,29 +186,34 @@ onehot_tile(const int mr, const int nv, __mmask16 last, const sl_layer_t *L, con
     }
 }
 
-#define O(R, NV) onehot_tile(R, NV, last, L, idx, val, w, n0, t0, y)
-#define O4(r) case 64 + r: O(r, 4); break;
-#define O3(r) case 48 + r: O(r, 3); break;
-#define O2(r) case 32 + r: O(r, 2); break;
-#define O1(r) case 16 + r: O(r, 1); break;
+#define O(R, NV) onehot_tile(R, NV, last, L, idx, val, w, n0, t0, c, ldc)
 
+/* The rows of a conv on one-hot input in full tiles; the last ones into a padded copy
+ * of their output rows (idx/val run R·stride past the span the rows read, val 0). */
 __attribute__((target("avx512f"))) static void onehot_rows(const sl_layer_t *L, const int *idx, const float *val,
                                                             const float *w, float *y)
 {
-    for (int n0 = 0; n0 < L->out_ch; n0 += 64) {
-        int nn = L->out_ch - n0 < 64 ? L->out_ch - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
+    float pc[TILE_MAX_ROWS * 64];
+    int co = L->out_ch;
+    for (int n0 = 0; n0 < co; n0 += 64) {
+        int nn = co - n0 < 64 ? co - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
         __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
-        int R = tile_rows(nv);
-        for (int t0 = 0; t0 < L->len; t0 += R) {
-            int mr = L->len - t0 < R ? L->len - t0 : R;
-            switch (nv * 16 + mr) { /* (registers, rows) */
-                O4(1) O4(2) O4(3) O4(4) O4(5) O4(6)
-                O3(1) O3(2) O3(3) O3(4) O3(5) O3(6) O3(7) O3(8)
-                O2(1) O2(2) O2(3) O2(4) O2(5) O2(6) O2(7) O2(8) O2(9) O2(10) O2(11) O2(12)
-                O1(1) O1(2) O1(3) O1(4) O1(5) O1(6) O1(7) O1(8) O1(9) O1(10) O1(11) O1(12)
-            default: break;
-            }
+        int R = tile_rows(nv), t0 = 0;
+        size_t ldc = (size_t)co;
+        for (; t0 + R <= L->len; t0 += R) {
+            float *c = y + (size_t)t0 * co + n0;
+            FULL(O)
         }
+        if (t0 == L->len) continue;
+        int mr = L->len - t0;
+        memset(pc, 0, sizeof pc);
+        for (int r = 0; r < mr; r++) memcpy(pc + (size_t)r * 64, y + (size_t)(t0 + r) * co + n0, (size_t)nn * sizeof(float));
+        {
+            float *c = pc;
+            ldc = 64;
+            FULL(O)
+        }
+        for (int r = 0; r < mr; r++) memcpy(y + (size_t)(t0 + r) * co + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
     }
 }
 #else
@@ -253,14 +287,15 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
     int ci = L->in_ch, K = L->kernel * ci;
     /* positions the conv reads, from -pad_left on */
     size_t span = (size_t)(L->len - 1) * L->stride + (size_t)(L->kernel - 1) * L->dilation + 1;
-    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < span * (sizeof(int) + sizeof(float)))
+    size_t room = span + (size_t)TILE_MAX_ROWS * L->stride; /* the padded last tile reads past the span */
+    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < room * (sizeof(int) + sizeof(float)))
         return -1;
     int *idx = mem;
-    float *val = (float *)(idx + span);
-    for (size_t q = 0; q < span; q++) {
+    float *val = (float *)(idx + room);
+    for (size_t q = 0; q < room; q++) {
         long p = (long)q - L->pad_left;
         idx[q] = 0, val[q] = 0;
-        if (p < 0 || p >= L->in_len) continue;
+        if (q >= span || p < 0 || p >= L->in_len) continue;
         const float *xp = x + (size_t)p * ci;
         int n = 0;
         for (int i = 0; i < ci; i++) /* branch-free: the last nonzero and the count */
