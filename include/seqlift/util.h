@@ -58,6 +58,11 @@ void sl_tmp_remove(const char *tmp);
  * NULL with one line ("cannot open: <reason>", "not a regular file", "cannot read
  * the file") naming path. */
 char *sl_read_file(const char *path, size_t *len);
+/* The same read only, mapped where the system allows (*mapped = 1) or read; NULL with
+ * sl_read_file's messages. The file must not change while mapped. Release with
+ * sl_unmap_file(p, len, mapped). */
+const void *sl_map_file(const char *path, size_t *len, int *mapped);
+void sl_unmap_file(const void *p, size_t len, int mapped);
 /* The end of a temporary of a two-phase output: renamed onto path when commit and
  * *ret == 0 (*ret then takes the rename's result), else removed. NULL tmp: nothing. */
 void sl_tmp_settle(const char *tmp, const char *path, int commit, int *ret);

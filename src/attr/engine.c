@@ -46,6 +46,8 @@ struct sl_attr_plan_s {
     char *anc;          /* [nt][n_layers]: layer is an ancestor of target t */
     float **wpos, **wneg; /* [n_layers]: W⁺ = max(W, 0), W⁻ = min(W, 0) of the sign-split
                            * layers that carry Δ⁺/Δ⁻, else NULL */
+    sl_nn_wts_t wts;      /* the weights above transposed for the GEMM tiles' backward, made
+                           * once here and read by every workspace's scratch */
     size_t max_size, gsz; /* largest layer; largest target layer */
     int n_slots;        /* buffer plan: slot s holds slot_size[s] floats per row; buffer b of */
     size_t *slot_size;  /* layer l lives in slot buf[b][l] (-1: none) */
@@ -162,6 +164,7 @@ void sl_attr_plan_destroy(sl_attr_plan_t *p)
     }
     free(p->wpos);
     free(p->wneg);
+    sl_nn_wts_free(&p->wts);
     free(p->need);
     free(p->keep);
     free(p->alias);
@@ -406,6 +409,14 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
     plan_keep(w);
     if (m != SL_METHOD_ISM && (plan_alias(w) < 0 || plan_buffers(w) < 0)) goto fail;
     plan_rows(w);
+    for (int l = 1; m != SL_METHOD_ISM && l < nl; l++) { /* NULL (no tiles, no memory): each scratch's own */
+        const sl_layer_t *L = &net->layers[l];
+        if (!need[l] || !(sl_ops[L->op].flags & SL_OPF_WEIGHTS)) continue;
+        const float *t = sl_nn_wts_find(sl_nn_net_wts(net), L, L->w); /* the loader's, if it kept one */
+        if (t) sl_nn_wts_put(&w->wts, L, L->w, t, 0);
+        else t = sl_nn_wts_get(&w->wts, L, L->w);
+        if (t && w->wpos[l]) sl_nn_wts_split(&w->wts, L, t, w->wpos[l], w->wneg[l]);
+    }
     if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
         int n = w->o.ig_steps;
         double *a = sl_malloc((size_t)n * 2 * sizeof(double), "integration nodes");
@@ -453,6 +464,7 @@ sl_attr_t *sl_attr_create(const sl_attr_plan_t *plan)
     w->ax = sl_acts_create_keep(net, w->o.batch, plan->keep);
     w->ar = sl_acts_create_keep(net, w->max_rows, plan->keep);
     if (!w->ax || !w->ar) goto fail;
+    sl_nn_acts_share_wts(w->ax, &plan->wts), sl_nn_acts_share_wts(w->ar, &plan->wts);
     size_t R = (size_t)w->max_rows;
     w->g = sl_malloc((size_t)n_targets * w->o.batch * w->gsz * sizeof(float), "target weights");
     w->row_seq = sl_malloc(R * sizeof(int), "row map");

@@ -344,6 +344,8 @@ void sl_net_destroy(sl_net_t *net)
         free(L->bn_scale);
         free(L->bn_shift);
     }
+    if (net->priv) sl_nn_wts_free(net->priv);
+    free(net->priv);
     if (net->output_names)
         for (int i = 0; i < net->n_outputs; i++) free(net->output_names[i]);
     free(net->output_names);
@@ -376,7 +378,9 @@ sl_net_t *sl_net_load_mem(const char *json, size_t json_len, const void *st, siz
 sl_net_t *sl_net_load(const char *json_path)
 {
     size_t jlen = 0, slen = 0;
-    char *json = NULL, *st = NULL, *wpath = NULL;
+    char *json = NULL, *wpath = NULL;
+    const void *st = NULL;
+    int mapped = 0;
     cJSON *root = NULL;
     sl_net_t *net = NULL;
     if (!(json = sl_read_file(json_path, &jlen))) goto fail;
@@ -395,12 +399,12 @@ sl_net_t *sl_net_load(const char *json_path)
     if (!(wpath = sl_malloc(dlen + strlen(w->valuestring) + 1, "path"))) goto fail;
     memcpy(wpath, json_path, dlen);
     strcpy(wpath + dlen, w->valuestring);
-    if (!(st = sl_read_file(wpath, &slen))) goto fail;
+    if (!(st = sl_map_file(wpath, &slen, &mapped))) goto fail;
     net = net_build(root, st, slen, json_path, wpath);
 fail:
     cJSON_Delete(root);
     free(json);
-    free(st);
+    if (st) sl_unmap_file(st, slen, mapped);
     free(wpath);
     return net;
 }

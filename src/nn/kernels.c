@@ -69,16 +69,15 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
         const float *xb = x + (size_t)b * in_len * ci;
         float *yb = y + (size_t)b * L->len * co;
         if (col) {
+            if (sl_nn_conv_onehot(L, xb, w, yb, col, sl_nn_col_size(L) * sizeof(float)) == 0) continue;
             im2col(L, in_len, xb, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L->len, co, L->kernel * ci, 1.0f, col,
-                        L->kernel * ci, w, co, 1.0f, yb, co);
+            sl_nn_sgemm(L->len, co, L->kernel * ci, col, (size_t)L->kernel * ci, w, co, yb, co);
             continue;
         }
         for (int j = 0; j < L->kernel; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, co, ci, 1.0f,
-                        xb + (size_t)p0 * ci, L->stride * ci, w + (size_t)j * ci * co, co, 1.0f,
+            sl_nn_sgemm(t1 - t0, co, ci, xb + (size_t)p0 * ci, (size_t)L->stride * ci, w + (size_t)j * ci * co, co,
                         yb + (size_t)t0 * co, co);
         }
     }
@@ -89,15 +88,29 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
  * its kernels by the call's shape, and a row computed in a call of M = 4 rows differs in
  * its last bits from the same row in a call of M = 1 or M = 7 (measured, OpenBLAS 0.3.21
  * on AMD EPYC), so without fixed shapes a sequence's numbers would depend on the
- * sequences batched with it. W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
-static void dense_gemm(CBLAS_TRANSPOSE op, int n, int cols, int inner, const float *a, const float *w, float *c,
-                       sl_acts_t *scratch)
+ * sequences batched with it. The tiles (gemm.c) compute every row alone, in the bits of
+ * such a block, so where they take the block's shape all rows go at once, unpadded.
+ * W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
+static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, const float *wt,
+                        float *c)
 {
-    const int F = SL_NN_GEMM_ROWS, ldw = op == CblasNoTrans ? cols : inner;
+    if (op == CblasNoTrans) sl_nn_sgemm(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, cols, c, cols);
+    else sl_nn_sgemm_bt(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, inner, wt, c, cols);
+}
+
+static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a,
+                       const float *w, float *c, sl_acts_t *scratch)
+{
+    const int F = SL_NN_GEMM_ROWS;
+    const float *wt = op == CblasTrans ? sl_nn_wt_get(L, w, scratch) : NULL; /* Wᵀ for the tiles */
+    if (sl_nn_tiles_take(F, cols, inner) && (op == CblasNoTrans || wt)) {
+        /* the tiles give each row the bits of a block of F (rows are independent in
+         * them): all n rows at once, no padding */
+        sl_nn_sgemm_tiles(n, cols, inner, a, inner, op == CblasNoTrans ? w : wt, cols, c, cols);
+        return;
+    }
     int full = n / F * F, rest = n - full;
-    for (int r = 0; r < full; r += F)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, a + (size_t)r * inner, inner, w, ldw,
-                    1.0f, c + (size_t)r * cols, cols);
+    for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, wt, c + (size_t)r * cols);
     if (!rest) return;
     sl_acts_priv_t *p = scratch ? scratch->priv : NULL;
     size_t need = (size_t)F * ((size_t)inner + cols);
@@ -107,7 +120,7 @@ static void dense_gemm(CBLAS_TRANSPOSE op, int n, int cols, int inner, const flo
     memset(pad, 0, need * sizeof(float));
     memcpy(pa, a + (size_t)full * inner, (size_t)rest * inner * sizeof(float));
     memcpy(pc, c + (size_t)full * cols, (size_t)rest * cols * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, op, F, cols, inner, 1.0f, pa, inner, w, ldw, 1.0f, pc, cols);
+    dense_block(op, cols, inner, pa, w, wt, pc);
     memcpy(c + (size_t)full * cols, pc, (size_t)rest * cols * sizeof(float));
     free(own);
 }
@@ -119,12 +132,12 @@ size_t sl_nn_pad_size(const sl_layer_t *L)
 
 void sl_k_dense_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, sl_acts_t *scratch)
 {
-    dense_gemm(CblasNoTrans, n, L->out_ch, L->in_ch, x, w, y, scratch);
+    dense_gemm(CblasNoTrans, L, n, L->out_ch, L->in_ch, x, w, y, scratch);
 }
 
 void sl_k_dense_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n, sl_acts_t *scratch)
 {
-    dense_gemm(CblasTrans, n, L->in_ch, L->out_ch, dy, w, dx, scratch);
+    dense_gemm(CblasTrans, L, n, L->in_ch, L->out_ch, dy, w, dx, scratch);
 }
 
 void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float *y, int n, int acc,
@@ -168,18 +181,26 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
     float *col = col_scratch(L, scratch);
+    const float *wt = sl_nn_wt_get(L, w, scratch); /* [k][co][ci], or NULL */
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;
-        if (col) { /* dcol = dy W^T, then scatter-add (col2im) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->len, k * ci, co, 1.0f, dyb, co, w, co, 0.0f,
-                        col, k * ci);
+        if (col) { /* dcol = dy W^T (cblas: beta 0, i.e. C zeroed, then + the product), then col2im */
+            memset(col, 0, (size_t)L->len * k * ci * sizeof(float));
+            sl_nn_sgemm_bt(L->len, k * ci, co, dyb, co, w, co, wt, col, (size_t)k * ci);
             for (int t = 0; t < L->len; t++) {
                 const float *c = col + (size_t)t * k * ci;
                 for (int j = 0; j < k; j++) {
                     long p = (long)t * L->stride + (long)j * L->dilation - L->pad_left;
                     if (p < 0 || p >= in_len) continue;
                     float *d = dxb + (size_t)p * ci;
+                    if (ci == 4) { /* one-hot input: one 4-lane add (GCC -O2 leaves the loop scalar) */
+                        sl_v4f dv, cv;
+                        memcpy(&dv, d, sizeof dv), memcpy(&cv, c + j * 4, sizeof cv);
+                        dv += cv;
+                        memcpy(d, &dv, sizeof dv);
+                        continue;
+                    }
                     for (int i = 0; i < ci; i++) d[i] += c[j * ci + i];
                 }
             }
@@ -188,8 +209,8 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
         for (int j = 0; j < k; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, ci, co, 1.0f, dyb + (size_t)t0 * co, co,
-                        w + (size_t)j * ci * co, co, 1.0f, dxb + (size_t)p0 * ci, L->stride * ci);
+            sl_nn_sgemm_bt(t1 - t0, ci, co, dyb + (size_t)t0 * co, co, w + (size_t)j * ci * co, co,
+                           wt ? wt + (size_t)j * co * ci : NULL, dxb + (size_t)p0 * ci, (size_t)L->stride * ci);
         }
     }
 }

@@ -167,6 +167,7 @@ void sl_acts_destroy(sl_acts_t *a)
         free(p->stride);
         free(p->skip);
         free(p->relu_in);
+        sl_nn_wts_free(&p->wt);
     }
     free(a->act);
     free(p);

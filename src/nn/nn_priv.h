@@ -201,6 +201,12 @@ size_t sl_nn_pad_size(const sl_layer_t *L);
 
 /* ---- activations (net_forward.c) --------------------------------------------- */
 
+/* Weight arrays transposed for the tiles' backward (gemm.c), found by address. */
+typedef struct {
+    struct sl_nn_wt_s *e;
+    int n;
+} sl_nn_wts_t;
+
 /* Scratch owned by an sl_acts_t. */
 typedef struct {
     float *col;        /* im2col buffer: max over im2col convs of out_len * kernel * in_ch */
@@ -216,7 +222,57 @@ typedef struct {
     unsigned char *relu_in; /* [n_layers]: an add's inputs (bit i) that are such ReLUs */
     float **blocks;    /* allocations behind act[] */
     int n_blocks;
+    sl_nn_wts_t wt;    /* transposed weights (gemm.c) made at first use */
+    const sl_nn_wts_t *wt_shared; /* and made beforehand by the owner (attribution plan) */
 } sl_acts_priv_t;
+
+/* ---- the convolutions' GEMMs (gemm.c) ------------------------------------------ */
+
+/* C[M][N] += A[M][K] B[K][N], row-major with leading dimensions lda, ldb, ldc: in
+ * register tiles without packing where the CPU has AVX-512F and K <= 320, else
+ * cblas_sgemm; the same bits either way (see gemm.c). */
+void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+/* Whether sl_nn_sgemm takes this shape to the tiles, and the tiles themselves (any
+ * shape: a row's bits do not depend on M, so a caller may decide on one shape and run
+ * another M). */
+int sl_nn_tiles_take(int M, int N, int K);
+void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+                       size_t ldc);
+/* C += A Bᵀ with B [N][K] (ldb); Bt, when not NULL, is B transposed ([K][N], dense),
+ * which the tiles read. */
+void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
+                    float *C, size_t ldc);
+/* y ([len][co], row-major) += conv L of one sequence x without bias, the im2col GEMM's
+ * bits, for x with at most one nonzero per position (one-hot DNA); mem (mem_size
+ * bytes) is scratch. 0, or -1 when it does not apply (no tiles, a shape cblas keeps,
+ * not one-hot, scratch too small): the caller then runs the GEMM. */
+int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size);
+/* Whether sl_nn_sgemm uses its tiles (AVX-512F present, SEQLIFT_GEMM != "blas");
+ * sl_nn_gemm_set_tiles forces it (tests compare both paths; 1 is refused without
+ * the tiles). */
+int sl_nn_gemm_tiles(void);
+void sl_nn_gemm_set_tiles(int on);
+/* Weights w of conv or dense L ([k][ci][co]; dense: k = 1) transposed tap by tap to
+ * [k][co][ci] (im2col convs: to [co][k·ci]), found in s or made and kept there (w must
+ * not change while s is used); NULL when not needed (no tiles) or out of memory (the
+ * caller then passes no Bt). sl_nn_wts_free frees what s holds. */
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
+void sl_nn_wts_free(sl_nn_wts_t *s);
+/* Lookup only (s may be NULL); adding a transpose made elsewhere (own: s frees wt; on
+ * failure -1, and an owned wt is freed); W⁺ᵀ and W⁻ᵀ of split weights wpos/wneg made
+ * from Wᵀ (wt) by sign, owned by s. */
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own);
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg);
+/* The transposes the model loader made (dense layers: the file's [out][in] array), net's
+ * own (net->priv), or NULL. sl_nn_net_keep_wt hands wt (PyTorch layout of dense L) to
+ * net, or frees it when the tiles will not read it. */
+const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net);
+void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt);
+/* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
+ * must outlive a), else its own, made at first use. */
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
+void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s);
 
 /* ---- buffer liveness planner (plan.c) ----------------------------------------- */
 

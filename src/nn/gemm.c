@@ -1,0 +1,377 @@
+/* gemm.c — the convolutions' GEMMs without packing, in the bits OpenBLAS gives.
+ *
+ * A conv layer's GEMMs are one per kernel tap and per sequence: C[M][N] += A[M][K] B[K][N]
+ * with M = the output length, K = in_ch (backward: out_ch) <= a few hundred and
+ * B = one tap's weights, small enough for L1/L2. OpenBLAS packs A and B for every such
+ * call (12-18 % of a run on the BPNet- and Basset-like models: sgemm_oncopy, itcopy,
+ * incopy). Here A is read in place (rows broadcast one value at a time) and B's rows
+ * are loaded as they are, 16 floats per AVX-512 register, into a tile of MR rows x up
+ * to 64 columns of accumulators.
+ *
+ * The same bits as cblas_sgemm: OpenBLAS 0.3.21's SkylakeX/Cooper Lake sgemm kernel
+ * (kernel/x86_64/sgemm_kernel_16x4_skylakex_3.c, read through the fetched source)
+ * zeroes its accumulators, adds one product per k in order with an FMA
+ * (vfmadd231ps), then stores C = acc * alpha + C (vfmadd213ps, alpha = 1: acc + C
+ * rounded once); the driver (driver/level3/level3.c) splits K into blocks above
+ * GEMM_Q = 320 (param.h, x86-64 SkylakeX) and adds each block's sum to C in turn, so
+ * every element of C is C + (a sum in k order, FMA by FMA) per block — which is what
+ * tile() computes, block by block (k_block). Other shapes
+ * (tiles_take), CPUs without AVX-512F, and SEQLIFT_GEMM=blas in the environment go to
+ * cblas_sgemm. tests/test_gemm.c checks the bits against cblas_sgemm over a range of
+ * shapes and through the conv kernels.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_priv.h"
+#include "seqlift/util.h"
+
+/* OpenBLAS's K blocks: C += the block's sum, block after block; blocks of GEMM_Q = 320
+ * (param.h, x86-64 SkylakeX), and a last stretch of 320..640 cut in two, the first part
+ * half of it rounded up to GEMM_UNROLL_M = 16. That is driver/level3/level3.c, the
+ * driver of single-threaded calls, which are the only ones seqlift makes
+ * (sl_net_blas_threads(1)); the threaded driver (level3_thread.c) cuts (l + 1) / 2, so
+ * OpenBLAS's own bits for 320 < K depend on its thread count. */
+#define GEMM_Q 320
+static int k_block(int K, int ls)
+{
+    int l = K - ls;
+    if (l >= 2 * GEMM_Q) return GEMM_Q;
+    if (l > GEMM_Q) return (l / 2 + 15) / 16 * 16;
+    return l;
+}
+
+/* Shapes the tiles take: OpenBLAS sends M·N·K <= 100³ to its small-matrix kernels
+ * (interface/gemm.c, kernel/x86_64/sgemm_small_kernel_permit_skylakex.c), whose sums
+ * differ; those stay with cblas. */
+static int tiles_take(int M, int N, int K)
+{
+    return (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles();
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_TILES 1
+
+/* rows x (nv 16-float registers) of C += A B; the last register of a row is masked by
+ * `last`. mr and nv are constants at every call (switch below), so the loops unroll
+ * and the accumulators stay in registers. */
+#define TILE_MAX_ROWS 12
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t lda, const float *B, size_t ldb,
+     float *C, size_t ldc)
+{
+    __m512 acc[TILE_MAX_ROWS][4];
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        __m512 bv[4];
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+            if (v < nv) bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+            if (r >= mr) break;
+            __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
+            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
+                if (v < nv) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+        }
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        if (r >= mr) break;
+        float *c = C + (size_t)r * ldc;
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            if (v >= nv) break;
+            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+            __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
+            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], cv));
+        }
+    }
+}
+
+/* rows per tile for nv registers per row: at most 24 accumulators, 4 B registers */
+static int tile_rows(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
+
+#define T(R, NV) tile(R, NV, last, K, a, lda, b, ldb, c, ldc)
+#define NV4(r) case 64 + r: T(r, 4); break;
+#define NV3(r) case 48 + r: T(r, 3); break;
+#define NV2(r) case 32 + r: T(r, 2); break;
+#define NV1(r) case 16 + r: T(r, 1); break;
+
+__attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const float *A, size_t lda, const float *B,
+                                                      size_t ldb, float *C, size_t ldc)
+{
+    for (int n0 = 0; n0 < N; n0 += 64) {
+        int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
+        __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
+        int R = tile_rows(nv);
+        for (int m0 = 0; m0 < M; m0 += R) {
+            int mr = M - m0 < R ? M - m0 : R;
+            const float *a = A + (size_t)m0 * lda, *b = B + n0;
+            float *c = C + (size_t)m0 * ldc + n0;
+            switch (nv * 16 + mr) { /* (registers, rows) */
+                NV4(1) NV4(2) NV4(3) NV4(4) NV4(5) NV4(6)
+                NV3(1) NV3(2) NV3(3) NV3(4) NV3(5) NV3(6) NV3(7) NV3(8)
+                NV2(1) NV2(2) NV2(3) NV2(4) NV2(5) NV2(6) NV2(7) NV2(8) NV2(9) NV2(10) NV2(11) NV2(12)
+                NV1(1) NV1(2) NV1(3) NV1(4) NV1(5) NV1(6) NV1(7) NV1(8) NV1(9) NV1(10) NV1(11) NV1(12)
+            default: break; /* not reached: nv in 1..4, mr in 1..tile_rows(nv) */
+            }
+        }
+    }
+}
+
+/* Rows t0 .. t0+mr of one column panel of a conv on input with at most one nonzero
+ * per position: acc = Σ_j val[q] · w[j][idx[q]][n0 ..] with q = t·s + j·d (positions
+ * counted from the first the conv reads; val 0 where x is all zero or padding), then
+ * C += acc. Every row is its own FMA chain, so mr rows run side by side. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+onehot_tile(const int mr, const int nv, __mmask16 last, const sl_layer_t *L, const int *idx, const float *val,
+            const float *w, int n0, int t0, float *y)
+{
+    int ci = L->in_ch, co = L->out_ch;
+    __m512 acc[TILE_MAX_ROWS][4];
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    size_t q0 = (size_t)t0 * L->stride;
+    for (int j = 0; j < L->kernel; j++, q0 += L->dilation) {
+        _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+            if (r >= mr) break;
+            size_t q = q0 + (size_t)r * L->stride;
+            __m512 a = _mm512_set1_ps(val[q]);
+            const float *wr = w + ((size_t)j * ci + idx[q]) * co + n0;
+            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+                if (v >= nv) break;
+                __m512 b = v == nv - 1 ? _mm512_maskz_loadu_ps(last, wr + 16 * v) : _mm512_loadu_ps(wr + 16 * v);
+                acc[r][v] = _mm512_fmadd_ps(a, b, acc[r][v]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < TILE_MAX_ROWS; r++) {
+        if (r >= mr) break;
+        float *c = y + (size_t)(t0 + r) * co + n0;
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            if (v >= nv) break;
+            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(m, c + 16 * v)));
+        }
+    }
+}
+
+#define O(R, NV) onehot_tile(R, NV, last, L, idx, val, w, n0, t0, y)
+#define O4(r) case 64 + r: O(r, 4); break;
+#define O3(r) case 48 + r: O(r, 3); break;
+#define O2(r) case 32 + r: O(r, 2); break;
+#define O1(r) case 16 + r: O(r, 1); break;
+
+__attribute__((target("avx512f"))) static void onehot_rows(const sl_layer_t *L, const int *idx, const float *val,
+                                                            const float *w, float *y)
+{
+    for (int n0 = 0; n0 < L->out_ch; n0 += 64) {
+        int nn = L->out_ch - n0 < 64 ? L->out_ch - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
+        __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
+        int R = tile_rows(nv);
+        for (int t0 = 0; t0 < L->len; t0 += R) {
+            int mr = L->len - t0 < R ? L->len - t0 : R;
+            switch (nv * 16 + mr) { /* (registers, rows) */
+                O4(1) O4(2) O4(3) O4(4) O4(5) O4(6)
+                O3(1) O3(2) O3(3) O3(4) O3(5) O3(6) O3(7) O3(8)
+                O2(1) O2(2) O2(3) O2(4) O2(5) O2(6) O2(7) O2(8) O2(9) O2(10) O2(11) O2(12)
+                O1(1) O1(2) O1(3) O1(4) O1(5) O1(6) O1(7) O1(8) O1(9) O1(10) O1(11) O1(12)
+            default: break;
+            }
+        }
+    }
+}
+#else
+#define HAVE_TILES 0
+#endif
+
+/* -1 unknown, 0 cblas, 1 tiles; set once (a race only writes the same value) */
+static int gemm_mode = -1;
+
+static int cpu_has_tiles(void)
+{
+#if HAVE_TILES
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return 0;
+#endif
+}
+
+int sl_nn_gemm_tiles(void)
+{
+    int m = __atomic_load_n(&gemm_mode, __ATOMIC_RELAXED);
+    if (m >= 0) return m;
+    const char *e = getenv("SEQLIFT_GEMM");
+    m = cpu_has_tiles() && !(e && strcmp(e, "blas") == 0);
+    __atomic_store_n(&gemm_mode, m, __ATOMIC_RELAXED);
+    return m;
+}
+
+void sl_nn_gemm_set_tiles(int on) { __atomic_store_n(&gemm_mode, on && cpu_has_tiles(), __ATOMIC_RELAXED); }
+
+int sl_nn_tiles_take(int M, int N, int K) { return HAVE_TILES && tiles_take(M, N, K); }
+
+void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+                       size_t ldc)
+{
+#if HAVE_TILES
+    for (int ls = 0, l; ls < K; ls += l)
+        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, C, ldc);
+#else
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+#endif
+}
+
+void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    if (sl_nn_tiles_take(M, N, K)) sl_nn_sgemm_tiles(M, N, K, A, lda, B, ldb, C, ldc);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
+                    float *C, size_t ldc)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    if (Bt && sl_nn_tiles_take(M, N, K)) sl_nn_sgemm_tiles(M, N, K, A, lda, Bt, (size_t)N, C, ldc);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, B, (int)ldb, 1.0f, C, (int)ldc);
+}
+
+/* ---- convs on one-hot input ------------------------------------------------------ */
+
+/* A zero term of the tiles' sum changes no bit wherever it goes: the accumulator starts
+ * at +0 and is never −0 (a sum of nonzero terms that cancels is +0), and ±0 · w added
+ * to a value that is not −0 leaves it as it is. So on input with at most one nonzero
+ * per position (one-hot DNA, N = all zero) an im2col conv's sum over k·ci columns is
+ * the sum over its k taps of the one nonzero term each (or a zero one): 1/ci of the
+ * FMAs. */
+int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size)
+{
+#if HAVE_TILES
+    int ci = L->in_ch, K = L->kernel * ci;
+    /* positions the conv reads, from -pad_left on */
+    size_t span = (size_t)(L->len - 1) * L->stride + (size_t)(L->kernel - 1) * L->dilation + 1;
+    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < span * (sizeof(int) + sizeof(float)))
+        return -1;
+    int *idx = mem;
+    float *val = (float *)(idx + span);
+    for (size_t q = 0; q < span; q++) {
+        long p = (long)q - L->pad_left;
+        idx[q] = 0, val[q] = 0;
+        if (p < 0 || p >= L->in_len) continue;
+        const float *xp = x + (size_t)p * ci;
+        int n = 0;
+        for (int i = 0; i < ci; i++) /* branch-free: the last nonzero and the count */
+            idx[q] = xp[i] != 0 ? i : idx[q], n += xp[i] != 0;
+        if (n > 1) return -1; /* not one-hot: the GEMM */
+        val[q] = xp[idx[q]];
+    }
+    onehot_rows(L, idx, val, w, y);
+    return 0;
+#else
+    (void)L, (void)x, (void)w, (void)y, (void)mem, (void)mem_size;
+    return -1;
+#endif
+}
+
+/* ---- transposed conv weights, kept in the scratch ----------------------------- */
+
+/* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of
+ * a dense layer's 8 MB takes a cache miss per element) */
+static void transpose(const float *a, size_t rows, size_t cols, float *b)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += 16)
+        for (size_t c0 = 0; c0 < cols; c0 += 16)
+            for (size_t r = r0; r < rows && r < r0 + 16; r++)
+                for (size_t c = c0; c < cols && c < c0 + 16; c++) b[c * rows + r] = a[r * cols + c];
+}
+
+struct sl_nn_wt_s {
+    const float *w; /* the weight array they transpose (by address: weights do not change
+                     * while a set is used) */
+    size_t n;
+    const float *wt;
+    int own;        /* wt is the set's to free */
+};
+
+static size_t wt_numel(const sl_layer_t *L) { return (size_t)L->kernel * L->in_ch * L->out_ch; }
+
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
+{
+    size_t n = wt_numel(L);
+    for (int i = 0; s && i < s->n; i++)
+        if (s->e[i].w == w && s->e[i].n == n) return s->e[i].wt;
+    return NULL;
+}
+
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own)
+{
+    struct sl_nn_wt_s *t = realloc(s->e, (size_t)(s->n + 1) * sizeof *t);
+    if (!t) {
+        if (own) free((void *)wt);
+        return -1;
+    }
+    s->e = t;
+    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), wt, own};
+    return 0;
+}
+
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
+{
+    if (!sl_nn_gemm_tiles()) return NULL;
+    const float *got = sl_nn_wts_find(s, L, w);
+    if (got) return got;
+    int k = L->kernel, ci = L->in_ch, co = L->out_ch;
+    float *wt = malloc(wt_numel(L) * sizeof(float));
+    if (!wt) return NULL; /* the cblas path needs no copy */
+    /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
+     * k·ci columns): wt [co][k·ci] */
+    if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
+    else
+        for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
+    return sl_nn_wts_put(s, L, w, wt, 1) == 0 ? wt : NULL;
+}
+
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg)
+{
+    size_t n = wt_numel(L);
+    float *tp = malloc(n * sizeof(float)), *tn = malloc(n * sizeof(float));
+    if (!tp || !tn) {
+        free(tp), free(tn);
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++) tp[j] = wt[j] > 0 ? wt[j] : 0, tn[j] = wt[j] < 0 ? wt[j] : 0;
+    int rc = sl_nn_wts_put(s, L, wpos, tp, 1);
+    return sl_nn_wts_put(s, L, wneg, tn, 1) < 0 || rc < 0 ? -1 : 0;
+}
+
+void sl_nn_wts_free(sl_nn_wts_t *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->e[i].own) free((void *)s->e[i].wt);
+    free(s->e);
+    s->e = NULL, s->n = 0;
+}
+
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+{
+    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
+    sl_acts_priv_t *p = scratch->priv;
+    const float *got = sl_nn_wts_find(p->wt_shared, L, w);
+    return got ? got : sl_nn_wts_get(&p->wt, L, w);
+}
+
+void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s) { ((sl_acts_priv_t *)a->priv)->wt_shared = s; }
+
+const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net) { return net->priv; }
+
+void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt)
+{
+    if (!sl_nn_gemm_tiles() || (!net->priv && !(net->priv = calloc(1, sizeof(sl_nn_wts_t))))) {
+        free(wt);
+        return;
+    }
+    sl_nn_wts_put(net->priv, L, L->w, wt, 1); /* frees wt on failure: the plan transposes then */
+}

@@ -1,0 +1,281 @@
+/* test_gemm.c — the convolutions' register-tile GEMMs (src/nn/gemm.c) give the bits of
+ * cblas_sgemm: on every shape class the tiles handle (row and column tails, strided
+ * A and C, K up to 320), for C += A B and C += A Bᵀ, and through the conv kernels
+ * (one GEMM per tap, im2col, strided, dilated, padded convs; forward and backward,
+ * the transposed weights kept in the scratch). Shapes OpenBLAS gives its small-matrix
+ * kernels (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU without AVX-512F the tiles
+ * are not used and the comparisons are cblas against itself. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attr_builder.h"
+#include "nn/nn_priv.h"
+#include "seqlift/attribution.h"
+#include "support/model_builder.h"
+
+static unsigned long long rng = 88172645463325252ull;
+static float urand(void) /* in [-1, 1), a few exact zeros and negative zeros */
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    unsigned r = (unsigned)(rng >> 40);
+    if (r % 37 == 0) return r % 2 ? 0.0f : -0.0f;
+    return (float)(r & 0xffffff) / 8388608.0f - 1.0f;
+}
+
+static void fill(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = urand();
+}
+
+static size_t bits_differ(const float *a, const float *b, size_t n)
+{
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) d += memcmp(a + i, b + i, sizeof(float)) != 0;
+    return d;
+}
+
+/* C += A B and C += A Bᵀ, tiles against cblas, with lda = K + pa and ldc = N + pc */
+static void check_shape(int M, int N, int K, int pa, int pc)
+{
+    size_t lda = (size_t)K + pa, ldc = (size_t)N + pc;
+    float *A = malloc((size_t)M * lda * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+    float *Bt = malloc((size_t)K * N * sizeof(float)), *C0 = malloc((size_t)M * ldc * sizeof(float));
+    float *C1 = malloc((size_t)M * ldc * sizeof(float)), *C2 = malloc((size_t)M * ldc * sizeof(float));
+    assert_non_null(A), assert_non_null(B), assert_non_null(Bt), assert_non_null(C0), assert_non_null(C1),
+        assert_non_null(C2);
+    fill(A, (size_t)M * lda), fill(B, (size_t)K * N), fill(C0, (size_t)M * ldc);
+    for (int k = 0; k < K; k++) /* Bt: B read as [N][K] */
+        for (int n = 0; n < N; n++) Bt[(size_t)n * K + k] = B[(size_t)k * N + n];
+    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, N, 1.0f, C1, (int)ldc);
+    sl_nn_sgemm(M, N, K, A, lda, B, (size_t)N, C2, ldc);
+    size_t d = bits_differ(C1, C2, (size_t)M * ldc);
+    if (d) fprintf(stderr, "A B:  M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
+    assert_int_equal(d, 0);
+    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, Bt, K, 1.0f, C1, (int)ldc);
+    sl_nn_sgemm_bt(M, N, K, A, lda, Bt, (size_t)K, B, C2, ldc);
+    d = bits_differ(C1, C2, (size_t)M * ldc);
+    if (d) fprintf(stderr, "A Bt: M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
+    assert_int_equal(d, 0);
+    free(A), free(B), free(Bt), free(C0), free(C1), free(C2);
+}
+
+static void test_gemm_bits(void **state)
+{
+    (void)state;
+    sl_net_blas_threads(1); /* as seqlift runs OpenBLAS: its K blocks depend on its thread count */
+    fprintf(stderr, "tiles %s\n", sl_nn_gemm_tiles() ? "on (AVX-512F)" : "off: cblas only");
+    static const int Ms[] = {1, 2, 5, 6, 7, 8, 11, 12, 13, 40, 184, 583};
+    static const int Ns[] = {1, 3, 15, 16, 17, 33, 48, 63, 64, 65, 84, 200, 300};
+    static const int Ks[] = {1, 4, 17, 64, 76, 300, 320, 321, 700};
+    for (size_t i = 0; i < sizeof Ms / sizeof *Ms; i++)
+        for (size_t j = 0; j < sizeof Ns / sizeof *Ns; j++)
+            for (size_t k = 0; k < sizeof Ks / sizeof *Ks; k++) {
+                if ((size_t)Ms[i] * Ns[j] * Ks[k] > 8000000) continue;
+                check_shape(Ms[i], Ns[j], Ks[k], 0, 0);
+            }
+    check_shape(2090, 64, 64, 64 * 3, 0); /* a strided view (conv stride 4) */
+    check_shape(100, 64, 64, 5, 7);
+    check_shape(37, 200, 300, 1, 3);
+    check_shape(3200, 1, 320, 0, 0); /* the tails of the tiles: one column, one row */
+    check_shape(5000, 3, 100, 0, 0);
+    check_shape(1, 5000, 300, 0, 0);
+    check_shape(13, 300, 300, 0, 2);
+    check_shape(25, 1000, 77, 3, 0);
+    static const int Kb[] = {321, 330, 400, 639, 640, 641, 700, 1000, 1500, 2000, 2001}; /* OpenBLAS's K blocks */
+    for (size_t k = 0; k < sizeof Kb / sizeof *Kb; k++) check_shape(16, 200, Kb[k], 0, 0);
+    check_shape(16, 1000, 2000, 0, 0); /* the dense layers' shapes (blocks of 16 rows) */
+    check_shape(16, 2000, 1000, 0, 0);
+    check_shape(16, 164, 1000, 0, 0);
+}
+
+/* The conv kernels with tiles on and off give the same bits. */
+/* Layer L's forward (y = W x) and backward (dx += Wᵀ dy, twice: the second finds the kept
+ * transpose) for n rows, tiles off and on, each with a fresh scratch; the same bits.
+ * x is [n][in], dy [n][out] (sizes nx, ny). */
+static void both_ways(const sl_net_t *net, const sl_layer_t *L, int n, const float *x, size_t nx, const float *dy,
+                      size_t ny, const char *what)
+{
+    float *y[2], *dx[2];
+    for (int on = 0; on < 2; on++) {
+        sl_acts_t *a = sl_acts_create(net, n);
+        assert_non_null(a);
+        sl_nn_gemm_set_tiles(on);
+        y[on] = calloc(ny, sizeof(float)), dx[on] = calloc(nx, sizeof(float));
+        assert_non_null(y[on]), assert_non_null(dx[on]);
+        sl_linear_apply(L, L->w, x, y[on], n, 0, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a);
+        sl_linear_backward(L, L->w, dy, dx[on], n, a);
+        sl_acts_destroy(a);
+    }
+    sl_nn_gemm_set_tiles(1);
+    size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
+    if (d1 || d2) fprintf(stderr, "%s: forward %zu, backward %zu floats differ\n", what, d1, d2);
+    assert_int_equal(d1, 0);
+    assert_int_equal(d2, 0);
+    for (int on = 0; on < 2; on++) free(y[on]), free(dx[on]);
+}
+
+/* x as one-hot DNA: one nonzero per position (1, or another value now and then), some
+ * positions all zero (N) */
+static void fill_onehot(float *x, int rows, int ci)
+{
+    for (int p = 0; p < rows; p++) {
+        float *xp = x + (size_t)p * ci, v = urand();
+        memset(xp, 0, (size_t)ci * sizeof(float));
+        if (v < -0.9f) continue;
+        xp[(unsigned)(rng >> 20) % (unsigned)ci] = v > 0.8f ? v : 1.0f;
+    }
+}
+
+static void conv_case(int in_len, int ci, int co, int k, int stride, int dil, const char *pad, int onehot)
+{
+    sl_mb_t *mb = sl_mb_create(in_len, 7);
+    sl_mb_conv1d(mb, "c", "input", 4, ci, 1, 1, 1, "\"valid\"", 0);
+    sl_mb_conv1d(mb, "op", "c", ci, co, k, stride, dil, pad, 1);
+    sl_mb_output(mb, "out", "op");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const sl_layer_t *L = &net->layers[2];
+    const int n = 3;
+    size_t nx = (size_t)n * L->in_len * ci, ny = (size_t)n * L->len * co;
+    float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    fill(x, nx), fill(dy, ny);
+    if (onehot) fill_onehot(x, n * L->in_len, ci);
+    char what[128];
+    snprintf(what, sizeof what, "conv in %d ci %d co %d k %d s %d d %d pad %s%s", in_len, ci, co, k, stride, dil, pad,
+             onehot ? " one-hot" : "");
+    both_ways(net, L, n, x, nx, dy, ny, what);
+    free(x), free(dy);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+static void test_conv_tiles(void **state)
+{
+    (void)state;
+    conv_case(200, 64, 64, 3, 1, 4, "\"valid\"", 0);
+    conv_case(400, 64, 48, 3, 2, 1, "[1,1]", 0);
+    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 0);  /* im2col (few input channels) */
+    conv_case(90, 4, 20, 5, 2, 2, "[3,1]", 0);        /* im2col, strided, dilated, padded */
+    conv_case(60, 300, 200, 11, 1, 1, "\"same\"", 0);
+    conv_case(300, 64, 64, 3, 1, 16, "\"same\"", 0);
+    conv_case(40, 330, 16, 3, 1, 1, "\"valid\"", 0);   /* K > 320: cblas either way */
+    conv_case(30, 17, 65, 1, 1, 1, "\"valid\"", 0);
+    conv_case(2114, 4, 64, 21, 1, 1, "\"valid\"", 1); /* one-hot input: BPNet's, Basset's first layers */
+    conv_case(600, 4, 300, 19, 1, 1, "\"valid\"", 1);
+    conv_case(300, 4, 20, 5, 2, 2, "[3,1]", 1);
+    conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 1);
+}
+
+/* Dense layers: tiles (all rows at once) against cblas (blocks of SL_NN_GEMM_ROWS, the
+ * last padded), forward and backward, for row counts around the block size. */
+static void test_dense_tiles(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 5, 16, 20, 37};
+    sl_mb_t *mb = sl_mb_create(10, 9);
+    sl_mb_op(mb, "fl", "flatten", "input", "\"order\":\"channel_last\"");
+    sl_mb_dense(mb, "op", "fl", 40, 1000, 1);
+    sl_mb_dense(mb, "op2", "op", 1000, 700, 1);
+    sl_mb_output(mb, "out", "op2");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    for (int l = 2; l <= 3; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
+            int n = ns[q];
+            size_t nx = (size_t)n * L->in_ch, ny = (size_t)n * L->out_ch;
+            float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+            char what[64];
+            fill(x, nx), fill(dy, ny);
+            snprintf(what, sizeof what, "dense %s, %d rows", L->name, n);
+            both_ways(net, L, n, x, nx, dy, ny, what);
+            free(x), free(dy);
+        }
+    }
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+/* The whole engine, tiles on and off: a model whose convs and dense layers are large
+ * enough for the tiles (M·N·K > 100³, a dense K above 320, a one-hot first layer, a
+ * strided view), every DeepLIFT method and max-pool rule, the same bytes. */
+static void test_engine_tiles(void **state)
+{
+    (void)state;
+    enum { LEN = 600, K = 4 };
+    ab_t b;
+    ab_init(&b, 11);
+    ab_conv(&b, "c1", "input", 4, 64, 21, 1, 1, "\"valid\"", 0.2f); /* 580 */
+    ab_act(&b, "r1", "relu", "c1");
+    ab_conv(&b, "c2", "r1", 64, 64, 3, 1, 4, "\"same\"", 0.15f);
+    ab_act(&b, "r2", "relu", "c2");
+    ab_layer(&b, "\"name\":\"a2\",\"op\":\"add\",\"inputs\":[\"r1\",\"r2\"]");
+    ab_conv(&b, "c3", "a2", 64, 48, 5, 2, 1, "\"valid\"", 0.1f); /* 288 */
+    ab_act(&b, "r3", "relu", "c3");
+    ab_layer(&b, "\"name\":\"p3\",\"op\":\"maxpool1d\",\"inputs\":[\"r3\"],\"kernel_size\":4"); /* 72 */
+    ab_layer(&b, "\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"p3\"],\"order\":\"channel_first\"");
+    ab_dense(&b, "d1", "f", 72 * 48, 300, 0.03f);
+    ab_act(&b, "r4", "relu", "d1");
+    ab_dense(&b, "d2", "r4", 300, 5, 0.1f);
+    sl_net_t *net = ab_build(&b, LEN, "{\"name\":\"y\",\"layer\":\"d2\"}");
+    assert_non_null(net);
+    float *x = malloc(2 * LEN * 4 * sizeof(float)), *refs = malloc(2 * K * LEN * 4 * sizeof(float));
+    for (int s = 0; s < 2; s++) ab_onehot(&b, LEN, x + (size_t)s * LEN * 4, 37);
+    for (int k = 0; k < 2 * K; k++) ab_onehot(&b, LEN, refs + (size_t)k * LEN * 4, 0);
+    static const sl_method_t ms[] = {SL_METHOD_RESCALE, SL_METHOD_GENOMICS, SL_METHOD_REVEALCANCEL,
+                                     SL_METHOD_GRAD_INPUT, SL_METHOD_IG};
+    static const sl_maxpool_rule_t mp[] = {SL_MAXPOOL_CROSS, SL_MAXPOOL_SUMMATION, SL_MAXPOOL_GRADIENT};
+    sl_target_t *tg;
+    int nt;
+    assert_int_equal(sl_targets_parse(net, "y:0,y:3", 0, &tg, &nt), 0);
+    for (size_t m = 0; m < sizeof ms / sizeof *ms; m++)
+        for (size_t q = 0; q < sizeof mp / sizeof *mp; q++) {
+            sl_attr_out_t out[2][2];
+            for (int on = 0; on < 2; on++) {
+                sl_nn_gemm_set_tiles(on);
+                sl_attr_opts_t o;
+                sl_attr_opts_default(&o);
+                o.method = ms[m], o.maxpool = mp[q], o.max_refs = K, o.batch = 2, o.ig_steps = 8;
+                sl_attr_plan_t *p = sl_attr_plan_create(net, tg, nt, &o);
+                assert_non_null(p);
+                sl_attr_t *w = sl_attr_create(p);
+                assert_non_null(w);
+                for (int s = 0; s < 2; s++) assert_int_equal(sl_attr_out_init(&out[on][s], nt, LEN), 0);
+                assert_int_equal(sl_attr_run(w, 2, x, refs, K, out[on]), 0);
+                sl_attr_destroy(w);
+                sl_attr_plan_destroy(p);
+            }
+            sl_nn_gemm_set_tiles(1);
+            size_t n = (size_t)nt * LEN * 4, d = 0;
+            for (int s = 0; s < 2; s++) {
+                d += bits_differ(out[0][s].contrib, out[1][s].contrib, n) + bits_differ(out[0][s].hyp, out[1][s].hyp, n);
+                for (int on = 0; on < 2; on++) sl_attr_out_free(&out[on][s]);
+            }
+            if (d) fprintf(stderr, "method %s, max-pool rule %d: %zu floats differ\n", sl_method_name(ms[m]), (int)mp[q], d);
+            assert_int_equal(d, 0);
+        }
+    sl_targets_free(tg, nt);
+    free(x), free(refs);
+    sl_net_destroy(net);
+    ab_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_bits),
+        cmocka_unit_test(test_conv_tiles),
+        cmocka_unit_test(test_dense_tiles),
+        cmocka_unit_test(test_engine_tiles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
