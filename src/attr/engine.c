@@ -263,6 +263,8 @@ static int plan_alias(sl_attr_plan_t *p)
     return 0;
 }
 
+static void split_by_sign(const float *d, float *pos, float *neg, size_t n);
+
 /* W⁺ and W⁻ of sign-split layer l. */
 static int split_weights(sl_attr_plan_t *p, int l)
 {
@@ -274,7 +276,7 @@ static int split_weights(sl_attr_plan_t *p, int l)
         free(wn);
         return -1;
     }
-    for (size_t j = 0; j < n; j++) wp[j] = L->w[j] > 0 ? L->w[j] : 0, wn[j] = L->w[j] < 0 ? L->w[j] : 0;
+    split_by_sign(L->w, wp, wn, n);
     p->wpos[l] = wp, p->wneg[l] = wn;
     return 0;
 }
