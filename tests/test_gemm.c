@@ -269,6 +269,20 @@ static void test_engine_tiles(void **state)
     ab_free(&b);
 }
 
+/* SEQLIFT_GEMM=blas turns the tiles off; without it they are on where the CPU has them. */
+static void test_gemm_env(void **state)
+{
+    (void)state;
+    setenv("SEQLIFT_GEMM", "blas", 1);
+    sl_nn_gemm_set_tiles(-1);
+    assert_int_equal(sl_nn_gemm_tiles(), 0);
+    unsetenv("SEQLIFT_GEMM");
+    sl_nn_gemm_set_tiles(-1);
+    int on = sl_nn_gemm_tiles();
+    sl_nn_gemm_set_tiles(1);
+    assert_int_equal(on, sl_nn_gemm_tiles()); /* 1 exactly where the CPU has AVX-512F */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_conv_tiles),
         cmocka_unit_test(test_dense_tiles),
         cmocka_unit_test(test_engine_tiles),
+        cmocka_unit_test(test_gemm_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -243,7 +243,10 @@ int sl_nn_gemm_tiles(void)
     return m;
 }
 
-void sl_nn_gemm_set_tiles(int on) { __atomic_store_n(&gemm_mode, on && cpu_has_tiles(), __ATOMIC_RELAXED); }
+void sl_nn_gemm_set_tiles(int on)
+{
+    __atomic_store_n(&gemm_mode, on < 0 ? -1 : on && cpu_has_tiles(), __ATOMIC_RELAXED);
+}
 
 int sl_nn_tiles_take(int M, int N, int K) { return HAVE_TILES && tiles_take(M, N, K); }
 

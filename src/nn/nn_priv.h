@@ -249,7 +249,7 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
 int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size);
 /* Whether sl_nn_sgemm uses its tiles (AVX-512F present, SEQLIFT_GEMM != "blas");
  * sl_nn_gemm_set_tiles forces it (tests compare both paths; 1 is refused without
- * the tiles). */
+ * the tiles; -1: decide again from the CPU and the environment). */
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
 /* Weights w of conv or dense L ([k][ci][co]; dense: k = 1) transposed tap by tap to
