@@ -64,6 +64,17 @@ static int tiles_take(int M, int N, int K)
 #define UNROLL(n) UNROLL_PRAGMA(GCC unroll n)
 #endif
 
+/* c[0 .. 16·nv) += acc (the last register masked by `last`): OpenBLAS's acc·1 + C */
+__attribute__((target("avx512f"), always_inline)) static inline void add_row(float *c, const __m512 *acc, const int nv,
+                                                                             __mmask16 last)
+{
+    UNROLL(4) for (int v = 0; v < 4; v++) {
+        if (v >= nv) break;
+        __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
+        _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[v], _mm512_maskz_loadu_ps(m, c + 16 * v)));
+    }
+}
+
 /* rows x (nv 16-float registers) of C += A B; the last register of a row is masked by
  * `last`. mr and nv are constants at every call (switch below), so the loops unroll
  * and the accumulators stay in registers. */
@@ -89,13 +100,7 @@ tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t l
     }
     UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
         if (r >= mr) break;
-        float *c = C + (size_t)r * ldc;
-        UNROLL(4) for (int v = 0; v < 4; v++) {
-            if (v >= nv) break;
-            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
-            __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
-            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], cv));
-        }
+        add_row(C + (size_t)r * ldc, acc[r], nv, last);
     }
 }
 
@@ -120,6 +125,7 @@ __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const 
                                                       size_t ldb, float *C, size_t ldc)
 {
     float pa[TILE_MAX_ROWS * GEMM_Q], pc[TILE_MAX_ROWS * 64];
+    int pa_m0 = -1; /* the first row pa holds: panels with the same tile height share it */
     for (int n0 = 0; n0 < N; n0 += 64) {
         int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
         __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
@@ -133,11 +139,13 @@ __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const 
         }
         if (m0 == M) continue;
         int mr = M - m0;
-        memset(pa + (size_t)mr * K, 0, (size_t)(R - mr) * K * sizeof(float)), memset(pc, 0, sizeof pc);
-        for (int r = 0; r < mr; r++) {
-            memcpy(pa + (size_t)r * K, A + (size_t)(m0 + r) * lda, (size_t)K * sizeof(float));
-            memcpy(pc + (size_t)r * 64, C + (size_t)(m0 + r) * ldc + n0, (size_t)nn * sizeof(float));
+        if (pa_m0 != m0) {
+            memset(pa + (size_t)mr * K, 0, (size_t)(TILE_MAX_ROWS - mr) * K * sizeof(float));
+            for (int r = 0; r < mr; r++) memcpy(pa + (size_t)r * K, A + (size_t)(m0 + r) * lda, (size_t)K * sizeof(float));
+            pa_m0 = m0;
         }
+        memset(pc, 0, sizeof pc);
+        for (int r = 0; r < mr; r++) memcpy(pc + (size_t)r * 64, C + (size_t)(m0 + r) * ldc + n0, (size_t)nn * sizeof(float));
         {
             const float *a = pa;
             float *c = pc;
@@ -177,12 +185,7 @@ onehot_tile(const int mr, const int nv, __mmask16 last, const sl_layer_t *L, con
     }
     UNROLL(12) for (int r = 0; r < TILE_MAX_ROWS; r++) {
         if (r >= mr) break;
-        float *c = y + (size_t)r * ldy;
-        UNROLL(4) for (int v = 0; v < 4; v++) {
-            if (v >= nv) break;
-            __mmask16 m = v == nv - 1 ? last : (__mmask16)0xffff;
-            _mm512_mask_storeu_ps(c + 16 * v, m, _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(m, c + 16 * v)));
-        }
+        add_row(y + (size_t)r * ldy, acc[r], nv, last);
     }
 }
 
