@@ -105,15 +105,16 @@ tile(const int mr, const int nv, __mmask16 last, int K, const float *A, size_t l
 }
 
 /* rows per tile for nv registers per row: at most 24 accumulators, 4 B registers */
-static int tile_rows(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
+#define TILE_ROWS(nv) ((nv) == 4 ? 6 : (nv) == 3 ? 8 : 12)
+static int tile_rows(int nv) { return TILE_ROWS(nv); }
 
 /* A full tile of tile_rows(nv) rows, nv chosen at run time. */
-#define FULL(CALL)                        \
-    switch (nv) {                         \
-    case 4: CALL(6, 4); break;            \
-    case 3: CALL(8, 3); break;            \
-    case 2: CALL(12, 2); break;           \
-    default: CALL(12, 1); break;          \
+#define FULL(CALL)                             \
+    switch (nv) {                              \
+    case 4: CALL(TILE_ROWS(4), 4); break;      \
+    case 3: CALL(TILE_ROWS(3), 3); break;      \
+    case 2: CALL(TILE_ROWS(2), 2); break;      \
+    default: CALL(TILE_ROWS(1), 1); break;     \
     }
 #define T(R, NV) tile(R, NV, last, K, a, la, b, ldb, c, lc)
 
