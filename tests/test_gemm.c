@@ -1,18 +1,27 @@
-/* test_gemm.c — the convolutions' register-tile GEMMs (src/nn/gemm.c) give the bits of
- * cblas_sgemm: on every shape class the tiles handle (row and column tails, strided
- * A and C, K up to 320), for C += A B and C += A Bᵀ, and through the conv kernels
- * (one GEMM per tap, im2col, strided, dilated, padded convs; forward and backward,
- * the transposed weights kept in the scratch). Shapes OpenBLAS gives its small-matrix
- * kernels (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU without AVX-512F the tiles
- * are not used and the comparisons are cblas against itself. */
+/* test_gemm.c — the convolutions' register-tile GEMMs (src/nn/gemm.c): their bits are
+ * those of a scalar model of the order they promise (per K block, a sum from zero FMA by
+ * FMA in k order, then C + the sum), on every shape class the tiles handle (row and
+ * column tails, strided A and C, OpenBLAS's K blocks), for C += A B and C += A Bᵀ. That
+ * order is OpenBLAS 0.3.21's with its Cooper Lake kernels, so where cblas_sgemm runs
+ * those (openblas_get_corename) the tiles also give cblas's bits, through the conv
+ * kernels (one GEMM per tap, im2col, strided, dilated, padded convs; forward and
+ * backward, the transposed weights kept in the scratch), the dense layers and the whole
+ * engine. OpenBLAS's other kernels sum in other orders (SkylakeX's, Haswell's, and the
+ * SSE3 Prescott kernels 0.3.21 falls back to on CPUs it does not know, such as family 6
+ * model 207): there the layers are compared with cblas to a tolerance and the engine's
+ * byte comparison is skipped. Shapes OpenBLAS gives its small-matrix kernels
+ * (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU without AVX-512F the
+ * tiles are not used and the comparisons are cblas against itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <cblas.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "attr_builder.h"
 #include "nn/nn_priv.h"
@@ -40,7 +49,62 @@ static size_t bits_differ(const float *a, const float *b, size_t n)
     return d;
 }
 
-/* C += A B and C += A Bᵀ, tiles against cblas, with lda = K + pa and ldc = N + pc */
+/* 1 when cblas_sgemm runs the kernels whose order the tiles reproduce */
+static int blas_same(void)
+{
+    static int same = -1;
+    if (same < 0) {
+        const char *core = openblas_get_corename();
+        same = core && !strcasecmp(core, "cooperlake");
+        fprintf(stderr, "OpenBLAS core %s: %s\n", core ? core : "?",
+                same ? "the tiles' order, compared bit for bit" : "another order, compared to a tolerance");
+    }
+    return same;
+}
+
+/* |a - b| <= 1e-5 · max|b| + 1e-6 · |b| everywhere (two float32 orders of the same sums) */
+static size_t beyond_tol(const float *a, const float *b, size_t n)
+{
+    float mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(b[i]));
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) d += !(fabsf(a[i] - b[i]) <= 1e-5f * mx + 1e-6f * fabsf(b[i]));
+    return d;
+}
+
+/* the layers' results, tiles against cblas: the same bits where the kernels share the order */
+static size_t differ(const float *tiles, const float *blas, size_t n)
+{
+    return blas_same() ? bits_differ(tiles, blas, n) : beyond_tol(tiles, blas, n);
+}
+
+/* OpenBLAS's K blocks as gemm.c documents them (driver/level3/level3.c, GEMM_Q = 320) */
+static int model_k_block(int K, int ls)
+{
+    int l = K - ls;
+    return l >= 640 ? 320 : l > 320 ? (l / 2 + 15) / 16 * 16 : l;
+}
+
+/* C += A B in the tiles' order, one element at a time: per K block a sum from zero, one
+ * fused multiply-add per k, then C + the block's sum */
+__attribute__((target("fma"))) static void model_gemm(int M, int N, int K, const float *A, size_t lda,
+                                                      const float *B, float *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float c = C[(size_t)i * ldc + j];
+            for (int ls = 0, kb; ls < K; ls += kb) {
+                kb = model_k_block(K, ls);
+                float acc = 0;
+                for (int k = ls; k < ls + kb; k++) acc = __builtin_fmaf(A[(size_t)i * lda + k], B[(size_t)k * N + j], acc);
+                c += acc;
+            }
+            C[(size_t)i * ldc + j] = c;
+        }
+}
+
+/* C += A B and C += A Bᵀ, tiles against the model (shapes the tiles take) and cblas, with
+ * lda = K + pa and ldc = N + pc */
 static void check_shape(int M, int N, int K, int pa, int pc)
 {
     size_t lda = (size_t)K + pa, ldc = (size_t)N + pc;
@@ -52,19 +116,29 @@ static void check_shape(int M, int N, int K, int pa, int pc)
     fill(A, (size_t)M * lda), fill(B, (size_t)K * N), fill(C0, (size_t)M * ldc);
     for (int k = 0; k < K; k++) /* Bt: B read as [N][K] */
         for (int n = 0; n < N; n++) Bt[(size_t)n * K + k] = B[(size_t)k * N + n];
-    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, N, 1.0f, C1, (int)ldc);
-    sl_nn_sgemm(M, N, K, A, lda, B, (size_t)N, C2, ldc);
-    size_t d = bits_differ(C1, C2, (size_t)M * ldc);
-    if (d) fprintf(stderr, "A B:  M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
-    assert_int_equal(d, 0);
-    memcpy(C1, C0, (size_t)M * ldc * sizeof(float)), memcpy(C2, C0, (size_t)M * ldc * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, Bt, K, 1.0f, C1, (int)ldc);
-    sl_nn_sgemm_bt(M, N, K, A, lda, Bt, (size_t)K, B, C2, ldc);
-    d = bits_differ(C1, C2, (size_t)M * ldc);
-    if (d) fprintf(stderr, "A Bt: M %d N %d K %d lda %zu ldc %zu: %zu floats differ\n", M, N, K, lda, ldc, d);
-    assert_int_equal(d, 0);
-    free(A), free(B), free(Bt), free(C0), free(C1), free(C2);
+    size_t nc = (size_t)M * ldc;
+    float *Cm = malloc(nc * sizeof(float));
+    assert_non_null(Cm);
+    memcpy(Cm, C0, nc * sizeof(float));
+    int taken = (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles(); /* gemm.c's tiles_take */
+    if (taken) model_gemm(M, N, K, A, lda, B, Cm, ldc);
+    for (int bt = 0; bt < 2; bt++) {
+        memcpy(C1, C0, nc * sizeof(float)), memcpy(C2, C0, nc * sizeof(float));
+        if (bt) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda, Bt, K, 1.0f, C1, (int)ldc);
+            sl_nn_sgemm_bt(M, N, K, A, lda, Bt, (size_t)K, B, C2, ldc);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda, B, N, 1.0f, C1, (int)ldc);
+            sl_nn_sgemm(M, N, K, A, lda, B, (size_t)N, C2, ldc);
+        }
+        size_t dm = taken ? bits_differ(C2, Cm, nc) : 0, d = taken ? differ(C2, C1, nc) : bits_differ(C2, C1, nc);
+        if (d || dm)
+            fprintf(stderr, "%s: M %d N %d K %d lda %zu ldc %zu: %zu floats differ from the model, %zu from cblas\n",
+                    bt ? "A Bt" : "A B ", M, N, K, lda, ldc, dm, d);
+        assert_int_equal(dm, 0);
+        assert_int_equal(d, 0);
+    }
+    free(A), free(B), free(Bt), free(C0), free(C1), free(C2), free(Cm);
 }
 
 static void test_gemm_bits(void **state)
@@ -72,6 +146,7 @@ static void test_gemm_bits(void **state)
     (void)state;
     sl_net_blas_threads(1); /* as seqlift runs OpenBLAS: its K blocks depend on its thread count */
     fprintf(stderr, "tiles %s\n", sl_nn_gemm_tiles() ? "on (AVX-512F)" : "off: cblas only");
+    blas_same();
     static const int Ms[] = {1, 2, 5, 6, 7, 8, 11, 12, 13, 40, 184, 583};
     static const int Ns[] = {1, 3, 15, 16, 17, 33, 48, 63, 64, 65, 84, 200, 300};
     static const int Ks[] = {1, 4, 17, 64, 76, 300, 320, 321, 700};
@@ -96,9 +171,9 @@ static void test_gemm_bits(void **state)
     check_shape(16, 164, 1000, 0, 0);
 }
 
-/* The conv kernels with tiles on and off give the same bits. */
 /* Layer L's forward (y = W x) and backward (dx += Wᵀ dy, twice: the second finds the kept
- * transpose) for n rows, tiles off and on, each with a fresh scratch; the same bits.
+ * transpose) for n rows, tiles off and on, each with a fresh scratch; the same bits
+ * where cblas runs the tiles' order (differ()).
  * x is [n][in], dy [n][out] (sizes nx, ny). */
 static void both_ways(const sl_net_t *net, const sl_layer_t *L, int n, const float *x, size_t nx, const float *dy,
                       size_t ny, const char *what)
@@ -116,7 +191,7 @@ static void both_ways(const sl_net_t *net, const sl_layer_t *L, int n, const flo
         sl_acts_destroy(a);
     }
     sl_nn_gemm_set_tiles(1);
-    size_t d1 = bits_differ(y[0], y[1], ny), d2 = bits_differ(dx[0], dx[1], nx);
+    size_t d1 = differ(y[1], y[0], ny), d2 = differ(dx[1], dx[0], nx);
     if (d1 || d2) fprintf(stderr, "%s: forward %zu, backward %zu floats differ\n", what, d1, d2);
     assert_int_equal(d1, 0);
     assert_int_equal(d2, 0);
@@ -211,6 +286,13 @@ static void test_dense_tiles(void **state)
 static void test_engine_tiles(void **state)
 {
     (void)state;
+    if (!blas_same()) {
+        /* max-pool and Rescale near ties make the two orders' outputs differ by more than
+         * rounding now and then; the engine's numbers with tiles on are checked against
+         * PyTorch and summation-to-delta by test_attribution and py_test_torch_deeplift */
+        fprintf(stderr, "engine bytes with tiles on and off: not compared (another OpenBLAS order)\n");
+        skip();
+    }
     enum { LEN = 600, K = 4 };
     ab_t b;
     ab_init(&b, 11);

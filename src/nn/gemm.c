@@ -8,7 +8,7 @@
  * are loaded as they are, 16 floats per AVX-512 register, into a tile of MR rows x up
  * to 64 columns of accumulators.
  *
- * The same bits as cblas_sgemm: OpenBLAS 0.3.21's SkylakeX/Cooper Lake sgemm kernel
+ * The same bits as cblas_sgemm with OpenBLAS 0.3.21's Cooper Lake kernels: its sgemm kernel
  * (kernel/x86_64/sgemm_kernel_16x4_skylakex_3.c, read through the fetched source)
  * zeroes its accumulators, adds one product per k in order with an FMA
  * (vfmadd231ps), then stores C = acc * alpha + C (vfmadd213ps, alpha = 1: acc + C
@@ -17,8 +17,13 @@
  * every element of C is C + (a sum in k order, FMA by FMA) per block — which is what
  * tile() computes, block by block (k_block). Other shapes
  * (tiles_take), CPUs without AVX-512F, and SEQLIFT_GEMM=blas in the environment go to
- * cblas_sgemm. tests/test_gemm.c checks the bits against cblas_sgemm over a range of
- * shapes and through the conv kernels.
+ * cblas_sgemm. tests/test_gemm.c checks the bits against a scalar model of that order
+ * and, where OpenBLAS runs its Cooper Lake kernels, against cblas_sgemm, over a range of
+ * shapes and through the conv kernels. OpenBLAS's other kernels sum in other orders
+ * (SkylakeX's, Haswell's, and the SSE3 ones 0.3.21 falls back to on AVX-512 CPUs it does
+ * not know, such as family 6 model 207: OPENBLAS_CORETYPE=CooperLake picks them back),
+ * so there the tiles' bits are not cblas's; seqlift's bytes still depend on nothing but
+ * the machine and its OpenBLAS (not threads, batch or shard).
  */
 #include <cblas.h>
 #include <stdlib.h>
