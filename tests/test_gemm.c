@@ -1,7 +1,8 @@
 /* test_gemm.c — the convolutions' register-tile GEMMs (src/nn/gemm.c): their bits are
  * those of a scalar model of the order they promise (per K block, a sum from zero FMA by
  * FMA in k order, then C + the sum), on every shape class the tiles handle (row and
- * column tails, strided A and C, OpenBLAS's K blocks), for C += A B and C += A Bᵀ. That
+ * column tails, strided A and C, OpenBLAS's K blocks), for C += A B and C += A Bᵀ, and
+ * with B packed into panels (sl_nn_pack, what the dense layers read). That
  * order is OpenBLAS 0.3.21's with its Cooper Lake kernels, so where cblas_sgemm runs
  * those (openblas_get_corename) the tiles also give cblas's bits, through the conv
  * kernels (one GEMM per tap, im2col, strided, dilated, padded convs; forward and
@@ -138,6 +139,17 @@ static void check_shape(int M, int N, int K, int pa, int pc)
         assert_int_equal(dm, 0);
         assert_int_equal(d, 0);
     }
+    if (taken) /* B packed into 64-column panels, from B and from Bᵀ: the model's bits too */
+        for (int bt = 0; bt < 2; bt++) {
+            float *Bp = bt ? sl_nn_pack(Bt, 1, (size_t)K, K, N) : sl_nn_pack(B, (size_t)N, 1, K, N);
+            assert_non_null(Bp);
+            memcpy(C2, C0, nc * sizeof(float));
+            sl_nn_sgemm_packed(M, N, K, A, lda, Bp, C2, ldc);
+            size_t dm = bits_differ(C2, Cm, nc);
+            if (dm) fprintf(stderr, "packed%s: M %d N %d K %d: %zu floats differ from the model\n", bt ? " Bt" : "", M, N, K, dm);
+            assert_int_equal(dm, 0);
+            free(Bp);
+        }
     free(A), free(B), free(Bt), free(C0), free(C1), free(C2), free(Cm);
 }
 

@@ -412,10 +412,12 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
     for (int l = 1; m != SL_METHOD_ISM && l < nl; l++) { /* NULL (no tiles, no memory): each scratch's own */
         const sl_layer_t *L = &net->layers[l];
         if (!need[l] || !(sl_ops[L->op].flags & SL_OPF_WEIGHTS)) continue;
-        const float *t = sl_nn_wts_find(sl_nn_net_wts(net), L, L->w); /* the loader's, if it kept one */
-        if (t) sl_nn_wts_put(&w->wts, L, L->w, t, 0);
-        else t = sl_nn_wts_get(&w->wts, L, L->w);
-        if (t && w->wpos[l]) sl_nn_wts_split(&w->wts, L, t, w->wpos[l], w->wneg[l]);
+        for (int kind = SL_NN_WT_T; kind <= SL_NN_WT_F; kind++) {
+            const float *t = sl_nn_wts_find(sl_nn_net_wts(net), L, L->w, kind); /* the loader's, if it made one */
+            if (t) sl_nn_wts_put(&w->wts, L, L->w, kind, t, 0);
+            else t = sl_nn_wts_get(&w->wts, L, L->w, kind);
+            if (t && w->wpos[l]) sl_nn_wts_split(&w->wts, L, kind, t, w->wpos[l], w->wneg[l]);
+        }
     }
     if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
         int n = w->o.ig_steps;

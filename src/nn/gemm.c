@@ -126,9 +126,11 @@ static int tile_rows(int nv) { return TILE_ROWS(nv); }
 /* Full tiles only (few instantiations: a switch over every row count made clang's
  * sanitizer builds take minutes over this file); the last rows of a panel go through
  * a full tile on zero-padded copies of their A and C rows (rows are independent: the
- * same bits). tiles() gets K <= GEMM_Q (sl_nn_sgemm_tiles cuts K). */
+ * same bits). tiles() gets K <= GEMM_Q (sl_nn_sgemm_tiles cuts K). Columns n0 .. n0+63
+ * of B start at B + (n0 / 64) · bps: bps = 64 for a plain row-major B, K · 64 for a
+ * packed one (sl_nn_pack). */
 __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const float *A, size_t lda, const float *B,
-                                                      size_t ldb, float *C, size_t ldc)
+                                                      size_t ldb, size_t bps, float *C, size_t ldc)
 {
     float pa[TILE_MAX_ROWS * GEMM_Q], pc[TILE_MAX_ROWS * 64];
     int pa_m0 = -1; /* the first row pa holds: panels with the same tile height share it */
@@ -136,7 +138,7 @@ __attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const 
         int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
         __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
         int R = tile_rows(nv), m0 = 0;
-        const float *b = B + n0;
+        const float *b = B + (size_t)(n0 / 64) * bps;
         for (; m0 + R <= M; m0 += R) {
             const float *a = A + (size_t)m0 * lda;
             float *c = C + (size_t)m0 * ldc + n0;
@@ -264,9 +266,37 @@ void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const fl
 {
 #if HAVE_TILES
     for (int ls = 0, l; ls < K; ls += l)
-        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, C, ldc);
+        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, 64, C, ldc);
 #else
     (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+#endif
+}
+
+size_t sl_nn_pack_size(int K, int N) { return (size_t)(N + 63) / 64 * 64 * (size_t)K; }
+
+float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N)
+{
+    size_t n = sl_nn_pack_size(K, N);
+    float *p = aligned_alloc(64, n * sizeof(float)); /* n is a multiple of 64 floats */
+    if (!p) return NULL;
+    memset(p, 0, n * sizeof(float));
+    for (int n0 = 0; n0 < N; n0 += 64) {
+        float *q = p + (size_t)(n0 / 64) * K * 64;
+        int nn = N - n0 < 64 ? N - n0 : 64;
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < nn; j++) q[(size_t)k * 64 + j] = B[(size_t)k * sk + (size_t)(n0 + j) * sn];
+    }
+    return p;
+}
+
+void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc)
+{
+#if HAVE_TILES
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    for (int ls = 0, l; ls < K; ls += l)
+        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, Bp + (size_t)ls * 64, 64, (size_t)K * 64, C, ldc);
+#else
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)Bp, (void)C, (void)ldc;
 #endif
 }
 
@@ -323,7 +353,7 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
 #endif
 }
 
-/* ---- transposed conv weights, kept in the scratch ----------------------------- */
+/* ---- the weights' copies for the tiles, kept in a set ------------------------ */
 
 /* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of
  * a dense layer's 8 MB takes a cache miss per element) */
@@ -336,24 +366,38 @@ static void transpose(const float *a, size_t rows, size_t cols, float *b)
 }
 
 struct sl_nn_wt_s {
-    const float *w; /* the weight array they transpose (by address: weights do not change
-                     * while a set is used) */
-    size_t n;
+    const float *w; /* the weight array they are made from (by address: weights do not
+                     * change while a set is used) */
+    size_t numel;   /* its floats, a check on the address */
+    int kind;       /* SL_NN_WT_T or SL_NN_WT_F */
     const float *wt;
+    size_t n;       /* floats of wt */
     int own;        /* wt is the set's to free */
 };
 
 static size_t wt_numel(const sl_layer_t *L) { return (size_t)L->kernel * L->in_ch * L->out_ch; }
 
-const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
+/* Dense layers' copies are packed (sl_nn_pack): their B is megabytes, read once per
+ * GEMM from L3, and a panel's rows 4-8 KB apart defeat the prefetchers (2x slower at
+ * the 10-row passes of Basset's dense layers, measured). Convs' B are a tap's weights,
+ * in L1/L2: the transposes only, no forward copy. */
+static int packs(const sl_layer_t *L) { return L->op == SL_OP_DENSE; }
+
+static size_t wt_size(const sl_layer_t *L, int kind)
+{
+    if (!packs(L)) return kind == SL_NN_WT_T ? wt_numel(L) : 0;
+    return kind == SL_NN_WT_T ? sl_nn_pack_size(L->out_ch, L->in_ch) : sl_nn_pack_size(L->in_ch, L->out_ch);
+}
+
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind)
 {
     size_t n = wt_numel(L);
     for (int i = 0; s && i < s->n; i++)
-        if (s->e[i].w == w && s->e[i].n == n) return s->e[i].wt;
+        if (s->e[i].w == w && s->e[i].numel == n && s->e[i].kind == kind) return s->e[i].wt;
     return NULL;
 }
 
-int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own)
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind, const float *wt, int own)
 {
     struct sl_nn_wt_s *t = realloc(s->e, (size_t)(s->n + 1) * sizeof *t);
     if (!t) {
@@ -361,16 +405,17 @@ int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const flo
         return -1;
     }
     s->e = t;
-    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), wt, own};
+    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), kind, wt, wt_size(L, kind), own};
     return 0;
 }
 
-const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
+/* w's copy of this kind, made: NULL without memory (or for a conv's forward) */
+static float *wt_make(const sl_layer_t *L, const float *w, int kind)
 {
-    if (!sl_nn_gemm_tiles()) return NULL;
-    const float *got = sl_nn_wts_find(s, L, w);
-    if (got) return got;
     int k = L->kernel, ci = L->in_ch, co = L->out_ch;
+    if (packs(L)) /* w [in][out]: forward B [in][out]; backward B = Wᵀ [out][in] */
+        return kind == SL_NN_WT_T ? sl_nn_pack(w, 1, (size_t)co, co, ci) : sl_nn_pack(w, (size_t)co, 1, ci, co);
+    if (kind != SL_NN_WT_T) return NULL;
     float *wt = malloc(wt_numel(L) * sizeof(float));
     if (!wt) return NULL; /* the cblas path needs no copy */
     /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
@@ -378,20 +423,30 @@ const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w)
     if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
     else
         for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
-    return sl_nn_wts_put(s, L, w, wt, 1) == 0 ? wt : NULL;
+    return wt;
 }
 
-int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg)
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind)
 {
-    size_t n = wt_numel(L);
-    float *tp = malloc(n * sizeof(float)), *tn = malloc(n * sizeof(float));
+    if (!sl_nn_gemm_tiles()) return NULL;
+    const float *got = sl_nn_wts_find(s, L, w, kind);
+    if (got) return got;
+    float *wt = wt_make(L, w, kind);
+    return wt && sl_nn_wts_put(s, L, w, kind, wt, 1) == 0 ? wt : NULL;
+}
+
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *wt, const float *wpos,
+                    const float *wneg)
+{
+    size_t n = wt_size(L, kind);
+    float *tp = aligned_alloc(64, (n + 15) / 16 * 16 * sizeof(float)), *tn = aligned_alloc(64, (n + 15) / 16 * 16 * sizeof(float));
     if (!tp || !tn) {
         free(tp), free(tn);
         return -1;
     }
     for (size_t j = 0; j < n; j++) tp[j] = wt[j] > 0 ? wt[j] : 0, tn[j] = wt[j] < 0 ? wt[j] : 0;
-    int rc = sl_nn_wts_put(s, L, wpos, tp, 1);
-    return sl_nn_wts_put(s, L, wneg, tn, 1) < 0 || rc < 0 ? -1 : 0;
+    int rc = sl_nn_wts_put(s, L, wpos, kind, tp, 1);
+    return sl_nn_wts_put(s, L, wneg, kind, tn, 1) < 0 || rc < 0 ? -1 : 0;
 }
 
 void sl_nn_wts_free(sl_nn_wts_t *s)
@@ -402,12 +457,12 @@ void sl_nn_wts_free(sl_nn_wts_t *s)
     s->e = NULL, s->n = 0;
 }
 
-const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch)
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts_t *scratch)
 {
-    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles()) return NULL;
+    if (!scratch || !scratch->priv || !sl_nn_gemm_tiles() || !wt_size(L, kind)) return NULL;
     sl_acts_priv_t *p = scratch->priv;
-    const float *got = sl_nn_wts_find(p->wt_shared, L, w);
-    return got ? got : sl_nn_wts_get(&p->wt, L, w);
+    const float *got = sl_nn_wts_find(p->wt_shared, L, w, kind);
+    return got ? got : sl_nn_wts_get(&p->wt, L, w, kind);
 }
 
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s) { ((sl_acts_priv_t *)a->priv)->wt_shared = s; }
@@ -420,5 +475,10 @@ void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt)
         free(wt);
         return;
     }
-    sl_nn_wts_put(net->priv, L, L->w, wt, 1); /* frees wt on failure: the plan transposes then */
+    /* wt: dense L's [out][in], packed as the backward's B; the forward's from L->w. On
+     * failure nothing is kept: the plan or the scratch makes them then. */
+    float *t = sl_nn_pack(wt, (size_t)L->in_ch, 1, L->out_ch, L->in_ch), *f = wt_make(L, L->w, SL_NN_WT_F);
+    free(wt);
+    if (t) sl_nn_wts_put(net->priv, L, L->w, SL_NN_WT_T, t, 1);
+    if (f) sl_nn_wts_put(net->priv, L, L->w, SL_NN_WT_F, f, 1);
 }

@@ -91,26 +91,27 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
  * sequences batched with it. The tiles (gemm.c) compute every row alone, in the bits of
  * such a block, so where they take the block's shape all rows go at once, unpadded.
  * W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
-static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, const float *wt,
-                        float *c)
+static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, float *c)
 {
     if (op == CblasNoTrans) sl_nn_sgemm(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, cols, c, cols);
-    else sl_nn_sgemm_bt(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, inner, wt, c, cols);
+    else sl_nn_sgemm_bt(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, inner, NULL, c, cols);
 }
 
 static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a,
                        const float *w, float *c, sl_acts_t *scratch)
 {
     const int F = SL_NN_GEMM_ROWS;
-    const float *wt = op == CblasTrans ? sl_nn_wt_get(L, w, scratch) : NULL; /* Wᵀ for the tiles */
-    if (sl_nn_tiles_take(F, cols, inner) && (op == CblasNoTrans || wt)) {
-        /* the tiles give each row the bits of a block of F (rows are independent in
-         * them): all n rows at once, no padding */
-        sl_nn_sgemm_tiles(n, cols, inner, a, inner, op == CblasNoTrans ? w : wt, cols, c, cols);
-        return;
+    if (sl_nn_tiles_take(F, cols, inner)) {
+        /* W (forward) or Wᵀ (backward) packed; the tiles give each row the bits of a
+         * block of F (rows are independent in them): all n rows at once, no padding */
+        const float *wp = sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
+        if (wp) {
+            sl_nn_sgemm_packed(n, cols, inner, a, inner, wp, c, cols);
+            return;
+        }
     }
     int full = n / F * F, rest = n - full;
-    for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, wt, c + (size_t)r * cols);
+    for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, c + (size_t)r * cols);
     if (!rest) return;
     sl_acts_priv_t *p = scratch ? scratch->priv : NULL;
     size_t need = (size_t)F * ((size_t)inner + cols);
@@ -120,7 +121,7 @@ static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols,
     memset(pad, 0, need * sizeof(float));
     memcpy(pa, a + (size_t)full * inner, (size_t)rest * inner * sizeof(float));
     memcpy(pc, c + (size_t)full * cols, (size_t)rest * cols * sizeof(float));
-    dense_block(op, cols, inner, pa, w, wt, pc);
+    dense_block(op, cols, inner, pa, w, pc);
     memcpy(c + (size_t)full * cols, pc, (size_t)rest * cols * sizeof(float));
     free(own);
 }
@@ -181,7 +182,7 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
     float *col = col_scratch(L, scratch);
-    const float *wt = sl_nn_wt_get(L, w, scratch); /* [k][co][ci], or NULL */
+    const float *wt = sl_nn_wt_get(L, w, SL_NN_WT_T, scratch); /* [k][co][ci], or NULL */
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;

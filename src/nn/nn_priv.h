@@ -201,7 +201,7 @@ size_t sl_nn_pad_size(const sl_layer_t *L);
 
 /* ---- activations (net_forward.c) --------------------------------------------- */
 
-/* Weight arrays transposed for the tiles' backward (gemm.c), found by address. */
+/* Weight arrays' copies for the tiles (gemm.c), found by address and kind. */
 typedef struct {
     struct sl_nn_wt_s *e;
     int n;
@@ -238,6 +238,13 @@ void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B
 int sl_nn_tiles_take(int M, int N, int K);
 void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
                        size_t ldc);
+/* B [K][N] (element (k, n) at B[k·sk + n·sn]) packed for the tiles: [⌈N/64⌉][K][64],
+ * 64-byte aligned, zeros past N (sl_nn_pack_size floats; NULL without memory; the
+ * caller frees it), and C += A B from it: the bits of sl_nn_sgemm_tiles on B, with
+ * B's 64-column panels read as contiguous streams. */
+size_t sl_nn_pack_size(int K, int N);
+float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N);
+void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc);
 /* C += A Bᵀ with B [N][K] (ldb); Bt, when not NULL, is B transposed ([K][N], dense),
  * which the tiles read. */
 void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
@@ -252,26 +259,31 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
  * the tiles; -1: decide again from the CPU and the environment). */
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
-/* Weights w of conv or dense L ([k][ci][co]; dense: k = 1) transposed tap by tap to
- * [k][co][ci] (im2col convs: to [co][k·ci]), found in s or made and kept there (w must
- * not change while s is used); NULL when not needed (no tiles) or out of memory (the
- * caller then passes no Bt). sl_nn_wts_free frees what s holds. */
-const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
+/* The copies of a weight array the tiles read, by kind: SL_NN_WT_T for the backward
+ * (conv: w [k][ci][co] transposed tap by tap to [k][co][ci], im2col convs to
+ * [co][k·ci]; dense (k = 1): Wᵀ [out][in], packed), SL_NN_WT_F for the forward (dense
+ * only: w [in][out] packed; convs read w as it is). */
+enum { SL_NN_WT_T, SL_NN_WT_F };
+/* w's copy of that kind for L, found in s or made and kept there (w must not change
+ * while s is used); NULL when not needed (no tiles, a conv's forward) or out of memory
+ * (the caller then takes the cblas path). sl_nn_wts_free frees what s holds. */
+const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind);
 void sl_nn_wts_free(sl_nn_wts_t *s);
-/* Lookup only (s may be NULL); adding a transpose made elsewhere (own: s frees wt; on
- * failure -1, and an owned wt is freed); W⁺ᵀ and W⁻ᵀ of split weights wpos/wneg made
- * from Wᵀ (wt) by sign, owned by s. */
-const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w);
-int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, const float *wt, int own);
-int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, const float *wt, const float *wpos, const float *wneg);
-/* The transposes the model loader made (dense layers: the file's [out][in] array), net's
- * own (net->priv), or NULL. sl_nn_net_keep_wt hands wt (PyTorch layout of dense L) to
- * net, or frees it when the tiles will not read it. */
+/* Lookup only (s may be NULL); adding a copy made elsewhere (own: s frees wt; on
+ * failure -1, and an owned wt is freed); the copies of split weights wpos/wneg made
+ * from w's copy wt of the same kind by sign, owned by s. */
+const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind);
+int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind, const float *wt, int own);
+int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *wt, const float *wpos,
+                    const float *wneg);
+/* The copies the model loader made (dense layers), net's own (net->priv), or NULL.
+ * sl_nn_net_keep_wt takes wt, dense L's [out][in] as in the file, makes both copies
+ * of L->w from it and L->w, and frees it. */
 const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net);
 void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt);
 /* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
  * must outlive a), else its own, made at first use. */
-const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, sl_acts_t *scratch);
+const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts_t *scratch);
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s);
 
 /* ---- buffer liveness planner (plan.c) ----------------------------------------- */
