@@ -292,6 +292,61 @@ static void test_dense_tiles(void **state)
     sl_mb_destroy(mb);
 }
 
+/* sl_linear_apply2 / sl_linear_backward2 (one pass over W for two inputs) give the
+ * bytes of two sl_linear_apply / sl_linear_backward calls, dense and conv, acc 0 and 1. */
+static void test_linear2(void **state)
+{
+    (void)state;
+    sl_mb_t *mb = sl_mb_create(40, 13);
+    sl_mb_conv1d(mb, "c", "input", 4, 50, 3, 1, 1, "\"valid\"", 1);
+    sl_mb_op(mb, "fl", "flatten", "c", "\"order\":\"channel_last\"");
+    sl_mb_dense(mb, "d", "fl", 38 * 50, 700, 1);
+    sl_mb_output(mb, "out", "d");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    for (int l = 1; l <= 3; l += 2) {
+        const sl_layer_t *L = &net->layers[l];
+        const int n = 7;
+        size_t nx = (size_t)n * L->in_len * L->in_ch, ny = (size_t)n * sl_layer_size(L);
+        float *x[2], *dy[2], *dx0[2], *y[2][2], *dx[2][2];
+        for (int i = 0; i < 2; i++) {
+            x[i] = malloc(nx * sizeof(float)), dy[i] = malloc(ny * sizeof(float)), dx0[i] = malloc(nx * sizeof(float));
+            assert_non_null(x[i]), assert_non_null(dy[i]), assert_non_null(dx0[i]);
+            fill(x[i], nx), fill(dy[i], ny), fill(dx0[i], nx);
+        }
+        for (int way = 0; way < 2; way++) {
+            sl_acts_t *a = sl_acts_create(net, n);
+            assert_non_null(a);
+            for (int i = 0; i < 2; i++) {
+                y[way][i] = malloc(ny * sizeof(float)), dx[way][i] = malloc(nx * sizeof(float));
+                assert_non_null(y[way][i]), assert_non_null(dx[way][i]);
+                memcpy(dx[way][i], dx0[i], nx * sizeof(float)); /* dx += ...: from the same values */
+            }
+            for (int acc = 0; acc < 2; acc++) {
+                if (way) {
+                    sl_linear_apply2(L, L->w, x[0], y[way][0], x[1], y[way][1], n, acc, a);
+                    sl_linear_backward2(L, L->w, dy[0], dx[way][0], dy[1], dx[way][1], n, a);
+                } else
+                    for (int i = 0; i < 2; i++) {
+                        sl_linear_apply(L, L->w, x[i], y[way][i], n, acc, a);
+                        sl_linear_backward(L, L->w, dy[i], dx[way][i], n, a);
+                    }
+            }
+            sl_acts_destroy(a);
+        }
+        for (int i = 0; i < 2; i++) {
+            size_t d1 = bits_differ(y[0][i], y[1][i], ny), d2 = bits_differ(dx[0][i], dx[1][i], nx);
+            if (d1 || d2) fprintf(stderr, "layer %s, input %d: forward %zu, backward %zu floats differ\n", L->name, i, d1, d2);
+            assert_int_equal(d1, 0);
+            assert_int_equal(d2, 0);
+            for (int way = 0; way < 2; way++) free(y[way][i]), free(dx[way][i]);
+            free(x[i]), free(dy[i]), free(dx0[i]);
+        }
+    }
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
 /* The whole engine, tiles on and off: a model whose convs and dense layers are large
  * enough for the tiles (M·N·K > 100³, a dense K above 320, a one-hot first layer, a
  * strided view), every DeepLIFT method and max-pool rule, the same bytes. */
@@ -383,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_gemm_bits),
         cmocka_unit_test(test_conv_tiles),
         cmocka_unit_test(test_dense_tiles),
+        cmocka_unit_test(test_linear2),
         cmocka_unit_test(test_engine_tiles),
         cmocka_unit_test(test_gemm_env),
     };

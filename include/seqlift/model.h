@@ -131,6 +131,13 @@ void sl_linear_apply(const sl_layer_t *L, const float *w, const float *x, float 
                      sl_acts_t *scratch);
 void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, float *dx, int n,
                         sl_acts_t *scratch);
+/* The same for two inputs (y1 (+)= W x1 and y2 (+)= W x2; dx1 += Wᵀ dy1 and dx2 += Wᵀ dy2):
+ * the bytes of two calls, in one pass over a dense layer's weights (RevealCancel's
+ * parts read each of W⁺ and W⁻ once instead of twice). */
+void sl_linear_apply2(const sl_layer_t *L, const float *w, const float *x1, float *y1, const float *x2, float *y2,
+                      int n, int acc, sl_acts_t *scratch);
+void sl_linear_backward2(const sl_layer_t *L, const float *w, const float *dy1, float *dx1, const float *dy2,
+                         float *dx2, int n, sl_acts_t *scratch);
 
 /* Backward of any linear op (conv1d, dense, batchnorm, avgpool, global avgpool,
  * flatten, dropout, add, concat, crop) with its own weights: for each producer i,

@@ -616,10 +616,9 @@ void sl_attr_linear_parts(const sl_layer_t *L, const float *wpos, const float *w
                           float *dxn, size_t n_in, float *ypos, float *yneg, int n, sl_acts_t *scratch)
 {
     split_by_sign(dx, dxp, dxn, n_in);
-    sl_linear_apply(L, wpos, dxp, ypos, n, 0, scratch);
-    sl_linear_apply(L, wneg, dxn, ypos, n, 1, scratch);
-    sl_linear_apply(L, wpos, dxn, yneg, n, 0, scratch);
-    sl_linear_apply(L, wneg, dxp, yneg, n, 1, scratch);
+    /* ypos = W⁺Δ⁺ + W⁻Δ⁻ and yneg = W⁺Δ⁻ + W⁻Δ⁺, each sum in that order */
+    sl_linear_apply2(L, wpos, dxp, ypos, dxn, yneg, n, 0, scratch);
+    sl_linear_apply2(L, wneg, dxn, ypos, dxp, yneg, n, 1, scratch);
 }
 
 /* Δ⁺/Δ⁻ of every pn layer, in topological order (after both forward passes). */
@@ -1014,10 +1013,8 @@ static void backward(sl_attr_t *w, int t, int rows)
                 float *A = w->s[0], *B = w->s[1], *d = w->s[2];
                 memset(A, 0, np * sizeof(float));
                 memset(B, 0, np * sizeof(float));
-                sl_linear_backward(L, wp, Pm, A, rows, w->ar);
-                sl_linear_backward(L, wn, Nm, A, rows, w->ar);
-                sl_linear_backward(L, wp, Nm, B, rows, w->ar);
-                sl_linear_backward(L, wn, Pm, B, rows, w->ar);
+                sl_linear_backward2(L, wp, Pm, A, Nm, B, rows, w->ar); /* A = W⁺ᵀm⁺ + W⁻ᵀm⁻, B = W⁺ᵀm⁻ + W⁻ᵀm⁺ */
+                sl_linear_backward2(L, wn, Nm, A, Pm, B, rows, w->ar);
                 delta(w, p, rows, d);
                 select_by_sign(d, A, B, A, np);
                 sl_nn_add_to(w->mult[p], A, np, 1);

@@ -126,42 +126,52 @@ static int tile_rows(int nv) { return TILE_ROWS(nv); }
 /* Full tiles only (few instantiations: a switch over every row count made clang's
  * sanitizer builds take minutes over this file); the last rows of a panel go through
  * a full tile on zero-padded copies of their A and C rows (rows are independent: the
- * same bits). tiles() gets K <= GEMM_Q (sl_nn_sgemm_tiles cuts K). Columns n0 .. n0+63
- * of B start at B + (n0 / 64) · bps: bps = 64 for a plain row-major B, K · 64 for a
- * packed one (sl_nn_pack). */
-__attribute__((target("avx512f"))) static void tiles(int M, int N, int K, const float *A, size_t lda, const float *B,
-                                                      size_t ldb, size_t bps, float *C, size_t ldc)
+ * same bits). tiles() gets K <= GEMM_Q (its callers cut K) and columns ls .. ls+K-1 of
+ * each segment's A. Columns n0 .. n0+63 of B start at B + (n0 / 64) · bps: bps = 64 for
+ * a plain row-major B, K · 64 for a packed one (sl_nn_pack). The segments share B: each
+ * panel of B is read for all their rows while it is in L1/L2. */
+__attribute__((target("avx512f"))) static void tiles(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K,
+                                                      const float *B, size_t ldb, size_t bps)
 {
     float pa[TILE_MAX_ROWS * GEMM_Q], pc[TILE_MAX_ROWS * 64];
-    int pa_m0 = -1; /* the first row pa holds: panels with the same tile height share it */
+    int pa_s = -1, pa_m0 = -1; /* the rows pa holds: panels with the same tile height share them */
     for (int n0 = 0; n0 < N; n0 += 64) {
         int nn = N - n0 < 64 ? N - n0 : 64, nv = (nn + 15) / 16, rem = nn - 16 * (nv - 1);
         __mmask16 last = (__mmask16)(rem == 16 ? 0xffffu : (1u << rem) - 1);
-        int R = tile_rows(nv), m0 = 0;
+        int R = tile_rows(nv);
         const float *b = B + (size_t)(n0 / 64) * bps;
-        for (; m0 + R <= M; m0 += R) {
-            const float *a = A + (size_t)m0 * lda;
-            float *c = C + (size_t)m0 * ldc + n0;
-            size_t la = lda, lc = ldc;
-            FULL(T)
+        for (int q = 0; q < nseg; q++) {
+            const int M = sg[q].M;
+            const float *A = sg[q].A + ls;
+            const size_t lda = sg[q].lda, ldc = sg[q].ldc;
+            float *C = sg[q].C;
+            int m0 = 0;
+            for (; m0 + R <= M; m0 += R) {
+                const float *a = A + (size_t)m0 * lda;
+                float *c = C + (size_t)m0 * ldc + n0;
+                size_t la = lda, lc = ldc;
+                FULL(T)
+            }
+            if (m0 >= M) continue;
+            int mr = M - m0;
+            if (pa_s != q || pa_m0 != m0) {
+                memset(pa + (size_t)mr * K, 0, (size_t)(TILE_MAX_ROWS - mr) * K * sizeof(float));
+                for (int r = 0; r < mr; r++)
+                    memcpy(pa + (size_t)r * K, A + (size_t)(m0 + r) * lda, (size_t)K * sizeof(float));
+                pa_s = q, pa_m0 = m0;
+            }
+            memset(pc, 0, sizeof pc);
+            for (int r = 0; r < mr; r++)
+                memcpy(pc + (size_t)r * 64, C + (size_t)(m0 + r) * ldc + n0, (size_t)nn * sizeof(float));
+            {
+                const float *a = pa;
+                float *c = pc;
+                size_t la = (size_t)K, lc = 64;
+                FULL(T)
+            }
+            for (int r = 0; r < mr; r++)
+                memcpy(C + (size_t)(m0 + r) * ldc + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
         }
-        if (m0 == M) continue;
-        int mr = M - m0;
-        if (pa_m0 != m0) {
-            memset(pa + (size_t)mr * K, 0, (size_t)(TILE_MAX_ROWS - mr) * K * sizeof(float));
-            for (int r = 0; r < mr; r++) memcpy(pa + (size_t)r * K, A + (size_t)(m0 + r) * lda, (size_t)K * sizeof(float));
-            pa_m0 = m0;
-        }
-        memset(pc, 0, sizeof pc);
-        for (int r = 0; r < mr; r++) memcpy(pc + (size_t)r * 64, C + (size_t)(m0 + r) * ldc + n0, (size_t)nn * sizeof(float));
-        {
-            const float *a = pa;
-            float *c = pc;
-            size_t la = (size_t)K, lc = 64;
-            FULL(T)
-        }
-        for (int r = 0; r < mr; r++)
-            memcpy(C + (size_t)(m0 + r) * ldc + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
     }
 }
 
@@ -265,8 +275,8 @@ void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const fl
                        size_t ldc)
 {
 #if HAVE_TILES
-    for (int ls = 0, l; ls < K; ls += l)
-        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, B + (size_t)ls * ldb, ldb, 64, C, ldc);
+    const sl_nn_rows_t sg = {M, A, lda, C, ldc};
+    for (int ls = 0, l; ls < K; ls += l) l = k_block(K, ls), tiles(1, &sg, ls, N, l, B + (size_t)ls * ldb, ldb, 64);
 #else
     (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
 #endif
@@ -289,15 +299,20 @@ float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N)
     return p;
 }
 
-void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc)
+void sl_nn_sgemm_packed_n(int nseg, const sl_nn_rows_t *seg, int N, int K, const float *Bp)
 {
 #if HAVE_TILES
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    for (int ls = 0, l; ls < K; ls += l)
-        l = k_block(K, ls), tiles(M, N, l, A + ls, lda, Bp + (size_t)ls * 64, 64, (size_t)K * 64, C, ldc);
+    if (N <= 0 || K <= 0) return;
+    for (int ls = 0, l; ls < K; ls += l) l = k_block(K, ls), tiles(nseg, seg, ls, N, l, Bp + (size_t)ls * 64, 64, (size_t)K * 64);
 #else
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)Bp, (void)C, (void)ldc;
+    (void)nseg, (void)seg, (void)N, (void)K, (void)Bp;
 #endif
+}
+
+void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc)
+{
+    const sl_nn_rows_t sg = {M, A, lda, C, ldc};
+    if (M > 0) sl_nn_sgemm_packed_n(1, &sg, N, K, Bp);
 }
 
 void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)

@@ -156,6 +156,39 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
     else sl_log_error("layer '%s': op '%s' has no weights", L->name, sl_op_name(L->op));
 }
 
+/* Two dense GEMMs c_i += a_i op(W) in one pass over W's packed copy: 0, or -1 when the
+ * tiles do not take them (the caller then makes two calls) */
+static int dense_gemm2(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a1,
+                       float *c1, const float *a2, float *c2, const float *w, sl_acts_t *scratch)
+{
+    if (L->op != SL_OP_DENSE || !sl_nn_tiles_take(SL_NN_GEMM_ROWS, cols, inner)) return -1;
+    const float *wp = sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
+    if (!wp) return -1;
+    const sl_nn_rows_t sg[2] = {{n, a1, (size_t)inner, c1, (size_t)cols}, {n, a2, (size_t)inner, c2, (size_t)cols}};
+    sl_nn_sgemm_packed_n(2, sg, cols, inner, wp);
+    return 0;
+}
+
+void sl_linear_apply2(const sl_layer_t *L, const float *w, const float *x1, float *y1, const float *x2, float *y2,
+                      int n, int acc, sl_acts_t *scratch)
+{
+    if (!acc) {
+        size_t sz = (size_t)n * sl_layer_size(L) * sizeof(float);
+        memset(y1, 0, sz), memset(y2, 0, sz);
+    }
+    if (dense_gemm2(CblasNoTrans, L, n, L->out_ch, L->in_ch, x1, y1, x2, y2, w, scratch) == 0) return;
+    sl_linear_apply(L, w, x1, y1, n, 1, scratch);
+    sl_linear_apply(L, w, x2, y2, n, 1, scratch);
+}
+
+void sl_linear_backward2(const sl_layer_t *L, const float *w, const float *dy1, float *dx1, const float *dy2,
+                         float *dx2, int n, sl_acts_t *scratch)
+{
+    if (dense_gemm2(CblasTrans, L, n, L->in_ch, L->out_ch, dy1, dx1, dy2, dx2, w, scratch) == 0) return;
+    sl_linear_backward(L, w, dy1, dx1, n, scratch);
+    sl_linear_backward(L, w, dy2, dx2, n, scratch);
+}
+
 /* conv1d, dense: out = b + W x */
 void sl_k_weighted(const sl_net_t *net, const sl_layer_t *L, const float *const *in, float *out, int n,
                    sl_acts_t *scratch)

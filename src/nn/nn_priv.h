@@ -245,6 +245,16 @@ void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const fl
 size_t sl_nn_pack_size(int K, int N);
 float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N);
 void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc);
+/* C_i += A_i B for several row sets at once, each panel of B read once for all of
+ * them; each C_i gets the bits sl_nn_sgemm_packed gives it alone. */
+typedef struct {
+    int M;
+    const float *A;
+    size_t lda;
+    float *C;
+    size_t ldc;
+} sl_nn_rows_t;
+void sl_nn_sgemm_packed_n(int nseg, const sl_nn_rows_t *seg, int N, int K, const float *Bp);
 /* C += A Bᵀ with B [N][K] (ldb); Bt, when not NULL, is B transposed ([K][N], dense),
  * which the tiles read. */
 void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, const float *Bt,
