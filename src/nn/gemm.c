@@ -284,18 +284,21 @@ void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const fl
 
 size_t sl_nn_pack_size(int K, int N) { return (size_t)(N + 63) / 64 * 64 * (size_t)K; }
 
-float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N)
+static void pack_into(float *p, const float *B, size_t sk, size_t sn, int K, int N)
 {
-    size_t n = sl_nn_pack_size(K, N);
-    float *p = aligned_alloc(64, n * sizeof(float)); /* n is a multiple of 64 floats */
-    if (!p) return NULL;
-    memset(p, 0, n * sizeof(float));
+    memset(p, 0, sl_nn_pack_size(K, N) * sizeof(float));
     for (int n0 = 0; n0 < N; n0 += 64) {
         float *q = p + (size_t)(n0 / 64) * K * 64;
         int nn = N - n0 < 64 ? N - n0 : 64;
         for (int k = 0; k < K; k++)
             for (int j = 0; j < nn; j++) q[(size_t)k * 64 + j] = B[(size_t)k * sk + (size_t)(n0 + j) * sn];
     }
+}
+
+float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N)
+{
+    float *p = aligned_alloc(64, sl_nn_pack_size(K, N) * sizeof(float)); /* a multiple of 64 floats */
+    if (p) pack_into(p, B, sk, sn, K, N);
     return p;
 }
 
@@ -392,16 +395,22 @@ struct sl_nn_wt_s {
 
 static size_t wt_numel(const sl_layer_t *L) { return (size_t)L->kernel * L->in_ch * L->out_ch; }
 
-/* Dense layers' copies are packed (sl_nn_pack): their B is megabytes, read once per
- * GEMM from L3, and a panel's rows 4-8 KB apart defeat the prefetchers (2x slower at
- * the 10-row passes of Basset's dense layers, measured). Convs' B are a tap's weights,
- * in L1/L2: the transposes only, no forward copy. */
-static int packs(const sl_layer_t *L) { return L->op == SL_OP_DENSE; }
+/* Dense layers' copies and per-tap convs' are packed (sl_nn_pack), tap by tap: a dense
+ * B is megabytes, read once per GEMM from L3, and a panel's rows 4-8 KB apart defeat
+ * the prefetchers (2x slower at the 10-row passes of Basset's dense layers); a conv
+ * tap's rows of 200 or 300 floats straddle cache lines (the packed panels ran Basset's
+ * conv shapes 5-25 % faster, measured). im2col convs keep the plain transpose. */
+static int packs(const sl_layer_t *L) { return L->op == SL_OP_DENSE || !sl_nn_col_size(L); }
+
+size_t sl_nn_wt_tap(const sl_layer_t *L, int kind)
+{
+    return kind == SL_NN_WT_T ? sl_nn_pack_size(L->out_ch, L->in_ch) : sl_nn_pack_size(L->in_ch, L->out_ch);
+}
 
 static size_t wt_size(const sl_layer_t *L, int kind)
 {
     if (!packs(L)) return kind == SL_NN_WT_T ? wt_numel(L) : 0;
-    return kind == SL_NN_WT_T ? sl_nn_pack_size(L->out_ch, L->in_ch) : sl_nn_pack_size(L->in_ch, L->out_ch);
+    return (size_t)L->kernel * sl_nn_wt_tap(L, kind);
 }
 
 const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind)
@@ -428,8 +437,16 @@ int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind,
 static float *wt_make(const sl_layer_t *L, const float *w, int kind)
 {
     int k = L->kernel, ci = L->in_ch, co = L->out_ch;
-    if (packs(L)) /* w [in][out]: forward B [in][out]; backward B = Wᵀ [out][in] */
-        return kind == SL_NN_WT_T ? sl_nn_pack(w, 1, (size_t)co, co, ci) : sl_nn_pack(w, (size_t)co, 1, ci, co);
+    if (packs(L)) { /* tap j of w [k][ci][co]: forward B [ci][co]; backward B = its transpose [co][ci] */
+        size_t tap = sl_nn_wt_tap(L, kind);
+        float *p = aligned_alloc(64, (size_t)k * tap * sizeof(float));
+        for (int j = 0; p && j < k; j++) {
+            const float *wj = w + (size_t)j * ci * co;
+            if (kind == SL_NN_WT_T) pack_into(p + j * tap, wj, 1, (size_t)co, co, ci);
+            else pack_into(p + j * tap, wj, (size_t)co, 1, ci, co);
+        }
+        return p;
+    }
     if (kind != SL_NN_WT_T) return NULL;
     float *wt = malloc(wt_numel(L) * sizeof(float));
     if (!wt) return NULL; /* the cblas path needs no copy */

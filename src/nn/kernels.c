@@ -65,6 +65,8 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch;
     float *col = col_scratch(L, scratch);
+    const float *wf = col ? NULL : sl_nn_wt_get(L, w, SL_NN_WT_F, scratch); /* packed taps, or NULL */
+    size_t tap = sl_nn_wt_tap(L, SL_NN_WT_F);
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * in_len * ci;
         float *yb = y + (size_t)b * L->len * co;
@@ -77,8 +79,10 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
         for (int j = 0; j < L->kernel; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            sl_nn_sgemm(t1 - t0, co, ci, xb + (size_t)p0 * ci, (size_t)L->stride * ci, w + (size_t)j * ci * co, co,
-                        yb + (size_t)t0 * co, co);
+            const float *a = xb + (size_t)p0 * ci;
+            if (wf && sl_nn_tiles_take(t1 - t0, co, ci))
+                sl_nn_sgemm_packed(t1 - t0, co, ci, a, (size_t)L->stride * ci, wf + j * tap, yb + (size_t)t0 * co, co);
+            else sl_nn_sgemm(t1 - t0, co, ci, a, (size_t)L->stride * ci, w + (size_t)j * ci * co, co, yb + (size_t)t0 * co, co);
         }
     }
 }
@@ -215,7 +219,8 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 {
     int in_len = L->in_len, ci = L->in_ch, co = L->out_ch, k = L->kernel;
     float *col = col_scratch(L, scratch);
-    const float *wt = sl_nn_wt_get(L, w, SL_NN_WT_T, scratch); /* [k][co][ci], or NULL */
+    const float *wt = sl_nn_wt_get(L, w, SL_NN_WT_T, scratch); /* transposed taps (packed unless im2col), or NULL */
+    size_t tap = sl_nn_wt_tap(L, SL_NN_WT_T);
     for (int b = 0; b < n; b++) {
         const float *dyb = dy + (size_t)b * L->len * co;
         float *dxb = dx + (size_t)b * in_len * ci;
@@ -243,8 +248,11 @@ void sl_k_conv_backward(const sl_layer_t *L, const float *w, const float *dy, fl
         for (int j = 0; j < k; j++) {
             int t0, t1, p0;
             if (!tap_rows(L, in_len, j, &t0, &t1, &p0)) continue;
-            sl_nn_sgemm_bt(t1 - t0, ci, co, dyb + (size_t)t0 * co, co, w + (size_t)j * ci * co, co,
-                           wt ? wt + (size_t)j * co * ci : NULL, dxb + (size_t)p0 * ci, (size_t)L->stride * ci);
+            const float *a = dyb + (size_t)t0 * co;
+            float *c = dxb + (size_t)p0 * ci;
+            if (wt && sl_nn_tiles_take(t1 - t0, ci, co))
+                sl_nn_sgemm_packed(t1 - t0, ci, co, a, co, wt + j * tap, c, (size_t)L->stride * ci);
+            else sl_nn_sgemm_bt(t1 - t0, ci, co, a, co, w + (size_t)j * ci * co, co, NULL, c, (size_t)L->stride * ci);
         }
     }
 }

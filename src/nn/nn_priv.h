@@ -269,11 +269,13 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
  * the tiles; -1: decide again from the CPU and the environment). */
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
-/* The copies of a weight array the tiles read, by kind: SL_NN_WT_T for the backward
- * (conv: w [k][ci][co] transposed tap by tap to [k][co][ci], im2col convs to
- * [co][k·ci]; dense (k = 1): Wᵀ [out][in], packed), SL_NN_WT_F for the forward (dense
- * only: w [in][out] packed; convs read w as it is). */
+/* The copies of a weight array w [k][ci][co] (dense: k = 1) the tiles read, by kind:
+ * SL_NN_WT_T for the backward (tap by tap the transpose [co][ci], packed: sl_nn_pack;
+ * im2col convs: [co][k·ci], plain), SL_NN_WT_F for the forward (tap by tap [ci][co],
+ * packed; im2col convs read w as it is: none). Packed taps are sl_nn_wt_tap floats
+ * apart. */
 enum { SL_NN_WT_T, SL_NN_WT_F };
+size_t sl_nn_wt_tap(const sl_layer_t *L, int kind);
 /* w's copy of that kind for L, found in s or made and kept there (w must not change
  * while s is used); NULL when not needed (no tiles, a conv's forward) or out of memory
  * (the caller then takes the cblas path). sl_nn_wts_free frees what s holds. */
