@@ -373,9 +373,7 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
 
 /* ---- the weights' copies for the tiles, kept in a set ------------------------ */
 
-/* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of
- * a dense layer's 8 MB takes a cache miss per element) */
-static void transpose(const float *a, size_t rows, size_t cols, float *b)
+void sl_nn_transpose(const float *a, size_t rows, size_t cols, float *b)
 {
     for (size_t r0 = 0; r0 < rows; r0 += 16)
         for (size_t c0 = 0; c0 < cols; c0 += 16)
@@ -452,9 +450,9 @@ static float *wt_make(const sl_layer_t *L, const float *w, int kind)
     if (!wt) return NULL; /* the cblas path needs no copy */
     /* w: [k][ci][co]. One GEMM per tap: wt [k][co][ci]; im2col (one GEMM over the
      * k·ci columns): wt [co][k·ci] */
-    if (sl_nn_col_size(L)) transpose(w, (size_t)k * ci, co, wt);
+    if (sl_nn_col_size(L)) sl_nn_transpose(w, (size_t)k * ci, co, wt);
     else
-        for (int j = 0; j < k; j++) transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
+        for (int j = 0; j < k; j++) sl_nn_transpose(w + (size_t)j * ci * co, ci, co, wt + (size_t)j * co * ci);
     return wt;
 }
 

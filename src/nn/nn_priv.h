@@ -242,6 +242,9 @@ void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const fl
  * 64-byte aligned, zeros past N (sl_nn_pack_size floats; NULL without memory; the
  * caller frees it), and C += A B from it: the bits of sl_nn_sgemm_tiles on B, with
  * B's 64-column panels read as contiguous streams. */
+/* b[c][r] = a[r][c] for a [rows][cols], in 16 x 16 blocks (a row-by-row transpose of a
+ * dense layer's 8 MB takes a cache miss per element) */
+void sl_nn_transpose(const float *a, size_t rows, size_t cols, float *b);
 size_t sl_nn_pack_size(int K, int N);
 float *sl_nn_pack(const float *B, size_t sk, size_t sn, int K, int N);
 void sl_nn_sgemm_packed(int M, int N, int K, const float *A, size_t lda, const float *Bp, float *C, size_t ldc);

@@ -174,6 +174,10 @@ float *sl_st_to_float(const sl_st_file_t *st, const sl_st_tensor_t *t)
     float *out = sl_malloc((t->numel ? t->numel : 1) * sizeof(float), t->name);
     if (!out) return NULL;
     const uint8_t *p = st->data + t->begin;
+    if (t->dtype == SL_ST_F32) { /* one copy (an element at a time was 1.5 % of a short run) */
+        memcpy(out, p, t->numel * 4);
+        return out;
+    }
     for (size_t i = 0; i < t->numel; i++) {
         if (t->dtype == SL_ST_F32) {
             memcpy(&out[i], p + 4 * i, 4);
