@@ -273,55 +273,41 @@ int sl_nn_avx2(void)
 /* Branch-free max(a, b) (relu: sl_nn_relu1): signs of activations are random, and GCC
  * -O2 compiles the ternary to a mispredicted branch. */
 /* Blocks of 16 through a local array let GCC -O2 vectorise (SLP) loops it otherwise
- * leaves scalar for fear of aliasing; in-place calls are fine. */
+ * leaves scalar for fear of aliasing; in-place calls are fine. VEC_FN defines NAME
+ * twice from one body, for SSE2 and, taken when sl_nn_avx2(), for AVX2 (the same float
+ * operations per lane, 8 wide; no FMA, so no contraction). */
 #define VBLK 16
-static void relu_vec(const float *x, float *y, size_t n)
-{
-    size_t i = 0;
-    for (; i + VBLK <= n; i += VBLK) {
-        float t[VBLK];
-        for (int k = 0; k < VBLK; k++) t[k] = sl_nn_relu1(x[i + k]);
-        memcpy(y + i, t, sizeof t);
+#define VEC_FN(NAME, PARAMS, ARGS, ...)                 \
+    static void NAME##_sse PARAMS { __VA_ARGS__ }       \
+    SL_NN_AVX2 static void NAME##_avx2 PARAMS { __VA_ARGS__ } \
+    static void NAME PARAMS                             \
+    {                                                   \
+        if (sl_nn_avx2()) NAME##_avx2 ARGS;             \
+        else NAME##_sse ARGS;                           \
     }
-    for (; i < n; i++) y[i] = sl_nn_relu1(x[i]);
-}
 
-static void add_vec(float *y, const float *x, size_t n) /* y += x */
-{
-    size_t i = 0;
-    for (; i + VBLK <= n; i += VBLK) {
-        float t[VBLK];
-        for (int k = 0; k < VBLK; k++) t[k] = y[i + k] + x[i + k];
-        memcpy(y + i, t, sizeof t);
-    }
-    for (; i < n; i++) y[i] += x[i];
-}
+VEC_FN(relu_vec, (const float *x, float *y, size_t n), (x, y, n), size_t i = 0;
+       for (; i + VBLK <= n; i += VBLK) {
+           float t[VBLK];
+           for (int k = 0; k < VBLK; k++) t[k] = sl_nn_relu1(x[i + k]);
+           memcpy(y + i, t, sizeof t);
+       } for (; i < n; i++) y[i] = sl_nn_relu1(x[i]);)
 
-void sl_nn_add_to(float *y, const float *x, size_t n, int acc)
-{
-    if (acc) {
-        add_vec(y, x, n);
-        return;
-    }
-    size_t i = 0;
-    for (; i + VBLK <= n; i += VBLK) {
-        float t[VBLK];
-        for (int k = 0; k < VBLK; k++) t[k] = 0.0f + x[i + k];
-        memcpy(y + i, t, sizeof t);
-    }
-    for (; i < n; i++) y[i] = 0.0f + x[i];
-}
+/* y = a + b (a NULL: y = y + b; zero: y = 0 + b, the sum a zeroed buffer gives) */
+VEC_FN(addv, (float *y, const float *a, const float *b, size_t n, int zero), (y, a, b, n, zero),
+       const float *p = a ? a : y; size_t i = 0;
+       for (; i + VBLK <= n; i += VBLK) {
+           float t[VBLK];
+           if (zero)
+               for (int k = 0; k < VBLK; k++) t[k] = 0.0f + b[i + k];
+           else
+               for (int k = 0; k < VBLK; k++) t[k] = p[i + k] + b[i + k];
+           memcpy(y + i, t, sizeof t);
+       } for (; i < n; i++) y[i] = zero ? 0.0f + b[i] : p[i] + b[i];)
 
-static void add2_vec(float *y, const float *a, const float *b, size_t n) /* y = a + b */
-{
-    size_t i = 0;
-    for (; i + VBLK <= n; i += VBLK) {
-        float t[VBLK];
-        for (int k = 0; k < VBLK; k++) t[k] = a[i + k] + b[i + k];
-        memcpy(y + i, t, sizeof t);
-    }
-    for (; i < n; i++) y[i] = a[i] + b[i];
-}
+static void add_vec(float *y, const float *x, size_t n) { addv(y, NULL, x, n, 0); } /* y += x */
+static void add2_vec(float *y, const float *a, const float *b, size_t n) { addv(y, a, b, n, 0); }
+void sl_nn_add_to(float *y, const float *x, size_t n, int acc) { addv(y, NULL, x, n, !acc); }
 
 /* x, or sl_nn_relu1(x) where m is all ones: the same bit operation, without a branch */
 static inline float relu_if(float x, int32_t m)
@@ -677,19 +663,18 @@ void sl_k_input(const sl_net_t *net, const sl_layer_t *L, const float *const *in
 }
 
 /* One row of a per-channel scale: y = x·s + b (forward), or y = b + x·s with b = y
- * (backward, acc), 4 lanes at a time (GCC -O2 leaves the loop scalar: y may alias
- * x); the same float multiply and add, in the same operand order, as the scalar tail. */
-static void bn_row(float *y, const float *x, const float *s, const float *b, int C, int acc)
-{
-    int c = 0;
-    for (; c + 4 <= C; c += 4) {
-        sl_v4f xv, sv, bv;
-        memcpy(&xv, x + c, sizeof xv), memcpy(&sv, s + c, sizeof sv), memcpy(&bv, b + c, sizeof bv);
-        sl_v4f v = acc ? bv + xv * sv : xv * sv + bv;
-        memcpy(y + c, &v, sizeof v);
-    }
-    for (; c < C; c++) y[c] = acc ? b[c] + x[c] * s[c] : x[c] * s[c] + b[c];
-}
+ * (backward, acc): the same float multiply and add, in the same operand order, in the
+ * blocks and the tail. */
+VEC_FN(bn_row, (float *y, const float *x, const float *s, const float *b, int C, int acc), (y, x, s, b, C, acc),
+       int c = 0;
+       for (; c + VBLK <= C; c += VBLK) {
+           float t[VBLK];
+           if (acc)
+               for (int k = 0; k < VBLK; k++) t[k] = b[c + k] + x[c + k] * s[c + k];
+           else
+               for (int k = 0; k < VBLK; k++) t[k] = x[c + k] * s[c + k] + b[c + k];
+           memcpy(y + c, t, sizeof t);
+       } for (; c < C; c++) y[c] = acc ? b[c] + x[c] * s[c] : x[c] * s[c] + b[c];)
 
 void sl_k_batchnorm(const sl_net_t *net, const sl_layer_t *L, const float *const *in, float *out, int n,
                     sl_acts_t *scratch)
