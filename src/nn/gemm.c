@@ -286,12 +286,13 @@ size_t sl_nn_pack_size(int K, int N) { return (size_t)(N + 63) / 64 * 64 * (size
 
 static void pack_into(float *p, const float *B, size_t sk, size_t sn, int K, int N)
 {
-    memset(p, 0, sl_nn_pack_size(K, N) * sizeof(float));
     for (int n0 = 0; n0 < N; n0 += 64) {
         float *q = p + (size_t)(n0 / 64) * K * 64;
         int nn = N - n0 < 64 ? N - n0 : 64;
-        for (int k = 0; k < K; k++)
+        for (int k = 0; k < K; k++) {
             for (int j = 0; j < nn; j++) q[(size_t)k * 64 + j] = B[(size_t)k * sk + (size_t)(n0 + j) * sn];
+            for (int j = nn; j < 64; j++) q[(size_t)k * 64 + j] = 0; /* only the last panel's padding */
+        }
     }
 }
 
