@@ -499,6 +499,7 @@ const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts
     if (!scratch || !scratch->priv || !sl_nn_gemm_tiles() || !wt_size(L, kind)) return NULL;
     sl_acts_priv_t *p = scratch->priv;
     const float *got = sl_nn_wts_find(p->wt_shared, L, w, kind);
+    if (!got && scratch->net) got = sl_nn_wts_find(scratch->net->priv, L, w, kind); /* the loader's */
     return got ? got : sl_nn_wts_get(&p->wt, L, w, kind);
 }
 

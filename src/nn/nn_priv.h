@@ -297,7 +297,7 @@ int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *
 const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net);
 void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt);
 /* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
- * must outlive a), else its own, made at first use. */
+ * must outlive a), else its net's (the loader's), else its own, made at first use. */
 const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts_t *scratch);
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s);
 
