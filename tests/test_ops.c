@@ -386,7 +386,7 @@ static void test_rules_sum_to_delta(void **state)
 
 /* The AVX2 and SSE2 paths of the elementwise kernels that have both give the same
  * bytes (on a CPU without AVX2 both runs take the SSE2 path): the residual add with
- * ReLU, ReLU, adds, batchnorm's scale, and Rescale's ReLU m with
+ * ReLU, ReLU, adds, batchnorm's scale, the sign split, and Rescale's ReLU m with
  * ±0, |Δx| just below, at and above the threshold, negatives, inf and NaN, n not a
  * multiple of 8 or 4 so every tail runs. Where both operands of a product are NaN, x86
  * keeps the first one's sign and payload, and which one is first is the compiler's
@@ -433,7 +433,7 @@ static void test_simd_paths(void **state)
     sl_layer_t B = {0};
     B.op = SL_OP_BATCHNORM, B.ch = 17, B.len = N / 17, B.bn_scale = mo, B.bn_shift = d0;
     assert_int_equal(B.ch * B.len, N);
-    for (int what = 0; what < 5; what++) {
+    for (int what = 0; what < 6; what++) {
         for (int path = 0; path < 2; path++) {
             sl_nn_no_avx2 = path;
             float *g = got[path][0];
@@ -443,11 +443,13 @@ static void test_simd_paths(void **state)
             if (what == 0) sl_k_relu(&L, xin, g, N);
             else if (what <= 2) sl_nn_add_to(g, rin, N, what == 2);
             else if (what == 3) sl_k_batchnorm(NULL, &B, in, g, 1, NULL);
-            else sl_k_batchnorm_bw(NULL, &B, rin, dx, 1, NULL);
+            else if (what == 4) sl_k_batchnorm_bw(NULL, &B, rin, dx, 1, NULL);
+            else sl_nn_split_sign(xin, g, got[path][1], N);
         }
         sl_nn_no_avx2 = 0;
         if (memcmp(got[0][0], got[1][0], sizeof got[0][0])) fprintf(stderr, "SIMD paths differ: kernel %d\n", what);
         assert_memory_equal(got[0][0], got[1][0], sizeof got[0][0]);
+        if (what == 5) assert_memory_equal(got[0][1], got[1][1], sizeof got[0][1]);
     }
 }
 

@@ -263,8 +263,6 @@ static int plan_alias(sl_attr_plan_t *p)
     return 0;
 }
 
-static void split_by_sign(const float *d, float *pos, float *neg, size_t n);
-
 /* W⁺ and W⁻ of sign-split layer l. */
 static int split_weights(sl_attr_plan_t *p, int l)
 {
@@ -276,7 +274,7 @@ static int split_weights(sl_attr_plan_t *p, int l)
         free(wn);
         return -1;
     }
-    split_by_sign(L->w, wp, wn, n);
+    sl_nn_split_sign(L->w, wp, wn, n);
     p->wpos[l] = wp, p->wneg[l] = wn;
     return 0;
 }
@@ -583,21 +581,6 @@ static void axpy_mul(float *dst, const float *a, const float *b, size_t n)
     for (; j < n; j++) dst[j] += a[j] * b[j];
 }
 
-/* pos = max(d, 0), neg = min(d, 0) */
-static void split_by_sign(const float *d, float *pos, float *neg, size_t n)
-{
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        sl_v4f dv = v4ld(d + j), z = V4F(0.0f);
-        v4st(pos + j, (sl_v4f)((dv > z) & (sl_v4i)dv));
-        v4st(neg + j, (sl_v4f)((dv < z) & (sl_v4i)dv));
-    }
-    for (; j < n; j++) {
-        pos[j] = d[j] > 0 ? d[j] : 0.0f;
-        neg[j] = d[j] < 0 ? d[j] : 0.0f;
-    }
-}
-
 /* A pair (a, b) through a per-channel scale L (batchnorm; dropout: 1), y = s·x per channel (a negative scale
  * swaps the parts): oa = s⁺a + s⁻b, ob = s⁺b + s⁻a; added to oa/ob if acc. */
 static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, float *oa, float *ob, size_t n,
@@ -615,7 +598,7 @@ static void pass_pn_pair(const sl_layer_t *L, const float *a, const float *b, fl
 void sl_attr_linear_parts(const sl_layer_t *L, const float *wpos, const float *wneg, const float *dx, float *dxp,
                           float *dxn, size_t n_in, float *ypos, float *yneg, int n, sl_acts_t *scratch)
 {
-    split_by_sign(dx, dxp, dxn, n_in);
+    sl_nn_split_sign(dx, dxp, dxn, n_in);
     /* ypos = W⁺Δ⁺ + W⁻Δ⁻ and yneg = W⁺Δ⁻ + W⁻Δ⁺, each sum in that order */
     sl_linear_apply2(L, wpos, dxp, ypos, dxn, yneg, n, 0, scratch);
     sl_linear_apply2(L, wneg, dxn, ypos, dxp, yneg, n, 1, scratch);
@@ -644,7 +627,7 @@ static void forward_pn(sl_attr_t *w, int rows)
             sl_attr_revealcancel(L, w->ar->act[p], w->dpos[p], w->dneg[p], P, N, NULL, NULL, n);
         } else {
             delta(w, l, rows, w->s[0]);
-            split_by_sign(w->s[0], P, N, n);
+            sl_nn_split_sign(w->s[0], P, N, n);
         }
     }
 }

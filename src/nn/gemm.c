@@ -475,13 +475,7 @@ int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *
         free(tp), free(tn);
         return -1;
     }
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) { /* blocks through local arrays: GCC -O2 then selects by mask, no branch */
-        float p[16], q[16];
-        for (int i = 0; i < 16; i++) p[i] = wt[j + i] > 0 ? wt[j + i] : 0, q[i] = wt[j + i] < 0 ? wt[j + i] : 0;
-        memcpy(tp + j, p, sizeof p), memcpy(tn + j, q, sizeof q);
-    }
-    for (; j < n; j++) tp[j] = wt[j] > 0 ? wt[j] : 0, tn[j] = wt[j] < 0 ? wt[j] : 0;
+    sl_nn_split_sign(wt, tp, tn, n);
     int rc = sl_nn_wts_put(s, L, wpos, kind, tp, 1);
     return sl_nn_wts_put(s, L, wneg, kind, tn, 1) < 0 || rc < 0 ? -1 : 0;
 }

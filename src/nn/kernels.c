@@ -305,6 +305,16 @@ VEC_FN(addv, (float *y, const float *a, const float *b, size_t n, int zero), (y,
            memcpy(y + i, t, sizeof t);
        } for (; i < n; i++) y[i] = zero ? 0.0f + b[i] : p[i] + b[i];)
 
+/* pos = max(d, 0), neg = min(d, 0): d where it has that sign, else +0 */
+VEC_FN(split_sign, (const float *d, float *pos, float *neg, size_t n), (d, pos, neg, n), size_t i = 0;
+       for (; i + VBLK <= n; i += VBLK) {
+           float p[VBLK], q[VBLK];
+           for (int k = 0; k < VBLK; k++) p[k] = d[i + k] > 0 ? d[i + k] : 0.0f, q[k] = d[i + k] < 0 ? d[i + k] : 0.0f;
+           memcpy(pos + i, p, sizeof p), memcpy(neg + i, q, sizeof q);
+       } for (; i < n; i++) pos[i] = d[i] > 0 ? d[i] : 0.0f, neg[i] = d[i] < 0 ? d[i] : 0.0f;)
+
+void sl_nn_split_sign(const float *d, float *pos, float *neg, size_t n) { split_sign(d, pos, neg, n); }
+
 static void add_vec(float *y, const float *x, size_t n) { addv(y, NULL, x, n, 0); } /* y += x */
 static void add2_vec(float *y, const float *a, const float *b, size_t n) { addv(y, a, b, n, 0); }
 void sl_nn_add_to(float *y, const float *x, size_t n, int acc) { addv(y, NULL, x, n, !acc); }

@@ -192,6 +192,9 @@ static inline float sl_nn_relu1(float x)
 /* y = a + b over n values with ReLU applied first to a (relu bit 0) and/or b (bit 1):
  * the bytes of a ReLU layer feeding an add, in one pass (net_forward.c fuses them). */
 void sl_nn_add_relu(const float *a, const float *b, unsigned relu, float *y, size_t n);
+/* pos = max(d, 0) and neg = min(d, 0) over n values (+0 where d has the other sign, is
+ * ±0 or NaN): RevealCancel's Δ⁺/Δ⁻ and the split weights W⁺/W⁻. */
+void sl_nn_split_sign(const float *d, float *pos, float *neg, size_t n);
 /* y += x (acc), or y = 0 + x: a zeroed y's sum without the zeroing (-0 becomes +0). */
 void sl_nn_add_to(float *y, const float *x, size_t n, int acc);
 /* Floats of im2col scratch layer L needs (0 when it does not use im2col). */
