@@ -387,8 +387,7 @@ struct sl_nn_wt_s {
                      * change while a set is used) */
     size_t numel;   /* its floats, a check on the address */
     int kind;       /* SL_NN_WT_T or SL_NN_WT_F */
-    const float *wt;
-    size_t n;       /* floats of wt */
+    const float *wt; /* wt_size(L, kind) floats */
     int own;        /* wt is the set's to free */
 };
 
@@ -428,7 +427,7 @@ int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind,
         return -1;
     }
     s->e = t;
-    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), kind, wt, wt_size(L, kind), own};
+    s->e[s->n++] = (struct sl_nn_wt_s){w, wt_numel(L), kind, wt, own};
     return 0;
 }
 
@@ -507,8 +506,9 @@ void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt)
         free(wt);
         return;
     }
-    /* wt: dense L's [out][in], packed as the backward's B; the forward's from L->w. On
-     * failure nothing is kept: the plan or the scratch makes them then. */
+    /* wt: dense L's [out][in], packed as the backward's B (what wt_make does from L->w,
+     * but reading the file's rows in order); the forward's from L->w. On failure nothing
+     * is kept: the plan or the scratch makes them then. */
     float *t = sl_nn_pack(wt, (size_t)L->in_ch, 1, L->out_ch, L->in_ch), *f = wt_make(L, L->w, SL_NN_WT_F);
     free(wt);
     if (t) sl_nn_wts_put(net->priv, L, L->w, SL_NN_WT_T, t, 1);

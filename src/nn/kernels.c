@@ -101,18 +101,24 @@ static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a,
     else sl_nn_sgemm_bt(SL_NN_GEMM_ROWS, cols, inner, a, inner, w, inner, NULL, c, cols);
 }
 
+/* W (forward) or Wᵀ (backward) of dense L packed, where the tiles take the block shape:
+ * they give each row the bits of a block of SL_NN_GEMM_ROWS (rows are independent in
+ * them), so all rows go at once, unpadded. NULL: the cblas blocks. */
+static const float *dense_packed(CBLAS_TRANSPOSE op, const sl_layer_t *L, int cols, int inner, const float *w,
+                                 sl_acts_t *scratch)
+{
+    if (!sl_nn_tiles_take(SL_NN_GEMM_ROWS, cols, inner)) return NULL;
+    return sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
+}
+
 static void dense_gemm(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a,
                        const float *w, float *c, sl_acts_t *scratch)
 {
     const int F = SL_NN_GEMM_ROWS;
-    if (sl_nn_tiles_take(F, cols, inner)) {
-        /* W (forward) or Wᵀ (backward) packed; the tiles give each row the bits of a
-         * block of F (rows are independent in them): all n rows at once, no padding */
-        const float *wp = sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
-        if (wp) {
-            sl_nn_sgemm_packed(n, cols, inner, a, inner, wp, c, cols);
-            return;
-        }
+    const float *wp = dense_packed(op, L, cols, inner, w, scratch);
+    if (wp) {
+        sl_nn_sgemm_packed(n, cols, inner, a, inner, wp, c, cols);
+        return;
     }
     int full = n / F * F, rest = n - full;
     for (int r = 0; r < full; r += F) dense_block(op, cols, inner, a + (size_t)r * inner, w, c + (size_t)r * cols);
@@ -165,8 +171,7 @@ void sl_linear_backward(const sl_layer_t *L, const float *w, const float *dy, fl
 static int dense_gemm2(CBLAS_TRANSPOSE op, const sl_layer_t *L, int n, int cols, int inner, const float *a1,
                        float *c1, const float *a2, float *c2, const float *w, sl_acts_t *scratch)
 {
-    if (L->op != SL_OP_DENSE || !sl_nn_tiles_take(SL_NN_GEMM_ROWS, cols, inner)) return -1;
-    const float *wp = sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
+    const float *wp = L->op == SL_OP_DENSE ? dense_packed(op, L, cols, inner, w, scratch) : NULL;
     if (!wp) return -1;
     const sl_nn_rows_t sg[2] = {{n, a1, (size_t)inner, c1, (size_t)cols}, {n, a2, (size_t)inner, c2, (size_t)cols}};
     sl_nn_sgemm_packed_n(2, sg, cols, inner, wp);

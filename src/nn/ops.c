@@ -123,7 +123,7 @@ static int parse_dense(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
     int64_t wshape[2] = {no, ni};
     float *w = get_weight_bias(c, L, o, 2, wshape, (size_t)ni * no);
     if (!w) return -1;
-    /* [out][in] -> [in][out]; the file's [out][in] is Wᵀ, which the GEMM tiles' backward reads */
+    /* [out][in] -> [in][out]; the file's [out][in] is Wᵀ, which keep_wt packs for the tiles' backward */
     sl_nn_transpose(w, (size_t)no, (size_t)ni, L->w);
     sl_nn_net_keep_wt(c->net, L, w);
     return 0;

@@ -178,17 +178,13 @@ float *sl_st_to_float(const sl_st_file_t *st, const sl_st_tensor_t *t)
         memcpy(out, p, t->numel * 4);
         return out;
     }
-    for (size_t i = 0; i < t->numel; i++) {
-        if (t->dtype == SL_ST_F32) {
-            memcpy(&out[i], p + 4 * i, 4);
+    for (size_t i = 0; i < t->numel; i++) { /* F16 or BF16 */
+        uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        if (t->dtype == SL_ST_F16) {
+            out[i] = half_to_float(h);
         } else {
-            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-            if (t->dtype == SL_ST_F16) {
-                out[i] = half_to_float(h);
-            } else {
-                uint32_t bits = (uint32_t)h << 16;
-                memcpy(&out[i], &bits, 4);
-            }
+            uint32_t bits = (uint32_t)h << 16;
+            memcpy(&out[i], &bits, 4);
         }
     }
     return out;
