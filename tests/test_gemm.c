@@ -11,8 +11,9 @@
  * SSE3 Prescott kernels 0.3.21 falls back to on CPUs it does not know, such as family 6
  * model 207): there the layers are compared with cblas to a tolerance and the engine's
  * byte comparison is skipped. Shapes OpenBLAS gives its small-matrix kernels
- * (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU without AVX-512F the
- * tiles are not used and the comparisons are cblas against itself. */
+ * (M·N·K <= 100³) stay with cblas and compare trivially. On a CPU with AVX2 but not
+ * AVX-512F the AVX2 tiles run (the same model; on an AVX-512 CPU test_gemm_bits runs
+ * them too); without either the comparisons are cblas against itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,8 +122,9 @@ static void check_shape(int M, int N, int K, int pa, int pc)
     float *Cm = malloc(nc * sizeof(float));
     assert_non_null(Cm);
     memcpy(Cm, C0, nc * sizeof(float));
-    int taken = (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles(); /* gemm.c's tiles_take */
-    if (taken) model_gemm(M, N, K, A, lda, B, Cm, ldc);
+    int mode = sl_nn_gemm_tiles();
+    int taken = (double)M * N * K > 100.0 * 100.0 * 100.0 && mode; /* gemm.c's tiles_take */
+    if (mode) model_gemm(M, N, K, A, lda, B, Cm, ldc);
     for (int bt = 0; bt < 2; bt++) {
         memcpy(C1, C0, nc * sizeof(float)), memcpy(C2, C0, nc * sizeof(float));
         if (bt) {
@@ -139,7 +141,16 @@ static void check_shape(int M, int N, int K, int pa, int pc)
         assert_int_equal(dm, 0);
         assert_int_equal(d, 0);
     }
-    if (taken) /* B packed into 64-column panels, from B and from Bᵀ: the model's bits too */
+    if (mode) /* B packed into 64-column panels, from B and from Bᵀ (what the dense layers
+               * read, at any shape): the model's bits too; sl_nn_sgemm_tiles on B as is */
+    {
+        memcpy(C2, C0, nc * sizeof(float));
+        sl_nn_sgemm_tiles(M, N, K, A, lda, B, (size_t)N, C2, ldc);
+        size_t dm = bits_differ(C2, Cm, nc);
+        if (dm) fprintf(stderr, "tiles: M %d N %d K %d: %zu floats differ from the model\n", M, N, K, dm);
+        assert_int_equal(dm, 0);
+    }
+    if (mode)
         for (int bt = 0; bt < 2; bt++) {
             float *Bp = bt ? sl_nn_pack(Bt, 1, (size_t)K, K, N) : sl_nn_pack(B, (size_t)N, 1, K, N);
             assert_non_null(Bp);
@@ -153,12 +164,27 @@ static void check_shape(int M, int N, int K, int pa, int pc)
     free(A), free(B), free(Bt), free(C0), free(C1), free(C2), free(Cm);
 }
 
+static void gemm_shapes(void);
+
 static void test_gemm_bits(void **state)
 {
     (void)state;
     sl_net_blas_threads(1); /* as seqlift runs OpenBLAS: its K blocks depend on its thread count */
-    fprintf(stderr, "tiles %s\n", sl_nn_gemm_tiles() ? "on (AVX-512F)" : "off: cblas only");
     blas_same();
+    /* the CPU's tiles, and the AVX2 ones where it has AVX-512F too (the same bits) */
+    sl_nn_gemm_set_tiles(1);
+    int best = sl_nn_gemm_tiles();
+    for (int pass = 0; pass < (best == SL_NN_TILES_512 ? 2 : 1); pass++) {
+        sl_nn_gemm_set_tiles(pass ? SL_NN_TILES_256 : 1);
+        int mode = sl_nn_gemm_tiles();
+        fprintf(stderr, "tiles %s\n", mode == SL_NN_TILES_512 ? "AVX-512F" : mode ? "AVX2" : "off: cblas only");
+        gemm_shapes();
+    }
+    sl_nn_gemm_set_tiles(1);
+}
+
+static void gemm_shapes(void)
+{
     static const int Ms[] = {1, 2, 5, 6, 7, 8, 11, 12, 13, 40, 184, 583};
     static const int Ns[] = {1, 3, 15, 16, 17, 33, 48, 63, 64, 65, 84, 200, 300};
     static const int Ks[] = {1, 4, 17, 64, 76, 300, 320, 321, 700};
@@ -418,7 +444,9 @@ static void test_engine_tiles(void **state)
     ab_free(&b);
 }
 
-/* SEQLIFT_GEMM=blas turns the tiles off; without it they are on where the CPU has them. */
+/* SEQLIFT_GEMM=blas turns the tiles off, SEQLIFT_GEMM=avx2 picks the AVX2 ones; without
+ * it they are the AVX-512 ones where the CPU has AVX-512F, else the AVX2 ones where it
+ * has AVX2 and FMA. */
 static void test_gemm_env(void **state)
 {
     (void)state;
@@ -429,7 +457,16 @@ static void test_gemm_env(void **state)
     sl_nn_gemm_set_tiles(-1);
     int on = sl_nn_gemm_tiles();
     sl_nn_gemm_set_tiles(1);
-    assert_int_equal(on, sl_nn_gemm_tiles()); /* 1 exactly where the CPU has AVX-512F */
+    assert_int_equal(on, sl_nn_gemm_tiles());
+    __builtin_cpu_init();
+    int want = __builtin_cpu_supports("avx512f") ? SL_NN_TILES_512
+               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? SL_NN_TILES_256 : SL_NN_TILES_OFF;
+    assert_int_equal(on, want);
+    setenv("SEQLIFT_GEMM", "avx2", 1);
+    sl_nn_gemm_set_tiles(-1);
+    assert_int_equal(sl_nn_gemm_tiles(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? SL_NN_TILES_256 : 0);
+    unsetenv("SEQLIFT_GEMM");
+    sl_nn_gemm_set_tiles(-1);
 }
 
 int main(void)

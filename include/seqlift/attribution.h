@@ -138,6 +138,8 @@ typedef struct {
     int rows_per_pass; /* reference rows per forward/backward pass; 0 (default): as many as
                         * fit a ~48 MB working set. Any value gives the same bytes. */
     sl_ig_rule_t ig_rule;
+    int threads;    /* threads sl_attr_plan_create may use to make the weights' copies
+                     * (the run's workers; default 1); any value gives the same bytes */
     int rc_average; /* score each sequence and its reverse complement (references
                      * reverse-complemented too), map the second back onto the forward
                      * bases and average both: every field of sl_attr_out_t is the mean of

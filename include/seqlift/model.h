@@ -69,7 +69,7 @@ typedef struct {
     int n_outputs;
     char **output_names; /* [n_outputs] */
     int *output_layer;   /* [n_outputs] layer index of each output */
-    void *priv;          /* owned storage (weights, strings) */
+    void *priv;          /* reserved: NULL (kept for the ABI) */
 } sl_net_t;
 
 static inline size_t sl_layer_size(const sl_layer_t *l) { return (size_t)l->len * (size_t)l->ch; }

@@ -33,6 +33,16 @@ static inline int sl_pipe_n_slots(int n_workers) { return (n_workers < 1 ? 1 : n
  * (the workers are joined either way). 0 / -1 (reported). */
 int sl_pipe_run(int64_t n_batches, int n_workers, sl_pipe_work_f work, sl_pipe_emit_f emit, void *ud);
 
+/* Task i of sl_pipe_for, on any thread. */
+typedef void (*sl_pipe_task_f)(void *ud, int i);
+
+/* Run tasks 0..n-1 once each, in any order, on up to n_threads threads (the calling
+ * thread is one of them; if a thread cannot start, the others do its share): for
+ * independent tasks that write only their own results, e.g. the weights' copies a
+ * plan makes before its workers start. Tasks are handed out in index order, so put
+ * the large ones first. */
+void sl_pipe_for(int n, int n_threads, sl_pipe_task_f task, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

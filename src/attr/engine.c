@@ -94,6 +94,7 @@ void sl_attr_opts_default(sl_attr_opts_t *o)
     o->ig_steps = 50;
     o->max_refs = 20;
     o->batch = 1;
+    o->threads = 1;
     o->ig_rule = SL_IG_RIEMANN_MIDDLE;
     o->rc_average = 0;
 }
@@ -274,8 +275,7 @@ static int split_weights(sl_attr_plan_t *p, int l)
         free(wn);
         return -1;
     }
-    sl_nn_split_sign(L->w, wp, wn, n);
-    p->wpos[l] = wp, p->wneg[l] = wn;
+    p->wpos[l] = wp, p->wneg[l] = wn; /* filled by sl_nn_wts_prepare */
     return 0;
 }
 
@@ -407,16 +407,11 @@ sl_attr_plan_t *sl_attr_plan_create(const sl_net_t *net, const sl_target_t *targ
     plan_keep(w);
     if (m != SL_METHOD_ISM && (plan_alias(w) < 0 || plan_buffers(w) < 0)) goto fail;
     plan_rows(w);
-    for (int l = 1; m != SL_METHOD_ISM && l < nl; l++) { /* NULL (no tiles, no memory): each scratch's own */
-        const sl_layer_t *L = &net->layers[l];
-        if (!need[l] || !(sl_ops[L->op].flags & SL_OPF_WEIGHTS)) continue;
-        for (int kind = SL_NN_WT_T; kind <= SL_NN_WT_F; kind++) {
-            const float *t = sl_nn_wts_find(sl_nn_net_wts(net), L, L->w, kind); /* the loader's, if it made one */
-            if (t) sl_nn_wts_put(&w->wts, L, L->w, kind, t, 0);
-            else t = sl_nn_wts_get(&w->wts, L, L->w, kind);
-            if (t && w->wpos[l]) sl_nn_wts_split(&w->wts, L, kind, t, w->wpos[l], w->wneg[l]);
-        }
-    }
+    /* W⁺/W⁻ and the tiles' copies, on the run's threads: making them is page faults
+     * mostly (~0.5 ms per MB), the serial start of a run */
+    int kinds = 1 << SL_NN_WT_F | (m == SL_METHOD_ISM ? 0 : 1 << SL_NN_WT_T); /* ISM: no backward */
+    if (sl_nn_wts_prepare(&w->wts, net, need, kinds, w->wpos, w->wneg, w->o.threads) < 0)
+        goto fail;
     if (m == SL_METHOD_IG) { /* the quadrature in double, used in float */
         int n = w->o.ig_steps;
         double *a = sl_malloc((size_t)n * 2 * sizeof(double), "integration nodes");

@@ -23,13 +23,16 @@
  * (SkylakeX's, Haswell's, and the SSE3 ones 0.3.21 falls back to on AVX-512 CPUs it does
  * not know, such as family 6 model 207: OPENBLAS_CORETYPE=CooperLake picks them back),
  * so there the tiles' bits are not cblas's; seqlift's bytes still depend on nothing but
- * the machine and its OpenBLAS (not threads, batch or shard).
+ * the machine and its OpenBLAS (not threads, batch or shard). CPUs with AVX2 and FMA but
+ * not AVX-512F run the same GEMMs in AVX2 tiles of the same order (tiles256: the same
+ * bits), all but the one-hot conv shortcut.
  */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_priv.h"
+#include "seqlift/pipeline.h"
 #include "seqlift/util.h"
 
 /* OpenBLAS's K blocks: C += the block's sum, block after block; blocks of GEMM_Q = 320
@@ -52,7 +55,7 @@ static int k_block(int K, int ls)
  * differ; those stay with cblas. */
 static int tiles_take(int M, int N, int K)
 {
-    return (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles();
+    return (double)M * N * K > 100.0 * 100.0 * 100.0 && sl_nn_gemm_tiles() != SL_NN_TILES_OFF;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -130,8 +133,8 @@ static int tile_rows(int nv) { return TILE_ROWS(nv); }
  * each segment's A. Columns n0 .. n0+63 of B start at B + (n0 / 64) · bps: bps = 64 for
  * a plain row-major B, K · 64 for a packed one (sl_nn_pack). The segments share B: each
  * panel of B is read for all their rows while it is in L1/L2. */
-__attribute__((target("avx512f"))) static void tiles(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K,
-                                                      const float *B, size_t ldb, size_t bps)
+__attribute__((target("avx512f"))) static void tiles512(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K,
+                                                         const float *B, size_t ldb, size_t bps)
 {
     float pa[TILE_MAX_ROWS * GEMM_Q], pc[TILE_MAX_ROWS * 64];
     int pa_s = -1, pa_m0 = -1; /* the rows pa holds: panels with the same tile height share them */
@@ -171,6 +174,87 @@ __attribute__((target("avx512f"))) static void tiles(int nseg, const sl_nn_rows_
             }
             for (int r = 0; r < mr; r++)
                 memcpy(C + (size_t)(m0 + r) * ldc + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
+        }
+    }
+}
+
+/* The AVX2 tiles, for CPUs without AVX-512F (gemm mode 2): tile()'s order — per K
+ * block a sum from zero, one FMA per k in k order, then C + the sum — 8 floats per
+ * register, so every element gets the bits the AVX-512 tiles give it. Two reasons, both
+ * measured on AMD EPYC (Zen 1) with OpenBLAS 0.3.21's Zen core: its Haswell kernels
+ * round a row by where it sits in the call (rows 6-11 of a 16-row dense GEMM differ from
+ * the same row at row 0), which made a sequence's dense rows depend on its batch and its
+ * references' passes; and its sgemm on the convs' shapes ran at 8-13 GFLOP/s until some
+ * large call had run in the process (20-31 after: an OpenBLAS state we did not pin
+ * down), where these tiles run at 19-26 without such a dependence. */
+#define T2_ROWS 6
+__attribute__((target("avx2,fma"), always_inline)) static inline void tile2(int K, const float *A, size_t lda,
+                                                                            const float *B, size_t ldb, float *C,
+                                                                            size_t ldc)
+{
+    __m256 acc[T2_ROWS][2];
+    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
+            __m256 a = _mm256_broadcast_ss(A + (size_t)r * lda + k);
+            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
+        float *c = C + (size_t)r * ldc;
+        _mm256_storeu_ps(c, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(c + 8)));
+    }
+}
+
+/* tiles512's contract in 16-column groups of 6-row tiles; a group's last rows and
+ * columns through zero-padded copies of their A, B and C (rows and columns are
+ * independent: the same bits). */
+__attribute__((target("avx2,fma"))) static void tiles256(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K,
+                                                         const float *B, size_t ldb, size_t bps)
+{
+    float pa[T2_ROWS * GEMM_Q], pc[T2_ROWS * 16], pb[GEMM_Q * 16];
+    int pa_s = -1, pa_m0 = -1; /* the rows pa holds */
+    for (int n0 = 0; n0 < N; n0 += 16) {
+        int nn = N - n0 < 16 ? N - n0 : 16;
+        const float *b = B + (size_t)(n0 / 64) * bps + n0 % 64;
+        size_t lb = ldb;
+        if (nn < 16) { /* B's last columns: reading 16 could leave the array */
+            for (int k = 0; k < K; k++) {
+                memcpy(pb + (size_t)k * 16, b + (size_t)k * ldb, (size_t)nn * sizeof(float));
+                memset(pb + (size_t)k * 16 + nn, 0, (size_t)(16 - nn) * sizeof(float));
+            }
+            b = pb, lb = 16;
+        }
+        for (int q = 0; q < nseg; q++) {
+            const int M = sg[q].M;
+            const float *A = sg[q].A + ls;
+            const size_t lda = sg[q].lda, ldc = sg[q].ldc;
+            for (int m0 = 0; m0 < M; m0 += T2_ROWS) {
+                int mr = M - m0 < T2_ROWS ? M - m0 : T2_ROWS;
+                const float *a = A + (size_t)m0 * lda;
+                size_t la = lda;
+                float *c = sg[q].C + (size_t)m0 * ldc + n0;
+                if (mr < T2_ROWS) {
+                    if (pa_s != q || pa_m0 != m0) {
+                        memset(pa + (size_t)mr * K, 0, (size_t)(T2_ROWS - mr) * K * sizeof(float));
+                        for (int r = 0; r < mr; r++) memcpy(pa + (size_t)r * K, a + (size_t)r * lda, (size_t)K * sizeof(float));
+                        pa_s = q, pa_m0 = m0;
+                    }
+                    a = pa, la = (size_t)K;
+                }
+                if (mr == T2_ROWS && nn == 16) {
+                    tile2(K, a, la, b, lb, c, ldc);
+                    continue;
+                }
+                memset(pc, 0, sizeof pc);
+                for (int r = 0; r < mr; r++) memcpy(pc + r * 16, c + (size_t)r * ldc, (size_t)nn * sizeof(float));
+                tile2(K, a, la, b, lb, pc, 16);
+                for (int r = 0; r < mr; r++) memcpy(c + (size_t)r * ldc, pc + r * 16, (size_t)nn * sizeof(float));
+            }
         }
     }
 }
@@ -241,17 +325,25 @@ __attribute__((target("avx512f"))) static void onehot_rows(const sl_layer_t *L, 
 #define HAVE_TILES 0
 #endif
 
-/* -1 unknown, 0 cblas, 1 tiles; set once (a race only writes the same value) */
+/* -1 unknown, else an SL_NN_TILES_* mode; set once (a race only writes the same value) */
 static int gemm_mode = -1;
 
-static int cpu_has_tiles(void)
+static int cpu_tiles(void)
 {
 #if HAVE_TILES
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx512f")) return SL_NN_TILES_512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SL_NN_TILES_256;
 #endif
+    return SL_NN_TILES_OFF;
+}
+
+/* mode `want` where the CPU can run it (1: its best) */
+static int tiles_mode(int want)
+{
+    int cpu = cpu_tiles();
+    if (want == SL_NN_TILES_256) return cpu != SL_NN_TILES_OFF ? SL_NN_TILES_256 : SL_NN_TILES_OFF;
+    return want ? cpu : SL_NN_TILES_OFF;
 }
 
 int sl_nn_gemm_tiles(void)
@@ -259,17 +351,29 @@ int sl_nn_gemm_tiles(void)
     int m = __atomic_load_n(&gemm_mode, __ATOMIC_RELAXED);
     if (m >= 0) return m;
     const char *e = getenv("SEQLIFT_GEMM");
-    m = cpu_has_tiles() && !(e && strcmp(e, "blas") == 0);
+    m = tiles_mode(!e ? 1 : strcmp(e, "blas") == 0 ? 0 : strcmp(e, "avx2") == 0 ? SL_NN_TILES_256 : 1);
     __atomic_store_n(&gemm_mode, m, __ATOMIC_RELAXED);
     return m;
 }
 
-void sl_nn_gemm_set_tiles(int on)
-{
-    __atomic_store_n(&gemm_mode, on < 0 ? -1 : on && cpu_has_tiles(), __ATOMIC_RELAXED);
-}
+void sl_nn_gemm_set_tiles(int on) { __atomic_store_n(&gemm_mode, on < 0 ? -1 : tiles_mode(on), __ATOMIC_RELAXED); }
 
 int sl_nn_tiles_take(int M, int N, int K) { return HAVE_TILES && tiles_take(M, N, K); }
+
+int sl_nn_tiles_take_dense(int N, int K)
+{
+    int m = sl_nn_gemm_tiles();
+    return m == SL_NN_TILES_256 || sl_nn_tiles_take(SL_NN_GEMM_ROWS, N, K);
+}
+
+#if HAVE_TILES
+/* one K block (K <= GEMM_Q) through the mode's tiles */
+static void tiles(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K, const float *B, size_t ldb, size_t bps)
+{
+    if (sl_nn_gemm_tiles() == SL_NN_TILES_256) tiles256(nseg, sg, ls, N, K, B, ldb, bps);
+    else tiles512(nseg, sg, ls, N, K, B, ldb, bps);
+}
+#endif
 
 void sl_nn_sgemm_tiles(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C,
                        size_t ldc)
@@ -349,7 +453,7 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
     /* positions the conv reads, from -pad_left on */
     size_t span = (size_t)(L->len - 1) * L->stride + (size_t)(L->kernel - 1) * L->dilation + 1;
     size_t room = span + (size_t)TILE_MAX_ROWS * L->stride; /* the padded last tile reads past the span */
-    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < room * (sizeof(int) + sizeof(float)))
+    if (K > GEMM_Q || sl_nn_gemm_tiles() != SL_NN_TILES_512 || !tiles_take(L->len, L->out_ch, K) || mem_size < room * (sizeof(int) + sizeof(float)))
         return -1;
     int *idx = mem;
     float *val = (float *)(idx + room);
@@ -465,20 +569,6 @@ const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, 
     return wt && sl_nn_wts_put(s, L, w, kind, wt, 1) == 0 ? wt : NULL;
 }
 
-int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *wt, const float *wpos,
-                    const float *wneg)
-{
-    size_t n = wt_size(L, kind);
-    float *tp = aligned_alloc(64, (n + 15) / 16 * 16 * sizeof(float)), *tn = aligned_alloc(64, (n + 15) / 16 * 16 * sizeof(float));
-    if (!tp || !tn) {
-        free(tp), free(tn);
-        return -1;
-    }
-    sl_nn_split_sign(wt, tp, tn, n);
-    int rc = sl_nn_wts_put(s, L, wpos, kind, tp, 1);
-    return sl_nn_wts_put(s, L, wneg, kind, tn, 1) < 0 || rc < 0 ? -1 : 0;
-}
-
 void sl_nn_wts_free(sl_nn_wts_t *s)
 {
     for (int i = 0; i < s->n; i++)
@@ -492,25 +582,73 @@ const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts
     if (!scratch || !scratch->priv || !sl_nn_gemm_tiles() || !wt_size(L, kind)) return NULL;
     sl_acts_priv_t *p = scratch->priv;
     const float *got = sl_nn_wts_find(p->wt_shared, L, w, kind);
-    if (!got && scratch->net) got = sl_nn_wts_find(scratch->net->priv, L, w, kind); /* the loader's */
     return got ? got : sl_nn_wts_get(&p->wt, L, w, kind);
 }
 
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s) { ((sl_acts_priv_t *)a->priv)->wt_shared = s; }
 
-const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net) { return net->priv; }
+/* One copy of sl_nn_wts_prepare: layer l's of one kind (and its copies by sign), or
+ * (kind -1) the split W⁺/W⁻ themselves. */
+typedef struct {
+    int l, kind;
+    size_t n;           /* floats: the order tasks are handed out in */
+    float *wt, *pos, *neg;
+} prep_t;
 
-void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt)
+typedef struct {
+    const sl_net_t *net;
+    float *const *wpos, *const *wneg;
+    prep_t *t;
+} prep_job_t;
+
+static void prep_task(void *ud, int i)
 {
-    if (!sl_nn_gemm_tiles() || (!net->priv && !(net->priv = calloc(1, sizeof(sl_nn_wts_t))))) {
-        free(wt);
+    prep_job_t *j = ud;
+    prep_t *t = &j->t[i];
+    const sl_layer_t *L = &j->net->layers[t->l];
+    float *wp = j->wpos ? j->wpos[t->l] : NULL, *wn = j->wneg ? j->wneg[t->l] : NULL;
+    if (t->kind < 0) {
+        sl_nn_split_sign(L->w, wp, wn, wt_numel(L));
         return;
     }
-    /* wt: dense L's [out][in], packed as the backward's B (what wt_make does from L->w,
-     * but reading the file's rows in order); the forward's from L->w. On failure nothing
-     * is kept: the plan or the scratch makes them then. */
-    float *t = sl_nn_pack(wt, (size_t)L->in_ch, 1, L->out_ch, L->in_ch), *f = wt_make(L, L->w, SL_NN_WT_F);
-    free(wt);
-    if (t) sl_nn_wts_put(net->priv, L, L->w, SL_NN_WT_T, t, 1);
-    if (f) sl_nn_wts_put(net->priv, L, L->w, SL_NN_WT_F, f, 1);
+    if (!(t->wt = wt_make(L, L->w, t->kind)) || !wp) return;
+    size_t n = (t->n + 15) / 16 * 16; /* aligned_alloc's size: a multiple of 64 bytes */
+    t->pos = aligned_alloc(64, n * sizeof(float)), t->neg = aligned_alloc(64, n * sizeof(float));
+    if (t->pos && t->neg) sl_nn_split_sign(t->wt, t->pos, t->neg, t->n);
+    else free(t->pos), free(t->neg), t->pos = t->neg = NULL;
+}
+
+static int prep_larger(const void *a, const void *b)
+{
+    const prep_t *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return x->l != y->l ? (x->l < y->l ? -1 : 1) : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+int sl_nn_wts_prepare(sl_nn_wts_t *s, const sl_net_t *net, const char *need, int kinds, float *const *wpos,
+                      float *const *wneg, int threads)
+{
+    int nl = net->n_layers, n = 0, tiles = sl_nn_gemm_tiles();
+    prep_t *t = sl_calloc((size_t)nl * 3 + 1, sizeof *t, "weights' copies");
+    if (!t) return -1;
+    for (int l = 0; l < nl; l++) {
+        const sl_layer_t *L = &net->layers[l];
+        if ((need && !need[l]) || !(sl_ops[L->op].flags & SL_OPF_WEIGHTS)) continue;
+        if (wpos && wpos[l]) t[n++] = (prep_t){l, -1, wt_numel(L), NULL, NULL, NULL};
+        for (int kind = SL_NN_WT_T; tiles && kind <= SL_NN_WT_F; kind++)
+            if ((kinds >> kind & 1) && wt_size(L, kind)) t[n++] = (prep_t){l, kind, wt_size(L, kind), NULL, NULL, NULL};
+    }
+    qsort(t, (size_t)n, sizeof *t, prep_larger);
+    prep_job_t job = {net, wpos, wneg, t};
+    sl_pipe_for(n, threads, prep_task, &job);
+    /* into the set in one order, whatever thread made what; a copy not made (no memory)
+     * is made by each scratch, or its GEMM takes the cblas path */
+    for (int i = 0; i < n; i++) {
+        const sl_layer_t *L = &net->layers[t[i].l];
+        if (t[i].wt) sl_nn_wts_put(s, L, L->w, t[i].kind, t[i].wt, 1);
+        if (t[i].pos) sl_nn_wts_put(s, L, wpos[t[i].l], t[i].kind, t[i].pos, 1);
+        if (t[i].neg) sl_nn_wts_put(s, L, wneg[t[i].l], t[i].kind, t[i].neg, 1);
+    }
+    free(t);
+    return 0;
 }

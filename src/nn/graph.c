@@ -71,12 +71,13 @@ int sl_nn_get_float(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, c
 }
 
 /* The tensor named by attribute `key` of layer o, checked against the expected
- * shape, converted to float32 and checked finite. *out = NULL when optional and
- * absent/null. */
-int sl_nn_get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, const char *key,
-                     int optional, int ndim, const int64_t *shape, float **out)
+ * shape and finite: *view points at its float32 values, in the file's buffer when they
+ * are float32 there and aligned (view_ok), else in *owned (converted; the caller frees).
+ * Both NULL when optional and absent/null. */
+static int get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, const char *key, int optional,
+                      int ndim, const int64_t *shape, int view_ok, const float **view, float **owned)
 {
-    *out = NULL;
+    *view = NULL, *owned = NULL;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v || cJSON_IsNull(v)) {
         if (optional) return 0;
@@ -106,18 +107,36 @@ int sl_nn_get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, 
                      L->name, key, got, want);
         return -1;
     }
-    float *f = sl_st_to_float(c->st, t);
-    if (!f) return -1;
+    const uint8_t *raw = c->st->data + t->begin;
+    const float *f = (const float *)(const void *)raw;
+    if (!view_ok || t->dtype != SL_ST_F32 || (uintptr_t)raw % _Alignof(float)) {
+        if (!(*owned = sl_st_to_float(c->st, t))) return -1;
+        f = *owned;
+    }
     for (size_t i = 0; i < t->numel; i++) {
         if (!isfinite(f[i])) {
             sl_log_error("%s: tensor '%s' (layer '%s' %s) has a non-finite value at element %zu", c->st->label,
                          t->name, L->name, key, i);
-            free(f);
+            free(*owned);
+            *owned = NULL;
             return -1;
         }
     }
-    *out = f;
+    *view = f;
     return 0;
+}
+
+int sl_nn_get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, const char *key,
+                     int optional, int ndim, const int64_t *shape, float **out)
+{
+    const float *v;
+    return get_tensor(c, L, o, key, optional, ndim, shape, 0, &v, out);
+}
+
+int sl_nn_get_tensor_view(const sl_nn_ctx_t *c, const sl_layer_t *L, const cJSON *o, const char *key, int ndim,
+                          const int64_t *shape, const float **view, float **owned)
+{
+    return get_tensor(c, L, o, key, 0, ndim, shape, 1, view, owned);
 }
 
 int sl_nn_set_shape(const sl_nn_ctx_t *c, sl_layer_t *L, int64_t len, int64_t ch)
@@ -344,8 +363,6 @@ void sl_net_destroy(sl_net_t *net)
         free(L->bn_scale);
         free(L->bn_shift);
     }
-    if (net->priv) sl_nn_wts_free(net->priv);
-    free(net->priv);
     if (net->output_names)
         for (int i = 0; i < net->n_outputs; i++) free(net->output_names[i]);
     free(net->output_names);

@@ -107,7 +107,7 @@ static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a,
 static const float *dense_packed(CBLAS_TRANSPOSE op, const sl_layer_t *L, int cols, int inner, const float *w,
                                  sl_acts_t *scratch)
 {
-    if (!sl_nn_tiles_take(SL_NN_GEMM_ROWS, cols, inner)) return NULL;
+    if (!sl_nn_tiles_take_dense(cols, inner)) return NULL;
     return sl_nn_wt_get(L, w, op == CblasTrans ? SL_NN_WT_T : SL_NN_WT_F, scratch);
 }
 
@@ -205,9 +205,13 @@ void sl_k_weighted(const sl_net_t *net, const sl_layer_t *L, const float *const 
     size_t rows = (size_t)n * L->len;
     int C = L->ch;
     (void)net;
-    if (L->b)
-        for (size_t r = 0; r < rows; r++) memcpy(out + r * C, L->b, (size_t)C * sizeof(float));
-    else memset(out, 0, rows * C * sizeof(float));
+    if (L->b && rows) { /* the rows filled so far copied after themselves: log2(rows) copies,
+                         * not one call per row of C floats (4 % of BPNet's time) */
+        memcpy(out, L->b, (size_t)C * sizeof(float));
+        for (size_t r = 1; r < rows; r *= 2) memcpy(out + r * C, out, (rows - r < r ? rows - r : r) * C * sizeof(float));
+    } else {
+        memset(out, 0, rows * C * sizeof(float));
+    }
     sl_ops[L->op].apply_w(L, L->w, in[0], out, n, scratch);
 }
 

@@ -151,6 +151,11 @@ int sl_nn_get_float(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSO
  * (caller frees); *out = NULL when optional and absent. */
 int sl_nn_get_tensor(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSON *o, const char *key,
                      int optional, int ndim, const int64_t *shape, float **out);
+/* The same for a tensor read once (weights): *view in the file's buffer (valid while it
+ * is mapped, during the parse) when float32 and aligned there, else *owned holds the
+ * converted copy (caller frees). */
+int sl_nn_get_tensor_view(const sl_nn_ctx_t *c, const sl_layer_t *L, const struct cJSON *o, const char *key,
+                          int ndim, const int64_t *shape, const float **view, float **owned);
 /* L's output shape [len][ch], checked non-empty and within limits. */
 int sl_nn_set_shape(const sl_nn_ctx_t *c, sl_layer_t *L, int64_t len, int64_t ch);
 /* Producer i of L. */
@@ -232,7 +237,8 @@ typedef struct {
 /* ---- the convolutions' GEMMs (gemm.c) ------------------------------------------ */
 
 /* C[M][N] += A[M][K] B[K][N], row-major with leading dimensions lda, ldb, ldc: in
- * register tiles without packing where the CPU has AVX-512F and K <= 320, else
+ * register tiles without packing where the CPU has AVX-512F or AVX2 (see
+ * sl_nn_gemm_tiles), else
  * cblas_sgemm; the same bits either way (see gemm.c). */
 void sl_nn_sgemm(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
 /* Whether sl_nn_sgemm takes this shape to the tiles, and the tiles themselves (any
@@ -270,11 +276,18 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
  * bytes) is scratch. 0, or -1 when it does not apply (no tiles, a shape cblas keeps,
  * not one-hot, scratch too small): the caller then runs the GEMM. */
 int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size);
-/* Whether sl_nn_sgemm uses its tiles (AVX-512F present, SEQLIFT_GEMM != "blas");
- * sl_nn_gemm_set_tiles forces it (tests compare both paths; 1 is refused without
- * the tiles; -1: decide again from the CPU and the environment). */
+/* The tiles' mode: SL_NN_TILES_512 (AVX-512F), SL_NN_TILES_256 (AVX2 + FMA, or
+ * SEQLIFT_GEMM=avx2: the same shapes but for the one-hot conv shortcut), or off
+ * (SEQLIFT_GEMM=blas, or neither ISA); both give the same bits (gemm.c).
+ * sl_nn_gemm_set_tiles forces it (tests compare the paths: 0 off, 1 the CPU's best,
+ * SL_NN_TILES_256 where the CPU has AVX2, -1 decide again from the CPU and the
+ * environment). */
+enum { SL_NN_TILES_OFF, SL_NN_TILES_512, SL_NN_TILES_256 };
 int sl_nn_gemm_tiles(void);
 void sl_nn_gemm_set_tiles(int on);
+/* Whether a dense layer's GEMM of N columns and K inner runs in the tiles (any number
+ * of rows, from its packed weights): where not, cblas in fixed blocks of SL_NN_GEMM_ROWS. */
+int sl_nn_tiles_take_dense(int N, int K);
 /* The copies of a weight array w [k][ci][co] (dense: k = 1) the tiles read, by kind:
  * SL_NN_WT_T for the backward (tap by tap the transpose [co][ci], packed: sl_nn_pack;
  * im2col convs: [co][k·ci], plain), SL_NN_WT_F for the forward (tap by tap [ci][co],
@@ -288,19 +301,19 @@ size_t sl_nn_wt_tap(const sl_layer_t *L, int kind);
 const float *sl_nn_wts_get(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind);
 void sl_nn_wts_free(sl_nn_wts_t *s);
 /* Lookup only (s may be NULL); adding a copy made elsewhere (own: s frees wt; on
- * failure -1, and an owned wt is freed); the copies of split weights wpos/wneg made
- * from w's copy wt of the same kind by sign, owned by s. */
+ * failure -1, and an owned wt is freed). */
 const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind);
 int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind, const float *wt, int own);
-int sl_nn_wts_split(sl_nn_wts_t *s, const sl_layer_t *L, int kind, const float *wt, const float *wpos,
-                    const float *wneg);
-/* The copies the model loader made (dense layers), net's own (net->priv), or NULL.
- * sl_nn_net_keep_wt takes wt, dense L's [out][in] as in the file, makes both copies
- * of L->w from it and L->w, and frees it. */
-const sl_nn_wts_t *sl_nn_net_wts(const sl_net_t *net);
-void sl_nn_net_keep_wt(sl_net_t *net, const sl_layer_t *L, float *wt);
+/* Every copy the tiles read of net's weighted layers l with need[l] (need NULL: all),
+ * of the kinds in bit mask `kinds` (1 << SL_NN_WT_T | 1 << SL_NN_WT_F: both), made on up to `threads` threads and added to s (owned); for the split
+ * layers (wpos[l] non-NULL, wpos/wneg may be NULL) W⁺/W⁻ = sl_nn_split_sign(L->w) into
+ * the caller's wpos[l]/wneg[l] (numel floats each) and the copies of those too, keyed
+ * by wpos[l]/wneg[l]. Without tiles only the split. A copy without memory is left out
+ * (each scratch then makes its own, or the GEMM takes the cblas path). 0 / -1 (OOM). */
+int sl_nn_wts_prepare(sl_nn_wts_t *s, const sl_net_t *net, const char *need, int kinds, float *const *wpos,
+                      float *const *wneg, int threads);
 /* The same through a scratch: its owner's shared set (sl_nn_acts_share_wts: read only,
- * must outlive a), else its net's (the loader's), else its own, made at first use. */
+ * must outlive a; sl_nn_wts_prepare), else its own, made at first use. */
 const float *sl_nn_wt_get(const sl_layer_t *L, const float *w, int kind, sl_acts_t *scratch);
 void sl_nn_acts_share_wts(sl_acts_t *a, const sl_nn_wts_t *s);
 

@@ -24,15 +24,17 @@
 
 /* Tensor "weight" of shape wshape (PyTorch layout, wshape[0] outputs) and the optional
  * "bias" [wshape[0]] into L->b; L->w is allocated (numel floats) for the caller's
- * repacking. Returns the weight as read (the caller frees it) or NULL (reported). */
-static float *get_weight_bias(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o, int ndim, const int64_t *wshape,
-                              size_t numel)
+ * repacking. Returns the weight as read, in the file's buffer or in *owned (the caller
+ * frees it), or NULL (reported). The weights are read once: no copy of them is made. */
+static const float *get_weight_bias(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o, int ndim,
+                                    const int64_t *wshape, size_t numel, float **owned)
 {
-    float *w = NULL;
+    const float *w;
     int64_t bshape[1] = {wshape[0]};
-    if (sl_nn_get_tensor(c, L, o, "weight", 0, ndim, wshape, &w) < 0) return NULL;
+    if (sl_nn_get_tensor_view(c, L, o, "weight", ndim, wshape, &w, owned) < 0) return NULL;
     if (sl_nn_get_tensor(c, L, o, "bias", 1, 1, bshape, &L->b) < 0 || !(L->w = sl_malloc(numel * sizeof(float), L->name))) {
-        free(w);
+        free(*owned);
+        *owned = NULL;
         return NULL;
     }
     return w;
@@ -96,13 +98,14 @@ static int parse_conv(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
     }
     if (sl_nn_set_shape(c, L, span_in / L->stride + 1, co) < 0) return -1;
     int64_t wshape[3] = {co, ci, k};
-    float *w = get_weight_bias(c, L, o, 3, wshape, (size_t)co * ci * k);
+    float *own;
+    const float *w = get_weight_bias(c, L, o, 3, wshape, (size_t)co * ci * k, &own);
     if (!w) return -1;
     /* [out][in][k] -> [k][in][out] */
     for (int o_ = 0; o_ < co; o_++)
         for (int i = 0; i < ci; i++)
             for (int j = 0; j < k; j++) L->w[((size_t)j * ci + i) * co + o_] = w[((size_t)o_ * ci + i) * k + j];
-    free(w);
+    free(own);
     return 0;
 }
 
@@ -121,11 +124,11 @@ static int parse_dense(const sl_nn_ctx_t *c, sl_layer_t *L, const cJSON *o)
     L->in_ch = ni, L->out_ch = no;
     if (sl_nn_set_shape(c, L, 1, no) < 0) return -1;
     int64_t wshape[2] = {no, ni};
-    float *w = get_weight_bias(c, L, o, 2, wshape, (size_t)ni * no);
+    float *own;
+    const float *w = get_weight_bias(c, L, o, 2, wshape, (size_t)ni * no, &own);
     if (!w) return -1;
-    /* [out][in] -> [in][out]; the file's [out][in] is Wᵀ, which keep_wt packs for the tiles' backward */
-    sl_nn_transpose(w, (size_t)no, (size_t)ni, L->w);
-    sl_nn_net_keep_wt(c->net, L, w);
+    sl_nn_transpose(w, (size_t)no, (size_t)ni, L->w); /* [out][in] -> [in][out] */
+    free(own);
     return 0;
 }
 

@@ -101,6 +101,7 @@ int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_
                    sl_predict_emit_f emit_fn, void *ud)
 {
     int ret = -1, nt = n_threads < 1 ? 1 : n_threads;
+    sl_nn_wts_t wts = {NULL, 0};
     if (batch < 1) batch = 1;
     int64_t n_batches = (n + batch - 1) / batch;
     if (nt > n_batches) nt = n_batches > 0 ? (int)n_batches : 1; /* no idle workers' buffers */
@@ -110,10 +111,14 @@ int sl_net_predict(const sl_net_t *net, int64_t n, int n_threads, int batch, sl_
     q.acts = sl_calloc((size_t)nt, sizeof *q.acts, "workers");
     q.x = sl_calloc((size_t)nt, sizeof *q.x, "workers");
     if (!q.vals || !q.acts || !q.x) goto fail;
-    for (int t = 0; t < nt; t++)
+    /* the forward's copies of the weights, made once on the workers' threads and shared */
+    if (sl_nn_wts_prepare(&wts, net, NULL, 1 << SL_NN_WT_F, NULL, NULL, nt) < 0) goto fail;
+    for (int t = 0; t < nt; t++) {
         if (!(q.acts[t] = sl_acts_create_outputs_only(net, batch)) ||
             !(q.x[t] = sl_malloc((size_t)batch * in_size * sizeof(float), "input batch")))
             goto fail;
+        sl_nn_acts_share_wts(q.acts[t], &wts);
+    }
     ret = sl_pipe_run(n_batches, nt, work, emit, &q);
 fail:
     for (int t = 0; t < nt; t++) {
@@ -123,5 +128,6 @@ fail:
     free(q.acts);
     free(q.x);
     free(q.vals);
+    sl_nn_wts_free(&wts);
     return ret;
 }

@@ -178,6 +178,7 @@ static int setup_workers(run_t *r, const sl_score_opts_t *o)
     sl_attr_opts_t ao = o->ao;
     ao.max_refs = c->n_refs > 0 ? c->n_refs : 1;
     ao.batch = r->batch;
+    ao.threads = r->n_workers;
     if (!(r->w = sl_calloc((size_t)r->n_workers, sizeof *r->w, "workers")) ||
         !(r->slot = sl_calloc((size_t)r->n_slots, sizeof *r->slot, "result slots")))
         return -1;

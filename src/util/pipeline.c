@@ -3,6 +3,7 @@
 #include "seqlift/pipeline.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "seqlift/util.h"
@@ -96,4 +97,30 @@ fail:
     free(tid);
     free(q.done);
     return -1;
+}
+
+typedef struct {
+    atomic_int next;
+    int n;
+    sl_pipe_task_f task;
+    void *ud;
+} for_t;
+
+static void *run_tasks(void *arg)
+{
+    for_t *f = arg;
+    for (int i; (i = atomic_fetch_add(&f->next, 1)) < f->n;) f->task(f->ud, i);
+    return NULL;
+}
+
+void sl_pipe_for(int n, int n_threads, sl_pipe_task_f task, void *ud)
+{
+    enum { MAX_HELPERS = 63 };
+    pthread_t tid[MAX_HELPERS];
+    for_t f = {0, n, task, ud};
+    int nh = (n_threads < n ? n_threads : n) - 1, started = 0;
+    if (nh > MAX_HELPERS) nh = MAX_HELPERS;
+    while (started < nh && pthread_create(&tid[started], NULL, run_tasks, &f) == 0) started++;
+    run_tasks(&f);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
 }
