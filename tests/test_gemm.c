@@ -288,6 +288,59 @@ static void test_conv_tiles(void **state)
     conv_case(90, 4, 300, 19, 1, 1, "\"valid\"", 1);
 }
 
+
+/* The one-hot conv shortcut (sl_nn_conv_onehot) against the scalar model on the im2col
+ * matrix, bit for bit, with each tile mode the CPU has: one term per tap is the bits of
+ * the whole GEMM (zero terms change nothing). Row and column tails, stride, dilation,
+ * padding, N positions. */
+static void onehot_case(int in_len, int co, int k, int stride, int dil, const char *pad)
+{
+    sl_mb_t *mb = sl_mb_create(in_len, 11);
+    sl_mb_conv1d(mb, "op", "input", 4, co, k, stride, dil, pad, 1);
+    sl_mb_output(mb, "out", "op");
+    sl_net_t *net = sl_mb_load(mb);
+    assert_non_null(net);
+    const sl_layer_t *L = &net->layers[1];
+    int K = k * 4;
+    size_t ny = (size_t)L->len * co, room = (size_t)(L->len + 16) * stride + (size_t)k * dil + 16;
+    float *x = malloc((size_t)in_len * 4 * sizeof(float)), *col = calloc((size_t)L->len * K, sizeof(float));
+    float *y = malloc(ny * sizeof(float)), *ym = malloc(ny * sizeof(float)), *y0 = malloc(ny * sizeof(float));
+    void *mem = malloc(room * (sizeof(int) + sizeof(float)));
+    assert_non_null(x), assert_non_null(col), assert_non_null(y), assert_non_null(ym), assert_non_null(y0);
+    fill_onehot(x, in_len, 4);
+    fill(y0, ny);
+    for (int t = 0; t < L->len; t++)
+        for (int j = 0; j < k; j++) {
+            long p = (long)t * stride + (long)j * dil - L->pad_left;
+            if (p >= 0 && p < in_len) memcpy(col + (size_t)t * K + j * 4, x + p * 4, 4 * sizeof(float));
+        }
+    memcpy(ym, y0, ny * sizeof(float));
+    model_gemm(L->len, co, K, col, (size_t)K, L->w, ym, (size_t)co);
+    sl_nn_gemm_set_tiles(1);
+    int best = sl_nn_gemm_tiles();
+    for (int pass = 0; best && pass < (best == SL_NN_TILES_512 ? 2 : 1); pass++) {
+        sl_nn_gemm_set_tiles(pass ? SL_NN_TILES_256 : 1);
+        memcpy(y, y0, ny * sizeof(float));
+        assert_int_equal(sl_nn_conv_onehot(L, x, L->w, y, mem, room * (sizeof(int) + sizeof(float))), 0);
+        size_t d = bits_differ(y, ym, ny);
+        if (d) fprintf(stderr, "one-hot conv in %d co %d k %d s %d d %d, tiles %d: %zu floats differ\n", in_len, co, k, stride, dil, sl_nn_gemm_tiles(), d);
+        assert_int_equal(d, 0);
+    }
+    sl_nn_gemm_set_tiles(1);
+    free(x), free(col), free(y), free(ym), free(y0), free(mem);
+    sl_net_destroy(net);
+    sl_mb_destroy(mb);
+}
+
+static void test_onehot_bits(void **state)
+{
+    (void)state;
+    onehot_case(2114, 64, 21, 1, 1, "\"valid\"");   /* BPNet's first layer */
+    onehot_case(600, 300, 19, 1, 1, "\"valid\"");   /* Basset's */
+    onehot_case(2000, 33, 9, 1, 1, "\"same\"");     /* a column tail */
+    onehot_case(3001, 50, 5, 2, 2, "[3,1]");        /* strided, dilated, padded; a row tail */
+}
+
 /* Dense layers: tiles (all rows at once) against cblas (blocks of SL_NN_GEMM_ROWS, the
  * last padded), forward and backward, for row counts around the block size. */
 static void test_dense_tiles(void **state)
@@ -474,6 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_bits),
         cmocka_unit_test(test_conv_tiles),
+        cmocka_unit_test(test_onehot_bits),
         cmocka_unit_test(test_dense_tiles),
         cmocka_unit_test(test_linear2),
         cmocka_unit_test(test_engine_tiles),

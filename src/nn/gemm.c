@@ -25,7 +25,7 @@
  * so there the tiles' bits are not cblas's; seqlift's bytes still depend on nothing but
  * the machine and its OpenBLAS (not threads, batch or shard). CPUs with AVX2 and FMA but
  * not AVX-512F run the same GEMMs in AVX2 tiles of the same order (tiles256: the same
- * bits), all but the one-hot conv shortcut.
+ * bits).
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -321,6 +321,62 @@ __attribute__((target("avx512f"))) static void onehot_rows(const sl_layer_t *L, 
         for (int r = 0; r < mr; r++) memcpy(y + (size_t)(t0 + r) * co + n0, pc + (size_t)r * 64, (size_t)nn * sizeof(float));
     }
 }
+
+/* onehot_tile's sum for T2_ROWS rows x 16 columns at n0 (the last group of a row
+ * masked: w's rows end there), C += acc. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+onehot_tile2(const int masked, __m256i m0, __m256i m1, const sl_layer_t *L, const int *idx, const float *val,
+             const float *w, int n0, int t0, float *y, size_t ldy)
+{
+    int ci = L->in_ch, co = L->out_ch;
+    __m256 acc[T2_ROWS][2];
+    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    size_t q0 = (size_t)t0 * L->stride;
+    for (int j = 0; j < L->kernel; j++, q0 += L->dilation) {
+        UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
+            size_t q = q0 + (size_t)r * L->stride;
+            __m256 a = _mm256_set1_ps(val[q]);
+            const float *wr = w + ((size_t)j * ci + idx[q]) * co + n0;
+            __m256 b0 = masked ? _mm256_maskload_ps(wr, m0) : _mm256_loadu_ps(wr);
+            __m256 b1 = masked ? _mm256_maskload_ps(wr + 8, m1) : _mm256_loadu_ps(wr + 8);
+            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
+        float *c = y + (size_t)r * ldy;
+        _mm256_storeu_ps(c, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(c + 8)));
+    }
+}
+
+/* onehot_rows with the AVX2 tiles: every tile into a padded copy of its output rows
+ * where it has fewer rows or columns than a full one. */
+__attribute__((target("avx2,fma"))) static void onehot_rows2(const sl_layer_t *L, const int *idx, const float *val,
+                                                              const float *w, float *y)
+{
+    float pc[T2_ROWS * 16];
+    int co = L->out_ch;
+    for (int n0 = 0; n0 < co; n0 += 16) {
+        int nn = co - n0 < 16 ? co - n0 : 16;
+        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nn), lane);
+        __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nn - 8), lane);
+        for (int t0 = 0; t0 < L->len; t0 += T2_ROWS) {
+            int mr = L->len - t0 < T2_ROWS ? L->len - t0 : T2_ROWS;
+            float *c = y + (size_t)t0 * co + n0;
+            if (mr == T2_ROWS && nn == 16) {
+                onehot_tile2(0, m0, m1, L, idx, val, w, n0, t0, c, (size_t)co);
+                continue;
+            }
+            memset(pc, 0, sizeof pc);
+            for (int r = 0; r < mr; r++) memcpy(pc + r * 16, c + (size_t)r * co, (size_t)nn * sizeof(float));
+            if (nn == 16) onehot_tile2(0, m0, m1, L, idx, val, w, n0, t0, pc, 16);
+            else onehot_tile2(1, m0, m1, L, idx, val, w, n0, t0, pc, 16);
+            for (int r = 0; r < mr; r++) memcpy(c + (size_t)r * co, pc + r * 16, (size_t)nn * sizeof(float));
+        }
+    }
+}
 #else
 #define HAVE_TILES 0
 #endif
@@ -453,7 +509,7 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
     /* positions the conv reads, from -pad_left on */
     size_t span = (size_t)(L->len - 1) * L->stride + (size_t)(L->kernel - 1) * L->dilation + 1;
     size_t room = span + (size_t)TILE_MAX_ROWS * L->stride; /* the padded last tile reads past the span */
-    if (K > GEMM_Q || sl_nn_gemm_tiles() != SL_NN_TILES_512 || !tiles_take(L->len, L->out_ch, K) || mem_size < room * (sizeof(int) + sizeof(float)))
+    if (K > GEMM_Q || !tiles_take(L->len, L->out_ch, K) || mem_size < room * (sizeof(int) + sizeof(float)))
         return -1;
     int *idx = mem;
     float *val = (float *)(idx + room);
@@ -468,7 +524,8 @@ int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float
         if (n > 1) return -1; /* not one-hot: the GEMM */
         val[q] = xp[idx[q]];
     }
-    onehot_rows(L, idx, val, w, y);
+    if (sl_nn_gemm_tiles() == SL_NN_TILES_256) onehot_rows2(L, idx, val, w, y);
+    else onehot_rows(L, idx, val, w, y);
     return 0;
 #else
     (void)L, (void)x, (void)w, (void)y, (void)mem, (void)mem_size;

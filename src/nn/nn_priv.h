@@ -277,7 +277,7 @@ void sl_nn_sgemm_bt(int M, int N, int K, const float *A, size_t lda, const float
  * not one-hot, scratch too small): the caller then runs the GEMM. */
 int sl_nn_conv_onehot(const sl_layer_t *L, const float *x, const float *w, float *y, void *mem, size_t mem_size);
 /* The tiles' mode: SL_NN_TILES_512 (AVX-512F), SL_NN_TILES_256 (AVX2 + FMA, or
- * SEQLIFT_GEMM=avx2: the same shapes but for the one-hot conv shortcut), or off
+ * SEQLIFT_GEMM=avx2: the same shapes), or off
  * (SEQLIFT_GEMM=blas, or neither ISA); both give the same bits (gemm.c).
  * sl_nn_gemm_set_tiles forces it (tests compare the paths: 0 off, 1 the CPU's best,
  * SL_NN_TILES_256 where the CPU has AVX2, -1 decide again from the CPU and the

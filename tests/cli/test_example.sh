@@ -23,7 +23,7 @@ if [ -f "$BUILD/CMakeCache.txt" ] && command -v pkg-config >/dev/null; then
     cmake --install "$BUILD" --prefix "$T/prefix" >"$T/install.log" 2>&1 || fail "cmake --install: $(tail -3 "$T/install.log")"
     pc=$(dirname "$(find "$T/prefix" -name seqlift.pc | head -1)")
     cflags=""
-    ldd "$SEQLIFT" 2>/dev/null | grep -q libasan && cflags="-fsanitize=address,undefined"
+    ldd "$SEQLIFT" 2>/dev/null | grep libasan >/dev/null && cflags="-fsanitize=address,undefined"
     # shellcheck disable=SC2046
     ${CC:-cc} $cflags -o "$T/score_demo" "$SRC/examples/score_demo.c" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs seqlift) \
         2>"$T/cc.err" || fail "score_demo against the installed package: $(head -3 "$T/cc.err")"

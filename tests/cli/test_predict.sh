@@ -81,7 +81,7 @@ done
 
 # 4. usage and errors
 expect 2 "Usage" -- predict
-"$SEQLIFT" predict --help | grep -q "Usage: seqlift predict" && ok "--help on stdout" || fail "--help"
+"$SEQLIFT" predict --help | grep "Usage: seqlift predict" >/dev/null && ok "--help on stdout" || fail "--help"
 expect 2 "model" -- predict -s "$D/models/seqs100.fa"
 expect 2 "either" -- predict -m "$M"
 expect 2 "threads" -- predict -m "$M" -s "$D/models/seqs100.fa" -t 0

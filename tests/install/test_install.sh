@@ -27,10 +27,10 @@ done
 miss=
 for c in "$SRC"/src/*/*.c; do
     case $c in "$SRC"/src/cli/*) continue ;; esac
-    ar t "$lib/libseqlift.a" | grep -qx "$(basename "$c").o" || miss="$miss ${c#"$SRC"/}"
+    ar t "$lib/libseqlift.a" | grep -x "$(basename "$c").o" >/dev/null || miss="$miss ${c#"$SRC"/}"
 done
 [ -z "$miss" ] && ok "libseqlift.a holds every src/<module>/*.c" || fail "not in libseqlift.a:$miss"
-ar t "$lib/libseqlift.a" | grep -q '^main\.c\.o$' && fail "libseqlift.a holds the CLI's main.c"
+ar t "$lib/libseqlift.a" | grep '^main\.c\.o$' >/dev/null && fail "libseqlift.a holds the CLI's main.c"
 soname=$(readelf -d "$lib/libseqlift.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libseqlift.so.0 ] && ok "SONAME $soname" || fail "SONAME '$soname'"
 
@@ -46,7 +46,7 @@ run() {
     then ok "$name: same version and outputs as the CLI"
     else fail "$name: $(head -c 300 "$T/$name.err") $(diff "$T/want" "$T/$name.out" | head -c 300)"; fi
 }
-needs_so() { readelf -d "$1" | grep -q 'NEEDED.*libseqlift\.so\.0'; }
+needs_so() { readelf -d "$1" | grep 'NEEDED.*libseqlift\.so\.0' >/dev/null; }
 export PKG_CONFIG_PATH=$lib/pkgconfig
 
 # pkg-config, shared library, as C and as C++ (links only if the headers say extern "C")
