@@ -13,7 +13,8 @@
  * one thread (one worker per core, as `seqlift score --threads` runs), pinned to core i when
  * there are enough cores. Each shape is called once to warm the caches and the library, then
  * repeatedly for about SECONDS; the time per call is the wall time of all threads over the
- * repetitions (so THREADS calls finish in that time). Build:
+ * repetitions (so THREADS calls finish in that time). OpenBLAS's buffers are mapped
+ * first (prefault_slots). Build:
  *   cc -O2 scripts/bench_sgemm.c $(pkg-config --cflags --libs openblas) -lpthread
  */
 #define _GNU_SOURCE
@@ -33,6 +34,47 @@ extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 extern int openblas_get_num_procs(void);
 extern void openblas_set_num_threads(int);
+
+/* OpenBLAS's buffer slots (driver/others/memory.c; exported, not in cblas.h): weak, so
+ * a BLAS without them still links */
+extern void *blas_memory_alloc(int) __attribute__((weak));
+extern void blas_memory_free(void *) __attribute__((weak));
+
+/* Every buffer slot `n` concurrent callers can take, read page by page once before
+ * timing. OpenBLAS 0.3.21's Haswell/Zen sgemm kernel prefetches past the packed B panel
+ * into slot pages never touched, and in a VM (AMD EPYC, Firecracker) each such prefetch
+ * cost ~100 ns against ~2 on a mapped page: the convs' shapes ran at 8-13 GFLOP/s, 16-31
+ * once their slot's pages were mapped (a read maps the zero page; slots are never
+ * unmapped, so it lasts). Without it the bound would be OpenBLAS's cold state, not its
+ * roofline. The first 8 MB: the packed panels of these shapes (4·320·M bytes, M up to a
+ * few thousand) are within them and every OpenBLAS build's slot is larger. */
+static pthread_barrier_t held;
+static void *hold_slot(void *arg)
+{
+    (void)arg;
+    volatile char *p = blas_memory_alloc(0);
+    for (size_t o = 0; p && o < (8u << 20); o += 4096) (void)p[o];
+    pthread_barrier_wait(&held); /* all held at once: each caller its own slot */
+    if (p) blas_memory_free((void *)p);
+    return NULL;
+}
+
+static void prefault_slots(int n)
+{
+    if (!blas_memory_alloc || !blas_memory_free) return;
+    pthread_t tid[256];
+    pthread_barrier_init(&held, NULL, (unsigned)n);
+    int started = 0;
+    for (; started < n - 1; started++)
+        if (pthread_create(&tid[started], NULL, hold_slot, NULL)) break;
+    if (started < n - 1) { /* the barrier would never open: leave them cold */
+        fprintf(stderr, "bench_sgemm: cannot start %d threads\n", n);
+        exit(1);
+    }
+    hold_slot(NULL);
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    pthread_barrier_destroy(&held);
+}
 
 typedef struct {
     int id, m, n, k, tb;
@@ -179,6 +221,7 @@ int main(int argc, char **argv)
         return 2;
     }
     openblas_set_num_threads(1);
+    prefault_slots(threads + 1); /* the workers and the calibrating main thread */
     char line[256];
     int lineno = 0;
     while (fgets(line, sizeof line, stdin)) {
