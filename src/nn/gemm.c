@@ -188,6 +188,17 @@ __attribute__((target("avx512f"))) static void tiles512(int nseg, const sl_nn_ro
  * large call had run in the process (20-31 after: an OpenBLAS state we did not pin
  * down), where these tiles run at 19-26 without such a dependence. */
 #define T2_ROWS 6
+/* C's T2_ROWS x 16 floats += acc: OpenBLAS's acc·1 + C, as add_row */
+__attribute__((target("avx2,fma"), always_inline)) static inline void add_rows2(__m256 acc[T2_ROWS][2], float *C,
+                                                                                size_t ldc)
+{
+    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
+        float *c = C + (size_t)r * ldc;
+        _mm256_storeu_ps(c, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(c + 8)));
+    }
+}
+
 __attribute__((target("avx2,fma"), always_inline)) static inline void tile2(int K, const float *A, size_t lda,
                                                                             const float *B, size_t ldb, float *C,
                                                                             size_t ldc)
@@ -203,11 +214,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile2(int 
             acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
         }
     }
-    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
-        float *c = C + (size_t)r * ldc;
-        _mm256_storeu_ps(c, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(c + 8)));
-    }
+    add_rows2(acc, C, ldc);
 }
 
 /* tiles512's contract in 16-column groups of 6-row tiles; a group's last rows and
@@ -343,11 +350,7 @@ onehot_tile2(const int masked, __m256i m0, __m256i m1, const sl_layer_t *L, cons
             acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
         }
     }
-    UNROLL(6) for (int r = 0; r < T2_ROWS; r++) {
-        float *c = y + (size_t)r * ldy;
-        _mm256_storeu_ps(c, _mm256_add_ps(acc[r][0], _mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c + 8, _mm256_add_ps(acc[r][1], _mm256_loadu_ps(c + 8)));
-    }
+    add_rows2(acc, y, ldy);
 }
 
 /* onehot_rows with the AVX2 tiles: every tile into a padded copy of its output rows
