@@ -185,8 +185,9 @@ __attribute__((target("avx512f"))) static void tiles512(int nseg, const sl_nn_ro
  * round a row by where it sits in the call (rows 6-11 of a 16-row dense GEMM differ from
  * the same row at row 0), which made a sequence's dense rows depend on its batch and its
  * references' passes; and its sgemm on the convs' shapes ran at 8-13 GFLOP/s until some
- * large call had run in the process (20-31 after: an OpenBLAS state we did not pin
- * down), where these tiles run at 19-26 without such a dependence. */
+ * large call had mapped the pages of its buffer that its kernel's prefetches run into
+ * (~100 ns each on a never-touched page in this VM; 20-31 GFLOP/s after, see
+ * scripts/bench_sgemm.c), where these tiles run at 19-26 without such a dependence. */
 #define T2_ROWS 6
 /* C's T2_ROWS x 16 floats += acc: OpenBLAS's acc·1 + C, as add_row */
 __attribute__((target("avx2,fma"), always_inline)) static inline void add_rows2(__m256 acc[T2_ROWS][2], float *C,

@@ -92,8 +92,11 @@ void sl_k_conv_apply(const sl_layer_t *L, const float *w, const float *x, float 
  * its kernels by the call's shape, and a row computed in a call of M = 4 rows differs in
  * its last bits from the same row in a call of M = 1 or M = 7 (measured, OpenBLAS 0.3.21
  * on AMD EPYC), so without fixed shapes a sequence's numbers would depend on the
- * sequences batched with it. The tiles (gemm.c) compute every row alone, in the bits of
- * such a block, so where they take the block's shape all rows go at once, unpadded.
+ * sequences batched with it. That is not enough under OpenBLAS's Haswell/Zen kernels,
+ * which also round a row by its position in the block: there the AVX2 tiles take every
+ * dense shape (sl_nn_tiles_take_dense). The tiles (gemm.c) compute every row alone, in
+ * the bits of such a block, so where they take the block's shape all rows go at once,
+ * unpadded.
  * W is [inner][cols] (op = NoTrans) or [cols][inner] (Trans). */
 static void dense_block(CBLAS_TRANSPOSE op, int cols, int inner, const float *a, const float *w, float *c)
 {

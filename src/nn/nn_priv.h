@@ -305,7 +305,8 @@ void sl_nn_wts_free(sl_nn_wts_t *s);
 const float *sl_nn_wts_find(const sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind);
 int sl_nn_wts_put(sl_nn_wts_t *s, const sl_layer_t *L, const float *w, int kind, const float *wt, int own);
 /* Every copy the tiles read of net's weighted layers l with need[l] (need NULL: all),
- * of the kinds in bit mask `kinds` (1 << SL_NN_WT_T | 1 << SL_NN_WT_F: both), made on up to `threads` threads and added to s (owned); for the split
+ * of the kinds in bit mask `kinds` (1 << SL_NN_WT_T | 1 << SL_NN_WT_F: both), made on up
+ * to `threads` threads and added to s (owned); for the split
  * layers (wpos[l] non-NULL, wpos/wneg may be NULL) W⁺/W⁻ = sl_nn_split_sign(L->w) into
  * the caller's wpos[l]/wneg[l] (numel floats each) and the copies of those too, keyed
  * by wpos[l]/wneg[l]. Without tiles only the split. A copy without memory is left out
