@@ -220,23 +220,28 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile2(int 
 
 /* tiles512's contract in 16-column groups of 6-row tiles; a group's last rows and
  * columns through zero-padded copies of their A, B and C (rows and columns are
- * independent: the same bits). */
+ * independent: the same bits). The groups go in blocks whose B fits in half of L1
+ * (all of N where K <= 64): a tile's 6 rows of A then stay in L1 across the block
+ * instead of being streamed from L2/L3 once per group (BPNet-like's per-tap convs:
+ * M = 2114 rows of 64, N = 64). */
+#define T2_L1_B (16 * 1024)
 __attribute__((target("avx2,fma"))) static void tiles256(int nseg, const sl_nn_rows_t *sg, int ls, int N, int K,
                                                          const float *B, size_t ldb, size_t bps)
 {
     float pa[T2_ROWS * GEMM_Q], pc[T2_ROWS * 16], pb[GEMM_Q * 16];
     int pa_s = -1, pa_m0 = -1; /* the rows pa holds */
-    for (int n0 = 0; n0 < N; n0 += 16) {
-        int nn = N - n0 < 16 ? N - n0 : 16;
-        const float *b = B + (size_t)(n0 / 64) * bps + n0 % 64;
-        size_t lb = ldb;
-        if (nn < 16) { /* B's last columns: reading 16 could leave the array */
-            for (int k = 0; k < K; k++) {
-                memcpy(pb + (size_t)k * 16, b + (size_t)k * ldb, (size_t)nn * sizeof(float));
-                memset(pb + (size_t)k * 16 + nn, 0, (size_t)(16 - nn) * sizeof(float));
-            }
-            b = pb, lb = 16;
+    const size_t gbytes = (size_t)K * 16 * sizeof(float); /* one group's B */
+    const int gb = gbytes < T2_L1_B ? (int)(T2_L1_B / gbytes) : 1; /* groups per block */
+    const int nl = N / 16 * 16; /* the partial last group, if any, starts here */
+    if (nl < N) { /* B's last columns: reading 16 could leave the array */
+        const float *b = B + (size_t)(nl / 64) * bps + nl % 64;
+        for (int k = 0; k < K; k++) {
+            memcpy(pb + (size_t)k * 16, b + (size_t)k * ldb, (size_t)(N - nl) * sizeof(float));
+            memset(pb + (size_t)k * 16 + (N - nl), 0, (size_t)(16 - (N - nl)) * sizeof(float));
         }
+    }
+    for (int g0 = 0; g0 < N; g0 += 16 * gb) {
+        const int g1 = g0 + 16 * gb < N ? g0 + 16 * gb : N;
         for (int q = 0; q < nseg; q++) {
             const int M = sg[q].M;
             const float *A = sg[q].A + ls;
@@ -245,7 +250,6 @@ __attribute__((target("avx2,fma"))) static void tiles256(int nseg, const sl_nn_r
                 int mr = M - m0 < T2_ROWS ? M - m0 : T2_ROWS;
                 const float *a = A + (size_t)m0 * lda;
                 size_t la = lda;
-                float *c = sg[q].C + (size_t)m0 * ldc + n0;
                 if (mr < T2_ROWS) {
                     if (pa_s != q || pa_m0 != m0) {
                         memset(pa + (size_t)mr * K, 0, (size_t)(T2_ROWS - mr) * K * sizeof(float));
@@ -254,14 +258,20 @@ __attribute__((target("avx2,fma"))) static void tiles256(int nseg, const sl_nn_r
                     }
                     a = pa, la = (size_t)K;
                 }
-                if (mr == T2_ROWS && nn == 16) {
-                    tile2(K, a, la, b, lb, c, ldc);
-                    continue;
+                for (int n0 = g0; n0 < g1; n0 += 16) {
+                    const int nn = N - n0 < 16 ? N - n0 : 16;
+                    const float *b = nn < 16 ? pb : B + (size_t)(n0 / 64) * bps + n0 % 64;
+                    const size_t lb = nn < 16 ? 16 : ldb;
+                    float *c = sg[q].C + (size_t)m0 * ldc + n0;
+                    if (mr == T2_ROWS && nn == 16) {
+                        tile2(K, a, la, b, lb, c, ldc);
+                        continue;
+                    }
+                    memset(pc, 0, sizeof pc);
+                    for (int r = 0; r < mr; r++) memcpy(pc + r * 16, c + (size_t)r * ldc, (size_t)nn * sizeof(float));
+                    tile2(K, a, la, b, lb, pc, 16);
+                    for (int r = 0; r < mr; r++) memcpy(c + (size_t)r * ldc, pc + r * 16, (size_t)nn * sizeof(float));
                 }
-                memset(pc, 0, sizeof pc);
-                for (int r = 0; r < mr; r++) memcpy(pc + r * 16, c + (size_t)r * ldc, (size_t)nn * sizeof(float));
-                tile2(K, a, la, b, lb, pc, 16);
-                for (int r = 0; r < mr; r++) memcpy(c + (size_t)r * ldc, pc + r * 16, (size_t)nn * sizeof(float));
             }
         }
     }
