@@ -9,8 +9,10 @@
  * record size and byte order are checked). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <htslib/kstring.h>
 
@@ -126,12 +128,26 @@ static char *read_header(FILE *fp, const char *path)
     return t.s;
 }
 
+/* bytes from fp's position to the end of its file (SIZE_MAX where that is unknown: not a
+ * regular file) */
+static size_t bytes_left(FILE *fp)
+{
+    struct stat st;
+    long pos = ftell(fp);
+    if (pos < 0 || fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) return SIZE_MAX;
+    return st.st_size > pos ? (size_t)(st.st_size - pos) : 0;
+}
+
 static kreg_t *get_kreg(FILE *fp, const sl_report_t *rep, const char *path)
 {
     state_kreg_t h;
     kreg_t *k = sl_calloc(1, sizeof *k, "report region");
     int ok = k && fread(&h, sizeof h, 1, fp) == 1 && h.L > 0 && h.L < STATE_MAX_LEN && h.nsq >= 0 && h.nsq <= h.L &&
              h.label_len >= 0 && h.label_len < 65536 && h.chrom_len >= 0 && h.chrom_len < 65536;
+    /* the record's bytes must be in the file before they are allocated: a corrupt
+     * length would otherwise ask for up to 1.3 GB (L floats) from a tiny file */
+    ok = ok && (size_t)h.label_len + (size_t)h.chrom_len + (size_t)h.L * (1 + sizeof(float)) + (size_t)h.nsq <=
+                   bytes_left(fp);
     if (ok) {
         k->index = h.index, k->start = h.start, k->end = h.end, k->pred = h.pred;
         k->L = h.L, k->nsq = 0, k->genomic = h.genomic, k->strand = h.strand;
