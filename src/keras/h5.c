@@ -108,7 +108,8 @@ static int super_read(kh5_file_t *f, uint64_t oh[2])
     if (v < 2 && le(b + 3 * o, o) != undef) { /* a driver info block (II.B): libhdf5 allocates its stated size */
         uint64_t drv = le(b + 3 * o, o);
         unsigned char d[8];
-        if (drv >= f->len || file_bytes(f, at + drv, d, 8) < 0 || le(d + 4, 4) > f->len) return -1;
+        if (drv > f->len - f->base || file_bytes(f, f->base + drv, d, 8) < 0 || le(d + 4, 4) > f->len - f->base - drv)
+            return -1;
     }
     oh[0] = le(b + (v < 2 ? 5 : 3) * o, o);
     oh[1] = v < 2 || le(b + o, o) == undef ? 0 : le(b + o, o);
