@@ -329,7 +329,7 @@ static const char *oh_walk(const kh5_file_t *f, uint64_t oh, const char *name, u
                            uint64_t *msg_len)
 {
     const unsigned sa = f->sizeof_addr, ss = f->sizeof_size;
-    unsigned char h[32], *none;
+    unsigned char h[6 + 16 + 4 + 8], *none; /* a v2 prefix at its longest: times, phase change, 8-byte size */
     uint64_t none_len;
     if (!name) msg = &none, msg_len = &none_len;
     *msg = NULL;
